@@ -1,0 +1,97 @@
+"""Input checks for the public edge. Every failure is a ``ValueError`` naming the argument.
+
+Checks run in Python before any tracing. Values that are JAX tracers (the function is being called
+inside ``jit``/``vmap``/``grad``) can only be checked for shape and dtype; their values are checked
+when the caller passes concrete arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import jax
+import jax.numpy as jnp
+
+from tnn.lattice import Lattice
+
+
+def is_concrete(x) -> bool:
+    """True if ``x`` holds a value we can inspect now (not a tracer)."""
+    return not isinstance(x, jax.core.Tracer)
+
+
+def as_param(name: str, x, shape: tuple[int, ...] | None = (), allow_complex: bool = False):
+    """Convert ``x`` to an array, checking its shape, dtype kind and (if concrete) finiteness."""
+    if x is None:
+        raise ValueError(f"Argument `{name}` must be given, got None.")
+    try:
+        arr = x if isinstance(x, jax.Array) else jnp.asarray(x)
+    except TypeError as err:
+        raise ValueError(f"Argument `{name}` must be numeric, got {type(x).__name__}.") from err
+    if not (jnp.issubdtype(arr.dtype, jnp.number) or jnp.issubdtype(arr.dtype, jnp.bool_)):
+        raise ValueError(f"Argument `{name}` must be numeric, got dtype {arr.dtype}.")
+    if jnp.issubdtype(arr.dtype, jnp.complexfloating) and not allow_complex:
+        raise ValueError(f"Argument `{name}` must be real, got dtype {arr.dtype}.")
+    if shape is not None and tuple(arr.shape) != tuple(shape):
+        raise ValueError(f"Argument `{name}` must have shape {tuple(shape)}, but has shape {tuple(arr.shape)}.")
+    if is_concrete(arr) and not bool(np.all(np.isfinite(np.asarray(arr)))):
+        raise ValueError(f"Argument `{name}` must be finite, got {np.asarray(arr)}.")
+    if not jnp.issubdtype(arr.dtype, jnp.inexact):
+        arr = arr.astype(jnp.result_type(float))
+    return arr
+
+
+def nonnegative(name: str, x):
+    """A real, finite scalar that must be >= 0 when concrete (disorder strengths)."""
+    arr = as_param(name, x, ())
+    if is_concrete(arr) and float(arr) < 0:
+        raise ValueError(f"Argument `{name}` must be >= 0, got {float(arr)}.")
+    return arr
+
+
+def is_zero(x) -> bool:
+    return is_concrete(x) and float(x) == 0.0
+
+
+def check_key(key, needed: bool, what: str):
+    """``key`` must be a PRNG key when ``needed`` (a nonzero or traced disorder strength)."""
+    if key is None:
+        if needed:
+            raise ValueError(
+                f"Argument `key` must be a jax PRNG key when {what} is requested (nonzero or traced "
+                "disorder strength), got None."
+            )
+        return None
+    if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        if key.shape != ():
+            raise ValueError(f"Argument `key` must be a single PRNG key, got shape {key.shape}.")
+        return key
+    arr = jnp.asarray(key)
+    if arr.shape != (2,) or arr.dtype != jnp.uint32:
+        raise ValueError(
+            "Argument `key` must be a PRNG key (jax.random.key(seed) or jax.random.PRNGKey(seed)), "
+            f"got shape {arr.shape} dtype {arr.dtype}."
+        )
+    return arr
+
+
+def lattice(lat, kinds: tuple[str, ...], model: str) -> Lattice:
+    if not isinstance(lat, Lattice):
+        raise ValueError(f"Argument `lat` must be a tnn.lattice.Lattice, got {type(lat).__name__}.")
+    if lat.kind not in kinds:
+        raise ValueError(
+            f"Argument `lat` must be a {' or '.join(kinds)} lattice for the {model} model, got a "
+            f"{lat.kind} lattice."
+        )
+    return lat
+
+
+def square_matrix(name: str, H, n: int | None = None):
+    arr = H if isinstance(H, jax.Array) else jnp.asarray(H)
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
+        raise ValueError(f"Argument `{name}` must have shape (N, N), but has shape {tuple(arr.shape)}.")
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(
+            f"Argument `{name}` must have shape ({n}, {n}) to match the lattice, but has shape "
+            f"{tuple(arr.shape)}."
+        )
+    return arr

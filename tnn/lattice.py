@@ -1,0 +1,239 @@
+r"""Static lattice geometry: ``chain``, ``square`` and ``honeycomb``.
+
+A :class:`Lattice` is a frozen, hashable description of a finite sample (kind, sizes, boundary
+condition). Everything derived from it -- cell coordinates, Cartesian site positions, sublattice
+labels, bond lists -- is plain NumPy, computed once and cached on the instance. Because equality and
+hashing depend only on ``(kind, dims, pbc)``, a lattice can be passed as a static argument of
+``jax.jit`` and two equal lattices share one compilation.
+
+Index conventions (see ``PHYSICS.md``)
+--------------------------------------
+* ``chain(L)``: cell ``n = 0..L-1`` holds sites A_n (index ``2n``) and B_n (index ``2n+1``).
+  Cell coordinate ``n``; Cartesian position of both sites ``n`` (the invariants use the cell
+  index, not the site index).
+* ``square(lx, ly)``: two orbitals per cell, site index ``2*(x*ly + y) + s``; cell area 1.
+* ``honeycomb(lx, ly)``: Bravais vectors ``a1 = (1, 0)``, ``a2 = (1/2, sqrt(3)/2)``; sublattice
+  ``s = 0`` (A) at ``(0, 0)`` and ``s = 1`` (B) at ``(1/2, sqrt(3)/6)`` inside the cell; site index
+  ``2*(x*ly + y) + s`` with ``(x, y)`` the integer coordinates along ``a1, a2``.
+
+Shapes: ``N = n_sites = n_cells * n_orb``; ``d`` is the spatial dimension (1 or 2).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import numpy as np
+
+__all__ = ["Lattice", "chain", "square", "honeycomb"]
+
+_SQRT3 = float(np.sqrt(3.0))
+
+# Bravais vectors (rows) and orbital offsets inside the cell, per kind.
+_BRAVAIS = {
+    "chain": np.array([[1.0]]),
+    "square": np.eye(2),
+    "honeycomb": np.array([[1.0, 0.0], [0.5, _SQRT3 / 2.0]]),
+}
+_BASIS = {
+    "chain": np.zeros((2, 1)),
+    "square": np.zeros((2, 2)),
+    "honeycomb": np.array([[0.0, 0.0], [0.5, _SQRT3 / 6.0]]),
+}
+_ORBITAL_NAMES = {"chain": ("A", "B"), "square": ("s0", "s1"), "honeycomb": ("A", "B")}
+
+
+@dataclasses.dataclass(frozen=True, eq=True)
+class Lattice:
+    """A finite lattice sample. Build it with :func:`chain`, :func:`square` or :func:`honeycomb`.
+
+    Attributes:
+      kind: ``"chain"``, ``"square"`` or ``"honeycomb"``.
+      dims: number of cells along each Bravais direction, ``(L,)`` or ``(lx, ly)``.
+      pbc: periodic (True) or open (False) boundary conditions in every direction.
+
+    Derived (NumPy, cached): ``n_cells``, ``n_orb``, ``n_sites``, ``ndim``, ``cell_coords``
+    ``(n_cells, d)`` int, ``site_cell`` ``(N,)``, ``sublattice`` ``(N,)``, ``site_coords``
+    ``(N, d)`` int (the cell coordinate of each site), ``positions`` ``(N, d)`` Cartesian,
+    ``bravais`` ``(d, d)``, ``basis`` ``(n_orb, d)``, ``cell_area``, ``bonds`` ``(n_bonds, 2)``.
+    """
+
+    kind: str
+    dims: tuple[int, ...]
+    pbc: bool
+
+    # ----------------------------------------------------------------------------- sizes
+    @property
+    def ndim(self) -> int:
+        return len(self.dims)
+
+    @property
+    def n_orb(self) -> int:
+        return 2
+
+    @property
+    def n_cells(self) -> int:
+        return int(np.prod(self.dims))
+
+    @property
+    def n_sites(self) -> int:
+        return self.n_cells * self.n_orb
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of a per-cell map, e.g. ``(lx, ly)`` for the local Chern marker."""
+        return tuple(self.dims)
+
+    @property
+    def orbital_names(self) -> tuple[str, ...]:
+        return _ORBITAL_NAMES[self.kind]
+
+    @property
+    def bravais(self) -> np.ndarray:
+        return _BRAVAIS[self.kind].copy()
+
+    @property
+    def basis(self) -> np.ndarray:
+        return _BASIS[self.kind].copy()
+
+    @property
+    def cell_area(self) -> float:
+        """Length (1D) or area (2D) of the unit cell."""
+        return float(abs(np.linalg.det(_BRAVAIS[self.kind])))
+
+    # ----------------------------------------------------------------------------- geometry
+    @functools.cached_property
+    def cell_coords(self) -> np.ndarray:
+        """Integer cell coordinates ``(n_cells, d)`` in C order (last direction fastest)."""
+        grids = np.meshgrid(*[np.arange(n) for n in self.dims], indexing="ij")
+        return _readonly(np.stack([g.ravel() for g in grids], axis=-1).astype(np.int64))
+
+    @functools.cached_property
+    def site_cell(self) -> np.ndarray:
+        """Cell index ``(N,)`` of each site."""
+        return _readonly(np.repeat(np.arange(self.n_cells), self.n_orb))
+
+    @functools.cached_property
+    def sublattice(self) -> np.ndarray:
+        """Orbital / sublattice label ``(N,)`` in ``0..n_orb-1`` (0 is A, 1 is B)."""
+        return _readonly(np.tile(np.arange(self.n_orb), self.n_cells))
+
+    @functools.cached_property
+    def site_coords(self) -> np.ndarray:
+        """Integer cell coordinates of each site ``(N, d)``."""
+        return _readonly(self.cell_coords[self.site_cell])
+
+    @functools.cached_property
+    def positions(self) -> np.ndarray:
+        """Cartesian site positions ``(N, d)``: ``R_cell @ bravais + basis[orbital]``."""
+        pos = self.site_coords @ _BRAVAIS[self.kind] + _BASIS[self.kind][self.sublattice]
+        return _readonly(pos.astype(np.float64))
+
+    def site_index(self, cell: np.ndarray, orb: int | np.ndarray) -> np.ndarray:
+        """Site index of orbital ``orb`` in the cell with integer coordinates ``cell`` ``(..., d)``."""
+        cell = np.asarray(cell)
+        flat = np.ravel_multi_index(tuple(np.moveaxis(cell, -1, 0)), self.dims)
+        return flat * self.n_orb + np.asarray(orb)
+
+    @functools.lru_cache(maxsize=None)
+    def hop(self, offset: tuple[int, ...], orb_to: int, orb_from: int) -> tuple[np.ndarray, ...]:
+        """Index arrays of a translation-invariant hopping family.
+
+        For every cell ``R`` whose image ``R + offset`` exists (open boundaries drop bonds that leave
+        the sample; periodic ones wrap), returns ``(rows, cols, wrap)``: ``rows`` the sites
+        ``(R + offset, orb_to)``, ``cols`` the sites ``(R, orb_from)`` and ``wrap`` ``(n, d)`` the
+        number of times each bond crosses the periodic boundary along each direction. A Hamiltonian
+        term ``t c^dag_{R+offset, orb_to} c_{R, orb_from}`` is the matrix entry ``H[rows, cols]``.
+        """
+        if len(offset) != self.ndim:
+            raise ValueError(f"Argument `offset` must have length {self.ndim}, got {offset}.")
+        target = self.cell_coords + np.asarray(offset, dtype=np.int64)
+        dims = np.asarray(self.dims)
+        if self.pbc:
+            wrap = np.floor_divide(target, dims)
+            target = np.mod(target, dims)
+            keep = np.ones(self.n_cells, dtype=bool)
+        else:
+            keep = np.all((target >= 0) & (target < dims), axis=-1)
+            wrap = np.zeros_like(target)
+        src = np.arange(self.n_cells)[keep]
+        rows = self.site_index(target[keep], orb_to)
+        cols = src * self.n_orb + orb_from
+        return _readonly(rows), _readonly(cols), _readonly(wrap[keep])
+
+    @functools.cached_property
+    def bonds(self) -> np.ndarray:
+        """Nearest-neighbour bonds ``(n_bonds, 2)`` as site-index pairs ``(i, j)``, each bond once.
+
+        chain: intracell A_n-B_n and intercell B_n-A_{n+1}; square: cell-to-cell bonds along x and y
+        (both orbitals); honeycomb: the three A-B bonds of each A site. Periodic samples include the
+        wrapped bonds. For a Hamiltonian's own hopping pattern use the builders, which call
+        :meth:`hop`.
+        """
+        pairs = []
+        for off, o_to, o_from in _nn_families(self.kind):
+            r, c, _ = self.hop(off, o_to, o_from)
+            pairs.append(np.stack([r, c], axis=-1))
+        out = np.concatenate(pairs, axis=0)
+        # Tiny periodic samples (size 1 or 2 along a direction) can produce self- or repeated bonds.
+        out = out[out[:, 0] != out[:, 1]]
+        out = np.unique(np.sort(out, axis=-1), axis=0)
+        return _readonly(out)
+
+    def __repr__(self) -> str:
+        return f"Lattice(kind={self.kind!r}, dims={self.dims}, pbc={self.pbc})"
+
+    # cached_property stores into __dict__; keep pickling and copying working with the cache.
+    def __getstate__(self):
+        return {"kind": self.kind, "dims": self.dims, "pbc": self.pbc}
+
+    def __setstate__(self, state):
+        for k, v in state.items():
+            object.__setattr__(self, k, v)
+
+
+def _nn_families(kind: str):
+    if kind == "chain":
+        return [((0,), 0, 1), ((1,), 0, 1)]
+    if kind == "square":
+        return [((1, 0), o, o) for o in range(2)] + [((0, 1), o, o) for o in range(2)]
+    if kind == "honeycomb":
+        # A at R bonds to B at R, R - a1, R - a2: written as B(R') -> A(R' + offset).
+        return [((0, 0), 0, 1), ((1, 0), 0, 1), ((0, 1), 0, 1)]
+    raise ValueError(f"unknown lattice kind {kind!r}")
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a)
+    a.setflags(write=False)
+    return a
+
+
+def _check_size(name: str, value, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"Argument `{name}` must be an int, got {value!r} ({type(value).__name__}).")
+    if value < minimum:
+        raise ValueError(f"Argument `{name}` must be >= {minimum}, got {value}.")
+    return int(value)
+
+
+def _check_pbc(pbc) -> bool:
+    if not isinstance(pbc, (bool, np.bool_)):
+        raise ValueError(f"Argument `pbc` must be a bool, got {pbc!r}.")
+    return bool(pbc)
+
+
+def chain(n_cells: int, pbc: bool = False) -> Lattice:
+    """A 1D chain of ``n_cells`` two-site (A, B) cells; ``N = 2 * n_cells`` sites."""
+    return Lattice("chain", (_check_size("n_cells", n_cells),), _check_pbc(pbc))
+
+
+def square(lx: int, ly: int, pbc: bool = False) -> Lattice:
+    """A square lattice of ``lx * ly`` cells with two orbitals each (QWZ); ``N = 2 lx ly``."""
+    return Lattice("square", (_check_size("lx", lx), _check_size("ly", ly)), _check_pbc(pbc))
+
+
+def honeycomb(lx: int, ly: int, pbc: bool = False) -> Lattice:
+    """A honeycomb lattice of ``lx * ly`` rhombic cells (sites A, B each); ``N = 2 lx ly``."""
+    return Lattice("honeycomb", (_check_size("lx", lx), _check_size("ly", ly)), _check_pbc(pbc))
