@@ -15,17 +15,37 @@ from tnn.lattice import Lattice
 
 
 def is_concrete(x) -> bool:
-    """True if ``x`` holds a value we can inspect now (not a tracer)."""
+    """True if ``x`` holds a value we can inspect now (not a tracer).
+
+    Ask this of the *caller's* value: inside ``jit`` even ``jnp.asarray(0.0)`` is a tracer, so a
+    converted array says nothing about whether the user passed a constant.
+    """
     return not isinstance(x, jax.core.Tracer)
 
 
+def concrete_value(x) -> np.ndarray | None:
+    """``x`` as a NumPy array when its value is known now (Python/NumPy data, concrete jax arrays),
+    else ``None`` (tracers, or objects NumPy cannot read)."""
+    if not is_concrete(x):
+        return None
+    try:
+        return np.asarray(x)
+    except (TypeError, ValueError):
+        return None
+
+
 def as_param(name: str, x, shape: tuple[int, ...] | None = (), allow_complex: bool = False):
-    """Convert ``x`` to an array, checking its shape, dtype kind and (if concrete) finiteness."""
+    """Convert ``x`` to an array, checking its shape, dtype kind and (if concrete) finiteness.
+
+    Integer and boolean input becomes the default float dtype. Raises ``ValueError`` naming
+    ``name``. The value checks use the caller's ``x``, so constants passed inside ``jit`` are
+    checked as well.
+    """
     if x is None:
         raise ValueError(f"Argument `{name}` must be given, got None.")
     try:
         arr = x if isinstance(x, jax.Array) else jnp.asarray(x)
-    except TypeError as err:
+    except (TypeError, ValueError) as err:
         raise ValueError(f"Argument `{name}` must be numeric, got {type(x).__name__}.") from err
     if not (jnp.issubdtype(arr.dtype, jnp.number) or jnp.issubdtype(arr.dtype, jnp.bool_)):
         raise ValueError(f"Argument `{name}` must be numeric, got dtype {arr.dtype}.")
@@ -33,8 +53,9 @@ def as_param(name: str, x, shape: tuple[int, ...] | None = (), allow_complex: bo
         raise ValueError(f"Argument `{name}` must be real, got dtype {arr.dtype}.")
     if shape is not None and tuple(arr.shape) != tuple(shape):
         raise ValueError(f"Argument `{name}` must have shape {tuple(shape)}, but has shape {tuple(arr.shape)}.")
-    if is_concrete(arr) and not bool(np.all(np.isfinite(np.asarray(arr)))):
-        raise ValueError(f"Argument `{name}` must be finite, got {np.asarray(arr)}.")
+    val = concrete_value(x)
+    if val is not None and val.dtype.kind in "fc" and not bool(np.all(np.isfinite(val))):
+        raise ValueError(f"Argument `{name}` must be finite, got {val}.")
     if not jnp.issubdtype(arr.dtype, jnp.inexact):
         arr = arr.astype(jnp.result_type(float))
     return arr
@@ -43,13 +64,16 @@ def as_param(name: str, x, shape: tuple[int, ...] | None = (), allow_complex: bo
 def nonnegative(name: str, x):
     """A real, finite scalar that must be >= 0 when concrete (disorder strengths)."""
     arr = as_param(name, x, ())
-    if is_concrete(arr) and float(arr) < 0:
-        raise ValueError(f"Argument `{name}` must be >= 0, got {float(arr)}.")
+    val = concrete_value(x)
+    if val is not None and float(val) < 0:
+        raise ValueError(f"Argument `{name}` must be >= 0, got {float(val)}.")
     return arr
 
 
 def is_zero(x) -> bool:
-    return is_concrete(x) and float(x) == 0.0
+    """True if the caller's ``x`` is known now to be zero (False for tracers)."""
+    val = concrete_value(x)
+    return val is not None and val.size > 0 and bool(np.all(val == 0))
 
 
 def check_key(key, needed: bool, what: str):

@@ -6,8 +6,11 @@ the hopping ``ranges`` are static. A builder wrapped in ``jax.jit(..., static_ar
 dense ``(N, N)`` matrix, ``N = lat.n_sites``, in the site order of :mod:`tnn.lattice`.
 
 The construction is a list of *hopping families*: static NumPy index arrays ``(rows, cols)`` from
-:meth:`tnn.lattice.Lattice.hop` and traced amplitudes. :func:`terms` exposes that list, so a
-sparse (BCOO) builder can reuse it unchanged; :func:`assemble` scatters it into a dense matrix.
+:meth:`tnn.lattice.Lattice.hop` and traced amplitudes. :func:`terms` exposes that list;
+:func:`assemble` scatters it into a dense matrix and :func:`sparse` / :func:`assemble_sparse` into a
+``jax.experimental.sparse.BCOO`` one (same entries, same noise for the same key). Inputs are checked
+in Python first (``ValueError`` naming the argument, constants checked even inside a caller's
+``jit``); the assembly then runs under one internal ``jit`` per geometry, so eager calls are cheap too.
 
 Conventions are those of ``PHYSICS.md``:
 
@@ -34,7 +37,18 @@ import jax.numpy as jnp
 from tnn import _checks
 from tnn.lattice import Lattice
 
-__all__ = ["ssh", "qwz", "haldane", "terms", "assemble", "Terms", "chiral_operator"]
+__all__ = [
+    "ssh",
+    "qwz",
+    "haldane",
+    "terms",
+    "assemble",
+    "assemble_sparse",
+    "sparse",
+    "Terms",
+    "MODEL_PARAMS",
+    "chiral_operator",
+]
 
 
 class Terms(NamedTuple):
@@ -52,24 +66,50 @@ class Terms(NamedTuple):
     diag: jax.Array | None
 
 
+def real_dtype(*xs) -> np.dtype:
+    """The common dtype of ``xs``, promoted explicitly (NumPy rules on the dtypes).
+
+    The builders cast every input to it themselves, so they run unchanged under
+    ``jax_numpy_dtype_promotion="strict"``.
+    """
+    return np.result_type(*[np.dtype(x.dtype) for x in xs])
+
+
+def complex_dtype(dtype) -> np.dtype:
+    """complex128 for float64 (or complex128), complex64 otherwise."""
+    return np.dtype(np.complex128) if np.dtype(dtype) in (np.float64, np.complex128) else np.dtype(np.complex64)
+
+
+def _terms_dtype(tm: "Terms") -> np.dtype:
+    return real_dtype(*tm.vals, *([] if tm.diag is None else [tm.diag]))
+
+
 def assemble(tm: Terms) -> jax.Array:
     """Scatter :class:`Terms` into a dense ``(N, N)`` matrix."""
-    dtype = jnp.result_type(*tm.vals, *([] if tm.diag is None else [tm.diag]))
+    dtype = _terms_dtype(tm)
     H = jnp.zeros((tm.n, tm.n), dtype=dtype)
     for r, c, v, herm in zip(tm.rows, tm.cols, tm.vals, tm.hermitize):
+        r, c = _index(r), _index(c)
+        v = v.astype(dtype)
         H = H.at[r, c].add(v)
         if herm:
             H = H.at[c, r].add(jnp.conj(v))
     if tm.diag is not None:
-        idx = np.arange(tm.n)
+        idx = _index(np.arange(tm.n))
         H = H.at[idx, idx].add(tm.diag.astype(dtype))
     return H
 
 
+def _index(a: np.ndarray) -> np.ndarray:
+    # int32 indices work with and without x64; NumPy's default int64 breaks JAX's index
+    # normalisation when x64 is off (int32 + int64 in lax.add).
+    return np.asarray(a, dtype=np.int32)
+
+
 def _uniform(key, shape, width, dtype):
     """Uniform noise in [-width/2, width/2]."""
-    u = jax.random.uniform(key, shape, dtype=jnp.result_type(dtype, float), minval=-0.5, maxval=0.5)
-    return width * u
+    u = jax.random.uniform(key, shape, dtype=dtype, minval=-0.5, maxval=0.5)
+    return width.astype(dtype) * u
 
 
 def _disorder_keys(key, n: int):
@@ -95,8 +135,7 @@ def min_cells_for_ranges(ranges: tuple[int, ...], pbc: bool) -> int:
     return 2 * rmax + 1 if pbc else rmax + 1
 
 
-def ssh_terms(t, lat: Lattice, ranges=(0, 1), bond_disorder=0.0, onsite_disorder=0.0, key=None) -> Terms:
-    """The :class:`Terms` of :func:`ssh` (same arguments, same checks)."""
+def _ssh_check(t, lat, ranges=(0, 1), bond_disorder=0.0, onsite_disorder=0.0, key=None):
     lat = _checks.lattice(lat, ("chain",), "SSH")
     ranges = _check_ranges(ranges)
     t = _checks.as_param("t", t, (len(ranges),))
@@ -108,15 +147,19 @@ def ssh_terms(t, lat: Lattice, ranges=(0, 1), bond_disorder=0.0, onsite_disorder
         )
     wb = _checks.nonnegative("bond_disorder", bond_disorder)
     wo = _checks.nonnegative("onsite_disorder", onsite_disorder)
-    disordered = not (_checks.is_zero(wb) and _checks.is_zero(wo))
+    disordered = not (_checks.is_zero(bond_disorder) and _checks.is_zero(onsite_disorder))
     key = _checks.check_key(key, disordered, "bond_disorder or onsite_disorder")
+    return (t, wb, wo, key), lat, (ranges,)
 
+
+def _ssh_core(t, wb, wo, key, lat: Lattice, ranges) -> Terms:
     fams = [lat.hop((r,), 0, 1) for r in ranges]  # B_n -> A_{n+r}
     rows = tuple(f[0] for f in fams)
     cols = tuple(f[1] for f in fams)
     vals = [jnp.broadcast_to(t[i], rows[i].shape) for i in range(len(ranges))]
     diag = None
     if key is not None:
+        # Separate streams for bonds and sites: switching onsite disorder on leaves the bonds alone.
         kb, ko = _disorder_keys(key, 2)
         n_b = sum(len(r) for r in rows)
         noise = _uniform(kb, (n_b,), wb, t.dtype)
@@ -124,6 +167,12 @@ def ssh_terms(t, lat: Lattice, ranges=(0, 1), bond_disorder=0.0, onsite_disorder
         vals = [v + n for v, n in zip(vals, jnp.split(noise, splits))]
         diag = _uniform(ko, (lat.n_sites,), wo, t.dtype)
     return Terms(lat.n_sites, rows, cols, tuple(vals), (True,) * len(rows), diag)
+
+
+def ssh_terms(t, lat: Lattice, ranges=(0, 1), bond_disorder=0.0, onsite_disorder=0.0, key=None) -> Terms:
+    """The :class:`Terms` of :func:`ssh` (same arguments, same checks)."""
+    args, lat, static = _ssh_check(t, lat, ranges, bond_disorder, onsite_disorder, key)
+    return _ssh_core(*args, lat, *static)
 
 
 def ssh(t, lat: Lattice, ranges=(0, 1), bond_disorder=0.0, onsite_disorder=0.0, key=None) -> jax.Array:
@@ -143,7 +192,8 @@ def ssh(t, lat: Lattice, ranges=(0, 1), bond_disorder=0.0, onsite_disorder=0.0, 
     Returns:
       ``H`` of shape ``(2L, 2L)``, real for real ``t``.
     """
-    return assemble(ssh_terms(t, lat, ranges, bond_disorder, onsite_disorder, key))
+    args, lat, static = _ssh_check(t, lat, ranges, bond_disorder, onsite_disorder, key)
+    return _build(_ssh_core, args, lat, static, False)
 
 
 def chiral_operator(lat: Lattice) -> np.ndarray:
@@ -187,18 +237,27 @@ def _anderson(key, lat, w, dtype):
     return _uniform(key, (lat.n_sites,), w, dtype)
 
 
-def qwz_terms(m, lat: Lattice, onsite_disorder=0.0, key=None) -> Terms:
-    """The :class:`Terms` of :func:`qwz` (same arguments, same checks)."""
+def _qwz_check(m, lat, onsite_disorder=0.0, key=None):
     lat = _checks.lattice(lat, ("square",), "QWZ")
     m = _checks.as_param("m", m, ())
     w = _checks.nonnegative("onsite_disorder", onsite_disorder)
-    key = _checks.check_key(key, not _checks.is_zero(w), "onsite_disorder")
+    key = _checks.check_key(key, not _checks.is_zero(onsite_disorder), "onsite_disorder")
+    return (m, w, key), lat, ()
+
+
+def _qwz_core(m, w, key, lat: Lattice) -> Terms:
     rows, cols, vals, sz = _qwz_static(lat)
-    cdtype = jnp.result_type(m.dtype, jnp.complex64)
+    cdtype = complex_dtype(m.dtype)
     diag = m * jnp.asarray(sz, dtype=m.dtype)
     if key is not None:
         diag = diag + _anderson(key, lat, w, m.dtype)
     return Terms(lat.n_sites, (rows,), (cols,), (jnp.asarray(vals, dtype=cdtype),), (True,), diag)
+
+
+def qwz_terms(m, lat: Lattice, onsite_disorder=0.0, key=None) -> Terms:
+    """The :class:`Terms` of :func:`qwz` (same arguments, same checks)."""
+    args, lat, static = _qwz_check(m, lat, onsite_disorder, key)
+    return _qwz_core(*args, lat, *static)
 
 
 def qwz(m, lat: Lattice, onsite_disorder=0.0, key=None) -> jax.Array:
@@ -210,7 +269,8 @@ def qwz(m, lat: Lattice, onsite_disorder=0.0, key=None) -> jax.Array:
       onsite_disorder: Anderson strength ``W >= 0`` (uniform ``[-W/2, W/2]`` per orbital).
       key: PRNG key, required when ``onsite_disorder`` is nonzero or traced.
     """
-    return assemble(qwz_terms(m, lat, onsite_disorder, key))
+    args, lat, static = _qwz_check(m, lat, onsite_disorder, key)
+    return _build(_qwz_core, args, lat, static, False)
 
 
 # -------------------------------------------------------------------------------------- Haldane
@@ -260,25 +320,35 @@ def _haldane_static(lat: Lattice):
     return nn_rows, nn_cols, np.concatenate(rows), np.concatenate(cols), np.concatenate(sgn), mass
 
 
-def haldane_terms(t1, t2, phi, M, lat: Lattice, onsite_disorder=0.0, key=None) -> Terms:
-    """The :class:`Terms` of :func:`haldane` (same arguments, same checks)."""
+def _haldane_check(t1, t2, phi, M, lat, onsite_disorder=0.0, key=None):
     lat = _checks.lattice(lat, ("honeycomb",), "Haldane")
     t1 = _checks.as_param("t1", t1, ())
     t2 = _checks.as_param("t2", t2, ())
     phi = _checks.as_param("phi", phi, ())
     M = _checks.as_param("M", M, ())
     w = _checks.nonnegative("onsite_disorder", onsite_disorder)
-    key = _checks.check_key(key, not _checks.is_zero(w), "onsite_disorder")
+    key = _checks.check_key(key, not _checks.is_zero(onsite_disorder), "onsite_disorder")
+    return (t1, t2, phi, M, w, key), lat, ()
+
+
+def _haldane_core(t1, t2, phi, M, w, key, lat: Lattice) -> Terms:
     nn_r, nn_c, nnn_r, nnn_c, nu, mass = _haldane_static(lat)
-    rdtype = jnp.result_type(t1, t2, phi, M)
-    cdtype = jnp.result_type(rdtype, jnp.complex64)
+    rdtype = real_dtype(t1, t2, phi, M)
+    t1, t2, phi, M = (x.astype(rdtype) for x in (t1, t2, phi, M))
+    cdtype = complex_dtype(rdtype)
     v_nn = jnp.broadcast_to(t1.astype(cdtype), nn_r.shape)
     # Each directed NNN hop is listed with its reverse (nu flips), so no extra h.c. is added.
-    v_nnn = t2 * jnp.exp(1j * jnp.asarray(nu, rdtype) * phi).astype(cdtype)
+    v_nnn = t2.astype(cdtype) * jnp.exp(1j * (jnp.asarray(nu, rdtype) * phi).astype(cdtype))
     diag = M * jnp.asarray(mass, rdtype)
     if key is not None:
         diag = diag + _anderson(key, lat, w, rdtype)
     return Terms(lat.n_sites, (nn_r, nnn_r), (nn_c, nnn_c), (v_nn, v_nnn), (True, False), diag)
+
+
+def haldane_terms(t1, t2, phi, M, lat: Lattice, onsite_disorder=0.0, key=None) -> Terms:
+    """The :class:`Terms` of :func:`haldane` (same arguments, same checks)."""
+    args, lat, static = _haldane_check(t1, t2, phi, M, lat, onsite_disorder, key)
+    return _haldane_core(*args, lat, *static)
 
 
 def haldane(t1, t2, phi, M, lat: Lattice, onsite_disorder=0.0, key=None) -> jax.Array:
@@ -293,12 +363,88 @@ def haldane(t1, t2, phi, M, lat: Lattice, onsite_disorder=0.0, key=None) -> jax.
 
     Clean Chern number: ``C = -sign(t2 sin phi)`` for ``|M| < 3 sqrt(3) |t2 sin phi|``, else 0.
     """
-    return assemble(haldane_terms(t1, t2, phi, M, lat, onsite_disorder, key))
+    args, lat, static = _haldane_check(t1, t2, phi, M, lat, onsite_disorder, key)
+    return _build(_haldane_core, args, lat, static, False)
+
+
+MODEL_PARAMS = {"ssh": ("t",), "qwz": ("m",), "haldane": ("t1", "t2", "phi", "M")}
+_TERMS = {"ssh": ssh_terms, "qwz": qwz_terms, "haldane": haldane_terms}
+_CHECK_CORE = {
+    "ssh": (_ssh_check, _ssh_core),
+    "qwz": (_qwz_check, _qwz_core),
+    "haldane": (_haldane_check, _haldane_core),
+}
+
+
+def _check_model(model: str, params: dict, kwargs: dict) -> None:
+    if model not in _TERMS:
+        raise ValueError(f"Argument `model` must be 'ssh', 'qwz' or 'haldane', got {model!r}.")
+    if not isinstance(params, dict) or set(params) != set(MODEL_PARAMS[model]):
+        got = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise ValueError(
+            f"Argument `params` for model {model!r} must be a dict with exactly the keys "
+            f"{sorted(MODEL_PARAMS[model])}, got {got}."
+        )
+    clash = set(kwargs) & set(MODEL_PARAMS[model])
+    if clash:
+        raise ValueError(f"Argument `params` must hold {sorted(clash)}, not the keyword arguments.")
 
 
 def terms(model: str, params: dict, lat: Lattice, **kwargs) -> Terms:
-    """The hopping-family list of ``model`` (``"ssh"``, ``"qwz"``, ``"haldane"``); for sparse builders."""
-    fn = {"ssh": ssh_terms, "qwz": qwz_terms, "haldane": haldane_terms}.get(model)
-    if fn is None:
-        raise ValueError(f"Argument `model` must be 'ssh', 'qwz' or 'haldane', got {model!r}.")
-    return fn(lat=lat, **params, **kwargs)
+    """The hopping-family list of ``model`` (``"ssh"``, ``"qwz"``, ``"haldane"``).
+
+    ``params`` is keyed as the builder's physical arguments (``MODEL_PARAMS[model]``); ``kwargs``
+    are the remaining keyword arguments of the builder (``ranges``, disorder strengths, ``key``).
+    """
+    _check_model(model, params, kwargs)
+    return _TERMS[model](lat=lat, **params, **kwargs)
+
+
+# The dense and sparse builders run their (check-free) core under one jit per geometry: eager
+# op-by-op scatters cost ~1 s of dispatch/compilation per new lattice, a jitted build ~0.1 s. Inside a
+# caller's jit this inner jit is simply inlined.
+@functools.partial(jax.jit, static_argnums=(0, 2, 3, 4))
+def _build(core, args, lat: Lattice, static: tuple, sparse_out: bool):
+    tm = core(*args, lat, *static)
+    return assemble_sparse(tm) if sparse_out else assemble(tm)
+
+
+def assemble_sparse(tm: Terms):
+    """:class:`Terms` as a ``jax.experimental.sparse.BCOO`` matrix of shape ``(N, N)``.
+
+    ``nse`` is the number of stored entries (each hopping and its conjugate, plus the diagonal);
+    duplicates are summed by every BCOO operation, as in :func:`assemble`. Index arrays are static,
+    so the pattern is fixed at trace time and only the values are traced.
+    """
+    from jax.experimental import sparse as jsparse  # noqa: PLC0415  (keeps `import tnn` light)
+
+    dtype = _terms_dtype(tm)
+    rows, cols, vals = [], [], []
+    for r, c, v, herm in zip(tm.rows, tm.cols, tm.vals, tm.hermitize):
+        rows.append(r)
+        cols.append(c)
+        vals.append(v.astype(dtype))
+        if herm:
+            rows.append(c)
+            cols.append(r)
+            vals.append(jnp.conj(v.astype(dtype)))
+    if tm.diag is not None:
+        idx = np.arange(tm.n)
+        rows.append(idx)
+        cols.append(idx)
+        vals.append(tm.diag.astype(dtype))
+    indices = np.stack([np.concatenate(rows), np.concatenate(cols)], axis=-1).astype(np.int32)
+    return jsparse.BCOO((jnp.concatenate(vals), jnp.asarray(indices)), shape=(tm.n, tm.n))
+
+
+def sparse(model: str, params: dict, lat: Lattice, **kwargs):
+    """Sparse (BCOO) version of the dense builders, for lattices too large for an ``(N, N)`` array.
+
+    ``sparse("qwz", {"m": m}, lat, onsite_disorder=W, key=key)`` has the same entries as
+    ``qwz(m, lat, onsite_disorder=W, key=key)`` (same checks, same noise for the same key).
+    Returns a ``BCOO`` of shape ``(N, N)``; ``H @ v`` is a sparse matrix-vector product.
+    """
+    _check_model(model, params, kwargs)
+    check, core = _CHECK_CORE[model]
+    args, lat, static = check(**params, lat=lat, **kwargs)
+    return _build(core, args, lat, static, True)

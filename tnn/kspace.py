@@ -27,7 +27,16 @@ import jax
 import jax.numpy as jnp
 
 from tnn import _checks
-from tnn.hamiltonians import QWZ_TX, QWZ_TY, _NNN_OFFSETS, _check_ranges, haldane_nnn_chirality
+from tnn.hamiltonians import (
+    MODEL_PARAMS,
+    QWZ_TX,
+    QWZ_TY,
+    _NNN_OFFSETS,
+    _check_ranges,
+    complex_dtype,
+    haldane_nnn_chirality,
+    real_dtype,
+)
 
 __all__ = [
     "GaplessError",
@@ -48,8 +57,6 @@ class GaplessError(ValueError):
     """The model has no spectral gap at the Fermi level: its invariant is not defined."""
 
 
-MODEL_PARAMS = {"ssh": ("t",), "qwz": ("m",), "haldane": ("t1", "t2", "phi", "M")}
-
 _A_HONEY = np.array([[1.0, 0.0], [0.5, np.sqrt(3) / 2]])
 
 
@@ -65,10 +72,25 @@ def reciprocal_vectors(model: str) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------- Bloch matrices
+def _real(*xs):
+    """``xs`` as arrays of one explicitly promoted real dtype, and the matching complex dtype."""
+    arrs = [jnp.asarray(x) for x in xs]
+    rdtype = real_dtype(*arrs)
+    if rdtype.kind not in "f":
+        rdtype = np.dtype(jnp.result_type(float))
+    return [a.astype(rdtype) for a in arrs], complex_dtype(rdtype)
+
+
+def _phase(x, cdtype):
+    """``exp(i x)`` for real ``x``, as ``cdtype`` (no implicit real -> complex promotion)."""
+    return jnp.exp(1j * x.astype(cdtype))
+
+
 def ssh_q(t, k, ranges=(0, 1)):
     """``q(k) = sum_i t_i e^{i r_i k}``; ``t`` ``(n_r,)``, ``k`` scalar -> complex scalar."""
-    r = jnp.asarray(ranges, dtype=jnp.result_type(float))
-    return jnp.sum(t * jnp.exp(1j * r * k))
+    (t, k), c = _real(t, k)
+    r = jnp.asarray(ranges, dtype=t.dtype)
+    return jnp.sum(t.astype(c) * _phase(r * k, c))
 
 
 def ssh_bloch(t, k, ranges=(0, 1)):
@@ -80,43 +102,47 @@ def ssh_bloch(t, k, ranges=(0, 1)):
 
 def qwz_bloch(m, k):
     """QWZ Bloch matrix ``(2, 2)`` at ``k = (kx, ky)``."""
+    (m, k), c = _real(m, k)
     kx, ky = k[0], k[1]
-    tx, ty = jnp.asarray(QWZ_TX), jnp.asarray(QWZ_TY)
-    onsite = m * jnp.asarray(np.diag([1.0, -1.0]), dtype=tx.dtype)
+    tx, ty = jnp.asarray(QWZ_TX, dtype=c), jnp.asarray(QWZ_TY, dtype=c)
+    onsite = m.astype(c) * jnp.asarray(np.diag([1.0, -1.0]), dtype=c)
     # H[R, R + d]: d = -x carries T_x, d = +x carries T_x^dag.
-    hx = jnp.exp(-1j * kx) * tx + jnp.exp(1j * kx) * tx.conj().T
-    hy = jnp.exp(-1j * ky) * ty + jnp.exp(1j * ky) * ty.conj().T
+    hx = _phase(-kx, c) * tx + _phase(kx, c) * tx.conj().T
+    hy = _phase(-ky, c) * ty + _phase(ky, c) * ty.conj().T
     return onsite + hx + hy
 
 
 def haldane_bloch(t1, t2, phi, M, k):
     """Haldane Bloch matrix ``(2, 2)`` (A, B) at Cartesian ``k = (kx, ky)``."""
-    k = jnp.asarray(k)
-    nn = jnp.sum(jnp.exp(-1j * (jnp.asarray(np.array([[0, 0], [1, 0], [0, 1]]) @ _A_HONEY) @ k)))
+    (t1, t2, phi, M, k), c = _real(t1, t2, phi, M, k)
+    a = jnp.asarray(_A_HONEY, dtype=k.dtype)
+    nn = jnp.sum(_phase(-(jnp.asarray(np.array([[0, 0], [1, 0], [0, 1]]), k.dtype) @ a) @ k, c))
     nu = haldane_nnn_chirality()
     diag = []
     for s, sign in ((0, 1.0), (1, -1.0)):
-        acc = sign * M + 0j
+        acc = (sign * M).astype(c)
         for off in _NNN_OFFSETS:
-            d = np.asarray(off) @ _A_HONEY
-            acc = acc + t2 * jnp.exp(1j * nu[(off[0], off[1], s)] * phi) * jnp.exp(-1j * jnp.dot(d, k))
+            d = jnp.asarray(np.asarray(off, dtype=float) @ _A_HONEY, dtype=k.dtype)
+            acc = acc + t2.astype(c) * _phase(nu[(off[0], off[1], s)] * phi - jnp.dot(d, k), c)
         diag.append(acc)
-    hab = t1 * nn
+    hab = t1.astype(c) * nn
     return jnp.stack([jnp.stack([diag[0], hab]), jnp.stack([jnp.conj(hab), diag[1]])])
 
 
-def _check_params(model: str, params: dict) -> dict:
+def _check_params(model: str, params: dict, ranges=(0, 1)) -> dict:
     if model not in MODEL_PARAMS:
         raise ValueError(f"Argument `model` must be one of {sorted(MODEL_PARAMS)}, got {model!r}.")
     if not isinstance(params, dict):
-        raise ValueError(f"Argument `params` must be a dict keyed by {MODEL_PARAMS[model]}, got {type(params).__name__}.")
+        raise ValueError(
+            f"Argument `params` must be a dict keyed by {MODEL_PARAMS[model]}, got {type(params).__name__}."
+        )
     want = set(MODEL_PARAMS[model])
     if set(params) != want:
         raise ValueError(
             f"Argument `params` for model {model!r} must have exactly the keys {sorted(want)}, got {sorted(params)}."
         )
     return {
-        name: _checks.as_param(f"params[{name!r}]", params[name], None if name == "t" else ())
+        name: _checks.as_param(f"params[{name!r}]", params[name], (len(_check_ranges(ranges)),) if name == "t" else ())
         for name in MODEL_PARAMS[model]
     }
 
@@ -126,8 +152,9 @@ def bloch_hamiltonian(model: str, params: dict, k, ranges=(0, 1)):
 
     ``k``: scalar (ssh) or ``(2,)`` Cartesian (qwz, haldane). Returns ``(2, 2)`` complex.
     """
-    p = _check_params(model, params)
-    return _bloch(model, p, jnp.asarray(k), ranges)
+    p = _check_params(model, params, ranges)
+    k = _checks.as_param("k", k, () if model == "ssh" else (2,))
+    return _bloch(model, p, k, _check_ranges(ranges) if model == "ssh" else ranges)
 
 
 def _bloch(model, p, k, ranges=(0, 1)):
@@ -139,13 +166,22 @@ def _bloch(model, p, k, ranges=(0, 1)):
 
 
 # --------------------------------------------------------------------------------- winding (1D)
+def _check_nk(nk, minimum: int = 4) -> int:
+    if isinstance(nk, (bool, np.bool_)) or not isinstance(nk, (int, np.integer)) or nk < minimum:
+        raise ValueError(f"Argument `nk` must be an int >= {minimum}, got {nk!r}.")
+    return int(nk)
+
+
 def winding_number_and_gap(t, ranges=(0, 1), nk: int = 512):
     """Jittable winding number of ``q(k)`` (float, integer-valued when gapped) and the gap.
 
-    Sums the phase increments of ``q`` on an ``nk``-point grid, which is exact as long as ``q``
-    turns by less than ``pi`` between neighbouring points. Gap: ``2 min_k |q(k)|`` on the grid.
+    ``t``: ``(len(ranges),)``, traced allowed; ``ranges`` and ``nk`` static. Sums the phase
+    increments of ``q`` on an ``nk``-point grid, which is exact as long as ``q`` turns by less than
+    ``pi`` between neighbouring points. Gap: ``2 min_k |q(k)|`` on the grid. Returns two scalars;
+    the winding is NaN when ``q`` vanishes exactly on a grid point (gap 0).
     """
     ranges = _check_ranges(ranges)
+    nk = _check_nk(nk)
     t = _checks.as_param("t", t, (len(ranges),))
     ks = jnp.linspace(0.0, 2 * jnp.pi, nk, endpoint=False, dtype=t.dtype)
     q = jax.vmap(lambda k: ssh_q(t, k, ranges))(ks)
@@ -157,8 +193,9 @@ def winding_number(t, ranges=(0, 1), gap_tol: float = 1e-9) -> int:
     r"""Exact winding number of the SSH family, as an ``int``.
 
     ``q(z) = sum_i t_i z^{r_i}`` on the unit circle: ``W = r_min + #{roots of z^{-r_min} q(z) in
-    |z| < 1}``. Raises :class:`GaplessError` if a root lies on the unit circle (``q`` vanishes for
-    some real ``k``: the chain is gapless and ``W`` undefined).
+    |z| < 1}``. Raises :class:`GaplessError` if ``q`` (nearly) vanishes for some real ``k``: a root
+    within ``gap_tol`` of the unit circle, or ``|q| < gap_tol * sum|t|`` at the angle of a root
+    (multiple roots on the circle come back from the eigenvalue solver split by ~eps^(1/m)).
     """
     ranges = _check_ranges(ranges)
     tt = np.asarray(_checks.as_param("t", t, (len(ranges),)), dtype=float)
@@ -172,7 +209,8 @@ def winding_number(t, ranges=(0, 1), gap_tol: float = 1e-9) -> int:
     # Strip leading/trailing zeros: trailing zeros of the power series are roots at z = 0.
     lo, hi = nz[0], nz[-1]
     roots = np.roots(coeffs[lo : hi + 1][::-1])
-    if np.any(np.abs(np.abs(roots) - 1.0) < gap_tol):
+    q_at_roots = np.abs(np.polyval(coeffs[::-1], np.exp(1j * np.angle(roots)))) if len(roots) else np.ones(1)
+    if np.any(np.abs(np.abs(roots) - 1.0) < gap_tol) or np.min(q_at_roots) < gap_tol * np.sum(np.abs(tt)):
         raise GaplessError(f"q(k) vanishes on the Brillouin zone for t={tt.tolist()}, ranges={ranges}: gapless.")
     return int(rmin + lo + np.sum(np.abs(roots) < 1.0))
 
@@ -182,18 +220,28 @@ def _grid(model: str, nk: int, dtype):
     b = jnp.asarray(reciprocal_vectors(model), dtype=dtype)
     kappa = jnp.arange(nk, dtype=dtype) / nk
     k1, k2 = jnp.meshgrid(kappa, kappa, indexing="ij")
-    return k1[..., None] * b[0] + k2[..., None] * b[1]  # (nk, nk, 2)
+    return k1[..., None] * b[0][None, None, :] + k2[..., None] * b[1][None, None, :]  # (nk, nk, 2)
+
+
+# Where the direct gap can close: QWZ's d-vector vanishes only at the four TRIM points, the Haldane
+# off-diagonal t1 f(k) only at K and K'. Evaluating them too makes the reported gap exact at every
+# transition whatever nk is (the K points lie on the grid only when 3 divides nk).
+_CRITICAL_K = {
+    "qwz": np.array([[0.0, 0.0], [np.pi, 0.0], [0.0, np.pi], [np.pi, np.pi]]),
+    "haldane": np.array([[4 * np.pi / 3, 0.0], [-4 * np.pi / 3, 0.0]]),
+}
 
 
 @functools.partial(jax.jit, static_argnames=("model", "nk"))
 def _fhs(model: str, p: dict, nk: int):
-    dtype = jnp.result_type(*p.values())
+    dtype = real_dtype(*p.values())
     ks = _grid(model, nk, dtype)
     H = jax.vmap(jax.vmap(lambda k: _bloch(model, p, k)))(ks)
     E, V = jnp.linalg.eigh(H)
     n_occ = H.shape[-1] // 2
     W = V[..., :n_occ]  # (nk, nk, n, n_occ)
-    gap = jnp.min(E[..., n_occ] - E[..., n_occ - 1])
+    Ec = jnp.linalg.eigvalsh(jax.vmap(lambda k: _bloch(model, p, k))(jnp.asarray(_CRITICAL_K[model], dtype)))
+    gap = jnp.minimum(jnp.min(E[..., n_occ] - E[..., n_occ - 1]), jnp.min(Ec[..., n_occ] - Ec[..., n_occ - 1]))
 
     def link(Wa, Wb):
         return jnp.linalg.det(jnp.einsum("...ia,...ib->...ab", Wa.conj(), Wb))
@@ -212,13 +260,14 @@ def chern_number_and_gap(model: str, params: dict, nk: int = 48):
     """Jittable FHS Chern number of the occupied half of the bands (float) and the direct gap.
 
     ``model``: ``"qwz"`` or ``"haldane"``; ``params`` keyed as the real-space builders'
-    arguments (scalars, traced allowed). The Chern value is an integer up to rounding whenever the
-    gap on the ``nk x nk`` grid is open.
+    arguments (scalars, traced allowed; ``vmap`` over them works); ``nk`` static. Returns two
+    scalars. The gap is the smallest direct gap on the ``nk x nk`` grid and at the points where the
+    model's gap can close (so it is 0 at every transition). The Chern value is an integer up to
+    rounding whenever the gap is open and the grid resolves the Berry curvature.
     """
     if model not in ("qwz", "haldane"):
         raise ValueError(f"Argument `model` must be 'qwz' or 'haldane' for a Chern number, got {model!r}.")
-    if not isinstance(nk, int) or nk < 4:
-        raise ValueError(f"Argument `nk` must be an int >= 4, got {nk!r}.")
+    nk = _check_nk(nk)
     p = _check_params(model, params)
     return _fhs(model, p, nk)
 
@@ -226,7 +275,8 @@ def chern_number_and_gap(model: str, params: dict, nk: int = 48):
 def chern_number(model: str, params: dict, nk: int = 48, gap_tol: float = 1e-6) -> int:
     """Chern number of ``model`` (``"qwz"`` or ``"haldane"``) as an ``int``; FHS on ``nk x nk``.
 
-    Raises :class:`GaplessError` when the direct gap on the grid is below ``gap_tol``.
+    Raises :class:`GaplessError` when the direct gap (grid and band-touching points) is below
+    ``gap_tol``.
     """
     c, gap = chern_number_and_gap(model, params, nk)
     if float(gap) < gap_tol:

@@ -63,6 +63,21 @@ class Lattice:
     dims: tuple[int, ...]
     pbc: bool
 
+    def __post_init__(self):
+        # Direct construction gets the same checks as the builders, and dims become a tuple of
+        # Python ints so that equal samples hash equal however they were spelled.
+        if self.kind not in _BRAVAIS:
+            raise ValueError(f"Argument `kind` must be one of {sorted(_BRAVAIS)}, got {self.kind!r}.")
+        try:
+            dims = tuple(self.dims)
+        except TypeError as err:
+            raise ValueError(f"Argument `dims` must be a tuple of ints, got {self.dims!r}.") from err
+        want = _BRAVAIS[self.kind].shape[0]
+        if len(dims) != want:
+            raise ValueError(f"Argument `dims` must have length {want} for a {self.kind}, got {self.dims!r}.")
+        object.__setattr__(self, "dims", tuple(_check_size("dims", d) for d in dims))
+        object.__setattr__(self, "pbc", _check_pbc(self.pbc))
+
     # ----------------------------------------------------------------------------- sizes
     @property
     def ndim(self) -> int:
@@ -136,7 +151,6 @@ class Lattice:
         flat = np.ravel_multi_index(tuple(np.moveaxis(cell, -1, 0)), self.dims)
         return flat * self.n_orb + np.asarray(orb)
 
-    @functools.lru_cache(maxsize=None)
     def hop(self, offset: tuple[int, ...], orb_to: int, orb_from: int) -> tuple[np.ndarray, ...]:
         """Index arrays of a translation-invariant hopping family.
 
@@ -145,9 +159,20 @@ class Lattice:
         ``(R + offset, orb_to)``, ``cols`` the sites ``(R, orb_from)`` and ``wrap`` ``(n, d)`` the
         number of times each bond crosses the periodic boundary along each direction. A Hamiltonian
         term ``t c^dag_{R+offset, orb_to} c_{R, orb_from}`` is the matrix entry ``H[rows, cols]``.
+        The arrays are read-only and cached per ``(lattice, offset, orb_to, orb_from)``.
         """
-        if len(offset) != self.ndim:
-            raise ValueError(f"Argument `offset` must have length {self.ndim}, got {offset}.")
+        try:
+            off = tuple(offset)
+        except TypeError as err:
+            raise ValueError(f"Argument `offset` must be a tuple of {self.ndim} ints, got {offset!r}.") from err
+        if len(off) != self.ndim or not all(_is_int(o) for o in off):
+            raise ValueError(f"Argument `offset` must be a tuple of {self.ndim} ints, got {offset!r}.")
+        for name, o in (("orb_to", orb_to), ("orb_from", orb_from)):
+            if not _is_int(o) or not 0 <= o < self.n_orb:
+                raise ValueError(f"Argument `{name}` must be an int in [0, {self.n_orb}), got {o!r}.")
+        return _hop(self, tuple(int(o) for o in off), int(orb_to), int(orb_from))
+
+    def _hop_uncached(self, offset: tuple[int, ...], orb_to: int, orb_from: int) -> tuple[np.ndarray, ...]:
         target = self.cell_coords + np.asarray(offset, dtype=np.int64)
         dims = np.asarray(self.dims)
         if self.pbc:
@@ -193,6 +218,15 @@ class Lattice:
             object.__setattr__(self, k, v)
 
 
+@functools.lru_cache(maxsize=None)
+def _hop(lat: Lattice, offset: tuple[int, ...], orb_to: int, orb_from: int) -> tuple[np.ndarray, ...]:
+    return lat._hop_uncached(offset, orb_to, orb_from)
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
 def _nn_families(kind: str):
     if kind == "chain":
         return [((0,), 0, 1), ((1,), 0, 1)]
@@ -211,7 +245,7 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 
 
 def _check_size(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    if not _is_int(value):
         raise ValueError(f"Argument `{name}` must be an int, got {value!r} ({type(value).__name__}).")
     if value < minimum:
         raise ValueError(f"Argument `{name}` must be >= {minimum}, got {value}.")
