@@ -246,18 +246,19 @@ JIT_CHAIN, JIT_SQUARE, JIT_HONEY = lattice.chain(8, pbc=True), lattice.square(3,
 def test_jit_compiles_once_across_parameter_values():
     lat_c, lat_s, lat_h = JIT_CHAIN, JIT_SQUARE, JIT_HONEY
     ranges = (0, 1, 2)
-    outs = []
+    outs, counts = [], []
     for i, seed in enumerate([0, 1, 2]):
         key = jax.random.key(seed)
         outs.append(ssh_jit(jnp.array([0.5 + i, 1.0, -0.2 * i]), 0.1 * i, 0.3 * i, key, lat=lat_c, ranges=ranges))
         outs.append(qwz_jit(jnp.float64(-1.0 + i), 0.5 * i, key, lat=lat_s))
         outs.append(haldane_jit(1.0, 0.1 * i, 0.5 + i, 0.2 * i, 1.0 * i, key, lat=lat_h))
-    assert TRACES["ssh", lat_c, ranges] == 1
-    assert TRACES["qwz", lat_s] == 1
-    assert TRACES["haldane", lat_h] == 1
+        counts.append((TRACES["ssh", lat_c, ranges], TRACES["qwz", lat_s], TRACES["haldane", lat_h]))
+    # traced at most once (at i = 0, unless an earlier test already compiled this signature), never again
+    assert counts[0] == counts[1] == counts[2]
+    assert all(c >= 1 for c in counts[0])
     # an equal lattice built anew reuses the compilation
     qwz_jit(jnp.float64(0.3), 0.1, jax.random.key(9), lat=lattice.square(3, 4))
-    assert TRACES["qwz", lat_s] == 1
+    assert TRACES["qwz", lat_s] == counts[0][1]
     # and the jitted builders agree with the eager ones (the disorder-free call has no key)
     np.testing.assert_allclose(outs[4], hamiltonians.qwz(-1.0 + 1, lat_s, 0.5, jax.random.key(1)), atol=1e-15)
     np.testing.assert_allclose(outs[2], hamiltonians.haldane(1.0, 0.0, 0.5, 0.0, lat_h), atol=1e-15)
