@@ -1,0 +1,115 @@
+r"""Models behind one pure interface: ``init(key, x) -> params``, ``apply(params, x) -> (B, n_out)``.
+
+``make_model(config, lat)`` builds any of ``"mlp"``, ``"cnn"``, ``"resnet"``, ``"symmetric"``,
+``"topo"`` as a :class:`Model` (see :mod:`tnn.models.base` for the interface, the batch convention
+and why Linen). Typical use::
+
+    cfg = ModelConfig("cnn", classes=(0, 1), width=16)
+    model = make_model(cfg, lat)
+    x = model.prepare({"hamiltonian": H})        # (B, N, N) -> (B, L, C)
+    params = model.init(jax.random.key(0), x)
+    logits = model.apply(params, x)               # (B, 2)
+
+Dataset features (all batched): ``"hamiltonian"`` / ``"projector"`` ``(B, N, N)``, ``"density"``
+``(B, N)`` or ``(B, N, k)``, and for topo ``"energies"`` ``(B, N)`` with ``"eigenvectors"``
+``(B, N, N)`` (columns are eigenvectors, sorted by energy).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from tnn.lattice import Lattice
+from tnn.models import inputs
+from tnn.models.base import (
+    MODEL_NAMES,
+    Model,
+    ModelConfig,
+    class_logits,
+    count_params,
+    from_linen,
+)
+
+__all__ = [
+    "Model",
+    "ModelConfig",
+    "make_model",
+    "make_prepare",
+    "from_linen",
+    "class_logits",
+    "count_params",
+    "inputs",
+    "MODEL_NAMES",
+]
+
+
+def _get(features: Mapping[str, Any], key: str):
+    if key not in features:
+        raise ValueError(f"Argument `features` must contain {key!r} for this model, has {sorted(features)}.")
+    return features[key]
+
+
+def make_prepare(config: ModelConfig, lat: Lattice | None):
+    """The encoding ``features -> x`` of a model (see :mod:`tnn.models.inputs`).
+
+    A ``Mapping`` of dataset features is encoded; anything else is taken as already encoded and
+    returned unchanged (so ``prepare`` is idempotent).
+    """
+    source = config.resolved_input()
+    enc = config.resolved_encoding(lat)
+    radius = config.radius
+
+    if source == "wavefunctions":
+
+        def prepare(features):
+            if not isinstance(features, Mapping):
+                return features
+            if "wavefunctions" in features and "energies" not in features:
+                features = features["wavefunctions"]
+            return {"energies": _get(features, "energies"), "eigenvectors": _get(features, "eigenvectors")}
+
+        return prepare
+
+    if enc in ("cells", "chiral") and lat is None:
+        raise ValueError(f"Argument `lat` must be given for the {enc!r} encoding.")
+    if enc == "chiral" and (lat.kind != "chain" or source == "density"):
+        raise ValueError(
+            f"ModelConfig field `encoding` 'chiral' needs a chain and a matrix input, got a {lat.kind} "
+            f"lattice and input {source!r}."
+        )
+
+    def prepare(features):
+        if not isinstance(features, Mapping):
+            return features
+        a = _get(features, source)
+        if source == "density":
+            return inputs.site_cells(a, lat) if enc == "cells" else inputs.site_flat(a, lat)
+        if enc == "cells":
+            return inputs.cells(a, lat, radius)
+        if enc == "chiral":
+            return inputs.chiral(a, lat, radius)
+        return inputs.flat(a)
+
+    return prepare
+
+
+def make_model(config: ModelConfig, lat: Lattice | None = None) -> Model:
+    """Build the model ``config.name`` for lattice ``lat`` (static; required by topo and by the
+    ``cells``/``chiral`` encodings). Raises ``ValueError`` naming the offending config field."""
+    if not isinstance(config, ModelConfig):
+        raise ValueError(f"Argument `config` must be a tnn.models.ModelConfig, got {type(config).__name__}.")
+    config = config.validate()
+    if lat is not None and not isinstance(lat, Lattice):
+        raise ValueError(f"Argument `lat` must be a tnn.lattice.Lattice or None, got {type(lat).__name__}.")
+    prepare = make_prepare(config, lat)
+    if config.name == "mlp":
+        from tnn.models import mlp as mod
+    elif config.name == "cnn":
+        from tnn.models import cnn as mod
+    elif config.name == "resnet":
+        from tnn.models import resnet as mod
+    elif config.name == "symmetric":
+        from tnn.models import symmetric as mod
+    else:
+        from tnn.models import topo as mod
+    return mod.build(config, lat, prepare)

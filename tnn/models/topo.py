@@ -1,0 +1,300 @@
+r"""topo: hybrid tensor-neural networks that can express a real-space invariant exactly.
+
+The tensor part is the invariant's own network from :mod:`tnn.contractions` (nothing is
+re-derived here) with **trainable tensors in place of the exact ones**, in ``K`` channels; a small
+neural head maps the ``K`` channel values to the prediction. Every trainable tensor is a
+*function* (of a relative distance, an energy, a position) with parameters that do not depend on
+the system size, so a model trained on one lattice runs on another: build ``make_model(cfg,
+other_lat)`` and call its ``apply`` with the same params.
+
+1D, chains (winding number), channel ``k``:
+
+.. math::
+    W_k = \sum_{ij} K^k_{ij} \sum_{nm} g_k(n) g_k(m)\, a^k_n(i) a^k_m(i)^* b^k_n(j)^* b^k_m(j)
+
+the contraction :func:`tnn.contractions.winding_network`, with
+
+* distance kernel ``K^k_ij = -(mask_i / L') kappa_k(d_ij)``, ``d_ij`` the signed cell distance
+  (minimum image on periodic chains), ``mask`` the bulk cells of an open chain (``trim`` cut from
+  each edge; all cells if periodic) and ``L'`` their number. ``kappa_k(d) = a_k d + mlp_k(d)``;
+  exact: ``kappa(d) = d`` (``a = 1``, MLP output layer 0), which is
+  :func:`tnn.contractions.exact_winding_kernel`.
+* spectral weights ``g_k(n) = c_k s_n + mlp_k(E_n)`` (``spectral="sign"``), ``s_n = -1`` for the
+  lower half of the states (sorted by energy) and ``+1`` above -- ``sign(E_n)`` with the two zero
+  modes of an open topological chain split one on each side, as
+  :func:`tnn.contractions.exact_winding_weights` does -- or ``g_k = c_k tanh(beta_k E_n) +
+  mlp_k(E_n)`` (``spectral="tanh"``, exact only up to ``exp(-2 beta |E|)``). Exact: ``c = 1``,
+  MLP output 0.
+* sublattice mixing ``M^k`` ``(2, n_orb)`` building ``a_n(i) = sum_o M_0o psi_n(i, o)`` and
+  ``b_n(j) = sum_o M_1o psi_n(j, o)``; exact: the A/B projectors (identity).
+
+2D (Chern number), channel ``k``: the local Chern marker network
+:func:`tnn.contractions.marker_network`,
+
+.. math::
+    C_k(r) = \frac{4\pi}{A_{cell}} \mathrm{Im} \sum_{o\in r} \langle r o| P_k X_k P_k Y_k P_k |r o\rangle,
+    \qquad P_k = \sum_n f_k(n) \psi_n \psi_n^\dagger,
+
+with trainable coordinate encodings ``(X_k, Y_k)(r) = A_k (r - r_0) + mlp_k(r - r_0)`` of the
+Cartesian site position ``r`` (``r_0`` the centre of the sample; exact: ``A = 1``, MLP output 0,
+i.e. ``x`` and ``y``), occupations ``f_k(n) = c_k theta_n + mlp_k(E_n)`` (``theta_n = 1`` for the
+lower half of the states: the step at ``E_F`` in the half-filling gap; exact ``c = 1``, MLP 0), and
+the channel value ``C_k`` the average of ``C_k(r)`` over a bulk window (``trim`` cut from each open
+edge; the whole sample if periodic). Works for any 2D lattice of :mod:`tnn.lattice` (square,
+honeycomb): the geometry enters through ``lat.positions`` and ``lat.cell_area`` only.
+
+Head (both): ``f = w . z + b + mlp(z)`` on the channel values ``z`` (``(K,)``); exact ``w = e_0``,
+``b = 0``, MLP output 0, so ``f`` is the invariant. ``task="regress"`` outputs ``f``;
+``task="classify"`` outputs logits ``-tau (f - v_c)^2`` over the class values (trainable ``tau``,
+``config.tau`` at the exact init), so the exact model predicts the class value nearest to the
+invariant: perfect wherever the invariant is within 1/2 of its integer.
+
+Initializations (``config.init``):
+
+* ``"exact"``: every channel exact (as above); the first layers of the small MLPs are random
+  N(0, 1) draws from the key (their output layers are zero, so they do not change the output but
+  receive gradients).
+* ``"random"`` / ``"default"``: every parameter i.i.d. N(0, ``init_scale``^2).
+* ``"exact_noise"``: the exact parameters plus i.i.d. N(0, ``noise``^2) on every parameter.
+
+Input (batched, :class:`~tnn.models.base.Model` convention): ``{"energies": (B, N), "eigenvectors":
+(B, N, N)}``, eigenvectors as columns sorted by ascending energy, sites in :mod:`tnn.lattice`
+order. Output ``(B, n_out)``. :func:`channel_values` exposes the ``(K,)`` tensor-network outputs of
+one sample, :func:`marker_maps` the per-cell 2D markers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import jax
+import jax.numpy as jnp
+
+from tnn import contractions
+from tnn.lattice import Lattice
+from tnn.models.base import Model, ModelConfig, class_logits
+
+__all__ = [
+    "build",
+    "init_params",
+    "channel_values",
+    "marker_maps",
+    "winding_kernels",
+    "trim_cells",
+]
+
+
+# ----------------------------------------------------------------------------- small functions
+def _fn_params(key, k: int, d_in: int, width: int, d_out: int, dtype):
+    """Per-channel MLP ``R^d_in -> R^d_out`` (one tanh layer); output layer zero."""
+    k1, k2 = jax.random.split(key)
+    return {
+        "w1": jax.random.normal(k1, (k, d_in, width), dtype),
+        "b1": jax.random.normal(k2, (k, width), dtype),
+        "w2": jnp.zeros((k, width, d_out), dtype),
+        "b2": jnp.zeros((k, d_out), dtype),
+    }
+
+
+def _fn_apply(p, u):
+    """Apply the K per-channel MLPs to ``u`` ``(M, d_in)`` -> ``(K, M, d_out)``."""
+    h = jnp.tanh(jnp.einsum("md,kdh->kmh", u, p["w1"]) + p["b1"][:, None, :])
+    return jnp.einsum("kmh,kho->kmo", h, p["w2"]) + p["b2"][:, None, :]
+
+
+def _head_params(key, k: int, width: int, tau: float, dtype):
+    p = {
+        "w": jnp.zeros((k,), dtype).at[0].set(1.0),
+        "b": jnp.zeros((), dtype),
+        "log_tau": jnp.asarray(np.log(tau), dtype),
+    }
+    if width > 0:
+        k1, k2 = jax.random.split(key)
+        p["mlp"] = {
+            "w1": jax.random.normal(k1, (k, width), dtype) / np.sqrt(k),
+            "b1": jax.random.normal(k2, (width,), dtype),
+            "w2": jnp.zeros((width,), dtype),
+            "b2": jnp.zeros((), dtype),
+        }
+    return p
+
+
+def _head_apply(p, z, config: ModelConfig):
+    """Channel values ``z`` ``(K,)`` -> outputs ``(n_out,)``."""
+    f = z @ p["w"] + p["b"]
+    if "mlp" in p:
+        m = p["mlp"]
+        f = f + jnp.tanh(z @ m["w1"] + m["b1"]) @ m["w2"] + m["b2"]
+    if config.task == "regress":
+        return f[None]
+    return class_logits(f, config.classes, p["log_tau"])
+
+
+# ----------------------------------------------------------------------------- geometry (static)
+def trim_cells(lat: Lattice, trim: float) -> tuple[int, ...] | None:
+    """Cells cut from each open edge, per direction: ``floor(trim * dims_d)`` (``None`` if periodic)."""
+    if lat.pbc:
+        return None
+    return tuple(int(np.floor(trim * n)) for n in lat.dims)
+
+
+def _chain_geometry(lat: Lattice, trim: float):
+    """Exact kernel ``(L, L)`` of :func:`tnn.contractions.exact_winding_kernel`, signed cell distances
+    ``d_ij`` ``(L, L)`` (minimum image if periodic) and the bulk row weights ``mask_i / L'`` ``(L,)``."""
+    K = np.asarray(contractions.exact_winding_kernel(lat, trim_cells(lat, trim)))
+    L = lat.dims[0]
+    x = np.arange(L, dtype=np.float64)
+    d = x[:, None] - x[None, :]
+    if lat.pbc:
+        d = np.mod(d + L / 2, L) - L / 2
+    mask = contractions.bulk_cells(lat, trim_cells(lat, trim)).astype(np.float64)
+    return K, d, mask / mask.sum()
+
+
+# ----------------------------------------------------------------------------- parameters
+def _exact_params(key, config: ModelConfig, lat: Lattice, dtype):
+    K, H = config.channels, config.fn_width
+    keys = jax.random.split(key, 4)
+    if lat.kind == "chain":
+        spectral = {"c": jnp.ones((K,), dtype), "mlp": _fn_params(keys[1], K, 1, H, 1, dtype)}
+        if config.spectral == "tanh":
+            spectral["log_beta"] = jnp.full((K,), np.log(config.beta), dtype)
+        tensors = {
+            "kernel": {"a": jnp.ones((K,), dtype), "mlp": _fn_params(keys[0], K, 1, H, 1, dtype)},
+            "spectral": spectral,
+            "mixing": jnp.broadcast_to(jnp.asarray(contractions.exact_mixing(lat.n_orb), dtype), (K, 2, lat.n_orb)),
+        }
+    else:
+        tensors = {
+            "coords": {
+                "A": jnp.broadcast_to(jnp.eye(2, dtype=dtype), (K, 2, 2)),
+                "mlp": _fn_params(keys[0], K, 2, H, 2, dtype),
+            },
+            "occupation": {"c": jnp.ones((K,), dtype), "mlp": _fn_params(keys[1], K, 1, H, 1, dtype)},
+        }
+    tensors["head"] = _head_params(keys[2], K, config.head_width, config.tau, dtype)
+    return jax.tree_util.tree_map(jnp.array, tensors)  # own the broadcast buffers
+
+
+def init_params(key, config: ModelConfig, lat: Lattice, dtype=None):
+    """Parameters of a topo model for ``config.init`` (see the module docstring). Plain dict."""
+    dtype = config.resolved_dtype() if dtype is None else dtype
+    k_exact, k_rand = jax.random.split(key)
+    p = _exact_params(k_exact, config, lat, dtype)
+    if config.init == "exact":
+        return p
+    leaves, tree = jax.tree_util.tree_flatten(p)
+    keys = jax.random.split(k_rand, len(leaves))
+    noise = [jax.random.normal(kk, leaf.shape, dtype) for kk, leaf in zip(keys, leaves)]
+    if config.init == "exact_noise":
+        new = [leaf + config.noise * n for leaf, n in zip(leaves, noise)]
+    else:  # "random", "default"
+        new = [config.init_scale * n for n in noise]
+    return jax.tree_util.tree_unflatten(tree, new)
+
+
+# ----------------------------------------------------------------------------- tensor parts
+def winding_kernels(params, lat: Lattice, trim: float):
+    """The K distance kernels ``(K, L, L)``: ``a_k K^exact_ij + (mask_i/L') mlp_k(d_ij)``.
+
+    ``K^exact = -(mask_i/L') d_ij`` is :func:`tnn.contractions.exact_winding_kernel`, so the kernel
+    function is ``kappa_k(d) = a_k d - mlp_k(d)`` (the sign of the MLP term is immaterial)."""
+    K, d, row = _chain_geometry(lat, trim)
+    pk = params["kernel"]
+    learned = _fn_apply(pk["mlp"], d.reshape(-1, 1))[..., 0].reshape(-1, *d.shape)
+    return pk["a"][:, None, None] * jnp.asarray(K, pk["a"].dtype) + row[None, :, None] * learned
+
+
+def _spectral_weights(params, E, config: ModelConfig):
+    """``(K, N)`` spectral weights of the energies ``E`` ``(N,)``."""
+    ps = params["spectral"]
+    if config.spectral == "sign":
+        base = jnp.asarray(contractions.exact_winding_weights(E.shape[0]), E.dtype)[None, :]
+    else:
+        base = jnp.tanh(jnp.exp(ps["log_beta"])[:, None] * E[None, :])
+    return ps["c"][:, None] * base + _fn_apply(ps["mlp"], E[:, None])[..., 0]
+
+
+def _occupations(params, E):
+    po = params["occupation"]
+    step = contractions.exact_occupation(E.shape[0])
+    return po["c"][:, None] * jnp.asarray(step, E.dtype)[None, :] + _fn_apply(po["mlp"], E[:, None])[..., 0]
+
+
+def _coordinates(params, lat: Lattice, dtype):
+    """``(K, N)`` encodings X_k and Y_k of the centred Cartesian site positions."""
+    pos = np.stack(contractions.exact_coordinates(lat), axis=-1)  # (N, 2)
+    # Centred: the marker is unchanged by a shift of X or Y (<r|P Y P|r> is real), and centred
+    # inputs keep the coordinate MLPs' inputs O(size) on every lattice.
+    pos = pos - pos.mean(axis=0)
+    pc = params["coords"]
+    u = jnp.asarray(pos, dtype)
+    enc = jnp.einsum("kab,nb->kna", pc["A"], u) + _fn_apply(pc["mlp"], u)  # (K, N, 2)
+    return enc[..., 0], enc[..., 1]
+
+
+def marker_maps(params, E, V, lat: Lattice, engine: str = "ncon"):
+    """Per-channel local Chern markers ``(K, n_cells)`` of one sample (``E`` ``(N,)``, ``V`` ``(N, N)``)."""
+    f = _occupations(params, jnp.real(E))
+    X, Y = _coordinates(params, lat, jnp.real(E).dtype)
+    psi = contractions.as_cell_orbital(V, lat.n_orb)
+    scale = contractions.exact_marker_scale(lat)
+
+    def one(fk, xk, yk):
+        return contractions.marker_network(psi, fk, xk.reshape(lat.n_cells, lat.n_orb), yk.reshape(lat.n_cells, lat.n_orb), scale, engine=engine)
+
+    return jax.vmap(one)(f, X, Y)
+
+
+def channel_values(params, E, V, lat: Lattice, config: ModelConfig, engine: str = "ncon"):
+    """The K tensor-network outputs ``(K,)`` of one sample: winding numbers (chain) or bulk-window
+    averaged Chern markers (2D). With ``init="exact"`` every entry is the invariant."""
+    if lat.kind == "chain":
+        kern = winding_kernels(params, lat, config.trim)
+        w = _spectral_weights(params, jnp.real(E), config)
+        psi = contractions.as_cell_orbital(V, lat.n_orb)
+        net = lambda wk, kk, mk: contractions.winding_network(psi, wk, kk, mk, engine=engine)  # noqa: E731
+        return jax.vmap(net)(w, kern, params["mixing"])
+    maps = marker_maps(params, E, V, lat, engine=engine)
+    window = contractions.bulk_window(lat, trim_cells(lat, config.trim)).reshape(-1)
+    return jax.vmap(lambda m: contractions.window_average(m, window))(maps)
+
+
+# ----------------------------------------------------------------------------- model
+def _check_input(x, lat: Lattice):
+    if not isinstance(x, dict) or "energies" not in x or "eigenvectors" not in x:
+        raise ValueError(
+            "Argument `x` must be a dict with 'energies' (B, N) and 'eigenvectors' (B, N, N) for topo, "
+            f"got {type(x).__name__}."
+        )
+    E, V = x["energies"], x["eigenvectors"]
+    N = lat.n_sites
+    if jnp.ndim(E) != 2 or jnp.shape(E)[1] != N or jnp.shape(V)[1:] != (N, N) or jnp.shape(V)[0] != jnp.shape(E)[0]:
+        raise ValueError(
+            f"Argument `x` must hold 'energies' (B, {N}) and 'eigenvectors' (B, {N}, {N}) for this {lat!r}, got "
+            f"shapes {jnp.shape(E)} and {jnp.shape(V)}."
+        )
+    return E, V
+
+
+def build(config: ModelConfig, lat: Lattice | None, prepare) -> Model:
+    if lat is None:
+        raise ValueError("Argument `lat` must be given for topo (its tensor network needs the geometry).")
+    if lat.kind == "chain":
+        contractions.exact_winding_kernel(lat, trim_cells(lat, config.trim))  # validates the trim
+    else:
+        contractions.bulk_cells(lat, trim_cells(lat, config.trim))
+        if config.spectral != "sign":
+            raise ValueError(f"ModelConfig field `spectral` applies to chains only; use 'sign' in 2D, got {config.spectral!r}.")
+
+    def init(key, x):
+        _check_input(x, lat)
+        return init_params(key, config, lat)
+
+    def one(params, E, V):
+        return _head_apply(params["head"], channel_values(params, E, V, lat, config), config)
+
+    def apply(params, x):
+        E, V = _check_input(x, lat)
+        return jax.vmap(one, in_axes=(None, 0, 0))(params, E, V)
+
+    return Model(config=config, lattice=lat, init=init, apply=apply, prepare=prepare)
