@@ -1,0 +1,749 @@
+r"""Real-space topological invariants: winding number, local Chern marker, Bott index, Chern number.
+
+All functions are batchless and pure: one Hamiltonian ``H`` of shape ``(N, N)`` (``N = lat.n_sites``,
+site order of :mod:`tnn.lattice`), or one eigensystem ``(E, V)`` from ``eigh`` (``E`` ascending
+``(N,)``, ``V`` columns ``(N, N)``), and a static lattice. They run under ``jit`` (lattice, ``trim``,
+``window``, ``radius``, ``method`` and ``return_gap`` static) and ``vmap`` (over stacks of ``H``, or over
+the parameters and keys that build them), in float64 when :func:`tnn.enable_x64` is on. Each is the
+fast path of a network of :mod:`tnn.contractions` evaluated with the exact tensors; the tests check
+that the two agree.
+
+Conventions (PHYSICS.md)
+------------------------
+* Occupied states: the lower half of the spectrum, ``n_occ = N // 2`` (half filling, as
+  :mod:`tnn.kspace`, which takes the lower band). For the SSH, QWZ and ``cos(phi) = 0`` Haldane models
+  this is the step at ``E_F = 0``; for a Haldane model with ``cos(phi) != 0`` the half-filling gap is
+  shifted away from 0 and this is still the invariant of the lower band.
+* Winding number (class AIII, chain): ``W = -(1/L') sum_{i in A} sum_{j in B} (x_i - x_j) |U_ij|^2``,
+  ``U = P_A sign(H) P_B`` (``L x L``), ``x`` the cell index. Open chains: ``i`` restricted to the bulk
+  cells ``trim <= i < L - trim``, default ``trim = L // 4``, ``L'`` their number. Periodic chains:
+  every cell, minimum-image ``x_i - x_j``. The sign is the one for which the clean value equals
+  :func:`tnn.kspace.winding_number`.
+* Local Chern marker (open samples): ``C(r) = (4 pi / A_cell) Im sum_{o in r} <r o|P X P Y P|r o>``
+  with Cartesian ``X, Y``; ``chern_number(method="marker")`` averages it over the bulk window
+  (cells with ``trim_d <= x_d < dims_d - trim_d`` along each Bravais direction, default
+  ``trim_d = dims_d // 4``: the central half of the sample along each direction).
+* Bott index (periodic samples): ``B = (1/2 pi) Im Tr log(U_1 U_2 U_1^dag U_2^dag)``,
+  ``U_d = W^dag exp(2 pi i X_d / L_d) W`` with fractional coordinates ``X_d`` along ``a_d``.
+* Kitaev (open or periodic): ``nu = 12 pi i sum_{j in A, k in B, l in C} (P_jk P_kl P_lj - P_jl P_lk P_kj)``
+  over three 120-degree sectors (counter-clockwise) of a disc of radius ``R`` around the centre of the
+  sample (default ``R = 0.4 * smallest linear extent``, :func:`tnn.contractions.default_kitaev_radius`).
+
+Gap awareness
+-------------
+Every function computes the spectral gap at the Fermi level: for periodic samples
+``E[n_occ] - E[n_occ - 1]`` (the winding number: ``2 min s`` over the singular values of the chiral
+block); for open samples a **bulk** gap, the same quantity restricted to *bulk states*, those whose
+weight in the bulk window (the ``trim`` window) is at least half the window's share of the sample,
+``sum_{i in window} |psi(i)|^2 >= 0.5 * N_window / N``. This discards the edge modes that fill the gap
+of open topological samples (the zero modes of an SSH chain, the chiral edge modes of a Chern
+insulator), which would otherwise flag every topological open sample.
+
+A value whose gap is below ``gap_tol`` is returned as NaN (never a number that looks like an
+integer); ``return_gap=True`` returns ``(value, gap)``. The default tolerance is size aware,
+:func:`default_gap_tol`: ``gap_tol = 2 * E_max / L_lin``, with ``E_max`` the largest ``|E|`` (the
+bandwidth scale) and ``L_lin`` the smallest linear size in cells. At a transition the finite-size
+bulk gap is ``~ pi v / L_lin`` (SSH at ``v = w``: ``pi w / L``; QWZ at ``m = 0, +-2`` open: about
+``2 pi / (L + 1)``), below the tolerance; deep in a phase it is ``O(1)`` and far above (e.g. QWZ
+``m = +-1.5``: gap 1 against a tolerance 0.35 at 20 x 20). Pass ``gap_tol=0.0`` for raw values.
+
+Differentiability
+-----------------
+The winding number uses the polar factor of the chiral block ``h = H[0::2, 1::2]``,
+``U = h (h^dag h)^{-1/2}``, from one ``eigh`` of ``h^dag h`` (twice as fast as an SVD of ``h``), with a
+custom JVP (Daleckii-Krein divided differences, closed form ``-1/(s_i s_j (s_i + s_j))``): finite
+for degenerate singular values (clean periodic chains have ``s(k) = s(-k)``) and at the exact zero
+modes of open topological chains, which are left out of ``U`` (singular values below
+``1e-6 * s_max``; they live on the edges, outside the bulk trace). Everything from ``eigh`` uses
+:func:`eigh`, whose JVP drops the terms of (near-)degenerate pairs: exact for the projector-based
+invariants here, whose value does not depend on the basis inside a degenerate eigenspace, and finite
+where ``jnp.linalg.eigh``'s gradient is NaN. The gaps are not differentiated (``stop_gradient``).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import jax
+import jax.numpy as jnp
+
+from tnn import _checks
+from tnn import contractions as tc
+from tnn.lattice import Lattice
+
+__all__ = [
+    "winding_number",
+    "winding_number_from_eigh",
+    "local_chern_marker",
+    "local_chern_marker_from_eigh",
+    "bott_index",
+    "bott_index_from_eigh",
+    "chern_number",
+    "chern_number_from_eigh",
+    "kitaev_chern_number",
+    "spectral_gap",
+    "default_gap_tol",
+    "is_gapped",
+    "eigh",
+    "polar_factor",
+    "chiral_block",
+    "CHERN_METHODS",
+]
+
+CHERN_METHODS = ("marker", "bott", "kitaev")
+#: Relative size below which singular values of the chiral block count as exact zero modes.
+POLAR_CUTOFF = 1e-6
+#: Relative eigenvalue splitting below which :func:`eigh` treats a pair as degenerate in its JVP.
+DEGENERACY_TOL = 1e-9
+#: Default gap tolerance, in units of ``E_max / L_lin`` (:func:`default_gap_tol`).
+GAP_TOL_FACTOR = 2.0
+#: A state is a bulk state if its weight in the window is >= this fraction of the window's share.
+BULK_WEIGHT_FRACTION = 0.5
+
+
+# ------------------------------------------------------------------------------ linear algebra
+@jax.custom_jvp
+def eigh(H):
+    """``jnp.linalg.eigh`` (``E`` ascending ``(N,)``, ``V`` ``(N, N)``) with a gauge-safe JVP.
+
+    The JVP is the standard first-order perturbation theory, ``dV = V (F o V^dag dH V)`` with
+    ``F_ij = 1/(E_j - E_i)``, except that pairs with ``|E_i - E_j| <= 1e-9 * max|E|`` get ``F_ij = 0``
+    (``jnp.linalg.eigh`` gives inf/NaN there). Rotations inside a degenerate eigenspace are a gauge
+    freedom; every function of a projector onto whole eigenspaces (all invariants here) has the exact
+    derivative this way.
+    """
+    return jnp.linalg.eigh(H)
+
+
+@eigh.defjvp
+def _eigh_jvp(primals, tangents):
+    (H,), (dH,) = primals, tangents
+    E, V = eigh(H)
+    dH = (dH + jnp.conj(dH.T)) / 2
+    Vh = jnp.conj(V.T)
+    dHt = Vh @ dH @ V
+    dE = jnp.real(jnp.diagonal(dHt)).astype(E.dtype)
+    diff = E[None, :] - E[:, None]
+    tol = DEGENERACY_TOL * jnp.maximum(jnp.max(jnp.abs(E)), jnp.finfo(E.dtype).tiny)
+    safe = jnp.abs(diff) > tol
+    F = jnp.where(safe, 1.0 / jnp.where(safe, diff, 1.0), 0.0).astype(dHt.dtype)
+    dV = V @ (F * dHt)
+    return (E, V), (dE, dV.astype(V.dtype))
+
+
+def _polar_primal(h):
+    """``U = h g(h^dag h)``, ``g(lam) = lam^{-1/2}`` above the cutoff and 0 below; and the eigensystem."""
+    hh = jnp.conj(h.T) @ h
+    lam, V = jnp.linalg.eigh(hh)
+    lam = jnp.maximum(lam, 0.0)
+    keep = lam > (POLAR_CUTOFF**2) * lam[-1]
+    s = jnp.sqrt(lam)
+    g = jnp.where(keep, 1.0 / jnp.where(keep, s, 1.0), 0.0)
+    HV = h @ V
+    U = (HV * g.astype(HV.dtype)[None, :]) @ jnp.conj(V.T)
+    return U, (lam, V, HV, keep)
+
+
+@jax.custom_jvp
+def _polar(h):
+    U, (lam, V, HV, keep) = _polar_primal(h)
+    return U, lam, V, HV
+
+
+@_polar.defjvp
+def _polar_jvp(primals, tangents):
+    (h,), (dh,) = primals, tangents
+    U, (lam, V, HV, keep) = _polar_primal(h)
+    s = jnp.sqrt(lam)
+    g = jnp.where(keep, 1.0 / jnp.where(keep, s, 1.0), 0.0)
+    # Daleckii-Krein: d g(A) = V (Gamma o V^dag dA V) V^dag, Gamma_ij the divided difference of g.
+    # For g = lam^{-1/2}: (g_i - g_j)/(lam_i - lam_j) = -1/(s_i s_j (s_i + s_j)), finite at
+    # degeneracies. Kept/dropped pairs: g_j/(lam_j - lam_i); dropped pairs (edge zero modes): 0.
+    ki, kj = keep[:, None], keep[None, :]
+    both = ki & kj
+    den_both = jnp.where(both, s[:, None] * s[None, :] * (s[:, None] + s[None, :]), 1.0)
+    dl = lam[None, :] - lam[:, None]  # lam_j - lam_i
+    one_i = (~ki) & kj  # i dropped, j kept
+    one_j = ki & (~kj)
+    gamma = jnp.where(both, -1.0 / den_both, 0.0)
+    gamma = gamma + jnp.where(one_i, g[None, :] / jnp.where(one_i, dl, 1.0), 0.0)
+    gamma = gamma + jnp.where(one_j, g[:, None] / jnp.where(one_j, -dl, 1.0), 0.0)
+    D = dh @ V
+    T = jnp.conj(D.T) @ HV
+    T = T + jnp.conj(T.T)  # V^dag (dh^dag h + h^dag dh) V
+    Vh = jnp.conj(V.T)
+    dU = (D * g.astype(D.dtype)[None, :]) @ Vh + (HV @ (gamma.astype(T.dtype) * T)) @ Vh
+    zeros = (jnp.zeros_like(lam), jnp.zeros_like(V), jnp.zeros_like(HV))
+    return (U, lam, V, HV), (dU.astype(U.dtype), *zeros)
+
+
+def polar_factor(h):
+    r"""Unitary polar factor ``U = h (h^dag h)^{-1/2}`` of a square matrix ``h`` ``(L, L)``.
+
+    Computed from one ``eigh`` of ``h^dag h``; singular values below ``1e-6 * s_max`` (exact zero
+    modes) are left out, so ``U`` is then a partial isometry. Differentiable with finite derivatives
+    at degenerate singular values (custom JVP, see the module docstring).
+    """
+    return _polar(jnp.asarray(h))[0]
+
+
+def chiral_block(H):
+    """The chiral block ``h = H[A, B] = H[0::2, 1::2]`` ``(L, L)`` of a chain Hamiltonian ``(2L, 2L)``;
+    ``H = [[0, h], [h^dag, 0]]`` in (A, B) order when chiral symmetry holds."""
+    return H[0::2, 1::2]
+
+
+# ------------------------------------------------------------------------------ gaps
+def default_gap_tol(lat: Lattice, e_max):
+    """Size-aware default gap tolerance ``2 * e_max / min(lat.dims)`` (``e_max`` the largest ``|E|``).
+
+    The finite-size bulk gap at a transition is ``~ pi v_F / L``; deep in a phase it is ``O(1)``.
+    """
+    return GAP_TOL_FACTOR * e_max / min(lat.dims)
+
+
+def is_gapped(gap, gap_tol):
+    """``gap >= gap_tol`` (elementwise; works on traced arrays)."""
+    return jnp.asarray(gap) >= gap_tol
+
+
+def _bulk_gap_from_weights(E, weights, n_occ: int, share: float):
+    """Gap between the lowest empty and the highest occupied bulk state (index split at ``n_occ``)."""
+    n = E.shape[0]
+    bulk = weights >= BULK_WEIGHT_FRACTION * share
+    occ = jnp.arange(n) < n_occ
+    hi = jnp.min(jnp.where(bulk & ~occ, E, jnp.inf))
+    lo = jnp.max(jnp.where(bulk & occ, E, -jnp.inf))
+    gap = hi - lo
+    return jnp.where(jnp.isfinite(gap), gap, 0.0)
+
+
+def _site_window(lat: Lattice, trim) -> np.ndarray:
+    return tc.site_mask_from_cells(lat, tc.bulk_cells(lat, trim))
+
+
+def _gap_from_eigh(E, V, lat: Lattice, trim, n_occ: int):
+    E = jax.lax.stop_gradient(E)
+    if lat.pbc:
+        return E[n_occ] - E[n_occ - 1]
+    mask = _site_window(lat, trim)
+    V = jax.lax.stop_gradient(V)
+    w = jnp.sum(jnp.abs(V[mask]) ** 2, axis=0)
+    return _bulk_gap_from_weights(E, w, n_occ, mask.mean())
+
+
+def spectral_gap(E, V=None, lat: Lattice | None = None, trim=None):
+    """Spectral gap at the (half-filling) Fermi level from an eigensystem.
+
+    Args:
+      E: ``(N,)`` ascending eigenvalues. V: ``(N, N)`` eigenvectors (needed for open samples).
+      lat: the lattice; ``None`` or periodic gives ``E[N//2] - E[N//2 - 1]``. Open samples give the
+        bulk gap: only states with at least half of the window's share of weight in the bulk window
+        (``trim``, default ``dims // 4`` per direction) count.
+
+    Returns:
+      Scalar gap (not differentiated).
+    """
+    E = _checks.as_param("E", E, None)
+    if E.ndim != 1:
+        raise ValueError(f"Argument `E` must have shape (N,), but has shape {E.shape}.")
+    n = E.shape[0]
+    if lat is None or lat.pbc:
+        if lat is not None and lat.n_sites != n:
+            raise ValueError(f"Argument `E` must have shape ({lat.n_sites},) to match the lattice, but has shape {E.shape}.")
+        Es = jax.lax.stop_gradient(E)
+        return Es[n // 2] - Es[n // 2 - 1]
+    _check_lattice(lat, ("chain", "square", "honeycomb"), "a spectral gap")
+    if V is None:
+        raise ValueError("Argument `V` must be given for an open lattice (the bulk gap needs the eigenvectors).")
+    E, V = _check_eigensystem(E, V, lat)
+    return _gap_from_eigh(E, V, lat, _window(lat, trim), n // 2)
+
+
+# ------------------------------------------------------------------------------ input checks
+def _check_lattice(lat, kinds, what) -> Lattice:
+    if not isinstance(lat, Lattice):
+        raise ValueError(f"Argument `lat` must be a tnn.lattice.Lattice, got {type(lat).__name__}.")
+    if lat.kind not in kinds:
+        raise ValueError(f"Argument `lat` must be a {' or '.join(kinds)} lattice for {what}, got a {lat.kind} lattice.")
+    return lat
+
+
+def _check_pbc(lat: Lattice, pbc: bool, what: str):
+    if lat.pbc != pbc:
+        need = "periodic (pbc=True)" if pbc else "open (pbc=False)"
+        raise ValueError(f"Argument `lat` must be {need} for {what}, got pbc={lat.pbc}.")
+
+
+def _check_H(H, lat: Lattice):
+    if H is None:
+        raise ValueError("Argument `H` must be given, got None.")
+    arr = _checks.square_matrix("H", H, lat.n_sites)
+    if not (jnp.issubdtype(arr.dtype, jnp.number)) or jnp.issubdtype(arr.dtype, jnp.bool_):
+        raise ValueError(f"Argument `H` must be numeric, got dtype {arr.dtype}.")
+    if not jnp.issubdtype(arr.dtype, jnp.inexact):
+        arr = arr.astype(jnp.result_type(float))
+    val = _checks.concrete_value(H)
+    if val is not None:
+        if not np.all(np.isfinite(val)):
+            raise ValueError("Argument `H` must be finite.")
+        scale = max(1.0, float(np.max(np.abs(val)))) if val.size else 1.0
+        if np.max(np.abs(val - np.conj(val.T))) > 1e-10 * scale:
+            raise ValueError("Argument `H` must be Hermitian (H == H^dag up to 1e-10 relative).")
+    return arr
+
+
+def _check_eigensystem(E, V, lat: Lattice):
+    n = lat.n_sites
+    E = E if isinstance(E, jax.Array) else jnp.asarray(E)
+    V = V if isinstance(V, jax.Array) else jnp.asarray(V)
+    if E.shape != (n,):
+        raise ValueError(f"Argument `E` must have shape ({n},) to match the lattice, but has shape {tuple(E.shape)}.")
+    if V.shape != (n, n):
+        raise ValueError(f"Argument `V` must have shape ({n}, {n}) to match the lattice, but has shape {tuple(V.shape)}.")
+    if jnp.issubdtype(E.dtype, jnp.complexfloating):
+        raise ValueError(f"Argument `E` must be real, got dtype {E.dtype}.")
+    ev = _checks.concrete_value(E)
+    if ev is not None and (not np.all(np.isfinite(ev)) or np.any(np.diff(ev) < 0)):
+        raise ValueError("Argument `E` must be finite and sorted ascending (as returned by eigh).")
+    if not jnp.issubdtype(E.dtype, jnp.floating):
+        E = E.astype(jnp.result_type(float))
+    if not jnp.issubdtype(V.dtype, jnp.inexact):
+        V = V.astype(jnp.result_type(float))
+    return E, V
+
+
+def _check_gap_tol(gap_tol):
+    if gap_tol is None:
+        return None
+    arr = _checks.as_param("gap_tol", gap_tol, ())
+    val = _checks.concrete_value(gap_tol)
+    if val is not None and float(val) < 0:
+        raise ValueError(f"Argument `gap_tol` must be >= 0, got {float(val)}.")
+    return arr
+
+
+def _check_bool(name, x) -> bool:
+    if not isinstance(x, (bool, np.bool_)):
+        raise ValueError(f"Argument `{name}` must be a bool, got {x!r}.")
+    return bool(x)
+
+
+def _window(lat: Lattice, trim):
+    """Validated trim tuple for the bulk window of an open lattice (periodic: no window)."""
+    if lat.pbc:
+        return None
+    return tc._check_trim(lat, trim)
+
+
+def _flag(value, gap, gap_tol, lat: Lattice, e_max):
+    tol = default_gap_tol(lat, e_max) if gap_tol is None else gap_tol
+    tol = jax.lax.stop_gradient(jnp.asarray(tol, dtype=gap.dtype))
+    return jnp.where(gap >= tol, value, jnp.nan)
+
+
+def _n_occ(lat: Lattice) -> int:
+    return lat.n_sites // 2
+
+
+# ------------------------------------------------------------------------------ winding number
+def _winding_trim(lat: Lattice, trim):
+    if lat.pbc:
+        if trim not in (None, 0):
+            raise ValueError(f"Argument `trim` applies to open chains only (periodic chains use all cells), got {trim!r}.")
+        return (0,)
+    return tc._check_trim(lat, trim)
+
+
+@functools.partial(jax.jit, static_argnames=("lat", "trim"))
+def _winding_polar_core(H, gap_tol, lat: Lattice, trim):
+    h = chiral_block(H)
+    U, lam, V, HV = _polar(h)
+    K = jnp.asarray(tc._winding_kernel(lat, trim), dtype=jnp.real(U).dtype)
+    # Fast path = the winding_from_polar network with the exact kernel (a single fused reduction).
+    value = jnp.sum(K * (jnp.real(U) ** 2 + jnp.imag(U) ** 2))
+    lam, V, HV = (jax.lax.stop_gradient(a) for a in (lam, V, HV))
+    s = jnp.sqrt(lam)
+    if lat.pbc:
+        gap = 2 * s[0]
+    else:
+        cells = tc._bulk_cells(lat, trim)
+        wb = jnp.sum(jnp.abs(V[cells]) ** 2, axis=0)
+        keep = lam > (POLAR_CUTOFF**2) * lam[-1]
+        wa = jnp.sum(jnp.abs(HV[cells]) ** 2, axis=0) / jnp.where(keep, lam, 1.0)
+        w = jnp.where(keep, (wa + wb) / 2, wb)
+        bulk = w >= BULK_WEIGHT_FRACTION * cells.mean()
+        gap = 2 * jnp.min(jnp.where(bulk, s, jnp.inf))
+        gap = jnp.where(jnp.isfinite(gap), gap, 0.0)
+    return _flag(value, gap, gap_tol, lat, s[-1]), gap
+
+
+def _check_chiral(H, lat):
+    val = _checks.concrete_value(H)
+    if val is None:
+        return
+    scale = max(1.0, float(np.max(np.abs(val))))
+    off = max(float(np.max(np.abs(val[0::2, 0::2]))), float(np.max(np.abs(val[1::2, 1::2]))))
+    if off > 1e-10 * scale:
+        raise ValueError(
+            "Argument `H` breaks chiral symmetry (nonzero A-A or B-B entries, e.g. onsite disorder): the "
+            "polar route uses only the chiral block; use method='eigh' for Q = sign(H) of the full H."
+        )
+
+
+def winding_number(H, lat: Lattice, trim=None, return_gap: bool = False, gap_tol=None, method: str = "polar"):
+    r"""Real-space winding number of a chain (PHYSICS.md), a float that is an integer deep in a phase.
+
+    ``W = -(1/L') sum_{i in A} sum_{j in B} (x_i - x_j) |U_ij|^2`` with ``U`` the A-B block of
+    ``Q = sign(H)`` (Mondragon-Shem, Hughes, Song, Prodan, PRL 113, 046802 (2014)).
+
+    Args:
+      H: ``(2L, 2L)`` Hamiltonian of ``lat`` (site ``2n`` = A_n, ``2n+1`` = B_n).
+      lat: a chain lattice (static). Open: bulk trace over cells ``trim <= i < L - trim``; periodic:
+        minimum-image distances over all cells.
+      trim: cells trimmed on each side of an open chain (static int; default ``L // 4``; must leave at
+        least one cell). Must be None or 0 for a periodic chain.
+      return_gap: also return the (bulk) gap ``2 min s`` of the chiral block's singular values.
+      gap_tol: values whose gap is below it become NaN; default :func:`default_gap_tol`
+        (``2 s_max / L``); 0 disables.
+      method: ``"polar"`` (default): ``U`` is the polar factor of the chiral block
+        ``h = H[0::2, 1::2]``, from one ``eigh`` of ``h^dag h`` (``L x L``); requires chiral symmetry
+        (checked for concrete ``H``). ``"eigh"``: ``Q = V sign(E) V^dag`` of the full ``H``
+        (``2L x 2L`` ``eigh``), for Hamiltonians that break chiral symmetry (onsite disorder).
+
+    Returns:
+      Scalar ``W`` (NaN when gapless), or ``(W, gap)`` with ``return_gap=True``.
+    """
+    lat = _check_lattice(lat, ("chain",), "the winding number")
+    trim_t = _winding_trim(lat, trim)
+    return_gap = _check_bool("return_gap", return_gap)
+    if method not in ("polar", "eigh"):
+        raise ValueError(f"Argument `method` must be 'polar' or 'eigh', got {method!r}.")
+    H = _check_H(H, lat)
+    tol = _check_gap_tol(gap_tol)
+    if method == "eigh":
+        E, V = _eigh_jit(H)
+        value, gap = _winding_eigh_core(E, V, tol, lat, trim_t)
+    else:
+        _check_chiral(H, lat)
+        value, gap = _winding_polar_core(H, tol, lat, trim_t)
+    return (value, gap) if return_gap else value
+
+
+@jax.jit
+def _eigh_jit(H):
+    return eigh(H)
+
+
+@functools.partial(jax.jit, static_argnames=("lat", "trim"))
+def _winding_eigh_core(E, V, gap_tol, lat: Lattice, trim):
+    n = lat.n_sites
+    n_occ = n // 2
+    s = jnp.asarray(tc.exact_winding_weights(n, n_occ), dtype=jnp.real(V).dtype)
+    VA, VB = V[0::2], V[1::2]
+    U = (VA * s.astype(V.dtype)[None, :]) @ jnp.conj(VB.T)
+    K = jnp.asarray(tc._winding_kernel(lat, trim), dtype=s.dtype)
+    value = jnp.sum(K * (jnp.real(U) ** 2 + jnp.imag(U) ** 2))
+    gap = _gap_from_eigh(E, V, lat, None if lat.pbc else trim, n_occ)
+    e_max = jnp.max(jnp.abs(jax.lax.stop_gradient(E)))
+    return _flag(value, gap, gap_tol, lat, e_max), gap
+
+
+def winding_number_from_eigh(E, V, lat: Lattice, trim=None, return_gap: bool = False, gap_tol=None):
+    r""":func:`winding_number` from an eigensystem ``(E, V)`` of ``H`` (no second diagonalization).
+
+    ``U = V_A diag(s) V_B^dag`` with ``s_n = -1`` for the ``N/2`` lowest states and ``+1`` above
+    (``Q = sign(H)`` at half filling; the two zero modes of an open topological chain end up one on
+    each side and stay on the edges, outside the bulk trace). Works for any ``H`` (chiral or not).
+
+    Args:
+      E: ``(2L,)`` ascending eigenvalues. V: ``(2L, 2L)`` eigenvectors (columns).
+      lat, trim, return_gap, gap_tol: as :func:`winding_number` (the gap is the bulk gap of ``E``).
+
+    Returns:
+      Scalar, or ``(W, gap)``.
+    """
+    lat = _check_lattice(lat, ("chain",), "the winding number")
+    trim_t = _winding_trim(lat, trim)
+    return_gap = _check_bool("return_gap", return_gap)
+    E, V = _check_eigensystem(E, V, lat)
+    tol = _check_gap_tol(gap_tol)
+    value, gap = _winding_eigh_core(E, V, tol, lat, trim_t)
+    return (value, gap) if return_gap else value
+
+
+# ------------------------------------------------------------------------------ Chern marker
+def _realify(W):
+    """``[Re W, Im W]`` ``(N, 2n)``: complex products become single real GEMMs (XLA's complex128
+    GEMM on CPU is ~3x slower than NumPy's; its real one is on par)."""
+    return jnp.concatenate([jnp.real(W), jnp.imag(W)], axis=1)
+
+
+def _complex_from_gram(G, n):
+    """``W^dag Z`` from the real Gram matrix ``[Wr, Wi]^T [Zr, Zi]`` ``(2n, 2n)``."""
+    re = G[:n, :n] + G[n:, n:]
+    im = G[:n, n:] - G[n:, :n]
+    return re, im
+
+
+def _marker_sites(W, x, y):
+    r"""Per-site ``Im <i|P X P Y P|i>`` for ``P = W W^dag``: ``W`` ``(N, n)``, ``x, y`` ``(N,)`` real.
+
+    ``<i|PXPYP|i> = (W X_w Y_w W^dag)_ii`` with ``X_w = W^dag X W`` (``n x n``); its imaginary part is
+    ``(W S W^dag)_ii`` with the Hermitian ``S = [X_w, Y_w] / 2i``. All products are real GEMMs:
+    ~3.5 N^3 real multiply-adds at half filling, no ``N x N`` matrix formed.
+    """
+    n = W.shape[1]
+    A = _realify(W)
+    G = A.T @ jnp.concatenate([x[:, None] * A, y[:, None] * A], axis=1)  # (2n, 4n)
+    xr, xi = _complex_from_gram(G[:, : 2 * n], n)
+    yr, yi = _complex_from_gram(G[:, 2 * n :], n)
+    mr = xr @ yr - xi @ yi
+    mi = xr @ yi + xi @ yr
+    sr = (mi + mi.T) / 2
+    si = -(mr - mr.T) / 2
+    B = A @ jnp.block([[sr, si], [-si, sr]])  # [Re(W S), Im(W S)]
+    return jnp.sum(B[:, :n] * A[:, :n] + B[:, n:] * A[:, n:], axis=1)
+
+
+def _window_trim_2d(lat: Lattice, window):
+    return tc._check_trim(lat, window)
+
+
+@functools.partial(jax.jit, static_argnames=("lat", "window"))
+def _marker_core(E, V, gap_tol, lat: Lattice, window):
+    n_occ = _n_occ(lat)
+    W = V[:, :n_occ]
+    if not jnp.issubdtype(W.dtype, jnp.complexfloating):
+        W = W.astype(jnp.result_type(W.dtype, jnp.complex64))
+    x, y = (jnp.asarray(c, dtype=jnp.real(W).dtype) for c in tc.exact_coordinates(lat))
+    per_site = _marker_sites(W, x, y)
+    cmap = tc.exact_marker_scale(lat) * per_site.reshape(lat.n_cells, lat.n_orb).sum(axis=1)
+    cmap = cmap.reshape(lat.shape)
+    gap = _gap_from_eigh(E, V, lat, window, n_occ)
+    e_max = jnp.max(jnp.abs(jax.lax.stop_gradient(E)))
+    return _flag(cmap, gap, gap_tol, lat, e_max), gap
+
+
+def _marker_args(lat, window, return_gap, what="the local Chern marker"):
+    lat = _check_lattice(lat, ("square", "honeycomb"), what)
+    _check_pbc(lat, False, what)
+    return lat, _window_trim_2d(lat, window), _check_bool("return_gap", return_gap)
+
+
+def local_chern_marker(H, lat: Lattice, return_gap: bool = False, gap_tol=None, window=None):
+    r"""Local Chern marker of an open sample, per cell, shape ``lat.shape = (lx, ly)``.
+
+    ``C(r) = (4 pi / A_cell) Im sum_{o in r} <r o|P X P Y P|r o>`` (Bianco & Resta, PRB 84, 241106
+    (2011), one-term form of PHYSICS.md), ``P`` the projector on the ``N/2`` lowest states, ``X, Y``
+    Cartesian site coordinates (honeycomb: real positions, ``A_cell = sqrt(3)/2``). Deep in a phase it
+    equals the Chern number in the bulk; its sum over the sample is 0.
+
+    Args:
+      H: ``(N, N)`` Hermitian. lat: open square or honeycomb lattice (static).
+      return_gap: also return the bulk gap (:func:`spectral_gap`).
+      gap_tol: the map is NaN when the bulk gap is below it (default :func:`default_gap_tol`).
+      window: ``trim`` of the bulk window used for the bulk gap (int or ``(tx, ty)``; default
+        ``(lx // 4, ly // 4)``).
+
+    Returns:
+      ``(lx, ly)`` map, or ``(map, gap)``.
+    """
+    lat, win, return_gap = _marker_args(lat, window, return_gap)
+    H = _check_H(H, lat)
+    tol = _check_gap_tol(gap_tol)
+    E, V = _eigh_jit(H)
+    cmap, gap = _marker_core(E, V, tol, lat, win)
+    return (cmap, gap) if return_gap else cmap
+
+
+def local_chern_marker_from_eigh(E, V, lat: Lattice, return_gap: bool = False, gap_tol=None, window=None):
+    """:func:`local_chern_marker` from an eigensystem: ``E`` ``(N,)`` ascending, ``V`` ``(N, N)``."""
+    lat, win, return_gap = _marker_args(lat, window, return_gap)
+    E, V = _check_eigensystem(E, V, lat)
+    tol = _check_gap_tol(gap_tol)
+    cmap, gap = _marker_core(E, V, tol, lat, win)
+    return (cmap, gap) if return_gap else cmap
+
+
+# ------------------------------------------------------------------------------ Bott index
+def _bott_core_W(W, px, py):
+    n = W.shape[1]
+    A = _realify(W)
+    Zx, Zy = px[:, None] * W, py[:, None] * W
+    G = A.T @ jnp.concatenate([jnp.real(Zx), jnp.imag(Zx), jnp.real(Zy), jnp.imag(Zy)], axis=1)
+    uxr, uxi = _complex_from_gram(G[:, : 2 * n], n)
+    uyr, uyi = _complex_from_gram(G[:, 2 * n :], n)
+    # M = (U_x U_y)(U_y U_x)^dag with real GEMMs.
+    ar, ai = uxr @ uyr - uxi @ uyi, uxr @ uyi + uxi @ uyr
+    br, bi = uyr @ uxr - uyi @ uxi, uyr @ uxi + uyi @ uxr
+    mr = ar @ br.T + ai @ bi.T
+    mi = ai @ br.T - ar @ bi.T
+    ev = jnp.linalg.eigvals(jax.lax.complex(mr, mi))
+    return -jnp.sum(jnp.angle(ev)) / (2 * np.pi)
+
+
+@functools.partial(jax.jit, static_argnames=("lat",))
+def _bott_core(E, V, gap_tol, lat: Lattice):
+    n_occ = _n_occ(lat)
+    W = V[:, :n_occ]
+    if not jnp.issubdtype(W.dtype, jnp.complexfloating):
+        W = W.astype(jnp.result_type(W.dtype, jnp.complex64))
+    px, py = (jnp.asarray(p, dtype=W.dtype) for p in tc.exact_bott_phases(lat))
+    value = _bott_core_W(W, px, py)
+    gap = _gap_from_eigh(E, V, lat, None, n_occ)
+    e_max = jnp.max(jnp.abs(jax.lax.stop_gradient(E)))
+    return _flag(value, gap, gap_tol, lat, e_max), gap
+
+
+def _bott_args(lat, return_gap):
+    lat = _check_lattice(lat, ("square", "honeycomb"), "the Bott index")
+    _check_pbc(lat, True, "the Bott index")
+    return lat, _check_bool("return_gap", return_gap)
+
+
+def bott_index(H, lat: Lattice, return_gap: bool = False, gap_tol=None):
+    r"""Bott index of a periodic sample (Loring & Hastings, EPL 92, 67004 (2010)); equals ``C``.
+
+    ``B = (1/2 pi) Im Tr log(U_1 U_2 U_1^dag U_2^dag)``, ``U_d = W^dag exp(2 pi i X_d / L_d) W`` with
+    ``W`` the ``N/2`` lowest eigenvectors and ``X_d`` the fractional coordinates along ``a_d``
+    (square: Cartesian; honeycomb: along ``a1, a2``). ``Im Tr log`` is the sum of the eigenvalue
+    phases of the ``n_occ x n_occ`` product (general ``eig``); since ``det`` of that product is real
+    and positive the sum is a multiple of ``2 pi`` to rounding.
+
+    Args:
+      H: ``(N, N)`` Hermitian. lat: periodic square or honeycomb lattice (static).
+      return_gap: also return ``E[N/2] - E[N/2 - 1]``. gap_tol: NaN below it (default
+        :func:`default_gap_tol`).
+
+    Returns:
+      Scalar, or ``(B, gap)``. Not differentiable (general ``eig``); use the marker for gradients.
+    """
+    lat, return_gap = _bott_args(lat, return_gap)
+    H = _check_H(H, lat)
+    tol = _check_gap_tol(gap_tol)
+    E, V = _eigh_jit(H)
+    value, gap = _bott_core(E, V, tol, lat)
+    return (value, gap) if return_gap else value
+
+
+def bott_index_from_eigh(E, V, lat: Lattice, return_gap: bool = False, gap_tol=None):
+    """:func:`bott_index` from an eigensystem: ``E`` ``(N,)`` ascending, ``V`` ``(N, N)``."""
+    lat, return_gap = _bott_args(lat, return_gap)
+    E, V = _check_eigensystem(E, V, lat)
+    tol = _check_gap_tol(gap_tol)
+    value, gap = _bott_core(E, V, tol, lat)
+    return (value, gap) if return_gap else value
+
+
+# ------------------------------------------------------------------------------ Kitaev
+@functools.partial(jax.jit, static_argnames=("lat", "radius", "window"))
+def _kitaev_core(E, V, gap_tol, lat: Lattice, radius: float, window):
+    n_occ = _n_occ(lat)
+    W = V[:, :n_occ]
+    sectors = tc._kitaev_sectors(lat, radius)
+    # Only the disc's rows of W enter: G_s = W_s^dag W_s, t = Tr(G_a G_b G_c) = sum P_jk P_kl P_lj.
+    G = []
+    for sec in sectors:
+        Ws = W[np.flatnonzero(sec)]
+        G.append(jnp.conj(Ws.T) @ Ws)
+    t = jnp.sum((G[0] @ G[1]) * G[2].T)
+    value = tc.KITAEV_SCALE * jnp.imag(t)
+    gap = _gap_from_eigh(E, V, lat, window, n_occ)
+    e_max = jnp.max(jnp.abs(jax.lax.stop_gradient(E)))
+    return _flag(value, gap, gap_tol, lat, e_max), gap
+
+
+def _kitaev_args(lat, radius, window, return_gap):
+    lat = _check_lattice(lat, ("square", "honeycomb"), "the Kitaev formula")
+    r = tc.default_kitaev_radius(lat) if radius is None else radius
+    tc.exact_kitaev_sectors(lat, r)  # validates radius
+    return lat, float(r), _window(lat, window), _check_bool("return_gap", return_gap)
+
+
+def kitaev_chern_number(H, lat: Lattice, radius=None, return_gap: bool = False, gap_tol=None, window=None):
+    r"""Kitaev's real-space Chern number (Ann. Phys. 321, 2 (2006), Eq. 131), equal to ``C``.
+
+    ``nu = 12 pi i sum_{j in A, k in B, l in C} (P_jk P_kl P_lj - P_jl P_lk P_kj) = -24 pi Im Tr(P_AB P_BC P_CA)``
+    with ``A, B, C`` three 120-degree sectors, counter-clockwise, of the disc of radius ``radius``
+    (default ``0.4 *`` the smallest linear extent) around the centre of the sample
+    (:func:`tnn.contractions.exact_kitaev_sectors`). Open or periodic samples; the gap is the bulk gap
+    over the ``window`` for open ones. Returns a scalar, or ``(nu, gap)``.
+    """
+    lat, r, win, return_gap = _kitaev_args(lat, radius, window, return_gap)
+    H = _check_H(H, lat)
+    tol = _check_gap_tol(gap_tol)
+    E, V = _eigh_jit(H)
+    value, gap = _kitaev_core(E, V, tol, lat, r, win)
+    return (value, gap) if return_gap else value
+
+
+# ------------------------------------------------------------------------------ Chern number
+def _chern_dispatch(E, V, lat, method, window, radius, tol):
+    if method == "marker":
+        win = _window_trim_2d(lat, window)
+        cmap, gap = _marker_core(E, V, tol, lat, win)
+        return _window_mean(cmap, lat, win), gap
+    if method == "bott":
+        return _bott_core(E, V, tol, lat)
+    r = tc.default_kitaev_radius(lat) if radius is None else float(radius)
+    return _kitaev_core(E, V, tol, lat, r, _window(lat, window))
+
+
+@functools.partial(jax.jit, static_argnames=("lat", "win"))
+def _window_mean(cmap, lat, win):
+    w = jnp.asarray(tc._bulk_cells(lat, win).reshape(lat.shape), dtype=cmap.dtype)
+    return jnp.sum(w * cmap) / jnp.sum(w)
+
+
+def _chern_args(lat, method, window, radius, return_gap):
+    if method not in CHERN_METHODS:
+        raise ValueError(f"Argument `method` must be one of {CHERN_METHODS}, got {method!r}.")
+    lat = _check_lattice(lat, ("square", "honeycomb"), f"chern_number(method={method!r})")
+    if method == "marker":
+        _marker_args(lat, window, return_gap, "chern_number(method='marker')")
+    elif method == "bott":
+        _bott_args(lat, return_gap)
+        if window is not None:
+            raise ValueError("Argument `window` does not apply to method='bott' (periodic samples have no bulk window).")
+    else:
+        _kitaev_args(lat, radius, window, return_gap)
+    if radius is not None and method != "kitaev":
+        raise ValueError(f"Argument `radius` applies to method='kitaev' only, got radius={radius!r} with method={method!r}.")
+    return lat, _check_bool("return_gap", return_gap)
+
+
+def chern_number(H, lat: Lattice, method: str = "marker", window=None, radius=None, return_gap: bool = False, gap_tol=None):
+    r"""Real-space Chern number of a 2D sample, a float that is an integer deep in a phase.
+
+    Args:
+      H: ``(N, N)`` Hermitian Hamiltonian of ``lat`` (static).
+      method:
+        * ``"marker"`` (open sample): the local Chern marker averaged over the bulk window
+          (``window``: cells trimmed on each side, int or ``(tx, ty)``, default ``(lx//4, ly//4)``,
+          i.e. the central half of the sample along each direction).
+        * ``"bott"`` (periodic sample): :func:`bott_index`.
+        * ``"kitaev"`` (open or periodic): :func:`kitaev_chern_number` on a disc of radius
+          ``radius`` (default ``0.4 *`` the smallest linear extent).
+      return_gap, gap_tol: as the other functions (bulk gap over ``window`` for open samples).
+
+    Returns:
+      Scalar (NaN when gapless), or ``(C, gap)``.
+    """
+    lat, return_gap = _chern_args(lat, method, window, radius, return_gap)
+    H = _check_H(H, lat)
+    tol = _check_gap_tol(gap_tol)
+    E, V = _eigh_jit(H)
+    value, gap = _chern_dispatch(E, V, lat, method, window, radius, tol)
+    return (value, gap) if return_gap else value
+
+
+def chern_number_from_eigh(E, V, lat: Lattice, method: str = "marker", window=None, radius=None,
+                           return_gap: bool = False, gap_tol=None):
+    """:func:`chern_number` from an eigensystem ``(E, V)`` (``(N,)`` ascending, ``(N, N)``)."""
+    lat, return_gap = _chern_args(lat, method, window, radius, return_gap)
+    E, V = _check_eigensystem(E, V, lat)
+    tol = _check_gap_tol(gap_tol)
+    value, gap = _chern_dispatch(E, V, lat, method, window, radius, tol)
+    return (value, gap) if return_gap else value
