@@ -699,7 +699,8 @@ def fit(
     epoch = start_epoch
     try:
         for epoch in range(start_epoch + 1, config.epochs + 1):
-            if not any(active):
+            if not any(active):  # a resumed run that had already stopped early
+                epoch -= 1
                 break
             t0 = time.perf_counter()
             act = jnp.asarray(np.array(active))
@@ -791,6 +792,8 @@ def fit(
                 _save_checkpoint(out_dir / "checkpoint.npz", params, best, opt_state, meta)
             if callback is not None:
                 callback(epoch, new_rows)
+            if not any(active):
+                break
     finally:
         if bar is not None:
             bar.close()

@@ -62,8 +62,8 @@ def make_prepare(config: ModelConfig, lat: Lattice | None):
     if source == "wavefunctions":
 
         def prepare(features):
-            if not isinstance(features, Mapping):
-                return features
+            if not isinstance(features, Mapping) or set(features) == {"energies", "eigenvectors"}:
+                return features  # already the model input
             if "wavefunctions" in features and "energies" not in features:
                 features = features["wavefunctions"]
             return {"energies": _get(features, "energies"), "eigenvectors": _get(features, "eigenvectors")}

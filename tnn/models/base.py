@@ -284,8 +284,11 @@ def from_linen(module, config: ModelConfig, lattice: Lattice | None, prepare: Ca
     other collection (e.g. BatchNorm's ``batch_stats``) is refused because it would not be pure.
     """
 
+    # One compiled computation instead of one eager dispatch (and compilation) per layer.
+    init_variables = jax.jit(module.init)
+
     def init(key, x):
-        variables = module.init(key, x)
+        variables = init_variables(key, x)
         extra = sorted(set(variables) - {"params"})
         if extra:
             raise ValueError(
@@ -297,7 +300,8 @@ def from_linen(module, config: ModelConfig, lattice: Lattice | None, prepare: Ca
     def apply(params, x):
         return module.apply({"params": params}, x)
 
-    return Model(config=config, lattice=lattice, init=init, apply=apply, prepare=prepare)
+    # jit here so that eager calls (notebooks, tests) are fast; under an outer jit it is inlined.
+    return Model(config=config, lattice=lattice, init=init, apply=jax.jit(apply), prepare=prepare)
 
 
 def class_logits(f, classes, log_tau):

@@ -19,12 +19,13 @@ the contraction :func:`tnn.contractions.winding_network`, with
   each edge; all cells if periodic) and ``L'`` their number. ``kappa_k(d) = a_k d + mlp_k(d)``;
   exact: ``kappa(d) = d`` (``a = 1``, MLP output layer 0), which is
   :func:`tnn.contractions.exact_winding_kernel`.
-* spectral weights ``g_k(n) = c_k s_n + mlp_k(E_n)`` (``spectral="sign"``), ``s_n = -1`` for the
-  lower half of the states (sorted by energy) and ``+1`` above -- ``sign(E_n)`` with the two zero
-  modes of an open topological chain split one on each side, as
-  :func:`tnn.contractions.exact_winding_weights` does -- or ``g_k = c_k tanh(beta_k E_n) +
-  mlp_k(E_n)`` (``spectral="tanh"``, exact only up to ``exp(-2 beta |E|)``). Exact: ``c = 1``,
-  MLP output 0.
+* spectral weights ``g_k(n) = c_k s_n + mlp_k(E_n)`` (``spectral="sign"``), with ``s_n = sign(E_n)``:
+  ``-1`` for the lower half of the states (sorted by energy), ``+1`` above
+  (:func:`tnn.contractions.exact_winding_weights`), and ``0`` for exact zero modes (``|E_n|`` below
+  :data:`ZERO_MODE_TOL` of the bandwidth: the edge states of an open topological chain, which the
+  polar form of :func:`tnn.invariants.winding_number` leaves out of ``U`` as well) -- or
+  ``g_k = c_k tanh(beta_k E_n) + mlp_k(E_n)`` (``spectral="tanh"``, exact only up to
+  ``exp(-2 beta |E|)``). Exact: ``c = 1``, MLP output 0.
 * sublattice mixing ``M^k`` ``(2, n_orb)`` building ``a_n(i) = sum_o M_0o psi_n(i, o)`` and
   ``b_n(j) = sum_o M_1o psi_n(j, o)``; exact: the A/B projectors (identity).
 
@@ -73,7 +74,12 @@ from tnn import contractions
 from tnn.lattice import Lattice
 from tnn.models.base import Model, ModelConfig, class_logits
 
+#: Relative size below which an eigenvalue counts as an exact zero mode (spectral weight 0); the
+#: same cut as the polar factor of :func:`tnn.invariants.winding_number` (1e-6 of the largest).
+ZERO_MODE_TOL = 1e-6
+
 __all__ = [
+    "ZERO_MODE_TOL",
     "build",
     "init_params",
     "channel_values",
@@ -208,7 +214,12 @@ def _spectral_weights(params, E, config: ModelConfig):
     """``(K, N)`` spectral weights of the energies ``E`` ``(N,)``."""
     ps = params["spectral"]
     if config.spectral == "sign":
-        base = jnp.asarray(contractions.exact_winding_weights(E.shape[0]), E.dtype)[None, :]
+        s = jnp.asarray(contractions.exact_winding_weights(E.shape[0]), E.dtype)
+        # sign(0) = 0: exact zero modes (the edge states of an open topological chain, |E| below
+        # ZERO_MODE_TOL of the bandwidth) drop out, as in the polar form of
+        # tnn.invariants.winding_number, which leaves them out of U.
+        keep = jnp.abs(E) > ZERO_MODE_TOL * jnp.max(jnp.abs(E))
+        base = jnp.where(keep, s, jnp.zeros((), E.dtype))[None, :]
     else:
         base = jnp.tanh(jnp.exp(ps["log_beta"])[:, None] * E[None, :])
     return ps["c"][:, None] * base + _fn_apply(ps["mlp"], E[:, None])[..., 0]
@@ -286,9 +297,12 @@ def build(config: ModelConfig, lat: Lattice | None, prepare) -> Model:
         if config.spectral != "sign":
             raise ValueError(f"ModelConfig field `spectral` applies to chains only; use 'sign' in 2D, got {config.spectral!r}.")
 
+    # jit: one compilation instead of an eager dispatch per parameter tensor.
+    init_jit = jax.jit(lambda key: init_params(key, config, lat))
+
     def init(key, x):
         _check_input(x, lat)
-        return init_params(key, config, lat)
+        return init_jit(key)
 
     def one(params, E, V):
         return _head_apply(params["head"], channel_values(params, E, V, lat, config), config)
@@ -297,4 +311,4 @@ def build(config: ModelConfig, lat: Lattice | None, prepare) -> Model:
         E, V = _check_input(x, lat)
         return jax.vmap(one, in_axes=(None, 0, 0))(params, E, V)
 
-    return Model(config=config, lattice=lat, init=init, apply=apply, prepare=prepare)
+    return Model(config=config, lattice=lat, init=init, apply=jax.jit(apply), prepare=prepare)
