@@ -2,13 +2,18 @@ r"""Real-space invariants of :mod:`tnn.invariants` against PHYSICS.md and :mod:`
 
 Every sign is fixed by one rule: a clean system's real-space invariant equals its k-space one.
 
-* SSH family: ``W = (1/L') sum_{i in A} sum_{j in B} (x_i - x_j) |U_ij|^2`` (sign fixed by the
-  rule), ``U = P_A sign(H) P_B``; open chains use the bulk trace (cells ``[L/4, 3L/4)``), periodic
-  chains minimum-image distances. Both converge exponentially in ``L / xi`` deep in a phase.
-* QWZ / Haldane: local marker ``C(r) = (4 pi/A) Im sum_o <r|P X P Y P|r>`` equals ``C`` in the bulk
-  of an open sample and sums to 0 over it (a trace of a commutator-like term: ``Tr(P X P Y P)`` is
-  real); the Bott index is an integer (``det`` of the unitary product is real positive) equal to
-  ``C``.
+* SSH family: ``W = (1/L') sum_{i in A} sum_{j in B} (x_i - x_j) |U_ij|^2``, ``U = P_A sign(H) P_B``;
+  open chains use the bulk trace (cells ``[L/4, 3L/4)``), periodic chains minimum-image distances.
+  Both converge exponentially in ``L / xi`` deep in a phase.
+* QWZ: ``C = +1`` for ``-2 < m < 0``, ``-1`` for ``0 < m < 2``, 0 for ``|m| > 2``. Haldane:
+  ``C = -sign(t2 sin phi)`` inside the topological region.
+* Local marker ``C(r) = (4 pi/A) Im sum_o <r|P X P Y P|r>``: equals ``C`` in the bulk of an open
+  sample, and sums to 0 over it (``sum_r <r|P X P Y P|r> = Tr(P X P Y P)`` is real, the trace of a
+  product of two Hermitian operators ``PXP`` and ``PYP``).
+* Bott index: ``det(U_x U_y U_x^dag U_y^dag) = |det U_x|^2 |det U_y|^2 > 0``, so the sum of the
+  eigenvalue phases is a multiple of ``2 pi``: an integer to rounding, equal to ``C``.
+* Gauge: every invariant depends on the eigenvectors only through projectors onto whole eigenspaces,
+  so a random unitary inside a degenerate eigenspace and random phases leave it unchanged.
 """
 
 import functools
@@ -21,7 +26,42 @@ import pytest
 from tnn import contractions as tc
 from tnn import hamiltonians, invariants, kspace, lattice
 
-# ------------------------------------------------------------------ shared jitted helpers
+SQ20 = lattice.square(20, 20)
+SQ8P = lattice.square(8, 8, pbc=True)
+HON_O = lattice.honeycomb(15, 15)
+HON_P = lattice.honeycomb(9, 9, pbc=True)
+HALDANE = dict(t1=1.0, t2=0.2, M=0.1)
+
+
+# ------------------------------------------------------------------ shared jitted builders + caches
+@functools.partial(jax.jit, static_argnames=("lat", "ranges"))
+def ssh_jit(t, wb, wo, key, lat, ranges=(0, 1)):
+    return hamiltonians.ssh(t, lat, ranges, bond_disorder=wb, onsite_disorder=wo, key=key)
+
+
+def ssh(t, lat, ranges=(0, 1), wb=0.0, wo=0.0, key=None):
+    if key is None:
+        return hamiltonians.ssh(jnp.asarray(t, dtype=jnp.float64), lat, ranges)
+    return ssh_jit(jnp.asarray(t, dtype=jnp.float64), wb, wo, key, lat, ranges)
+
+
+@functools.lru_cache(maxsize=None)
+def qwz_eigh(m, lat, w=0.0, seed=0):
+    """(H, E, V) of a QWZ sample; cached so each size/mass is diagonalized once per session."""
+    key = jax.random.key(seed) if w else None
+    H = hamiltonians.qwz(m, lat, onsite_disorder=w, key=key)
+    E, V = jnp.linalg.eigh(H)
+    return H, E, V
+
+
+@functools.lru_cache(maxsize=None)
+def haldane_eigh(phi, lat):
+    H = hamiltonians.haldane(HALDANE["t1"], HALDANE["t2"], phi, HALDANE["M"], lat)
+    E, V = jnp.linalg.eigh(H)
+    return H, E, V
+
+
+# ------------------------------------------------------------------ winding number
 SSH_CASES = [
     ((0.5, 1.5), (0, 1)),
     ((1.5, 0.5), (0, 1)),
@@ -30,22 +70,10 @@ SSH_CASES = [
 ]
 
 
-@functools.partial(jax.jit, static_argnames=("lat", "ranges"))
-def ssh_jit(t, wb, key, lat, ranges=(0, 1)):
-    return hamiltonians.ssh(t, lat, ranges, bond_disorder=wb, key=key)
-
-
-def ssh(t, lat, ranges=(0, 1), wb=0.0, key=None):
-    if key is None:
-        return hamiltonians.ssh(jnp.asarray(t), lat, ranges)
-    return ssh_jit(jnp.asarray(t), wb, key, lat, ranges)
-
-
-# ------------------------------------------------------------------ winding number
 @pytest.mark.parametrize("pbc", [False, True])
 @pytest.mark.parametrize("t,ranges", SSH_CASES)
 def test_winding_equals_kspace(t, ranges, pbc):
-    """Clean chains, L = 60: real space (polar and eigensystem routes) = k space to 1e-6.
+    """Clean chains, L = 60: real space (polar, eigh and eigensystem routes) = k space to 1e-6.
 
     (The W = 2 chain has the longest correlation length; at L = 40 its open-chain eigensystem route,
     whose four edge zero modes are split arbitrarily between occupied and empty, is off by 7e-6.)"""
@@ -54,20 +82,428 @@ def test_winding_equals_kspace(t, ranges, pbc):
     wk = kspace.winding_number(t, ranges)
     w, gap = invariants.winding_number(H, lat, return_gap=True)
     E, V = jnp.linalg.eigh(H)
-    w2 = invariants.winding_number_from_eigh(E, V, lat)
+    w2, gap2 = invariants.winding_number_from_eigh(E, V, lat, return_gap=True)
     w3 = invariants.winding_number(H, lat, method="eigh")
     assert abs(float(w) - wk) < 1e-6
     assert abs(float(w2) - wk) < 1e-6
     assert abs(float(w3) - float(w2)) < 1e-12
-    assert float(gap) > 1.0
+    assert w.dtype == jnp.float64 and gap.dtype == jnp.float64
+    # Same (bulk) gap from the singular values and from the eigenvalues.
+    assert abs(float(gap) - float(gap2)) < 1e-8 and float(gap) > 1.0
+    dens = invariants.winding_density(H, lat)
+    assert dens.shape == (60,) and abs(float(jnp.sum(dens)) - float(w)) < 1e-12
+    if not pbc:
+        assert np.all(np.asarray(dens)[:15] == 0) and np.all(np.asarray(dens)[45:] == 0)
 
 
 def test_winding_bond_disorder():
     """Chiral bond disorder Wb = 1 on v = 0.5, w = 1.5, L = 100: OBC within 0.01 of 1, PBC 1 to 1e-6."""
-    key = jax.random.key(3)
+    keys = jax.random.split(jax.random.key(3), 3)
     for pbc, tol in ((False, 0.01), (True, 1e-6)):
         lat = lattice.chain(100, pbc=pbc)
-        for k in jax.random.split(key, 3):
-            H = ssh((0.5, 1.5), lat, wb=1.0, key=k)
+        Hs = jax.vmap(lambda k: ssh_jit(jnp.array([0.5, 1.5]), 1.0, 0.0, k, lat))(keys)
+        for H in Hs:
             w = invariants.winding_number(H, lat)
             assert abs(float(w) - 1.0) < tol, (pbc, float(w))
+
+
+def test_winding_trim_and_onsite_disorder():
+    """The trim is honoured (a larger trim still gives an integer), and Hamiltonians that break
+    chiral symmetry need method='eigh' (the polar route would silently ignore the A-A/B-B blocks)."""
+    lat = lattice.chain(60)
+    H = ssh((0.5, 1.5), lat)
+    for trim in (5, 20, 29):
+        assert abs(float(invariants.winding_number(H, lat, trim=trim)) - 1.0) < 1e-6
+    Hd = ssh((0.5, 1.5), lat, wo=0.3, key=jax.random.key(1))
+    with pytest.raises(ValueError, match="`H`.*chiral"):
+        invariants.winding_number(Hd, lat)
+    w = invariants.winding_number(Hd, lat, method="eigh")
+    E, V = jnp.linalg.eigh(Hd)
+    assert abs(float(w) - float(invariants.winding_number_from_eigh(E, V, lat))) < 1e-12
+    assert abs(float(w) - 1.0) < 0.05  # weak onsite disorder: not protected, but still close
+
+
+def test_winding_gap_flag():
+    """At v = w the finite-size bulk gap (~ pi w / L) is below the default tolerance 2 s_max / L: NaN.
+    Deep in either phase (and near it, v/w = 0.8 at L = 40) the value is returned."""
+    for pbc in (False, True):
+        lat = lattice.chain(40, pbc=pbc)
+        w, gap = invariants.winding_number(ssh((1.0, 1.0), lat), lat, return_gap=True)
+        assert np.isnan(float(w)) and float(gap) < float(invariants.default_gap_tol(lat, 2.0))
+        raw = invariants.winding_number(ssh((1.0, 1.0), lat), lat, gap_tol=0.0)
+        assert np.isfinite(float(raw))
+        E, V = jnp.linalg.eigh(ssh((1.0, 1.0), lat))
+        assert np.isnan(float(invariants.winding_number_from_eigh(E, V, lat)))
+        for t in ((0.5, 1.5), (1.5, 0.5), (0.8, 1.0)):
+            w, gap = invariants.winding_number(ssh(t, lat), lat, return_gap=True)
+            assert np.isfinite(float(w)) and bool(invariants.is_gapped(gap, invariants.default_gap_tol(lat, 2.0)))
+    # An explicit tolerance overrides the default.
+    lat = lattice.chain(40)
+    assert np.isnan(float(invariants.winding_number(ssh((0.5, 1.5), lat), lat, gap_tol=5.0)))
+
+
+def _fd(f, x, h=1e-5):
+    x = jnp.asarray(x, dtype=jnp.float64)
+    return np.array([(f(x.at[k].add(h)) - f(x.at[k].add(-h))) / (2 * h) for k in range(x.shape[0])])
+
+
+@pytest.mark.parametrize(
+    "pbc,t,L",
+    [
+        (True, (0.9, 1.0), 30),  # degenerate singular values s(k) = s(-k): jax's SVD gradient is wrong here
+        (False, (0.9, 1.0), 30),
+        (False, (0.5, 1.0), 40),  # open topological chain, edge zero modes at |E| ~ 7e-13
+    ],
+)
+def test_winding_gradients(pbc, t, L):
+    """Gradients of the winding number and of its density at the first bulk cell (open) or the
+    centre (periodic) against central finite differences (h = 1e-5), through the polar route
+    (custom JVP) and the eigensystem route (masked eigh JVP); all finite."""
+    lat = lattice.chain(L, pbc=pbc)
+    i = L // 2 if pbc else L // 4
+
+    @jax.jit
+    def dens(t):
+        return invariants.winding_density(hamiltonians.ssh(t, lat), lat, gap_tol=0.0)[i]
+
+    @jax.jit
+    def wind(t):
+        return invariants.winding_number(hamiltonians.ssh(t, lat), lat, gap_tol=0.0)
+
+    @jax.jit
+    def wind_eigh(t):
+        E, V = invariants.eigh(hamiltonians.ssh(t, lat))
+        return invariants.winding_number_from_eigh(E, V, lat, gap_tol=0.0)
+
+    t = jnp.asarray(t)
+    for f in (dens, wind, wind_eigh):
+        g = np.asarray(jax.jit(jax.grad(f))(t))
+        assert np.all(np.isfinite(g))
+        np.testing.assert_allclose(g, _fd(f, t), atol=1e-8, rtol=1e-5)
+    # Not trivially zero: the first bulk cell still feels the edge-mode tails (xi = 1.4 cells).
+    assert np.max(np.abs(np.asarray(jax.grad(dens)(t)))) > 1e-6
+
+
+def test_polar_factor_jvp_degenerate():
+    """The polar factor's JVP at exactly degenerate singular values (a random unitary times a
+    diagonal with repeated entries) against finite differences, also with a complex tangent."""
+    rng = np.random.default_rng(0)
+    Q, _ = np.linalg.qr(rng.normal(size=(6, 6)) + 1j * rng.normal(size=(6, 6)))
+    R, _ = np.linalg.qr(rng.normal(size=(6, 6)) + 1j * rng.normal(size=(6, 6)))
+    h = jnp.asarray(Q @ np.diag([0.5, 0.5, 1.0, 1.0, 1.0, 2.0]) @ R)
+    dh = jnp.asarray(rng.normal(size=(6, 6)) + 1j * rng.normal(size=(6, 6)))
+    _, dU = jax.jvp(invariants.polar_factor, (h,), (dh,))
+    eps = 1e-6
+    fd = (invariants.polar_factor(h + eps * dh) - invariants.polar_factor(h - eps * dh)) / (2 * eps)
+    np.testing.assert_allclose(np.asarray(dU), np.asarray(fd), atol=1e-8)
+    U = invariants.polar_factor(h)
+    np.testing.assert_allclose(np.asarray(U), Q @ R, atol=1e-12)
+
+
+# ------------------------------------------------------------------ Chern marker, Bott, Kitaev
+@pytest.mark.parametrize("m", [-1.5, -0.5, 0.5, 1.5])
+def test_qwz_marker_centre_and_sum(m):
+    """20 x 20 open QWZ: centre-cell marker within 1e-3 of C; the map sums to 0 to 1e-10; the
+    bulk-window average and the Kitaev sum within 1e-2 and 1e-3; eigensystem entry point agrees."""
+    H, E, V = qwz_eigh(m, SQ20)
+    c = kspace.chern_number("qwz", {"m": m})
+    cm, gap = invariants.local_chern_marker(H, SQ20, return_gap=True)
+    assert cm.shape == (20, 20) and cm.dtype == jnp.float64
+    assert abs(float(cm[10, 10]) - c) < 1e-3
+    assert abs(float(jnp.sum(cm))) < 1e-10
+    cm2 = invariants.local_chern_marker_from_eigh(E, V, SQ20)
+    assert float(jnp.max(jnp.abs(cm - cm2))) < 1e-10
+    assert abs(float(invariants.chern_number_from_eigh(E, V, SQ20, method="marker")) - c) < 1e-2
+    assert abs(float(invariants.chern_number_from_eigh(E, V, SQ20, method="kitaev")) - c) < 1e-3
+    # Bulk gap: the chiral edge modes inside the gap are ignored (the k-space gap is 2 min(|m|, 2-|m|) = 1).
+    assert 0.9 < float(gap) < 1.2
+
+
+@pytest.mark.parametrize("m", [-3.0, -1.5, -0.5, 0.5, 1.5, 3.0])
+def test_qwz_bott_integer_equals_kspace(m):
+    """Periodic 8 x 8 QWZ: Bott index an integer to 1e-8 and equal to the FHS Chern number."""
+    H, E, V = qwz_eigh(m, SQ8P)
+    c = kspace.chern_number("qwz", {"m": m})
+    b = invariants.bott_index(H, SQ8P)
+    assert abs(float(b) - c) < 1e-8
+    assert float(invariants.bott_index_from_eigh(E, V, SQ8P)) == pytest.approx(float(b), abs=1e-10)
+    assert float(invariants.chern_number(H, SQ8P, method="bott")) == pytest.approx(float(b), abs=1e-10)
+
+
+def test_qwz_anderson_disorder():
+    """QWZ m = -1, W = 2 Anderson disorder, 20 x 20: bulk-window marker within 0.01 of +1 (open),
+    Bott index +1 (periodic, same disorder realisation of the onsite terms)."""
+    H, E, V = qwz_eigh(-1.0, SQ20, w=2.0, seed=7)
+    c, gap = invariants.chern_number_from_eigh(E, V, SQ20, return_gap=True)
+    assert abs(float(c) - 1.0) < 0.01, float(c)
+    lp = lattice.square(20, 20, pbc=True)
+    Hp = hamiltonians.qwz(-1.0, lp, onsite_disorder=2.0, key=jax.random.key(7))
+    assert abs(float(invariants.bott_index(Hp, lp)) - 1.0) < 1e-8
+
+
+@pytest.mark.parametrize("phi", [np.pi / 2, -np.pi / 2])
+def test_haldane_marker_bott_kitaev(phi):
+    """Haldane t1 = 1, t2 = 0.2, M = 0.1: C = -sign(sin phi) from the marker (open 15 x 15, Cartesian
+    positions, A_cell = sqrt(3)/2), the Bott index (periodic 9 x 9, fractional coordinates) and the
+    Kitaev sum (open), all equal to the k-space value."""
+    c = kspace.chern_number("haldane", {"phi": phi, **HALDANE})
+    assert c == -int(np.sign(np.sin(phi)))
+    H, E, V = haldane_eigh(phi, HON_O)
+    cm = invariants.local_chern_marker_from_eigh(E, V, HON_O)
+    assert abs(float(cm[7, 7]) - c) < 1e-3
+    assert abs(float(jnp.sum(cm))) < 1e-10
+    assert abs(float(invariants.chern_number_from_eigh(E, V, HON_O, method="marker")) - c) < 1e-2
+    assert abs(float(invariants.chern_number_from_eigh(E, V, HON_O, method="kitaev")) - c) < 1e-2
+    Hp, Ep, Vp = haldane_eigh(phi, HON_P)
+    assert abs(float(invariants.bott_index_from_eigh(Ep, Vp, HON_P)) - c) < 1e-8
+
+
+def test_chern_gap_flag():
+    """The flag fires at QWZ m = 0, +-2 (open 20 x 20 marker: bulk gap ~ 2 pi / L below 2 E_max / L;
+    periodic 8 x 8 Bott: the gap closes exactly on the grid) and not deep in the phases; with
+    gap_tol=0 the raw numbers come back (the periodic ones are integers: the flag is what tells)."""
+    for m in (0.0, 2.0, -2.0):
+        H, E, V = qwz_eigh(m, SQ20)
+        c, gap = invariants.chern_number_from_eigh(E, V, SQ20, return_gap=True)
+        cm = invariants.local_chern_marker_from_eigh(E, V, SQ20)
+        assert np.isnan(float(c)) and np.all(np.isnan(np.asarray(cm)))
+        assert not bool(invariants.is_gapped(gap, invariants.default_gap_tol(SQ20, float(jnp.max(jnp.abs(E))))))
+        Hp, Ep, Vp = qwz_eigh(m, SQ8P)
+        b, gb = invariants.bott_index_from_eigh(Ep, Vp, SQ8P, return_gap=True)
+        assert np.isnan(float(b)) and float(gb) < 1e-12
+        raw = invariants.bott_index_from_eigh(Ep, Vp, SQ8P, gap_tol=0.0)
+        assert abs(float(raw) - round(float(raw))) < 1e-8
+        assert np.isnan(float(invariants.chern_number_from_eigh(Ep, Vp, SQ8P, method="kitaev")))
+    for m in (-1.5, 1.5, 3.0):
+        Hp, Ep, Vp = qwz_eigh(m, SQ8P)
+        assert np.isfinite(float(invariants.bott_index_from_eigh(Ep, Vp, SQ8P)))
+    # spectral_gap is the same number as the functions report.
+    H, E, V = qwz_eigh(0.5, SQ20)
+    _, gap = invariants.local_chern_marker_from_eigh(E, V, SQ20, return_gap=True)
+    assert float(invariants.spectral_gap(E, V, SQ20)) == pytest.approx(float(gap))
+    assert float(invariants.spectral_gap(E)) == pytest.approx(float(E[400] - E[399]))
+
+
+def test_marker_gradient_finite_differences():
+    """d C(r) / d m at a corner and a centre cell of an open 10 x 10 QWZ sample (through the masked
+    eigh JVP) against central finite differences; finite also on the periodic-degenerate Bott setup
+    through the marker's projector route."""
+    lat = lattice.square(10, 10)
+
+    def marker(m, r):
+        return invariants.local_chern_marker(hamiltonians.qwz(m, lat), lat, gap_tol=0.0)[r]
+
+    for r in ((0, 0), (5, 5)):
+        f = functools.partial(marker, r=r)
+        g = float(jax.grad(f)(-1.2))
+        fd = (f(-1.2 + 1e-5) - f(-1.2 - 1e-5)) / 2e-5
+        assert np.isfinite(g) and abs(g - float(fd)) < 1e-6 * max(1.0, abs(g))
+    # Exactly degenerate spectrum (clean periodic QWZ): jnp.linalg.eigh's gradient is NaN, ours finite.
+    lp = lattice.square(6, 6, pbc=True)
+    x, y = (jnp.asarray(c) for c in tc.exact_coordinates(lp))
+
+    def site_marker(m, eigh):
+        E, V = eigh(hamiltonians.qwz(m, lp))
+        return invariants._marker_sites(V[:, : lp.n_sites // 2], x, y)[3]
+
+    assert np.isnan(float(jax.grad(site_marker)(-1.2, jnp.linalg.eigh)))
+    g = float(jax.grad(site_marker)(-1.2, invariants.eigh))
+    f = functools.partial(site_marker, eigh=invariants.eigh)
+    assert np.isfinite(g) and abs(g - float((f(-1.2 + 1e-5) - f(-1.2 - 1e-5)) / 2e-5)) < 1e-6
+
+
+# ------------------------------------------------------------------ gauge invariance
+def _regauge(E, V, rng, n_occ):
+    """Random phases on every eigenvector and a random unitary inside each degenerate group (groups
+    never straddle the half-filling split in a gapped system)."""
+    E, V = np.asarray(E), np.array(V, dtype=complex)
+    V = V * np.exp(2j * np.pi * rng.random(V.shape[1]))[None, :]
+    start, n_groups = 0, 0
+    for k in range(1, len(E) + 1):
+        if k == len(E) or E[k] - E[k - 1] > 1e-9:
+            if k - start > 1:
+                assert not (start < n_occ < k)
+                d = k - start
+                Q, _ = np.linalg.qr(rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d)))
+                V[:, start:k] = V[:, start:k] @ Q
+                n_groups += 1
+            start = k
+    return jnp.asarray(E), jnp.asarray(V), n_groups
+
+
+def test_gauge_invariance():
+    rng = np.random.default_rng(1)
+    # Periodic chain: s(k) = s(-k) pairs.
+    lat = lattice.chain(40, pbc=True)
+    E, V = jnp.linalg.eigh(ssh((0.6, 1.0), lat).astype(jnp.complex128))
+    E2, V2, ng = _regauge(E, V, rng, 40)
+    assert ng > 10
+    w1 = invariants.winding_number_from_eigh(E, V, lat)
+    assert abs(float(invariants.winding_number_from_eigh(E2, V2, lat)) - float(w1)) < 1e-12
+    # Periodic QWZ (degenerate) for Bott and Kitaev; open QWZ (phases, and any degeneracy) for the marker.
+    _, E, V = qwz_eigh(-1.5, SQ8P)
+    E2, V2, ng = _regauge(E, V, rng, SQ8P.n_sites // 2)
+    assert ng > 5
+    for f in (invariants.bott_index_from_eigh,
+              functools.partial(invariants.chern_number_from_eigh, method="kitaev", radius=3.0)):
+        assert abs(float(f(E2, V2, SQ8P)) - float(f(E, V, SQ8P))) < 1e-10
+    _, E, V = qwz_eigh(0.5, SQ20)
+    E2, V2, _ = _regauge(E, V, rng, SQ20.n_sites // 2)
+    d = invariants.local_chern_marker_from_eigh(E2, V2, SQ20) - invariants.local_chern_marker_from_eigh(E, V, SQ20)
+    assert float(jnp.max(jnp.abs(d))) < 1e-10
+
+
+# ------------------------------------------------------------------ networks = fast paths
+def test_networks_ncon_einsum_and_fast_paths():
+    """Each network through tensornetwork.ncon equals jnp.einsum on the same opt_einsum path to
+    1e-12, and with the exact tensors equals the public fast path."""
+    lat = lattice.chain(24)
+    E, V = jnp.linalg.eigh(ssh((0.7, 1.0), lat).astype(jnp.complex128))
+    K = tc.exact_winding_kernel(lat)
+    s = tc.exact_winding_weights(48)
+    M = tc.exact_mixing(2)
+    a, b = (tc.winding_network(V, s, K, M, engine=e) for e in ("ncon", "einsum"))
+    assert abs(float(a) - float(b)) < 1e-12
+    ref = invariants.winding_number_from_eigh(E, V, lat, gap_tol=0.0)
+    assert abs(float(a) - float(ref)) < 1e-12
+    U = invariants.polar_factor(invariants.chiral_block(ssh((0.7, 1.0), lat)))
+    KK = np.stack([K, 2 * K])
+    p, q = (tc.winding_from_polar(U, KK, engine=e) for e in ("ncon", "einsum"))
+    assert p.shape == (2,) and float(jnp.max(jnp.abs(p - q))) < 1e-12
+    assert abs(float(p[0]) - float(ref)) < 1e-8  # polar route vs eigensystem route (edge modes differ)
+    # Channels by vmap: two kernels, weights, mixings.
+    chan = jax.vmap(tc.winding_network, in_axes=(None, 0, 0, 0))(V, jnp.stack([s, s]), jnp.asarray(KK), jnp.stack([M, M]))
+    assert float(jnp.max(jnp.abs(chan - jnp.array([a, 2 * a])))) < 1e-12
+
+    lat = lattice.square(6, 6)
+    H = hamiltonians.qwz(-1.0, lat)
+    E, V = jnp.linalg.eigh(H)
+    f = tc.exact_occupation(72)
+    x, y = tc.exact_coordinates(lat)
+    psi = tc.as_cell_orbital(V, 2)
+    maps = [tc.marker_network(psi, f, x, y, tc.exact_marker_scale(lat), engine=e) for e in ("ncon", "einsum")]
+    assert float(jnp.max(jnp.abs(maps[0] - maps[1]))) < 1e-12
+    fast = invariants.local_chern_marker_from_eigh(E, V, lat, gap_tol=0.0).reshape(-1)
+    assert float(jnp.max(jnp.abs(maps[0] - fast))) < 1e-10
+    win = tc.bulk_window(lat)
+    assert abs(float(tc.window_average(maps[0], win.reshape(-1))) - float(invariants.chern_number_from_eigh(E, V, lat, gap_tol=0.0))) < 1e-10
+    sec = tc.exact_kitaev_sectors(lat)
+    ks = [tc.kitaev_network(V, f, *sec, engine=e) for e in ("ncon", "einsum")]
+    assert abs(float(ks[0]) - float(ks[1])) < 1e-12
+    assert abs(float(ks[0]) - float(invariants.chern_number_from_eigh(E, V, lat, method="kitaev", gap_tol=0.0))) < 1e-10
+
+    lp = lattice.honeycomb(6, 6, pbc=True)
+    E, V = jnp.linalg.eigh(hamiltonians.haldane(1.0, 0.2, np.pi / 2, 0.1, lp))
+    px, py = tc.exact_bott_phases(lp)
+    u = [tc.bott_unitaries(V[:, :36], px, py, engine=e) for e in ("ncon", "einsum")]
+    assert float(jnp.max(jnp.abs(u[0][0] - u[1][0]))) < 1e-12 and float(jnp.max(jnp.abs(u[0][1] - u[1][1]))) < 1e-12
+    assert abs(float(tc.bott_from_unitaries(*u[0])) - float(invariants.bott_index_from_eigh(E, V, lp))) < 1e-10
+
+
+def test_contract_generic_and_path():
+    """contract() on a random network with a hyperedge, a free batch index and a channel axis."""
+    rng = np.random.default_rng(2)
+    ops = [rng.normal(size=s) for s in ((3, 4, 5), (5, 4), (4, 6), (3, 6, 2), (4,))]
+    sub = "abc,cb,bd,adk,b->ak"
+    ref = np.einsum(sub, *ops)
+    for e in ("ncon", "einsum"):
+        np.testing.assert_allclose(np.asarray(tc.contract(sub, *ops, engine=e)), ref, atol=1e-12)
+        out = jax.jit(lambda *o: tc.contract(sub, *o, engine=e))(*ops)
+        np.testing.assert_allclose(np.asarray(out), ref, atol=1e-12)
+    path, info = tc.contraction_path(sub, tuple(o.shape for o in ops))
+    assert len(path) == len(ops) - 1 and info.opt_cost <= info.naive_cost
+    with pytest.raises(ValueError, match="`operands\\[1\\]`"):
+        tc.contract(sub, ops[0], ops[0], *ops[2:])
+    with pytest.raises(ValueError, match="`engine`"):
+        tc.contract(sub, *ops, engine="numpy")
+
+
+# ------------------------------------------------------------------ jit / vmap / dtype
+def test_vmap_equals_loop_and_no_recompile():
+    lat = lattice.chain(30)
+    ts = jnp.stack([jnp.array([0.3, 0.6, 1.4, 1.7]), jnp.ones(4)], axis=-1)
+    Hs = jax.vmap(lambda t: hamiltonians.ssh(t, lat))(ts)
+    vm = jax.vmap(invariants.winding_number, in_axes=(0, None))(Hs, lat)
+    loop = np.array([float(invariants.winding_number(H, lat)) for H in Hs])
+    np.testing.assert_allclose(np.asarray(vm), loop, atol=1e-12)
+    np.testing.assert_allclose(loop, [1, 1, 0, 0], atol=1e-3)
+    # vmap over parameters and keys that build the Hamiltonian, inside jit, with the gap.
+    keys = jax.random.split(jax.random.key(0), 4)
+
+    @jax.jit
+    def point(t, k):
+        return invariants.winding_number(hamiltonians.ssh(t, lat, bond_disorder=0.5, key=k), lat, return_gap=True)
+
+    w, gap = jax.vmap(point)(ts, keys)
+    loop = [invariants.winding_number(ssh(t, lat, wb=0.5, key=k), lat, return_gap=True) for t, k in zip(ts, keys)]
+    np.testing.assert_allclose(np.asarray(w), [float(a) for a, _ in loop], atol=1e-12)
+    np.testing.assert_allclose(np.asarray(gap), [float(g) for _, g in loop], atol=1e-12)
+    # 2D: marker over a stack.
+    lo = lattice.square(5, 5)
+    Hq = jax.vmap(lambda m: hamiltonians.qwz(m, lo))(jnp.array([-1.0, 1.0]))
+    vm = jax.vmap(lambda H: invariants.local_chern_marker(H, lo, gap_tol=0.0))(Hq)
+    for k in range(2):
+        np.testing.assert_allclose(np.asarray(vm[k]), np.asarray(invariants.local_chern_marker(Hq[k], lo, gap_tol=0.0)), atol=1e-12)
+    # A second call with new values does not recompile the cores.
+    before = invariants._winding_polar_core._cache_size()
+    invariants.winding_number(Hs[0] * 1.1, lat)
+    invariants.winding_number(Hs[1] * 0.9, lat, gap_tol=0.1)
+    invariants.winding_number(Hs[2], lat, gap_tol=0.2)
+    assert invariants._winding_polar_core._cache_size() - before <= 1  # gap_tol None -> array: one more
+
+
+def test_strict_promotion_and_float64():
+    """No implicit dtype or rank promotion inside the invariants (STYLE.md, strict JAX)."""
+    with jax.numpy_dtype_promotion("strict"), jax.numpy_rank_promotion("raise"):
+        lat = lattice.chain(12)
+        H = ssh((0.5, 1.5), lat)
+        for m in ("polar", "eigh"):
+            w, g = invariants.winding_number(H, lat, return_gap=True, method=m)
+            assert w.dtype == jnp.float64 and g.dtype == jnp.float64
+        assert jax.grad(lambda t: invariants.winding_number(hamiltonians.ssh(t, lat), lat))(jnp.array([0.5, 1.5])).dtype == jnp.float64
+        lo, lp = lattice.square(4, 4), lattice.square(4, 4, pbc=True)
+        for method, lt in (("marker", lo), ("bott", lp), ("kitaev", lo)):
+            c, g = invariants.chern_number(hamiltonians.qwz(-1.0, lt), lt, method=method, return_gap=True, gap_tol=0.0)
+            assert c.dtype == jnp.float64 and g.dtype == jnp.float64
+
+
+# ------------------------------------------------------------------ bad input
+def test_bad_inputs_raise_naming_the_argument():
+    ch, chp = lattice.chain(10), lattice.chain(10, pbc=True)
+    H = ssh((0.5, 1.0), ch)
+    lo, lp = lattice.square(4, 4), lattice.square(4, 4, pbc=True)
+    Hq = hamiltonians.qwz(-1.0, lo)
+    E, V = jnp.linalg.eigh(Hq)
+    cases = [
+        ("`H`.*Hermitian", lambda: invariants.winding_number(H + jnp.triu(jnp.ones_like(H), 1), ch)),
+        ("`H`.*Hermitian", lambda: invariants.local_chern_marker(Hq + 1j * jnp.eye(32), lo)),
+        ("`H`.*shape", lambda: invariants.winding_number(H[:10, :10], ch)),
+        ("`H`.*shape", lambda: invariants.bott_index(Hq[:8, :8], lp)),
+        ("`H`.*given", lambda: invariants.winding_number(None, ch)),
+        ("`lat`.*open", lambda: invariants.local_chern_marker(hamiltonians.qwz(-1.0, lp), lp)),
+        ("`lat`.*open", lambda: invariants.chern_number(hamiltonians.qwz(-1.0, lp), lp, method="marker")),
+        ("`lat`.*periodic", lambda: invariants.bott_index(Hq, lo)),
+        ("`lat`.*periodic", lambda: invariants.chern_number(Hq, lo, method="bott")),
+        ("`lat`.*chain", lambda: invariants.winding_number(Hq, lo)),
+        ("`lat`.*square or honeycomb", lambda: invariants.local_chern_marker(H, ch)),
+        ("`lat`.*Lattice", lambda: invariants.winding_number(H, "chain")),
+        ("`trim`", lambda: invariants.winding_number(H, ch, trim=5)),
+        ("`trim`", lambda: invariants.winding_number(H, ch, trim=-1)),
+        ("`trim`", lambda: invariants.winding_number(ssh((0.5, 1.0), chp), chp, trim=2)),
+        ("`trim`", lambda: invariants.chern_number(Hq, lo, window=2)),
+        ("`trim`", lambda: invariants.local_chern_marker(Hq, lo, window=(1, 2))),
+        ("`radius`", lambda: invariants.chern_number(Hq, lo, method="kitaev", radius=10.0)),
+        ("`radius`", lambda: invariants.chern_number(Hq, lo, method="marker", radius=1.0)),
+        ("`window`", lambda: invariants.chern_number(hamiltonians.qwz(-1.0, lp), lp, method="bott", window=1)),
+        ("`method`", lambda: invariants.chern_number(Hq, lo, method="fhs")),
+        ("`method`", lambda: invariants.winding_number(H, ch, method="svd")),
+        ("`E`.*sorted", lambda: invariants.local_chern_marker_from_eigh(E[::-1], V, lo)),
+        ("`E`.*shape", lambda: invariants.local_chern_marker_from_eigh(E[:4], V, lo)),
+        ("`V`.*shape", lambda: invariants.local_chern_marker_from_eigh(E, V[:, :4], lo)),
+        ("`gap_tol`", lambda: invariants.winding_number(H, ch, gap_tol=-1.0)),
+        ("`return_gap`", lambda: invariants.winding_number(H, ch, return_gap=1)),
+        ("`V`", lambda: invariants.spectral_gap(E, None, lo)),
+    ]
+    for pattern, call in cases:
+        with pytest.raises(ValueError, match=pattern):
+            call()

@@ -138,6 +138,10 @@ def _ncon_step(tensors: list, terms: tuple[str, ...], kept: str):
     labels.update({c: k + 1 for k, c in enumerate(summed)})
     if len(terms) == 1 and not summed and terms[0] == kept:
         return tensors[0]
+    if len(terms) == 2 and not (set(terms[0]) & set(terms[1])) - set(kept):
+        # No index is contracted between the two: a pointwise (Hadamard/outer) product, which ncon
+        # would run as a batched matmul of 1 x 1 matrices. Broadcasting is the same product, faster.
+        return jnp.einsum(f"{terms[0]},{terms[1]}->{kept}", *tensors)
     structure = [[labels[c] for c in t] for t in terms]
     out_order = [-(k + 1) for k in range(len(kept))] or None
     return tensornetwork.ncon(tensors, structure, out_order=out_order, backend="jax")
@@ -220,7 +224,7 @@ def winding_from_polar(U, kernel, engine: str = "ncon"):
       U: ``(L, L)`` A-B block of the flattened Hamiltonian ``Q = sign(H)``; exactly the unitary polar
         factor of the chiral block ``h = H[0::2, 1::2]`` (rows: A cells ``i``, columns: B cells ``j``).
       kernel: ``(L, L)`` or ``(n_channels, L, L)``, real. Exact: :func:`exact_winding_kernel`, which
-        carries the bulk mask, the (minimum-image) distance and the ``-1/L'`` normalisation.
+        carries the bulk mask, the (minimum-image) distance and the ``1/L'`` normalisation.
 
     Returns:
       Real scalar, or ``(n_channels,)`` for a channel axis on the kernel.
@@ -324,16 +328,17 @@ def window_average(cell_map, window):
     return contract(f"{n},{n}->", cell_map, w) / jnp.sum(w)
 
 
-#: Exact prefactor of :func:`kitaev_network`: ``nu = 12 pi i (t - conj t) = -24 pi Im t``.
+#: Exact prefactor of :func:`kitaev_network`: ``nu = -12 pi i (t - conj t) = 24 pi Im t``; the sign
+#: (opposite to Kitaev's paper, whose Chern-number convention differs) gives ``nu = C`` of tnn.kspace.
 KITAEV_SCALE = 24.0 * np.pi
 
 
 def kitaev_network(psi, weights, sector_a, sector_b, sector_c, scale=KITAEV_SCALE, engine: str = "ncon"):
-    r"""Kitaev's real-space Chern number (Ann. Phys. 321, 2 (2006), Eq. 131).
+    r"""Kitaev's real-space Chern number (Ann. Phys. 321, 2 (2006)).
 
     .. math::
-        \nu = 12\pi i \sum_{j\in A, k\in B, l\in C} (P_{jk} P_{kl} P_{lj} - P_{jl} P_{lk} P_{kj})
-            = -24\pi\, \mathrm{Im} \sum_{jkl} a_j b_k c_l P_{jk} P_{kl} P_{lj},
+        \nu = -12\pi i \sum_{j\in A, k\in B, l\in C} (P_{jk} P_{kl} P_{lj} - P_{jl} P_{lk} P_{kj})
+            = 24\pi\, \mathrm{Im} \sum_{jkl} a_j b_k c_l P_{jk} P_{kl} P_{lj},
 
     since the second term is the complex conjugate of the first for Hermitian ``P``.
     ``P = sum_n f_n psi_n psi_n^dag``; ``a, b, c`` are the indicator vectors of three sectors that
@@ -344,7 +349,7 @@ def kitaev_network(psi, weights, sector_a, sector_b, sector_c, scale=KITAEV_SCAL
       psi: ``(N, n_states)`` site-ordered eigenvectors.
       weights: ``(n_states,)`` occupations; exact: :func:`exact_occupation`.
       sector_a, sector_b, sector_c: ``(N,)`` real; exact: :func:`exact_kitaev_sectors`.
-      scale: exact :data:`KITAEV_SCALE` ``= -24 pi``.
+      scale: exact :data:`KITAEV_SCALE` ``= 24 pi``.
 
     Returns:
       Real scalar (``= C`` for the exact tensors on a large enough disc).
@@ -386,15 +391,16 @@ def bott_unitaries(W, phase_x, phase_y, engine: str = "ncon"):
 
 
 def bott_from_unitaries(ux, uy):
-    r"""``B = (1/2 pi) Im Tr log(U_x U_y U_x^dag U_y^dag)`` from the eigenvalues (general eig).
+    r"""``B = -(1/2 pi) Im Tr log(U_x U_y U_x^dag U_y^dag)`` from the eigenvalues (general eig).
 
-    The sum of the eigenvalue phases (each in ``(-pi, pi]``) is the branch of ``Im Tr log`` that
-    makes ``B`` an integer when ``U_x, U_y`` are close to unitary. Sign convention: ``B = C``
-    (PHYSICS.md), checked against the k-space Chern number. Real scalar.
+    The sum of the eigenvalue phases (each in ``(-pi, pi]``) is the branch of ``Im Tr log``; since
+    ``det(U_x U_y U_x^dag U_y^dag) = |det U_x|^2 |det U_y|^2 > 0`` it is a multiple of ``2 pi`` up to
+    rounding. Sign: the overall minus makes ``B = C`` of :mod:`tnn.kspace` (PHYSICS.md: "sign chosen so
+    that B = C"). Real scalar.
     """
     m = ux @ uy @ jnp.conj(ux.T) @ jnp.conj(uy.T)
     ev = jnp.linalg.eigvals(m)
-    return jnp.sum(jnp.angle(ev)) / (2 * np.pi)
+    return -jnp.sum(jnp.angle(ev)) / (2 * np.pi)
 
 
 # ------------------------------------------------------------------------------- exact tensors
@@ -466,10 +472,11 @@ def _winding_kernel(lat: Lattice, trim: tuple[int, ...]) -> np.ndarray:
 
 
 def exact_winding_kernel(lat: Lattice, trim=None) -> np.ndarray:
-    r"""The exact distance kernel ``K_ij = -mask_i d(x_i, x_j) / L'``, shape ``(L, L)``.
+    r"""The exact distance kernel ``K_ij = mask_i d(x_i, x_j) / L'``, shape ``(L, L)``.
 
     ``W = sum_ij K_ij |U_ij|^2`` is then the real-space winding number of PHYSICS.md,
-    ``W = -(1/L') sum_{i in A} sum_{j in B} (x_i - x_j) |U_ij|^2``, with ``x`` the cell index.
+    ``W = (1/L') sum_{i in A} sum_{j in B} (x_i - x_j) |U_ij|^2``, with ``x`` the cell index (the
+    overall sign is the one for which the clean value equals :func:`tnn.kspace.winding_number`).
 
     * open chain: ``d = x_i - x_j``, ``mask_i = 1`` on the bulk cells ``trim <= i < L - trim``
       (default ``trim = L // 4``), ``L'`` their number. The full trace of an open chain is
@@ -564,13 +571,11 @@ def _kitaev_sectors(lat: Lattice, radius: float) -> tuple[np.ndarray, ...]:
     # The centre of the sample, nudged off every site and every bond direction so that no site sits
     # on a sector boundary (angles 0, 2pi/3, 4pi/3) by accident.
     centre_frac = (np.asarray(lat.dims, dtype=float) - 1.0) / 2.0 + np.array([0.1234, 0.0567])
-    centre = centre_frac @ a
     fr = fractional_coordinates(lat)
     delta_frac = fr - centre_frac
     if lat.pbc:
         delta_frac = np.mod(delta_frac + np.asarray(lat.dims) / 2.0, lat.dims) - np.asarray(lat.dims) / 2.0
     delta = delta_frac @ a
-    del centre
     r = np.linalg.norm(delta, axis=1)
     theta = np.mod(np.arctan2(delta[:, 1], delta[:, 0]), 2 * np.pi)
     disc = r < radius
@@ -604,9 +609,3 @@ def exact_kitaev_sectors(lat: Lattice, radius: float | None = None) -> tuple[np.
 def site_mask_from_cells(lat: Lattice, cells: np.ndarray) -> np.ndarray:
     """A per-cell mask ``(n_cells,)`` as a per-site mask ``(N,)``."""
     return np.repeat(np.asarray(cells), lat.n_orb)
-
-
-def _check_shapes(name: str, arrs: Sequence, shape) -> None:
-    for a in arrs:
-        if tuple(jnp.shape(a)) != tuple(shape):
-            raise ValueError(f"Argument `{name}` must have shape {tuple(shape)}, but has shape {tuple(jnp.shape(a))}.")

@@ -14,20 +14,24 @@ Conventions (PHYSICS.md)
   :mod:`tnn.kspace`, which takes the lower band). For the SSH, QWZ and ``cos(phi) = 0`` Haldane models
   this is the step at ``E_F = 0``; for a Haldane model with ``cos(phi) != 0`` the half-filling gap is
   shifted away from 0 and this is still the invariant of the lower band.
-* Winding number (class AIII, chain): ``W = -(1/L') sum_{i in A} sum_{j in B} (x_i - x_j) |U_ij|^2``,
+* Winding number (class AIII, chain): ``W = (1/L') sum_{i in A} sum_{j in B} (x_i - x_j) |U_ij|^2``,
   ``U = P_A sign(H) P_B`` (``L x L``), ``x`` the cell index. Open chains: ``i`` restricted to the bulk
   cells ``trim <= i < L - trim``, default ``trim = L // 4``, ``L'`` their number. Periodic chains:
-  every cell, minimum-image ``x_i - x_j``. The sign is the one for which the clean value equals
-  :func:`tnn.kspace.winding_number`.
+  every cell, minimum-image ``x_i - x_j``. The overall sign is the one for which the clean value
+  equals :func:`tnn.kspace.winding_number` (PHYSICS.md writes ``-(1/L') Tr'{...}`` "up to the sign
+  fixed by the rule"; with ``H[A_{n+r}, B_n] = t_r`` the rule gives ``+``).
 * Local Chern marker (open samples): ``C(r) = (4 pi / A_cell) Im sum_{o in r} <r o|P X P Y P|r o>``
   with Cartesian ``X, Y``; ``chern_number(method="marker")`` averages it over the bulk window
   (cells with ``trim_d <= x_d < dims_d - trim_d`` along each Bravais direction, default
   ``trim_d = dims_d // 4``: the central half of the sample along each direction).
-* Bott index (periodic samples): ``B = (1/2 pi) Im Tr log(U_1 U_2 U_1^dag U_2^dag)``,
-  ``U_d = W^dag exp(2 pi i X_d / L_d) W`` with fractional coordinates ``X_d`` along ``a_d``.
-* Kitaev (open or periodic): ``nu = 12 pi i sum_{j in A, k in B, l in C} (P_jk P_kl P_lj - P_jl P_lk P_kj)``
+* Bott index (periodic samples): ``B = -(1/2 pi) Im Tr log(U_1 U_2 U_1^dag U_2^dag)``,
+  ``U_d = W^dag exp(2 pi i X_d / L_d) W`` with fractional coordinates ``X_d`` along ``a_d`` (the
+  minus is the sign for which ``B = C`` of :mod:`tnn.kspace`).
+* Kitaev (open or periodic): ``nu = -12 pi i sum_{j in A, k in B, l in C} (P_jk P_kl P_lj - P_jl P_lk P_kj)``
   over three 120-degree sectors (counter-clockwise) of a disc of radius ``R`` around the centre of the
-  sample (default ``R = 0.4 * smallest linear extent``, :func:`tnn.contractions.default_kitaev_radius`).
+  sample (default ``R = 0.4 * smallest linear extent``, :func:`tnn.contractions.default_kitaev_radius`);
+  the overall sign (opposite to Kitaev's paper, whose Chern-number convention differs) makes
+  ``nu = C`` of :mod:`tnn.kspace`.
 
 Gap awareness
 -------------
@@ -75,6 +79,7 @@ from tnn.lattice import Lattice
 __all__ = [
     "winding_number",
     "winding_number_from_eigh",
+    "winding_density",
     "local_chern_marker",
     "local_chern_marker_from_eigh",
     "bott_index",
@@ -113,7 +118,8 @@ def eigh(H):
     freedom; every function of a projector onto whole eigenspaces (all invariants here) has the exact
     derivative this way.
     """
-    return jnp.linalg.eigh(H)
+    E, V = jnp.linalg.eigh(H)
+    return E, V
 
 
 @eigh.defjvp
@@ -356,13 +362,14 @@ def _winding_trim(lat: Lattice, trim):
     return tc._check_trim(lat, trim)
 
 
-@functools.partial(jax.jit, static_argnames=("lat", "trim"))
-def _winding_polar_core(H, gap_tol, lat: Lattice, trim):
+@functools.partial(jax.jit, static_argnames=("lat", "trim", "density"))
+def _winding_polar_core(H, gap_tol, lat: Lattice, trim, density: bool = False):
     h = chiral_block(H)
     U, lam, V, HV = _polar(h)
     K = jnp.asarray(tc._winding_kernel(lat, trim), dtype=jnp.real(U).dtype)
     # Fast path = the winding_from_polar network with the exact kernel (a single fused reduction).
-    value = jnp.sum(K * (jnp.real(U) ** 2 + jnp.imag(U) ** 2))
+    rows = jnp.sum(K * (jnp.real(U) ** 2 + jnp.imag(U) ** 2), axis=1)
+    value = rows if density else jnp.sum(rows)
     lam, V, HV = (jax.lax.stop_gradient(a) for a in (lam, V, HV))
     s = jnp.sqrt(lam)
     if lat.pbc:
@@ -395,7 +402,7 @@ def _check_chiral(H, lat):
 def winding_number(H, lat: Lattice, trim=None, return_gap: bool = False, gap_tol=None, method: str = "polar"):
     r"""Real-space winding number of a chain (PHYSICS.md), a float that is an integer deep in a phase.
 
-    ``W = -(1/L') sum_{i in A} sum_{j in B} (x_i - x_j) |U_ij|^2`` with ``U`` the A-B block of
+    ``W = (1/L') sum_{i in A} sum_{j in B} (x_i - x_j) |U_ij|^2`` with ``U`` the A-B block of
     ``Q = sign(H)`` (Mondragon-Shem, Hughes, Song, Prodan, PRL 113, 046802 (2014)).
 
     Args:
@@ -428,6 +435,25 @@ def winding_number(H, lat: Lattice, trim=None, return_gap: bool = False, gap_tol
     else:
         _check_chiral(H, lat)
         value, gap = _winding_polar_core(H, tol, lat, trim_t)
+    return (value, gap) if return_gap else value
+
+
+def winding_density(H, lat: Lattice, trim=None, return_gap: bool = False, gap_tol=None):
+    r"""Per-cell contributions ``w_i = sum_j K_ij |U_ij|^2`` ``(L,)`` of :func:`winding_number`
+    (polar route), ``sum_i w_i = W``; zero outside the bulk cells of an open chain.
+
+    Unlike ``W`` it is not quantized, so its gradients with respect to Hamiltonian parameters are
+    informative; they are finite also on open topological chains (zero modes) and for degenerate
+    singular values. Arguments as :func:`winding_number`; NaN everywhere when the gap is below
+    ``gap_tol``. Returns ``(L,)``, or ``((L,), gap)``.
+    """
+    lat = _check_lattice(lat, ("chain",), "the winding density")
+    trim_t = _winding_trim(lat, trim)
+    return_gap = _check_bool("return_gap", return_gap)
+    H = _check_H(H, lat)
+    tol = _check_gap_tol(gap_tol)
+    _check_chiral(H, lat)
+    value, gap = _winding_polar_core(H, tol, lat, trim_t, True)
     return (value, gap) if return_gap else value
 
 
@@ -606,7 +632,7 @@ def _bott_args(lat, return_gap):
 def bott_index(H, lat: Lattice, return_gap: bool = False, gap_tol=None):
     r"""Bott index of a periodic sample (Loring & Hastings, EPL 92, 67004 (2010)); equals ``C``.
 
-    ``B = (1/2 pi) Im Tr log(U_1 U_2 U_1^dag U_2^dag)``, ``U_d = W^dag exp(2 pi i X_d / L_d) W`` with
+    ``B = -(1/2 pi) Im Tr log(U_1 U_2 U_1^dag U_2^dag)``, ``U_d = W^dag exp(2 pi i X_d / L_d) W`` with
     ``W`` the ``N/2`` lowest eigenvectors and ``X_d`` the fractional coordinates along ``a_d``
     (square: Cartesian; honeycomb: along ``a1, a2``). ``Im Tr log`` is the sum of the eigenvalue
     phases of the ``n_occ x n_occ`` product (general ``eig``); since ``det`` of that product is real
@@ -663,9 +689,9 @@ def _kitaev_args(lat, radius, window, return_gap):
 
 
 def kitaev_chern_number(H, lat: Lattice, radius=None, return_gap: bool = False, gap_tol=None, window=None):
-    r"""Kitaev's real-space Chern number (Ann. Phys. 321, 2 (2006), Eq. 131), equal to ``C``.
+    r"""Kitaev's real-space Chern number (Ann. Phys. 321, 2 (2006)), equal to ``C``.
 
-    ``nu = 12 pi i sum_{j in A, k in B, l in C} (P_jk P_kl P_lj - P_jl P_lk P_kj) = -24 pi Im Tr(P_AB P_BC P_CA)``
+    ``nu = -12 pi i sum_{j in A, k in B, l in C} (P_jk P_kl P_lj - P_jl P_lk P_kj) = 24 pi Im Tr(P_AB P_BC P_CA)``
     with ``A, B, C`` three 120-degree sectors, counter-clockwise, of the disc of radius ``radius``
     (default ``0.4 *`` the smallest linear extent) around the centre of the sample
     (:func:`tnn.contractions.exact_kitaev_sectors`). Open or periodic samples; the gap is the bulk gap
