@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import math
 import time
@@ -543,6 +544,50 @@ def _plot_learning_curves(path: Path, history: list, seeds) -> None:
     io.atomic_write_bytes(path, buf.getvalue())
 
 
+_OPT_FIELDS = ("optimizer", "learning_rate", "schedule", "warmup_epochs", "decay_rate", "weight_decay",
+               "momentum", "clip_norm", "epochs")
+
+
+def _opt_key(config: TrainConfig) -> tuple:
+    """The fields of ``config`` that the optimizer (hence the compiled step) depends on."""
+    return tuple(getattr(config, f) for f in _OPT_FIELDS)
+
+
+@functools.lru_cache(maxsize=16)
+def _functions(model: Model, opt_key: tuple, steps_per_epoch: int, use_vmap: bool):
+    """Jitted ``(epoch_fn, step_fn, apply_eval)`` for a model and optimizer.
+
+    Cached so that repeated fits of one model (ensembles of runs, resume, sweeps over seeds) do not
+    recompile; ``model`` is hashed by identity.
+    """
+    cfg = TrainConfig(seeds=(0,), **dict(zip(_OPT_FIELDS, opt_key)))
+    tx = make_optimizer(cfg, steps_per_epoch)
+    grad_fn = jax.value_and_grad(make_loss(model))
+
+    def step(params, opt_state, xb, tb):
+        loss, g = grad_fn(params, xb, tb)
+        upd, opt_state = tx.update(g, opt_state, params)
+        return optax.apply_updates(params, upd), opt_state, loss
+
+    def epoch_mem(params, opt_state, x, t, perm):
+        # perm (n_steps, batch): the whole epoch is one scan -> one dispatch per epoch.
+        def body(carry, idx):
+            p, s = carry
+            p, s, loss = step(p, s, _take(x, idx), t[idx])
+            return (p, s), loss
+
+        (params, opt_state), losses = jax.lax.scan(body, (params, opt_state), perm)
+        return params, opt_state, losses.mean()
+
+    if use_vmap:
+        return (
+            jax.jit(jax.vmap(epoch_mem, in_axes=(0, 0, None, None, 0))),
+            jax.jit(jax.vmap(step, in_axes=(0, 0, None, None))),
+            jax.jit(jax.vmap(model.apply, in_axes=(0, None))),
+        )
+    return jax.jit(epoch_mem), jax.jit(step), jax.jit(model.apply)
+
+
 def fit(
     model: Model,
     config: TrainConfig,
@@ -619,40 +664,14 @@ def fit(
     if val_mem is None and config.monitor != "train_loss" and config.early_stopping:
         raise ValueError("TrainConfig field `monitor` needs validation data; use monitor='train_loss' or give val_data.")
 
-    # ---- optimizer, functions
+    # ---- optimizer, functions (compiled once per model and optimizer, reused by later fits)
     tx = make_optimizer(config, steps_per_epoch)
-    loss_fn = make_loss(model)
-    grad_fn = jax.value_and_grad(loss_fn)
-
-    def step(params, opt_state, xb, tb):
-        loss, g = grad_fn(params, xb, tb)
-        upd, opt_state = tx.update(g, opt_state, params)
-        return optax.apply_updates(params, upd), opt_state, loss
-
-    def epoch_mem(params, opt_state, x, t, perm):
-        # perm (n_steps, batch): the whole epoch is one scan -> one dispatch per epoch.
-        def body(carry, idx):
-            p, s = carry
-            p, s, loss = step(p, s, _take(x, idx), t[idx])
-            return (p, s), loss
-
-        (params, opt_state), losses = jax.lax.scan(body, (params, opt_state), perm)
-        return params, opt_state, losses.mean()
-
     if config.ensemble == "auto":
         nbytes = sum(np.asarray(a).nbytes for a in jax.tree_util.tree_leaves(sample_x)) * config.batch_size
         use_vmap = S > 1 and S * nbytes * 8 < config.vmap_memory_mb * 2**20
     else:
         use_vmap = config.ensemble == "vmap"
-
-    if use_vmap:
-        epoch_fn = jax.jit(jax.vmap(epoch_mem, in_axes=(0, 0, None, None, 0)))
-        step_fn = jax.jit(jax.vmap(step, in_axes=(0, 0, None, None)))
-        apply_eval = jax.jit(jax.vmap(model.apply, in_axes=(0, None)))
-    else:
-        epoch_fn = jax.jit(epoch_mem)
-        step_fn = jax.jit(step)
-        apply_eval = jax.jit(model.apply)
+    epoch_fn, step_fn, apply_eval = _functions(model, _opt_key(config), steps_per_epoch, use_vmap)
 
     # ---- state
     params = _stack([model.init(jax.random.key(s), sample_x) for s in seeds])

@@ -90,14 +90,29 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------------- small functions
-def _fn_params(key, k: int, d_in: int, width: int, d_out: int, dtype):
+class _Draw:
+    """Standard normal numbers handed out in order from one pre-drawn vector (NumPy).
+
+    Parameters are assembled in NumPy from a single ``jax.random.normal`` draw: one small compiled
+    op per init instead of one eager dispatch per tensor, and no per-config compilation."""
+
+    def __init__(self, z=None):
+        self.z, self.i = z, 0
+
+    def __call__(self, shape):
+        n = int(np.prod(shape))
+        out = np.zeros(shape) if self.z is None else self.z[self.i : self.i + n].reshape(shape)
+        self.i += n
+        return out
+
+
+def _fn_params(draw, k: int, d_in: int, width: int, d_out: int):
     """Per-channel MLP ``R^d_in -> R^d_out`` (one tanh layer); output layer zero."""
-    k1, k2 = jax.random.split(key)
     return {
-        "w1": jax.random.normal(k1, (k, d_in, width), dtype),
-        "b1": jax.random.normal(k2, (k, width), dtype),
-        "w2": jnp.zeros((k, width, d_out), dtype),
-        "b2": jnp.zeros((k, d_out), dtype),
+        "w1": draw((k, d_in, width)),
+        "b1": draw((k, width)),
+        "w2": np.zeros((k, width, d_out)),
+        "b2": np.zeros((k, d_out)),
     }
 
 
@@ -107,19 +122,16 @@ def _fn_apply(p, u):
     return jnp.einsum("kmh,kho->kmo", h, p["w2"]) + p["b2"][:, None, :]
 
 
-def _head_params(key, k: int, width: int, tau: float, dtype):
-    p = {
-        "w": jnp.zeros((k,), dtype).at[0].set(1.0),
-        "b": jnp.zeros((), dtype),
-        "log_tau": jnp.asarray(np.log(tau), dtype),
-    }
+def _head_params(draw, k: int, width: int, tau: float):
+    w = np.zeros((k,))
+    w[0] = 1.0
+    p = {"w": w, "b": np.zeros(()), "log_tau": np.asarray(np.log(tau))}
     if width > 0:
-        k1, k2 = jax.random.split(key)
         p["mlp"] = {
-            "w1": jax.random.normal(k1, (k, width), dtype) / np.sqrt(k),
-            "b1": jax.random.normal(k2, (width,), dtype),
-            "w2": jnp.zeros((width,), dtype),
-            "b2": jnp.zeros((), dtype),
+            "w1": draw((k, width)) / np.sqrt(k),
+            "b1": draw((width,)),
+            "w2": np.zeros((width,)),
+            "b2": np.zeros(()),
         }
     return p
 
@@ -157,45 +169,46 @@ def _chain_geometry(lat: Lattice, trim: float):
 
 
 # ----------------------------------------------------------------------------- parameters
-def _exact_params(key, config: ModelConfig, lat: Lattice, dtype):
+def _exact_params(draw, config: ModelConfig, lat: Lattice):
+    """Exact parameters (NumPy); the MLPs' first layers take N(0, 1) numbers from ``draw``."""
     K, H = config.channels, config.fn_width
-    keys = jax.random.split(key, 4)
     if lat.kind == "chain":
-        spectral = {"c": jnp.ones((K,), dtype), "mlp": _fn_params(keys[1], K, 1, H, 1, dtype)}
+        kernel = {"a": np.ones((K,)), "mlp": _fn_params(draw, K, 1, H, 1)}
+        spectral = {"c": np.ones((K,)), "mlp": _fn_params(draw, K, 1, H, 1)}
         if config.spectral == "tanh":
-            spectral["log_beta"] = jnp.full((K,), np.log(config.beta), dtype)
-        tensors = {
-            "kernel": {"a": jnp.ones((K,), dtype), "mlp": _fn_params(keys[0], K, 1, H, 1, dtype)},
-            "spectral": spectral,
-            "mixing": jnp.broadcast_to(jnp.asarray(contractions.exact_mixing(lat.n_orb), dtype), (K, 2, lat.n_orb)),
-        }
+            spectral["log_beta"] = np.full((K,), np.log(config.beta))
+        mixing = np.broadcast_to(contractions.exact_mixing(lat.n_orb), (K, 2, lat.n_orb)).copy()
+        tensors = {"kernel": kernel, "spectral": spectral, "mixing": mixing}
     else:
         tensors = {
-            "coords": {
-                "A": jnp.broadcast_to(jnp.eye(2, dtype=dtype), (K, 2, 2)),
-                "mlp": _fn_params(keys[0], K, 2, H, 2, dtype),
-            },
-            "occupation": {"c": jnp.ones((K,), dtype), "mlp": _fn_params(keys[1], K, 1, H, 1, dtype)},
+            "coords": {"A": np.broadcast_to(np.eye(2), (K, 2, 2)).copy(), "mlp": _fn_params(draw, K, 2, H, 2)},
+            "occupation": {"c": np.ones((K,)), "mlp": _fn_params(draw, K, 1, H, 1)},
         }
-    tensors["head"] = _head_params(keys[2], K, config.head_width, config.tau, dtype)
-    return jax.tree_util.tree_map(jnp.array, tensors)  # own the broadcast buffers
+    tensors["head"] = _head_params(draw, K, config.head_width, config.tau)
+    return tensors
 
 
 def init_params(key, config: ModelConfig, lat: Lattice, dtype=None):
-    """Parameters of a topo model for ``config.init`` (see the module docstring). Plain dict."""
+    """Parameters of a topo model for ``config.init`` (see the module docstring). Plain dict.
+
+    Eager (not jit-traceable: the numbers are drawn once from ``key`` and placed in NumPy)."""
     dtype = config.resolved_dtype() if dtype is None else dtype
-    k_exact, k_rand = jax.random.split(key)
-    p = _exact_params(k_exact, config, lat, dtype)
-    if config.init == "exact":
-        return p
-    leaves, tree = jax.tree_util.tree_flatten(p)
-    keys = jax.random.split(k_rand, len(leaves))
-    noise = [jax.random.normal(kk, leaf.shape, dtype) for kk, leaf in zip(keys, leaves)]
-    if config.init == "exact_noise":
-        new = [leaf + config.noise * n for leaf, n in zip(leaves, noise)]
-    else:  # "random", "default"
-        new = [config.init_scale * n for n in noise]
-    return jax.tree_util.tree_unflatten(tree, new)
+    count = _Draw()
+    template = _exact_params(count, config, lat)
+    leaves, tree = jax.tree_util.tree_flatten(template)
+    n_exact = count.i
+    n_all = sum(int(np.size(x)) for x in leaves)
+    z = np.asarray(jax.random.normal(key, (n_exact + n_all,), dtype=jnp.float64 if dtype == jnp.float64 else jnp.float32))
+    p = _exact_params(_Draw(z[:n_exact]), config, lat)
+    if config.init != "exact":
+        leaves, tree = jax.tree_util.tree_flatten(p)
+        noise = _Draw(z[n_exact:])
+        if config.init == "exact_noise":
+            leaves = [x + config.noise * noise(np.shape(x)) for x in leaves]
+        else:  # "random", "default"
+            leaves = [config.init_scale * noise(np.shape(x)) for x in leaves]
+        p = jax.tree_util.tree_unflatten(tree, leaves)
+    return jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype=dtype), p)
 
 
 # ----------------------------------------------------------------------------- tensor parts
@@ -297,12 +310,9 @@ def build(config: ModelConfig, lat: Lattice | None, prepare) -> Model:
         if config.spectral != "sign":
             raise ValueError(f"ModelConfig field `spectral` applies to chains only; use 'sign' in 2D, got {config.spectral!r}.")
 
-    # jit: one compilation instead of an eager dispatch per parameter tensor.
-    init_jit = jax.jit(lambda key: init_params(key, config, lat))
-
     def init(key, x):
         _check_input(x, lat)
-        return init_jit(key)
+        return init_params(key, config, lat)
 
     def one(params, E, V):
         return _head_apply(params["head"], channel_values(params, E, V, lat, config), config)
