@@ -1,0 +1,113 @@
+r"""Datasets for the learnability studies: specs, generation, shards + manifest, streaming loaders.
+
+Quick use::
+
+    from tnn import data
+    spec = data.preset("ssh", n=2000, seed=0)          # a frozen DatasetSpec (validated)
+    ds = data.generate(spec, "data/ssh")               # resumable; bit-identical for equal specs
+    train = ds.load("train")                           # {name: (n_train, ...)} NumPy arrays
+    for batch in ds.batches("train", 64, seed=0, epoch=3):
+        ...
+
+or from the shell: ``tnn data generate --preset ssh --n 2000 --out data/ssh`` and
+``tnn data info data/ssh``.
+
+Stored arrays (leading sample axis ``S``; ``N = 2 * n_cells`` sites, ``L`` chain cells)
+--------------------------------------------------------------------------------------
+Features (``spec.dtype``: float64/complex128, or float32/complex64; real for the SSH chain,
+complex for QWZ and Haldane):
+
+* ``wavefunctions`` ``(S, N, N)``: eigenvectors of ``H`` as columns, ``wavefunctions[s, i, n]`` the
+  amplitude on site ``i`` (site order of :mod:`tnn.lattice`) of the ``n``-th state, states sorted by
+  energy (ascending, ``eigh`` order). The phase of each eigenvector is fixed by ``spec.gauge``
+  (:func:`fix_gauge`; default ``"overlap"``: the overlap with a fixed generic real vector is real
+  positive). A model that is not gauge invariant sees this convention; rotations inside degenerate
+  eigenspaces (clean periodic samples) are not fixed.
+* ``density`` ``(S, N, N)``: ``|psi_n(i)|^2``, same layout (gauge free).
+* ``hamiltonian`` ``(S, N, N)``: the real-space ``H``.
+* ``hoppings`` ``(S, R + 2, L)`` (SSH only): row ``r < R`` holds the amplitude of the bond
+  ``B_n -> A_{n + ranges[r]}`` at column ``n`` (0 where an open chain has no such bond); rows
+  ``R`` and ``R + 1`` the onsite energies of ``A_n`` and ``B_n``.
+* ``projector``: SSH ``(S, L, L)`` the chiral block ``U = P_A Q P_B`` of ``Q = sign(H)`` (the object
+  of the winding number); 2D ``(S, N, N)`` the flattened Hamiltonian ``Q = P_+ - P_- = 1 - 2 P``.
+  ``Q`` puts the ``N/2`` lowest states at ``-1`` (half filling, as :mod:`tnn.invariants`).
+
+Always stored (labels float64 / int32 / bool):
+
+* ``energies`` ``(S, N)`` float64, ascending.
+* ``label`` int32: the training label, ``class`` or ``kspace_class`` as ``spec.label`` says.
+* ``invariant``: the real-space invariant (:func:`tnn.invariants.winding_number_from_eigh` or
+  :func:`tnn.invariants.chern_number_from_eigh` with ``spec.method``), raw (never NaN-ed);
+  ``class`` its rounded value (``INVALID_CLASS`` if not finite).
+* ``kspace``, ``kspace_class``: the clean model's k-space invariant (:mod:`tnn.kspace`, same
+  parameters without disorder) and its rounding; ``kspace_gap`` its gap.
+* ``gap``: the real-space (bulk) gap from :mod:`tnn.invariants`; ``gapless``: ``gap`` below
+  ``spec.gap_tol`` (default :func:`tnn.invariants.default_gap_tol`); ``kspace_gapless``;
+  ``symmetry_broken``: SSH with onsite disorder ``W > 0`` (chiral symmetry broken, the winding
+  number is not protected); ``ill_defined``: the training label should not be trusted
+  (``symmetry_broken``, plus ``gapless`` or a NaN value for real-space labels, or
+  ``kspace_gapless`` for k-space labels).
+* ``params`` ``(S, P)`` (:func:`tnn.data.spec.param_names` order), ``strength`` (disorder ``W``),
+  ``near_boundary`` (drawn by the boundary oversampling), ``attempts`` (rejection draws),
+  ``index`` (global sample index).
+
+Why float64 by default for SSH: the exact "topo" model must reproduce the invariant to 1e-8 from
+the stored eigenvectors, which float32 cannot; the 2D presets store float32 (half the disk) and can
+be switched with ``dtype="float64"``.
+"""
+
+from tnn.data.cli import dataset_info, register_cli
+from tnn.data.generation import (
+    INVALID_CLASS,
+    LABEL_ARRAYS,
+    MAX_ATTEMPTS,
+    compute_samples,
+    fix_gauge,
+    gauge_reference,
+    generate,
+    preflight,
+)
+from tnn.data.spec import (
+    FEATURES,
+    LABELS,
+    MODELS,
+    PRESETS,
+    DatasetSpec,
+    ParamDist,
+    choice,
+    fixed,
+    normal,
+    param_names,
+    preset,
+    uniform,
+)
+from tnn.data.store import Dataset, DatasetError, ShardError, open_dataset
+
+__all__ = [
+    "DatasetSpec",
+    "ParamDist",
+    "preset",
+    "PRESETS",
+    "MODELS",
+    "FEATURES",
+    "LABELS",
+    "param_names",
+    "uniform",
+    "fixed",
+    "normal",
+    "choice",
+    "generate",
+    "compute_samples",
+    "preflight",
+    "fix_gauge",
+    "gauge_reference",
+    "INVALID_CLASS",
+    "LABEL_ARRAYS",
+    "MAX_ATTEMPTS",
+    "Dataset",
+    "open_dataset",
+    "DatasetError",
+    "ShardError",
+    "dataset_info",
+    "register_cli",
+]

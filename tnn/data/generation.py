@@ -1,0 +1,610 @@
+r"""Dataset generation: per-sample draws, features and labels under one jitted ``vmap``; shards.
+
+Determinism
+-----------
+Sample ``i`` depends only on ``(spec, i)``: its PRNG key is ``fold_in(k_samples, i)`` with
+``k_samples, k_classes = split(key(seed))``, and every random choice of the sample (parameter draws,
+rejection attempts, the near-boundary coin, the disorder strength and the disorder itself) comes
+from that key. Balancing assigns the target class of sample ``i`` from a permutation keyed by
+``fold_in(k_classes, i // n_classes)``. Shard ``k`` holds samples ``[k S, (k+1) S)`` computed in
+whole chunks of ``chunk_size`` (the last chunk padded with the next indices and cut), so its bytes do
+not depend on which shards ran before, in which process, or whether the run was interrupted:
+resuming skips the shards whose checksum matches the manifest and recomputes the others.
+
+Rejection sampling (``classes``, ``balance``, ``boundary_fraction``) uses the clean model's
+k-space invariant (exact and cheap): attempt ``a`` of sample ``i`` draws its parameters from
+``fold_in(k_params_i, a)`` until the class (and, for near-boundary samples, a k-space gap below
+``boundary_gap``) is right, at most :data:`MAX_ATTEMPTS` times. Before any shard is written a
+preflight draws :data:`PREFLIGHT_DRAWS` candidates and refuses (``ValueError``) classes rarer than
+:data:`MIN_CLASS_PROBABILITY`, so a run never stalls on an unreachable class.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import functools
+import logging
+import multiprocessing
+import os
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import jax
+import jax.numpy as jnp
+
+import tnn
+from tnn import hamiltonians, invariants, kspace
+from tnn import io as tio
+from tnn.data import store
+from tnn.data._threads import set_single_threaded_blas, single_threaded_blas
+from tnn.data.spec import KSPACE_GAP_TOL, DatasetSpec, ParamDist
+
+__all__ = [
+    "generate",
+    "compute_samples",
+    "gauge_reference",
+    "fix_gauge",
+    "chiral_eigh",
+    "INVALID_CLASS",
+    "MAX_ATTEMPTS",
+    "LABEL_ARRAYS",
+]
+
+log = logging.getLogger("tnn.data")
+
+#: class stored for samples whose invariant is NaN (never a real class)
+INVALID_CLASS = -1000
+#: rejection attempts per sample before giving up (raises RuntimeError; the preflight makes it ~impossible)
+MAX_ATTEMPTS = 3000
+PREFLIGHT_DRAWS = 1024
+#: k-grid of the preflight estimate for the 2D models (an estimate: a coarse grid is enough)
+PREFLIGHT_NK_2D = 16
+MIN_CLASS_PROBABILITY = 0.01
+#: arrays stored for every dataset, whatever its features
+LABEL_ARRAYS = (
+    "label", "invariant", "class", "kspace", "kspace_class", "gap", "kspace_gap", "gapless",
+    "kspace_gapless", "symmetry_broken", "ill_defined", "params", "strength", "near_boundary",
+    "attempts", "index", "energies",
+)
+_GAUGE_SEED = 0x746E6E  # "tnn"
+
+
+# ------------------------------------------------------------------------------------ gauge
+@functools.lru_cache(maxsize=None)
+def gauge_reference(n: int) -> np.ndarray:
+    """The fixed reference vector ``r`` ``(n,)`` of the ``"overlap"`` gauge: a real unit vector with
+    i.i.d. normal entries from NumPy's PCG64 seeded with 0x746E6E. Read-only."""
+    r = np.random.default_rng(_GAUGE_SEED).standard_normal(n)
+    r = r / np.linalg.norm(r)
+    r.setflags(write=False)
+    return r
+
+
+def fix_gauge(V, gauge: str = "overlap"):
+    r"""Fix the free phase of each eigenvector (column of ``V`` ``(N, N)``) deterministically.
+
+    * ``"overlap"``: ``psi_n -> psi_n conj(c_n)/|c_n|`` with ``c_n = r . psi_n`` and ``r`` the fixed
+      generic vector :func:`gauge_reference`: the overlap with ``r`` becomes real positive. It is
+      a smooth function of ``psi_n`` (no ties to break, unlike an argmax) wherever ``c_n != 0``,
+      which has probability zero; there the phase is left alone.
+    * ``"maxabs"``: the largest-magnitude component (first one on ties) becomes real positive.
+    * ``"none"``: LAPACK's output as is.
+
+    Real eigenvectors get a sign (+-1) this way. Rotations inside a degenerate eigenspace (clean
+    periodic samples: ``E(k) = E(-k)``) are not fixed by any phase convention; there the basis is
+    whatever ``eigh`` returns, deterministic for identical input on one machine and library build.
+    """
+    if gauge == "none":
+        return V
+    if gauge == "overlap":
+        c = jnp.asarray(gauge_reference(V.shape[0]), dtype=jnp.real(V).dtype) @ V
+    elif gauge == "maxabs":
+        idx = jnp.argmax(jnp.abs(V), axis=0)
+        c = jnp.take_along_axis(V, idx[None, :], axis=0)[0]
+    else:
+        raise ValueError(f"Argument `gauge` must be 'overlap', 'maxabs' or 'none', got {gauge!r}.")
+    a = jnp.abs(c)
+    ok = a > 0
+    phase = jnp.where(ok, c / jnp.where(ok, a, 1).astype(c.dtype), 1).astype(V.dtype)
+    return V * jnp.conj(phase)[None, :]
+
+
+def chiral_eigh(h):
+    r"""Eigensystem of the chiral chain Hamiltonian ``H = [[0, h], [h^dag, 0]]`` from one SVD of ``h``.
+
+    ``h`` ``(L, L)`` is the chiral block ``H[0::2, 1::2]`` (A rows, B columns). With
+    ``h = X diag(s) Y^dag`` (``s`` descending), ``H (x_k, +-y_k) = +-s_k (x_k, +-y_k)``, so the
+    eigenvalues are ``-s_0 <= ... <= -s_{L-1} <= s_{L-1} <= ... <= s_0`` and the eigenvectors
+    ``(x_k, -+y_k)/sqrt(2)`` interleaved into site order (A_n = ``2n``, B_n = ``2n+1``). Exact zero
+    modes (open topological chains) come out as one ``(x_0, -y_0)`` / ``(x_0, +y_0)`` pair, a valid
+    basis of their degenerate space. Costs one ``L x L`` SVD instead of a ``2L x 2L`` ``eigh``
+    (about half the time at ``L = 50``). Returns ``E`` ``(2L,)`` ascending and ``V`` ``(2L, 2L)``.
+    """
+    X, s, Yh = jnp.linalg.svd(h)
+    Y = jnp.conj(Yh.T)
+    L = h.shape[0]
+    E = jnp.concatenate([-s, s[::-1]])
+    c = jnp.asarray(1 / np.sqrt(2), dtype=jnp.real(X).dtype)
+    A = jnp.concatenate([X, X[:, ::-1]], axis=1) * c
+    B = jnp.concatenate([-Y, Y[:, ::-1]], axis=1) * c
+    V = jnp.stack([A, B], axis=1).reshape(2 * L, 2 * L)
+    return E, V
+
+
+# ------------------------------------------------------------------------------------ draws
+def _draw(d: ParamDist, key, dtype):
+    if d.dist == "uniform":
+        lo, hi = d.args
+        return lo + (hi - lo) * jax.random.uniform(key, (), dtype)
+    if d.dist == "normal":
+        mean, std = d.args
+        return mean + std * jax.random.normal(key, (), dtype)
+    if d.dist == "fixed":
+        return jnp.asarray(d.args[0], dtype)
+    vals = jnp.asarray(d.args, dtype)
+    return vals[jax.random.randint(key, (), 0, len(d.args))]
+
+
+def _draw_params(spec: DatasetSpec, key):
+    keys = jax.random.split(key, len(spec.params))
+    return jnp.stack([_draw(d, k, jnp.float64) for d, k in zip(spec.params, keys)])
+
+
+def _model_params(spec: DatasetSpec, theta) -> dict:
+    if spec.model == "ssh":
+        return {"t": theta}
+    return {name: theta[i] for i, name in enumerate(spec.param_names)}
+
+
+def _kspace(spec: DatasetSpec, theta):
+    """Clean k-space invariant (float) and gap of parameters ``theta``."""
+    if spec.model == "ssh":
+        return kspace.winding_number_and_gap(theta, spec.ranges, spec.kspace_nk)
+    return kspace.chern_number_and_gap(spec.model, _model_params(spec, theta), spec.kspace_nk)
+
+
+def _kclass(inv, gap):
+    defined = (gap > KSPACE_GAP_TOL) & jnp.isfinite(inv)
+    return jnp.where(defined, jnp.rint(jnp.where(defined, inv, 0.0)), INVALID_CLASS).astype(jnp.int32), defined
+
+
+def _needs_rejection(spec: DatasetSpec) -> bool:
+    return spec.classes is not None or spec.boundary_fraction > 0
+
+
+# ------------------------------------------------------------------------------------ one sample
+def _keys(k_samples, i):
+    ki = jax.random.fold_in(k_samples, i.astype(jnp.uint32))
+    return jax.random.split(ki, 4)  # parameters, near-boundary coin, strength, disorder
+
+
+def _select(spec: DatasetSpec, k_samples, k_classes, i):
+    """Parameters of sample ``i`` (after rejection): ``theta, kinv, kgap, near, attempts``."""
+    k_par, k_near, _, _ = _keys(k_samples, i)
+    if spec.balance:
+        nc = len(spec.classes)
+        perm = jax.random.permutation(jax.random.fold_in(k_classes, (i // nc).astype(jnp.uint32)), nc)
+        target = jnp.asarray(spec.classes, jnp.int32)[perm[i % nc]]
+    near = (jax.random.uniform(k_near, (), jnp.float64) < spec.boundary_fraction) if spec.boundary_fraction > 0 else jnp.bool_(False)
+
+    def attempt(a):
+        theta = _draw_params(spec, jax.random.fold_in(k_par, a.astype(jnp.uint32)))
+        inv, gap = _kspace(spec, theta)
+        return theta, inv, gap
+
+    def accepted(inv, gap):
+        cls, defined = _kclass(inv, gap)
+        ok = jnp.bool_(True)
+        if spec.classes is not None:
+            ok = ok & defined & ((cls == target) if spec.balance else jnp.isin(cls, jnp.asarray(spec.classes, jnp.int32)))
+        if spec.boundary_fraction > 0:
+            ok = ok & (~near | (gap < spec.boundary_gap))
+        return ok
+
+    a0 = jnp.int32(0)
+    theta, kinv, kgap = attempt(a0)
+    n_att = jnp.int32(1)
+    if _needs_rejection(spec):
+
+        def cond(s):
+            a, _, inv, gap = s
+            return (~accepted(inv, gap)) & (a < MAX_ATTEMPTS)
+
+        def body(s):
+            a = s[0] + 1
+            return (a, *attempt(a))
+
+        a, theta, kinv, kgap = jax.lax.while_loop(cond, body, (a0, theta, kinv, kgap))
+        # attempts > MAX_ATTEMPTS marks a sample whose conditions were never met.
+        n_att = jnp.where(accepted(kinv, kgap), a + 1, MAX_ATTEMPTS + 1)
+    return theta, kinv, kgap, near, n_att
+
+
+def _finish(spec: DatasetSpec, lat, k_samples, i, theta, kinv, kgap, near, n_att):
+    """Hamiltonian, eigensystem, labels and features of sample ``i`` with parameters ``theta``."""
+    _, _, k_str, k_dis = _keys(k_samples, i)
+    # Sequence the k-space reference before the real-space diagonalization: XLA's CPU runtime may
+    # run independent custom calls (LAPACK) concurrently; keep one LAPACK call in flight.
+    theta, kinv, kgap = jax.lax.optimization_barrier((theta, kinv, kgap))
+    w = _draw(spec.strength, k_str, jnp.float64)
+    key = None if spec.disorder == "none" else k_dis
+    if spec.model == "ssh":
+        wb = w if spec.disorder == "bond" else 0.0
+        wo = w if spec.disorder == "onsite" else 0.0
+        tm = hamiltonians.ssh_terms(theta, lat, spec.ranges, bond_disorder=wb, onsite_disorder=wo, key=key)
+    else:
+        tm = hamiltonians.terms(spec.model, _model_params(spec, theta), lat, onsite_disorder=w, key=key)
+    H = hamiltonians.assemble(tm)
+    if spec.model == "ssh" and spec.disorder != "onsite":
+        E, V = chiral_eigh(invariants.chiral_block(H))
+    else:
+        E, V = jnp.linalg.eigh(H)
+
+    if spec.model == "ssh":
+        inv, gap = invariants.winding_number_from_eigh(E, V, lat, trim=spec.trim, return_gap=True, gap_tol=0.0)
+    else:
+        window = None if spec.method == "bott" else spec.trim
+        inv, gap = invariants.chern_number_from_eigh(E, V, lat, method=spec.method, window=window, return_gap=True, gap_tol=0.0)
+    e_max = jnp.maximum(jnp.abs(E[0]), jnp.abs(E[-1]))
+    tol = invariants.default_gap_tol(lat, e_max) if spec.gap_tol is None else spec.gap_tol
+    gapless = ~(gap >= tol)
+    finite = jnp.isfinite(inv)
+    rclass = jnp.where(finite, jnp.rint(jnp.where(finite, inv, 0.0)), INVALID_CLASS).astype(jnp.int32)
+    kcls, kdefined = _kclass(kinv, kgap)
+    broken = (w > 0) if (spec.model == "ssh" and spec.disorder == "onsite") else jnp.bool_(False)
+    if spec.label == "realspace":
+        label, ill = rclass, broken | gapless | ~finite
+    else:
+        label, ill = kcls, broken | ~kdefined
+
+    out = {
+        "label": label, "invariant": inv, "class": rclass, "kspace": kinv, "kspace_class": kcls,
+        "gap": gap, "kspace_gap": kgap, "gapless": gapless, "kspace_gapless": ~kdefined,
+        "symmetry_broken": broken, "ill_defined": ill, "params": theta, "strength": w,
+        "near_boundary": near, "attempts": n_att, "index": i.astype(jnp.int64), "energies": E,
+    }
+    feats = _features(spec, lat, tm, H, E, V)
+    out.update(feats)
+    return out
+
+
+def _features(spec: DatasetSpec, lat, tm, H, E, V) -> dict:
+    out = {}
+    n = lat.n_sites
+    if "wavefunctions" in spec.features:
+        out["wavefunctions"] = fix_gauge(V, spec.gauge)
+    if "density" in spec.features:
+        out["density"] = jnp.abs(V) ** 2
+    if "hamiltonian" in spec.features:
+        out["hamiltonian"] = H
+    if "hoppings" in spec.features:
+        L = lat.dims[0]
+        R = len(spec.ranges)
+        hop = jnp.zeros((R + 2, L), dtype=H.dtype)
+        for r in range(R):
+            hop = hop.at[r, np.asarray(tm.cols[r]) // 2].set(tm.vals[r].astype(H.dtype))
+        if tm.diag is not None:
+            hop = hop.at[R].set(tm.diag[0::2].astype(H.dtype)).at[R + 1].set(tm.diag[1::2].astype(H.dtype))
+        out["hoppings"] = hop
+    if "projector" in spec.features:
+        # Q = sign(H) at half filling: -1 on the n/2 lowest states, +1 above (the split the
+        # invariants use, robust to the exact zero modes of open topological chains).
+        s = jnp.where(jnp.arange(n) < n // 2, -1.0, 1.0).astype(V.dtype)
+        if spec.model == "ssh":
+            out["projector"] = (V[0::2] * s[None, :]) @ jnp.conj(V[1::2].T)  # U = P_A Q P_B, (L, L)
+        else:
+            out["projector"] = (V * s[None, :]) @ jnp.conj(V.T)  # Q, (N, N)
+    return out
+
+
+def _cast_features(spec: DatasetSpec, arrays: dict) -> dict:
+    if spec.dtype == "float64":
+        return arrays
+    out = dict(arrays)
+    for f in ("wavefunctions", "density", "hamiltonian", "hoppings", "projector"):
+        if f in out:
+            a = out[f]
+            out[f] = a.astype(np.complex64 if np.iscomplexobj(a) else np.float32)
+    return out
+
+
+def _compute_key(spec: DatasetSpec) -> DatasetSpec:
+    """The part of the spec that the compiled chunk function depends on (seed and n are data)."""
+    return dataclasses.replace(spec, n=spec.chunk_size, seed=0, shard_size=spec.chunk_size,
+                               splits=(1.0, 0.0, 0.0), name="")
+
+
+@functools.lru_cache(maxsize=16)
+def _chunk_fn(key_spec: DatasetSpec) -> Callable:
+    lat = key_spec.lattice()
+
+    @jax.jit
+    def chunk(root, idx):
+        k_samples, k_classes = jax.random.split(root)
+        select = functools.partial(_select, key_spec, k_samples, k_classes)
+        # Rejection runs sample by sample: under vmap a while_loop runs every lane until the slowest
+        # one is done (B x max attempts k-space evaluations instead of sum of attempts).
+        sel = jax.lax.map(select, idx) if _needs_rejection(key_spec) else jax.vmap(select)(idx)
+        return jax.vmap(lambda i, *s: _finish(key_spec, lat, k_samples, i, *s))(idx, *sel)
+
+    return chunk
+
+
+@functools.lru_cache(maxsize=16)
+def _candidates_fn(key_spec: DatasetSpec) -> Callable:
+    if key_spec.model != "ssh":
+        key_spec = dataclasses.replace(key_spec, kspace_nk=min(key_spec.kspace_nk, PREFLIGHT_NK_2D))
+
+    @jax.jit
+    def cand(keys):
+        def one(k):
+            theta = _draw_params(key_spec, k)
+            return _kspace(key_spec, theta)
+
+        return jax.vmap(one)(keys)
+
+    return cand
+
+
+def compute_samples(spec: DatasetSpec, start: int, stop: int, on_chunk: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
+    """Samples ``[start, stop)`` of ``spec`` as NumPy arrays with a leading sample axis.
+
+    Computed in whole chunks of ``spec.chunk_size`` starting at ``start`` (pass a multiple of
+    ``chunk_size`` to reproduce the stored shards bit for bit). Runs with float64 enabled inside
+    (``jax.enable_x64``), whatever the global setting, and single-threaded LAPACK; features are cast
+    to ``spec.dtype`` after. ``on_chunk(count)`` is called as each chunk reaches the host.
+    """
+    if not (0 <= start < stop):
+        raise ValueError(f"Arguments `start`, `stop` must satisfy 0 <= start < stop, got {start}, {stop}.")
+    with jax.enable_x64(True), single_threaded_blas():
+        fn = _chunk_fn(_compute_key(spec))
+        root = jax.random.key(spec.seed or 0)
+        parts = []
+        c = spec.chunk_size
+        for s0 in range(start, stop, c):
+            idx = jnp.arange(s0, s0 + c, dtype=jnp.int64)
+            parts.append(fn(root, idx))
+        # Every chunk is dispatched first (JAX runs them back to back), then pulled to the host.
+        host = []
+        for j, p in enumerate(parts):
+            host.append(jax.tree.map(np.asarray, p))
+            if on_chunk is not None:
+                on_chunk(min(c, stop - start - j * c))
+    out = {k: np.concatenate([h[k] for h in host])[: stop - start] for k in host[0]}
+    failed = out["attempts"] > MAX_ATTEMPTS
+    if np.any(failed):
+        raise RuntimeError(
+            f"samples {out['index'][failed][:5].tolist()} did not reach their class after {MAX_ATTEMPTS} "
+            "rejection attempts; widen the parameter ranges or drop the rare classes."
+        )
+    return _cast_features(spec, out)
+
+
+def preflight(spec: DatasetSpec) -> dict[int, float]:
+    """Estimate, from :data:`PREFLIGHT_DRAWS` draws, the probability of each requested class (joint
+    with a near-boundary gap when ``boundary_fraction > 0``); ``ValueError`` if one is below
+    :data:`MIN_CLASS_PROBABILITY`. Returns ``{class: probability}`` (empty without rejection)."""
+    if not _needs_rejection(spec):
+        return {}
+    with jax.enable_x64(True):
+        keys = jax.random.split(jax.random.fold_in(jax.random.key(spec.seed or 0), 0xFFFFFFFF), PREFLIGHT_DRAWS)
+        inv, gap = _candidates_fn(_compute_key(spec))(keys)
+        cls, defined = _kclass(inv, gap)
+        cls, defined, gap = np.asarray(cls), np.asarray(defined), np.asarray(gap)
+    classes = spec.classes if spec.classes is not None else tuple(sorted(set(cls[defined].tolist())))
+    probs, problems = {}, []
+    for c in classes:
+        hit = defined & (cls == c)
+        p = float(hit.mean())
+        probs[int(c)] = p
+        if p < MIN_CLASS_PROBABILITY:
+            problems.append(f"class {c}: p = {p:.4f}")
+        if spec.boundary_fraction > 0:
+            pn = float((hit & (gap < spec.boundary_gap)).mean())
+            if pn < MIN_CLASS_PROBABILITY:
+                problems.append(f"class {c} with k-space gap < {spec.boundary_gap}: p = {pn:.4f}")
+    if spec.boundary_fraction > 0 and spec.classes is None and float((gap < spec.boundary_gap).mean()) < MIN_CLASS_PROBABILITY:
+        problems.append(f"k-space gap < {spec.boundary_gap}: p = {float((gap < spec.boundary_gap).mean()):.4f}")
+    if problems:
+        raise ValueError(
+            "Argument `spec`: the parameter distributions rarely produce what classes/balance/"
+            f"boundary_fraction ask for ({'; '.join(problems)}; need >= {MIN_CLASS_PROBABILITY}). "
+            "Widen the parameter ranges, drop those classes or raise boundary_gap."
+        )
+    return probs
+
+
+# ------------------------------------------------------------------------------------ shards
+def _new_manifest(spec: DatasetSpec) -> dict:
+    return {
+        "format": store.FORMAT,
+        "format_version": store.FORMAT_VERSION,
+        "spec": spec.to_dict(),
+        "spec_digest": spec.digest(),
+        "seed": spec.seed,
+        "versions": {"tnn": tnn.__version__, "jax": jax.__version__, "numpy": np.__version__},
+        "n_samples": spec.n,
+        "n_shards": spec.n_shards,
+        "shard_size": spec.shard_size,
+        "splits": {k: list(v) for k, v in spec.split_ranges().items()},
+        "label": spec.label,
+        "arrays": None,
+        "shards": [None] * spec.n_shards,
+        "complete": False,
+    }
+
+
+def _shard_entry(k: int, arrays: dict, data: bytes) -> dict:
+    lab = arrays["label"][~arrays["ill_defined"]]
+    vals, counts = np.unique(lab, return_counts=True)
+    return {
+        "file": store.shard_name(k),
+        "start": int(arrays["index"][0]),
+        "count": int(len(arrays["index"])),
+        "sha256": store.sha256_bytes(data),
+        "bytes": len(data),
+        "class_counts": {str(int(v)): int(c) for v, c in zip(vals, counts)},
+        "n_ill_defined": int(arrays["ill_defined"].sum()),
+    }
+
+
+def _make_shard(spec: DatasetSpec, out: Path, k: int, on_chunk=None) -> tuple[dict, dict]:
+    """Compute shard ``k``, write it atomically; returns its manifest entry and the array metadata."""
+    s0 = k * spec.shard_size
+    s1 = min(s0 + spec.shard_size, spec.n)
+    arrays = compute_samples(spec, s0, s1, on_chunk)
+    data = store.npz_bytes(arrays)
+    tio.atomic_write_bytes(out / store.shard_name(k), data)
+    meta = {name: {"shape": list(a.shape[1:]), "dtype": a.dtype.str} for name, a in sorted(arrays.items())}
+    return _shard_entry(k, arrays, data), meta
+
+
+def _worker_init() -> None:
+    # One XLA thread and one BLAS thread per worker: the workers are the parallelism.
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
+    set_single_threaded_blas()
+
+
+def _worker_task(spec_dict: dict, out: str, k: int) -> tuple[dict, dict]:
+    return _make_shard(DatasetSpec.from_dict(spec_dict), Path(out), k)
+
+
+def _run_workers(spec: DatasetSpec, out: Path, todo: list[int], n_workers: int, commit) -> None:
+    """Compute the shards ``todo`` in ``n_workers`` fresh (spawned) processes; ``commit`` each in the
+    parent as it completes (the parent is the only writer of the manifest)."""
+    ctx = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_worker_init) as ex:
+        futs = {ex.submit(_worker_task, spec.to_dict(), str(out), k): k for k in todo}
+        try:
+            for f in concurrent.futures.as_completed(futs):
+                commit(futs[f], *f.result())
+        except BaseException:
+            for f in futs:
+                f.cancel()
+            raise
+
+
+def _remove_dataset_files(out: Path) -> None:
+    for p in out.iterdir():
+        if p.name == store.MANIFEST or (p.name.startswith("shard-") and p.suffix == ".npz") or p.name.startswith(".tmp-"):
+            p.unlink()
+
+
+def generate(spec: DatasetSpec, out, *, overwrite: bool = False, progress: bool = False,
+             stop_after: int | None = None, on_shard: Callable[[int], None] | None = None,
+             workers: int = 1) -> "store.Dataset":
+    r"""Generate (or resume, or verify) the dataset ``spec`` in the folder ``out``.
+
+    If ``out`` already holds this spec's dataset, shards whose file matches its manifest checksum
+    are kept and the others (missing, truncated, corrupted) are recomputed: a killed run resumes
+    where it stopped and ends with exactly the bytes of an uninterrupted one. A folder with a
+    different spec is refused (``DatasetError``) unless ``overwrite`` (which deletes only the
+    manifest and shard files there). A non-empty folder without a manifest is refused.
+
+    Args:
+      spec: the :class:`DatasetSpec` (validated on construction).
+      out: the dataset folder (created).
+      overwrite: replace a dataset of a different spec in ``out``.
+      progress: show a tqdm progress bar (samples, rate, ETA) on stderr.
+      stop_after: stop after computing this many shards in this call (the manifest then says
+        ``complete: false``); for tests and for splitting a long run.
+      on_shard: called with the shard index after each shard is committed (file and manifest).
+      workers: number of processes computing shards in parallel (spawned, one BLAS/XLA thread
+        each; they compile the generator once each, so they pay off for runs of many shards).
+        The bytes do not depend on it.
+
+    Returns:
+      The :class:`~tnn.data.store.Dataset` (``allow_incomplete`` when stopped early); its
+      ``report`` attribute says which shards were written, kept and repaired.
+    """
+    if not isinstance(spec, DatasetSpec):
+        raise ValueError(f"Argument `spec` must be a tnn.data.DatasetSpec, got {type(spec).__name__}.")
+    if stop_after is not None and (not isinstance(stop_after, int) or stop_after < 0):
+        raise ValueError(f"Argument `stop_after` must be a non-negative int or None, got {stop_after!r}.")
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ValueError(f"Argument `workers` must be a positive int, got {workers!r}.")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise store.DatasetError(f"Argument `out`: {out} exists and is not a folder.")
+    manifest = None
+    if (out / store.MANIFEST).exists():
+        try:
+            manifest = store.read_manifest(out)
+        except store.DatasetError:
+            if not overwrite:
+                raise
+        if manifest is not None and manifest.get("spec_digest") != spec.digest():
+            if not overwrite:
+                raise store.DatasetError(
+                    f"{out} holds a different dataset (spec {manifest.get('spec', {}).get('name')!r}, digest "
+                    f"{str(manifest.get('spec_digest'))[:12]}); choose another folder or pass overwrite=True "
+                    "(CLI: --overwrite)."
+                )
+            manifest = None
+        if manifest is None:
+            _remove_dataset_files(out)
+    elif out.exists() and any(p for p in out.iterdir() if not p.name.startswith(".tmp-")):
+        raise store.DatasetError(f"Argument `out`: {out} is not empty and holds no {store.MANIFEST}; refusing to write there.")
+    out.mkdir(parents=True, exist_ok=True)
+    for p in out.glob(".tmp-*"):  # leftovers of a killed write; never trusted
+        p.unlink()
+    if manifest is None:
+        manifest = _new_manifest(spec)
+        store.write_manifest(out, manifest)
+
+    kept, todo, repaired = [], [], []
+    for k, e in enumerate(manifest["shards"]):
+        if e is not None and store.sha256_file(out / e["file"]) == e["sha256"]:
+            kept.append(k)
+        else:
+            if e is not None:
+                repaired.append(k)
+                log.warning("shard %s does not match its manifest checksum; recomputing it", out / e["file"])
+                manifest["shards"][k] = None
+            todo.append(k)
+    report = {"kept": kept, "written": [], "repaired": repaired, "seconds": 0.0}
+    t0 = time.perf_counter()
+    if todo:
+        preflight(spec)
+        if repaired:
+            manifest["complete"] = False
+            store.write_manifest(out, manifest)
+    bar = None
+    if progress and todo:
+        from tqdm.auto import tqdm  # noqa: PLC0415
+
+        done = sum(manifest["shards"][k]["count"] for k in kept)
+        bar = tqdm(total=spec.n, initial=done, unit="sample", desc=f"{spec.name} -> {out}", dynamic_ncols=True)
+    todo = todo if stop_after is None else todo[:stop_after]
+
+    def commit(k: int, entry: dict, meta: dict) -> None:
+        if manifest["arrays"] is None:
+            manifest["arrays"] = meta
+        manifest["shards"][k] = entry
+        manifest["complete"] = all(e is not None for e in manifest["shards"])
+        store.write_manifest(out, manifest)
+        report["written"].append(k)
+        if bar is not None and workers > 1:
+            bar.update(entry["count"])
+        if on_shard is not None:
+            on_shard(k)
+
+    try:
+        if workers > 1 and len(todo) > 1:
+            _run_workers(spec, out, todo, min(workers, len(todo)), commit)
+        else:
+            for k in todo:
+                commit(k, *_make_shard(spec, out, k, None if bar is None else bar.update))
+    finally:
+        if bar is not None:
+            bar.close()
+    if all(e is not None for e in manifest["shards"]) and not manifest["complete"]:
+        manifest["complete"] = True
+        store.write_manifest(out, manifest)
+    report["seconds"] = time.perf_counter() - t0
+    ds = store.Dataset(out, allow_incomplete=True)
+    ds.report = report
+    return ds

@@ -1,0 +1,536 @@
+r"""Dataset specifications: what a dataset is, as a frozen dataclass saved with the data.
+
+A :class:`DatasetSpec` fixes everything that determines the arrays of a dataset: the model family
+and its lattice (kind, size, boundary condition), how the model parameters and the disorder
+strength are drawn, the optional class balancing and near-boundary oversampling, the disorder kind,
+the stored features and their dtype, the eigenvector gauge, the label definition, the seed, and the
+shard/chunk layout. Two runs with equal specs produce bit-identical shards (same checksums), however
+the generation was interrupted and resumed. Every field is validated in ``__post_init__``: an
+invalid spec raises ``ValueError`` naming the field before any work starts.
+
+Parameter vectors (``params``, one :class:`ParamDist` per scalar, in this order):
+
+* ``ssh``: ``t[r]`` for each hopping range ``r`` in ``ranges`` (``t[r]`` couples ``B_n`` with
+  ``A_{n+r}``, :func:`tnn.hamiltonians.ssh`);
+* ``qwz``: ``m``;
+* ``haldane``: ``t1, t2, phi, M``.
+
+Presets (:func:`preset`): ``ssh`` (clean open chain of 50 cells, ranges ``(-1, 0, 1, 2)``, windings
+``{-1, 0, 1, 2}`` balanced), ``ssh-pbc``, ``ssh-bond`` (chiral bond disorder), ``ssh-onsite``
+(chiral-breaking onsite disorder), ``ssh01`` (windings ``{0, 1}`` only, for "unseen winding"
+tests), ``qwz`` (12 x 12 square, Anderson disorder) and ``haldane`` (12 x 12 honeycomb, Anderson
+disorder). Any field can be overridden: ``preset("qwz", size=(16, 16), n=500)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "ParamDist",
+    "DatasetSpec",
+    "preset",
+    "PRESETS",
+    "MODELS",
+    "FEATURES",
+    "DISORDER_KINDS",
+    "LABELS",
+    "param_names",
+    "uniform",
+    "fixed",
+    "normal",
+    "choice",
+]
+
+#: model -> lattice kind
+MODELS = {"ssh": "chain", "qwz": "square", "haldane": "honeycomb"}
+#: every feature name, and the models that provide it
+FEATURES = {
+    "wavefunctions": ("ssh", "qwz", "haldane"),
+    "density": ("ssh", "qwz", "haldane"),
+    "hamiltonian": ("ssh", "qwz", "haldane"),
+    "hoppings": ("ssh",),
+    "projector": ("ssh", "qwz", "haldane"),
+}
+#: disorder kinds per model ("none" is always allowed)
+DISORDER_KINDS = {"ssh": ("none", "bond", "onsite"), "qwz": ("none", "anderson"), "haldane": ("none", "anderson")}
+#: which invariant is the training label: the rounded real-space value or the clean k-space value
+LABELS = ("realspace", "kspace")
+#: real-space methods per model
+METHODS = {"ssh": ("winding",), "qwz": ("marker", "bott", "kitaev"), "haldane": ("marker", "bott", "kitaev")}
+DTYPES = ("float64", "float32")
+GAUGES = ("overlap", "maxabs", "none")
+DISTS = {"uniform": 2, "normal": 2, "fixed": 1, "choice": None}
+#: the k-space invariant counts as defined when the clean model's gap exceeds this
+KSPACE_GAP_TOL = 1e-8
+#: largest number of samples (sample indices are folded into 32-bit PRNG data)
+MAX_SAMPLES = 2**31 - 1
+
+
+@dataclasses.dataclass(frozen=True)
+class ParamDist:
+    """Distribution of one scalar parameter.
+
+    Attributes:
+      name: the parameter's name (see the module docstring; ``"W"`` for the disorder strength).
+      dist: ``"uniform"`` (``args = (low, high)``), ``"normal"`` (``(mean, std)``), ``"fixed"``
+        (``(value,)``) or ``"choice"`` (``(v1, v2, ...)``, each equally likely).
+      args: the distribution's numbers, floats.
+    """
+
+    name: str
+    dist: str
+    args: tuple[float, ...]
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"Argument `name` of a ParamDist must be a non-empty string, got {self.name!r}.")
+        if self.dist not in DISTS:
+            raise ValueError(f"Argument `dist` of parameter {self.name!r} must be one of {sorted(DISTS)}, got {self.dist!r}.")
+        try:
+            args = tuple(float(a) for a in self.args)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"Argument `args` of parameter {self.name!r} must be a tuple of numbers, got {self.args!r}.") from err
+        want = DISTS[self.dist]
+        if (want is not None and len(args) != want) or len(args) == 0:
+            raise ValueError(
+                f"Argument `args` of parameter {self.name!r} must hold {want or 'at least one'} number(s) for "
+                f"dist={self.dist!r}, got {args}."
+            )
+        if not all(math.isfinite(a) for a in args):
+            raise ValueError(f"Argument `args` of parameter {self.name!r} must be finite, got {args}.")
+        if self.dist == "uniform" and not args[0] <= args[1]:
+            raise ValueError(f"Argument `args` of parameter {self.name!r} must have low <= high, got {args}.")
+        if self.dist == "normal" and args[1] < 0:
+            raise ValueError(f"Argument `args` of parameter {self.name!r} must have std >= 0, got {args}.")
+        object.__setattr__(self, "args", args)
+
+    @property
+    def is_random(self) -> bool:
+        return not (self.dist == "fixed" or (self.dist == "choice" and len(set(self.args)) == 1)
+                    or (self.dist == "uniform" and self.args[0] == self.args[1])
+                    or (self.dist == "normal" and self.args[1] == 0))
+
+    def support(self) -> tuple[float, float]:
+        """Smallest and largest value the distribution can produce (``+-inf`` for a normal)."""
+        if self.dist == "normal":
+            return (-math.inf, math.inf) if self.args[1] > 0 else (self.args[0], self.args[0])
+        return (min(self.args), max(self.args))
+
+
+def uniform(name: str, low: float, high: float) -> ParamDist:
+    return ParamDist(name, "uniform", (low, high))
+
+
+def fixed(name: str, value: float) -> ParamDist:
+    return ParamDist(name, "fixed", (value,))
+
+
+def normal(name: str, mean: float, std: float) -> ParamDist:
+    return ParamDist(name, "normal", (mean, std))
+
+
+def choice(name: str, *values: float) -> ParamDist:
+    return ParamDist(name, "choice", tuple(values))
+
+
+def param_names(model: str, ranges: tuple[int, ...] = ()) -> tuple[str, ...]:
+    """Names of the sampled parameter vector of ``model`` (the order of ``DatasetSpec.params``)."""
+    if model == "ssh":
+        return tuple(f"t[{r}]" for r in ranges)
+    if model == "qwz":
+        return ("m",)
+    if model == "haldane":
+        return ("t1", "t2", "phi", "M")
+    raise ValueError(f"Argument `model` must be one of {sorted(MODELS)}, got {model!r}.")
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def _int_tuple(field: str, value, allow_negative=True) -> tuple[int, ...]:
+    try:
+        out = tuple(value)
+    except TypeError as err:
+        raise ValueError(f"Argument `{field}` must be a tuple of ints, got {value!r}.") from err
+    if not all(_is_int(v) for v in out):
+        raise ValueError(f"Argument `{field}` must be a tuple of ints, got {value!r}.")
+    out = tuple(int(v) for v in out)
+    if not allow_negative and any(v < 1 for v in out):
+        raise ValueError(f"Argument `{field}` must hold positive ints, got {out}.")
+    return out
+
+
+def _pos_int(field: str, value, minimum: int = 1) -> int:
+    if not _is_int(value) or value < minimum:
+        raise ValueError(f"Argument `{field}` must be an int >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def _float_in(field: str, value, lo: float, hi: float, lo_open=False) -> float:
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"Argument `{field}` must be a number, got {value!r}.")
+    try:
+        v = float(value)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"Argument `{field}` must be a number, got {value!r}.") from err
+    if not (math.isfinite(v) and (v > lo if lo_open else v >= lo) and v <= hi):
+        raise ValueError(f"Argument `{field}` must be in {'(' if lo_open else '['}{lo}, {hi}], got {value!r}.")
+    return v
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSpec:
+    r"""Everything that determines a dataset. Saved as ``manifest.json["spec"]``.
+
+    Attributes:
+      model: ``"ssh"``, ``"qwz"`` or ``"haldane"``.
+      size: cells along each direction, ``(L,)`` for ``ssh`` or ``(lx, ly)``; one size per dataset
+        (size transfer = train on one dataset, test on another).
+      pbc: periodic (True) or open boundaries.
+      ranges: SSH hopping ranges (static), e.g. ``(0, 1)`` for the standard chain; ``()`` otherwise.
+      params: one :class:`ParamDist` per model parameter, in :func:`param_names` order. Each sample
+        draws its parameters independently (per-sample PRNG key).
+      disorder: ``"none"``, SSH ``"bond"`` (chiral) / ``"onsite"`` (breaks chiral symmetry),
+        QWZ/Haldane ``"anderson"``.
+      strength: distribution of the disorder strength ``W`` (uniform noise in ``[-W/2, W/2]``), e.g.
+        ``choice("W", 0.5, 1.0)``; must be ``fixed("W", 0)`` without disorder.
+      classes: allowed classes of the clean k-space invariant (rejection sampling); ``None``: any.
+      balance: equal numbers of each class (stratified: sample ``i`` is assigned a class by a
+        seeded permutation of each block of ``len(classes)`` consecutive indices, then drawn by
+        rejection until its clean k-space class matches). Exact for ``label="kspace"``; for
+        ``label="realspace"`` the real-space classes follow up to finite-size/disorder changes.
+      boundary_fraction: fraction of samples (each chosen by a seeded coin) drawn near a phase
+        boundary: rejection until the clean k-space gap is below ``boundary_gap``.
+      boundary_gap: the k-space gap that counts as "near a boundary".
+      features: stored inputs, any of ``wavefunctions`` (eigenvectors + energies), ``density``
+        (``|psi|^2``), ``hamiltonian`` (``H``), ``hoppings`` (SSH: bond amplitudes per cell),
+        ``projector`` (SSH: chiral block ``U``; 2D: ``Q``). Shapes in :mod:`tnn.data`.
+      dtype: ``"float64"`` (float64/complex128 features, needed to reproduce an invariant to 1e-8)
+        or ``"float32"`` (float32/complex64: half the disk). Labels are always float64.
+      gauge: eigenvector phase convention, ``"overlap"`` (default), ``"maxabs"`` or ``"none"``
+        (see :mod:`tnn.data`).
+      label: which invariant is the training label ``label``: ``"realspace"`` (the rounded
+        real-space value) or ``"kspace"`` (the clean model's k-space invariant).
+      method: real-space method: ``"winding"`` (ssh); ``"marker"`` (open), ``"bott"`` (periodic)
+        or ``"kitaev"`` for the 2D models. Empty: the default for the boundary condition.
+      trim: cells trimmed from each edge for the bulk window of open samples (None: ``L // 4``).
+      gap_tol: below this real-space (bulk) gap a sample is flagged gapless; None: the size-aware
+        :func:`tnn.invariants.default_gap_tol`.
+      kspace_nk: k-grid of the k-space reference (0: 512 for ssh, 48 for the 2D models).
+      n: number of samples. seed: PRNG seed (required when anything is random).
+      shard_size: samples per shard file. chunk_size: samples per jitted, vmapped call (a shard
+        is computed as whole chunks, so a shard's content never depends on how a run was split).
+      splits: train/val/test fractions; the splits are contiguous index ranges (samples are
+        i.i.d. in their index), recorded in the manifest.
+      name: a label for humans (the preset's name).
+    """
+
+    model: str
+    size: tuple[int, ...]
+    pbc: bool = False
+    ranges: tuple[int, ...] = ()
+    params: tuple[ParamDist, ...] = ()
+    disorder: str = "none"
+    strength: ParamDist = ParamDist("W", "fixed", (0.0,))
+    classes: tuple[int, ...] | None = None
+    balance: bool = False
+    boundary_fraction: float = 0.0
+    boundary_gap: float = 0.2
+    features: tuple[str, ...] = ("wavefunctions",)
+    dtype: str = "float64"
+    gauge: str = "overlap"
+    label: str = "realspace"
+    method: str = ""
+    trim: int | None = None
+    gap_tol: float | None = None
+    kspace_nk: int = 0
+    n: int = 1000
+    seed: int | None = 0
+    shard_size: int = 256
+    chunk_size: int = 32
+    splits: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    name: str = "custom"
+
+    def __post_init__(self):
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731  (frozen dataclass)
+        if self.model not in MODELS:
+            raise ValueError(f"Argument `model` must be one of {sorted(MODELS)}, got {self.model!r}.")
+        model = self.model
+        size = _int_tuple("size", self.size)
+        want = 1 if model == "ssh" else 2
+        if len(size) != want:
+            raise ValueError(f"Argument `size` must have {want} entr{'y' if want == 1 else 'ies'} for {model}, got {size}.")
+        if any(s < 1 for s in size):
+            raise ValueError(f"Argument `size` must be positive, got {size}.")
+        set_("size", size)
+        if not isinstance(self.pbc, (bool, np.bool_)):
+            raise ValueError(f"Argument `pbc` must be a bool, got {self.pbc!r}.")
+        set_("pbc", bool(self.pbc))
+        # ranges
+        ranges = _int_tuple("ranges", self.ranges)
+        if model == "ssh":
+            if not ranges:
+                ranges = (0, 1)
+            if len(set(ranges)) != len(ranges):
+                raise ValueError(f"Argument `ranges` must not repeat a range, got {ranges}.")
+            rmax = max(abs(r) for r in ranges)
+            need = 2 * rmax + 1 if self.pbc else rmax + 1
+            if size[0] < need:
+                raise ValueError(f"Argument `size` must be >= {need} cells for ranges={ranges} with pbc={self.pbc}, got {size[0]}.")
+        elif ranges:
+            raise ValueError(f"Argument `ranges` applies to the ssh model only, got {ranges} for {model}.")
+        set_("ranges", ranges)
+        # params
+        names = param_names(model, ranges)
+        params = tuple(self.params)
+        if not all(isinstance(p, ParamDist) for p in params):
+            raise ValueError(f"Argument `params` must be a tuple of ParamDist, got {self.params!r}.")
+        if tuple(p.name for p in params) != names:
+            raise ValueError(
+                f"Argument `params` must give one ParamDist per parameter of {model}, named {names} in this "
+                f"order, got {tuple(p.name for p in params)}."
+            )
+        set_("params", params)
+        # disorder
+        if self.disorder not in DISORDER_KINDS[model]:
+            raise ValueError(f"Argument `disorder` must be one of {DISORDER_KINDS[model]} for {model}, got {self.disorder!r}.")
+        if not isinstance(self.strength, ParamDist) or self.strength.name != "W":
+            raise ValueError(f"Argument `strength` must be a ParamDist named 'W', got {self.strength!r}.")
+        lo, _ = self.strength.support()
+        if lo < 0:
+            raise ValueError(f"Argument `strength` must be >= 0 everywhere (a disorder width), got {self.strength}.")
+        if self.disorder == "none" and self.strength.support() != (0.0, 0.0):
+            raise ValueError(f"Argument `strength` must be fixed('W', 0) when disorder='none', got {self.strength}.")
+        # classes / balancing / boundary oversampling
+        if self.classes is not None:
+            classes = _int_tuple("classes", self.classes)
+            if not classes or len(set(classes)) != len(classes):
+                raise ValueError(f"Argument `classes` must be a non-empty tuple of distinct ints, got {self.classes!r}.")
+            set_("classes", tuple(sorted(classes)))
+        if not isinstance(self.balance, (bool, np.bool_)):
+            raise ValueError(f"Argument `balance` must be a bool, got {self.balance!r}.")
+        set_("balance", bool(self.balance))
+        if self.balance and self.classes is None:
+            set_("classes", default_classes(model, ranges))
+        set_("boundary_fraction", _float_in("boundary_fraction", self.boundary_fraction, 0.0, 1.0))
+        set_("boundary_gap", _float_in("boundary_gap", self.boundary_gap, 0.0, math.inf, lo_open=True))
+        # features
+        feats = self.features if not isinstance(self.features, str) else (self.features,)
+        try:
+            feats = tuple(feats)
+        except TypeError as err:
+            raise ValueError(f"Argument `features` must be a tuple of feature names, got {self.features!r}.") from err
+        if not feats or len(set(feats)) != len(feats):
+            raise ValueError(f"Argument `features` must be a non-empty tuple of distinct names, got {feats!r}.")
+        for f in feats:
+            if f not in FEATURES:
+                raise ValueError(f"Argument `features` has unknown feature {f!r}; known: {sorted(FEATURES)}.")
+            if model not in FEATURES[f]:
+                raise ValueError(f"Argument `features`: feature {f!r} is not available for the {model} model (only {FEATURES[f]}).")
+        set_("features", feats)
+        if self.dtype not in DTYPES:
+            raise ValueError(f"Argument `dtype` must be one of {DTYPES}, got {self.dtype!r}.")
+        if self.gauge not in GAUGES:
+            raise ValueError(f"Argument `gauge` must be one of {GAUGES}, got {self.gauge!r}.")
+        if self.label not in LABELS:
+            raise ValueError(f"Argument `label` must be one of {LABELS}, got {self.label!r}.")
+        method = self.method or ("winding" if model == "ssh" else ("bott" if self.pbc else "marker"))
+        if method not in METHODS[model]:
+            raise ValueError(f"Argument `method` must be one of {METHODS[model]} for {model}, got {method!r}.")
+        if method == "bott" and not self.pbc:
+            raise ValueError("Argument `method`='bott' needs a periodic sample (pbc=True).")
+        if method == "marker" and self.pbc:
+            raise ValueError("Argument `method`='marker' needs an open sample (pbc=False); use 'bott' or 'kitaev'.")
+        set_("method", method)
+        if self.trim is not None:
+            if not _is_int(self.trim) or self.trim < 0 or any(2 * self.trim >= s for s in size):
+                raise ValueError(f"Argument `trim` must be an int with 0 <= 2*trim < every size {size}, got {self.trim!r}.")
+            if self.pbc and method != "kitaev" and self.trim != 0:
+                raise ValueError(f"Argument `trim` applies to open samples only, got trim={self.trim} with pbc=True.")
+            set_("trim", int(self.trim))
+        if self.gap_tol is not None:
+            set_("gap_tol", _float_in("gap_tol", self.gap_tol, 0.0, math.inf))
+        nk = self.kspace_nk or (512 if model == "ssh" else 48)
+        set_("kspace_nk", _pos_int("kspace_nk", nk, 4))
+        set_("n", _pos_int("n", self.n))
+        if self.n > MAX_SAMPLES:
+            raise ValueError(f"Argument `n` must be <= {MAX_SAMPLES}, got {self.n}.")
+        random = any(p.is_random for p in params) or self.strength.is_random or self.disorder != "none"
+        if self.seed is None:
+            if self.disorder != "none":
+                raise ValueError(f"Argument `seed` must be an int when disorder is requested (disorder={self.disorder!r}), got None.")
+            if random or self.balance or self.boundary_fraction > 0:
+                raise ValueError("Argument `seed` must be an int when parameters are sampled, got None.")
+        elif not _is_int(self.seed) or not 0 <= self.seed < 2**63:
+            raise ValueError(f"Argument `seed` must be an int in [0, 2**63), got {self.seed!r}.")
+        else:
+            set_("seed", int(self.seed))
+        set_("chunk_size", _pos_int("chunk_size", self.chunk_size))
+        set_("shard_size", _pos_int("shard_size", self.shard_size))
+        if self.shard_size % self.chunk_size:
+            raise ValueError(f"Argument `shard_size` must be a multiple of chunk_size={self.chunk_size}, got {self.shard_size}.")
+        try:
+            splits = tuple(float(s) for s in self.splits)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"Argument `splits` must be three fractions (train, val, test), got {self.splits!r}.") from err
+        if len(splits) != 3 or any(not (0 <= s <= 1) for s in splits) or abs(sum(splits) - 1) > 1e-9:
+            raise ValueError(f"Argument `splits` must be three fractions in [0, 1] summing to 1, got {self.splits!r}.")
+        set_("splits", splits)
+        if not isinstance(self.name, str):
+            raise ValueError(f"Argument `name` must be a string, got {self.name!r}.")
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def lattice_kind(self) -> str:
+        return MODELS[self.model]
+
+    def lattice(self):
+        """The :class:`tnn.lattice.Lattice` of the samples (static, hashable)."""
+        from tnn import lattice  # noqa: PLC0415
+
+        return {"chain": lattice.chain, "square": lattice.square, "honeycomb": lattice.honeycomb}[self.lattice_kind](
+            *self.size, pbc=self.pbc
+        )
+
+    @property
+    def n_sites(self) -> int:
+        return 2 * int(np.prod(self.size))
+
+    @property
+    def n_shards(self) -> int:
+        return -(-self.n // self.shard_size)
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return param_names(self.model, self.ranges)
+
+    def split_ranges(self) -> dict[str, tuple[int, int]]:
+        """``{"train": (start, stop), "val": ..., "test": ...}`` contiguous sample-index ranges."""
+        n_train = int(round(self.splits[0] * self.n))
+        n_val = int(round(self.splits[1] * self.n))
+        n_val = min(n_val, self.n - n_train)
+        return {"train": (0, n_train), "val": (n_train, n_train + n_val), "test": (n_train + n_val, self.n)}
+
+    # ------------------------------------------------------------------ (de)serialization
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["params"] = [dataclasses.asdict(p) for p in self.params]
+        d["strength"] = dataclasses.asdict(self.strength)
+        d["lattice"] = self.lattice_kind
+        return json.loads(json.dumps(d))  # lists everywhere, plain JSON types
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "DatasetSpec":
+        d = dict(d)
+        d.pop("lattice", None)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"Argument `spec` has unknown fields {sorted(unknown)}.")
+
+        def pd(x):
+            return ParamDist(x["name"], x["dist"], tuple(x["args"]))
+
+        if "params" in d:
+            d["params"] = tuple(pd(p) for p in d["params"])
+        if "strength" in d:
+            d["strength"] = pd(d["strength"])
+        for k in ("size", "ranges", "features", "splits"):
+            if k in d and d[k] is not None:
+                d[k] = tuple(d[k])
+        if d.get("classes") is not None:
+            d["classes"] = tuple(d["classes"])
+        return cls(**d)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def digest(self) -> str:
+        """sha256 of the canonical JSON of the spec: equal specs, equal digests."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()
+
+    def replace(self, **changes) -> "DatasetSpec":
+        return dataclasses.replace(self, **changes)
+
+
+def default_classes(model: str, ranges: tuple[int, ...] = ()) -> tuple[int, ...]:
+    """Every class the clean model can have: windings ``min(ranges)..max(ranges)``; Chern ``-1, 0, 1``."""
+    if model == "ssh":
+        return tuple(range(min(ranges), max(ranges) + 1))
+    return (-1, 0, 1)
+
+
+# ---------------------------------------------------------------------------------- presets
+def _ssh_base(**kw) -> dict:
+    ranges = (-1, 0, 1, 2)
+    base = dict(
+        model="ssh", size=(50,), pbc=False, ranges=ranges,
+        params=tuple(uniform(f"t[{r}]", -1.0, 1.0) for r in ranges),
+        classes=(-1, 0, 1, 2), balance=True, features=("wavefunctions", "hoppings"),
+        dtype="float64", n=2000, shard_size=512, chunk_size=64,
+    )
+    base.update(kw)
+    return base
+
+
+def _qwz_base(**kw) -> dict:
+    base = dict(
+        model="qwz", size=(12, 12), pbc=False, params=(uniform("m", -3.0, 3.0),),
+        disorder="anderson", strength=choice("W", 0.0, 1.0, 2.0), classes=(-1, 0, 1), balance=True,
+        features=("wavefunctions",), dtype="float32", n=1000, shard_size=128, chunk_size=16,
+    )
+    base.update(kw)
+    return base
+
+
+def _haldane_base(**kw) -> dict:
+    # t2 = 0.2 < t1 / 3 keeps the half-filling gap direct; the transition |M| = 3 sqrt(3) t2 |sin phi|
+    # (up to 1.04) lies inside the M range for most phi, so all three classes are common.
+    base = dict(
+        model="haldane", size=(12, 12), pbc=False,
+        params=(fixed("t1", 1.0), fixed("t2", 0.2), uniform("phi", -math.pi, math.pi), uniform("M", -1.5, 1.5)),
+        disorder="anderson", strength=choice("W", 0.0, 1.0, 2.0), classes=(-1, 0, 1), balance=True,
+        features=("wavefunctions",), dtype="float32", n=1000, shard_size=128, chunk_size=16,
+    )
+    base.update(kw)
+    return base
+
+
+PRESETS = {
+    "ssh": lambda: _ssh_base(),
+    "ssh-pbc": lambda: _ssh_base(pbc=True),
+    "ssh-bond": lambda: _ssh_base(disorder="bond", strength=choice("W", 0.5, 1.0)),
+    "ssh-onsite": lambda: _ssh_base(disorder="onsite", strength=choice("W", 0.5, 1.0)),
+    "ssh01": lambda: _ssh_base(classes=(0, 1)),
+    "qwz": lambda: _qwz_base(),
+    "qwz-pbc": lambda: _qwz_base(pbc=True),
+    "haldane": lambda: _haldane_base(),
+    "haldane-pbc": lambda: _haldane_base(pbc=True),
+}
+
+
+def preset(name: str, **overrides) -> DatasetSpec:
+    """The preset ``name`` (a key of :data:`PRESETS`) with ``overrides`` applied to its fields.
+
+    ``size`` may be given as an int for ssh, or as ``(lx, ly)``; an int for 2D means ``(s, s)``.
+    """
+    if name not in PRESETS:
+        raise ValueError(f"Argument `preset` must be one of {sorted(PRESETS)}, got {name!r}.")
+    kw = PRESETS[name]()
+    kw["name"] = name
+    if "size" in overrides and _is_int(overrides["size"]):
+        s = int(overrides["size"])
+        overrides["size"] = (s,) if kw["model"] == "ssh" else (s, s)
+    bad = set(overrides) - {f.name for f in dataclasses.fields(DatasetSpec)}
+    if bad:
+        raise ValueError(f"Argument `overrides` has unknown spec fields {sorted(bad)}.")
+    kw.update(overrides)
+    return DatasetSpec(**kw)
