@@ -137,6 +137,27 @@ def test_cells_and_chiral_encodings_hold_the_entries():
     np.testing.assert_array_equal(inputs.conjugate_channels(inputs.cells(Hc, sq)), inputs.cells(jnp.conj(Hc), sq))
 
 
+def test_dataset_feature_encodings():
+    """The other tnn.data features: SSH hoppings (B, R+2, L), SSH projector (B, L, L) chiral block,
+    density (B, N, N)."""
+    lat = lattice.chain(5, pbc=True)
+    rng = np.random.default_rng(0)
+    hop = rng.normal(size=(3, 4, 5))
+    m = make_model(small_config("cnn", input="hoppings"), lat)
+    np.testing.assert_array_equal(m.prepare({"hoppings": hop}), np.swapaxes(hop, 1, 2))
+    U = rng.normal(size=(3, 5, 5))
+    m = make_model(small_config("cnn", input="projector", encoding="chiral"), lat)
+    x = np.asarray(m.prepare({"projector": U})).reshape(3, 5, 3, 2)  # n, r = -1..1, (Re, Im)
+    np.testing.assert_array_equal(x[:, 2, 2, 0], U[:, 3, 2])  # t_{+1}(2) = U[A_3, B_2]
+    rho = rng.uniform(size=(3, 10, 10))
+    m = make_model(small_config("mlp", input="density"), lat)
+    np.testing.assert_array_equal(m.prepare({"density": rho}), rho.reshape(3, 100))
+    m = make_model(small_config("cnn", input="density"), lat)
+    assert m.prepare({"density": rho}).shape == (3, 5, 20)
+    with pytest.raises(ValueError, match="`input`"):
+        make_model(small_config("cnn", input="hoppings"), lattice.square(3, 3))
+
+
 # ------------------------------------------------------------------------------------ topo exact
 @pytest.mark.parametrize("L,pbc", [(8, False), (13, False), (10, True)])
 def test_topo_exact_equals_winding_number(L, pbc):
@@ -268,9 +289,9 @@ def test_symmetric_plane_symmetries():
     np.testing.assert_allclose(f(shift_cells(H, lat, (1, 2))), f0, atol=1e-12)
     np.testing.assert_allclose(f(-H), -f0, atol=1e-12)
     np.testing.assert_allclose(f(jnp.conj(H)), -f0, atol=1e-12)
-    # physics: the Chern marker of -H and of H* is minus that of H (open sample, bulk cell)
-    ob = lattice.square(6, 6, pbc=False)
-    Ho = hamiltonians.qwz(-1.0, ob)
+    # physics: the Chern marker of -H and of H* is minus that of H (open sample)
+    ob = lattice.square(4, 4, pbc=False)
+    Ho = hamiltonians.qwz(-1.0, ob, onsite_disorder=1.0, key=key)
     c = lambda h: np.asarray(invariants.local_chern_marker(h, ob, gap_tol=0.0))  # noqa: E731
     np.testing.assert_allclose(c(-Ho), -c(Ho), atol=1e-8)
     np.testing.assert_allclose(c(jnp.conj(Ho)), -c(Ho), atol=1e-8)

@@ -79,6 +79,8 @@ __all__ = [
     "predict",
     "metrics_from_outputs",
     "load_run",
+    "load_dataset",
+    "dataset_classes",
     "register_cli",
     "Interrupted",
 ]
@@ -520,15 +522,16 @@ def _plot_learning_curves(path: Path, history: list, seeds) -> None:
     fig = Figure(figsize=(9, 3.5))
     FigureCanvasAgg(fig)
     ax_l, ax_a = fig.subplots(1, 2)
-    for s in seeds:
+    for k, s in enumerate(seeds):
+        c = f"C{k % 10}"  # one colour per member; train solid, validation dashed
         rows = [r for r in history if r["seed"] == s]
         ep = [r["epoch"] for r in rows]
-        ax_l.plot(ep, [r["train_loss"] for r in rows], "-", label=f"train (seed {s})")
+        ax_l.plot(ep, [r["train_loss"] for r in rows], "-", color=c, label=f"train (seed {s})")
         if rows and rows[0].get("val_loss") is not None:
-            ax_l.plot(ep, [r["val_loss"] for r in rows], "--", label=f"val (seed {s})")
-            ax_a.plot(ep, [r["val_acc"] for r in rows], "-", label=f"val (seed {s})")
+            ax_l.plot(ep, [r["val_loss"] for r in rows], "--", color=c, label=f"val (seed {s})")
+            ax_a.plot(ep, [r["val_acc"] for r in rows], "--", color=c, label=f"val (seed {s})")
         if rows and rows[0].get("train_acc") is not None:
-            ax_a.plot(ep, [r["train_acc"] for r in rows], ":", label=f"train (seed {s})")
+            ax_a.plot(ep, [r["train_acc"] for r in rows], "-", color=c, label=f"train (seed {s})")
     ax_l.set_xlabel("epoch")
     ax_l.set_ylabel("loss")
     ax_l.set_yscale("log")
@@ -853,8 +856,8 @@ def register_cli(subparsers) -> None:
         description="Train a model on a dataset written by `tnn data`; results go to --out.",
     )
     p.add_argument("--model", required=True, choices=MODEL_NAMES)
-    p.add_argument("--data", required=True, help="dataset folder (tnn data) to train on")
-    p.add_argument("--val-data", default=None, help="separate validation dataset folder (default: hold out --val-fraction)")
+    p.add_argument("--data", required=True, help="dataset folder written by `tnn data generate` (its train split)")
+    p.add_argument("--val-data", default=None, help="validation dataset folder (default: the dataset's val split)")
     p.add_argument("--seeds", type=int, nargs="+", required=True, help="one ensemble member per seed")
     p.add_argument("--out", default=None, help="results folder (default results/train/<model>)")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
@@ -865,9 +868,9 @@ def register_cli(subparsers) -> None:
     p.add_argument("--schedule", default="constant", choices=SCHEDULES)
     p.add_argument("--clip-norm", type=float, default=0.0)
     p.add_argument("--early-stopping", type=int, default=0, help="patience in epochs (0: off)")
-    p.add_argument("--val-fraction", type=float, default=0.2)
+    p.add_argument("--val-fraction", type=float, default=0.2, help="held out of train when there is no val split")
     p.add_argument("--task", default="classify", choices=("classify", "regress"))
-    p.add_argument("--classes", type=int, nargs="+", default=None, help="invariant values (default: those in the data)")
+    p.add_argument("--classes", type=int, nargs="+", default=None, help="invariant values (default: the dataset's)")
     p.add_argument("--input", default="auto", help="dataset feature the model reads")
     p.add_argument("--encoding", default="auto")
     p.add_argument("--width", type=int, default=32)
@@ -880,43 +883,79 @@ def register_cli(subparsers) -> None:
     p.set_defaults(func=_cli_train)
 
 
-def _load_dataset(path: str, feature: str):
-    """``(x, y, lat, description)`` of a dataset folder written by :mod:`tnn.data`."""
+def _feature_fields(model_config: ModelConfig) -> tuple[str, ...]:
+    src = model_config.resolved_input()
+    return ("wavefunctions", "energies") if src == "wavefunctions" else (src,)
+
+
+def load_dataset(path, model_config: ModelConfig, split: str = "train", drop_ill_defined: bool = True):
+    """Read split ``split`` of a :mod:`tnn.data` dataset for a model: ``(x, y, lat, info)``.
+
+    ``x`` holds the arrays of the model's input feature (``wavefunctions`` with ``energies`` for
+    topo), ``y`` the ``label`` array (invariant values). Samples flagged ``ill_defined`` (gapless,
+    NaN invariant, broken chiral symmetry, or an invalid class; see :mod:`tnn.data`) are dropped
+    unless ``drop_ill_defined=False``; ``info`` records the dataset, its spec digest and the counts.
+    ``path`` may also be an open :class:`tnn.data.Dataset`.
+    """
     from tnn import data as data_mod
 
-    return data_mod.load_for_training(path, feature)
+    ds = path if isinstance(path, data_mod.Dataset) else data_mod.open_dataset(path)
+    fields = _feature_fields(model_config)
+    missing = [f for f in fields if f not in ds.arrays]
+    if missing:
+        raise ValueError(
+            f"Argument `path`: dataset {ds.path} stores no {missing[0]!r} (it has {sorted(ds.arrays)}); "
+            f"ModelConfig field `input` is {model_config.resolved_input()!r}."
+        )
+    arrs = ds.load(split, fields + ("label", "ill_defined"))
+    keep = ~arrs["ill_defined"].astype(bool) if drop_ill_defined else np.ones(len(arrs["label"]), bool)
+    x = {f: arrs[f][keep] for f in fields}
+    y = arrs["label"][keep]
+    info = {"path": str(ds.path), "split": split, "spec": ds.spec.name, "model": ds.spec.model,
+            "size": list(ds.spec.size), "pbc": ds.spec.pbc, "digest": ds.spec.digest(),
+            "n": int(keep.sum()), "dropped_ill_defined": int((~keep).sum())}
+    return x, y, ds.spec.lattice(), info
+
+
+def dataset_classes(path) -> tuple[int, ...]:
+    """The class values of a dataset: its spec's ``classes``, else every class the model can have."""
+    from tnn import data as data_mod
+
+    ds = path if isinstance(path, data_mod.Dataset) else data_mod.open_dataset(path)
+    if ds.spec.classes is not None:
+        return tuple(int(c) for c in ds.spec.classes)
+    return tuple(data_mod.spec.default_classes(ds.spec.model, ds.spec.ranges))
 
 
 def _cli_train(args: argparse.Namespace) -> int:
     import tnn
+    from tnn import data as data_mod
 
     tnn.enable_x64()
+    ds = data_mod.open_dataset(args.data)
+    classes = tuple(args.classes) if args.classes else dataset_classes(ds)
     mcfg = ModelConfig(
-        args.model, task=args.task, classes=tuple(args.classes) if args.classes else (0, 1), input=args.input,
-        encoding=args.encoding, width=args.width, depth=args.depth, channels=args.channels, init=args.init,
+        args.model, task=args.task, classes=classes, input=args.input, encoding=args.encoding,
+        width=args.width, depth=args.depth, channels=args.channels, init=args.init,
         init_scale=args.init_scale, noise=args.noise,
-    )
-    feature = mcfg.resolved_input()
-    x, y, lat, desc = _load_dataset(args.data, feature)
-    if not args.classes:
-        mcfg = dataclasses.replace(mcfg, classes=tuple(int(v) for v in np.unique(np.round(np.asarray(y)))))
+    ).validate()
+    x, y, lat, info = load_dataset(ds, mcfg, "train")
     val = None
-    if args.val_data:
-        vx, vy, _, _ = _load_dataset(args.val_data, feature)
-        val = (vx, vy)
+    if args.val_data or ds.n_split("val") > 0:
+        vx, vy, _, vinfo = load_dataset(args.val_data or ds, mcfg, "val" if not args.val_data else "all")
+        val = (vx, vy) if len(vy) else None
     tcfg = TrainConfig(
         seeds=tuple(args.seeds), epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
         optimizer=args.optimizer, schedule=args.schedule, clip_norm=args.clip_norm,
-        early_stopping=args.early_stopping, val_fraction=args.val_fraction,
-        monitor="val_loss" if (val is not None or args.val_fraction > 0) else "train_loss",
+        early_stopping=args.early_stopping, val_fraction=0.0 if val is not None else args.val_fraction,
     )
     model = make_model(mcfg, lat)
     out = args.out or f"results/train/{args.model}"
     res = fit(model, tcfg, (x, y), val, results_dir=out, resume=args.resume, progress=not args.no_progress,
-              extra_config={"data": str(args.data), "dataset": desc})
+              extra_config={"data": info})
     for s in res.seeds:
         r = res.final(s)
         acc = r.get("val_acc", r.get("train_acc"))
-        print(f"seed {s}: epochs {r.get('epoch')}  train_loss {r.get('train_loss'):.4g}  acc {acc}")
+        print(f"seed {s}: {r.get('epoch')} epochs, train_loss {r.get('train_loss'):.4g}, val_acc {acc}")
     print(f"results in {res.results_dir}")
     return 0

@@ -10,14 +10,18 @@ and why Linen). Typical use::
     params = model.init(jax.random.key(0), x)
     logits = model.apply(params, x)               # (B, 2)
 
-Dataset features (all batched): ``"hamiltonian"`` / ``"projector"`` ``(B, N, N)``, ``"density"``
-``(B, N)`` or ``(B, N, k)``, and for topo ``"energies"`` ``(B, N)`` with ``"eigenvectors"``
-``(B, N, N)`` (columns are eigenvectors, sorted by energy).
+Dataset features (all batched; the names and layouts of :mod:`tnn.data`): ``"hamiltonian"``
+``(B, N, N)``, ``"projector"`` ``(B, N, N)`` (2D ``Q``) or ``(B, L, L)`` (SSH chiral block),
+``"density"`` ``(B, N, k)`` (or ``(B, N)``), ``"hoppings"`` ``(B, R + 2, L)`` (SSH), and for topo
+``"energies"`` ``(B, N)`` with ``"wavefunctions"`` (or ``"eigenvectors"``) ``(B, N, N)``: columns
+are eigenvectors, sorted by ascending energy.
 """
 
 from __future__ import annotations
 
 from typing import Any, Mapping
+
+import jax.numpy as jnp
 
 from tnn.lattice import Lattice
 from tnn.models import inputs
@@ -64,15 +68,23 @@ def make_prepare(config: ModelConfig, lat: Lattice | None):
         def prepare(features):
             if not isinstance(features, Mapping) or set(features) == {"energies", "eigenvectors"}:
                 return features  # already the model input
-            if "wavefunctions" in features and "energies" not in features:
-                features = features["wavefunctions"]
+            if "eigenvectors" not in features and "wavefunctions" in features:
+                wf = features["wavefunctions"]
+                if isinstance(wf, Mapping):  # {"energies", "eigenvectors"} nested
+                    features = wf
+                else:  # tnn.data layout: "wavefunctions" (B, N, N) next to "energies" (B, N)
+                    features = {"energies": _get(features, "energies"), "eigenvectors": wf}
             return {"energies": _get(features, "energies"), "eigenvectors": _get(features, "eigenvectors")}
 
         return prepare
 
     if enc in ("cells", "chiral") and lat is None:
         raise ValueError(f"Argument `lat` must be given for the {enc!r} encoding.")
-    if enc == "chiral" and (lat.kind != "chain" or source == "density"):
+    if source in ("density", "hoppings") and enc not in ("cells", "flat"):
+        raise ValueError(f"ModelConfig field `encoding` must be 'cells' or 'flat' for input {source!r}, got {enc!r}.")
+    if source == "hoppings" and (lat is None or lat.kind != "chain"):
+        raise ValueError("ModelConfig field `input` 'hoppings' exists for SSH chains only.")
+    if enc == "chiral" and lat.kind != "chain":
         raise ValueError(
             f"ModelConfig field `encoding` 'chiral' needs a chain and a matrix input, got a {lat.kind} "
             f"lattice and input {source!r}."
@@ -81,9 +93,14 @@ def make_prepare(config: ModelConfig, lat: Lattice | None):
     def prepare(features):
         if not isinstance(features, Mapping):
             return features
-        a = _get(features, source)
+        a = jnp.asarray(_get(features, source))
         if source == "density":
-            return inputs.site_cells(a, lat) if enc == "cells" else inputs.site_flat(a, lat)
+            a = a[..., None] if a.ndim == 2 else a  # (B, N) -> (B, N, 1)
+            return inputs.site_cells(a, lat) if enc == "cells" else inputs.site_flat(a)
+        if source == "hoppings":
+            return inputs.hoppings_cells(a) if enc == "cells" else inputs.flat_real(a)
+        if source == "projector" and lat is not None and lat.kind == "chain" and a.shape[-1] == lat.n_cells:
+            a = inputs.chiral_block_to_matrix(a, lat)
         if enc == "cells":
             return inputs.cells(a, lat, radius)
         if enc == "chiral":

@@ -21,8 +21,12 @@ Encodings of a matrix ``M`` of shape ``(..., N, N)`` (Hamiltonian or projector):
   for a chiral-symmetric Hamiltonian.
 * ``flat``: every entry, ``(..., N * N * 2)`` (fixed size; for the MLP).
 
-Encodings of a site array ``rho`` of shape ``(..., N)`` or ``(..., N, k)`` (e.g. a density):
-``cells`` gives ``(..., *dims, n_orb * k)`` and ``flat`` ``(..., N * k)``.
+Encodings of a site array ``rho`` of shape ``(..., N, k)`` (e.g. the stored ``density``
+``|psi_n(i)|^2``, ``k = N`` states): ``cells`` gives ``(..., *dims, n_orb * k)`` and ``flat``
+``(..., N * k)`` (the number of channels grows with ``k``, so these are not size-agnostic).
+The SSH ``hoppings`` feature ``(..., R + 2, L)`` becomes ``(..., L, R + 2)``
+(:func:`hoppings_cells`); the SSH ``projector`` (the ``(L, L)`` chiral block) is embedded in a
+``2L x 2L`` matrix first (:func:`chiral_block_to_matrix`).
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ __all__ = [
     "flat",
     "site_cells",
     "site_flat",
+    "hoppings_cells",
+    "flat_real",
+    "chiral_block_to_matrix",
     "conjugate_channels",
     "reflect_chiral",
     "n_cell_channels",
@@ -134,21 +141,37 @@ def flat(M):
     return feats.reshape(*M.shape[:-2], -1)
 
 
+def flat_real(a):
+    """Any real feature ``(B, ...)`` -> ``(B, F)``."""
+    a = jnp.real(a)
+    return a.reshape(a.shape[0], -1)
+
+
 def site_cells(rho, lat: Lattice):
-    """Site array ``(..., N)`` or ``(..., N, k)`` -> ``(..., *lat.dims, n_orb * k)`` (real part)."""
+    """Site array ``(..., N, k)`` -> ``(..., *lat.dims, n_orb * k)`` (real part)."""
     rho = jnp.real(rho)
-    if rho.shape[-1] == lat.n_sites:
-        rho = rho[..., None]
     lead = rho.shape[:-2]
     return rho.reshape(*lead, *lat.dims, -1)
 
 
-def site_flat(rho, lat: Lattice):
-    """Site array ``(..., N)`` or ``(..., N, k)`` -> ``(..., N * k)`` (real part)."""
+def site_flat(rho):
+    """Site array ``(..., N, k)`` -> ``(..., N * k)`` (real part)."""
     rho = jnp.real(rho)
-    if rho.shape[-1] == lat.n_sites:
-        return rho
     return rho.reshape(*rho.shape[:-2], -1)
+
+
+def hoppings_cells(hop):
+    """SSH ``hoppings`` ``(..., R + 2, L)`` (bond amplitudes per range, then onsite A, B; see
+    :mod:`tnn.data`) -> ``(..., L, R + 2)`` real: one cell per row."""
+    return jnp.real(jnp.swapaxes(hop, -1, -2))
+
+
+def chiral_block_to_matrix(U, lat: Lattice):
+    """A chain's ``(..., L, L)`` A-B block (the stored SSH ``projector``) as the ``(..., 2L, 2L)``
+    matrix with ``M[A_i, B_j] = U_ij`` and zeros elsewhere, so the matrix encodings apply."""
+    L = lat.n_cells
+    M = jnp.zeros((*U.shape[:-2], 2 * L, 2 * L), dtype=U.dtype)
+    return M.at[..., 0::2, 1::2].set(U)
 
 
 def conjugate_channels(x):
