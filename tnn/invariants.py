@@ -321,13 +321,16 @@ def _check_eigensystem(E, V, lat: Lattice):
 
 
 def _check_gap_tol(gap_tol):
+    """``gap_tol`` as a float array; None becomes the sentinel -1 ("use the default"), so switching
+    between the default and explicit tolerances never recompiles."""
+    dtype = jnp.result_type(float)
     if gap_tol is None:
-        return None
+        return jnp.asarray(-1.0, dtype=dtype)
     arr = _checks.as_param("gap_tol", gap_tol, ())
     val = _checks.concrete_value(gap_tol)
     if val is not None and float(val) < 0:
         raise ValueError(f"Argument `gap_tol` must be >= 0, got {float(val)}.")
-    return arr
+    return jnp.asarray(arr, dtype=dtype)
 
 
 def _check_bool(name, x) -> bool:
@@ -344,8 +347,10 @@ def _window(lat: Lattice, trim):
 
 
 def _flag(value, gap, gap_tol, lat: Lattice, e_max):
-    tol = default_gap_tol(lat, e_max) if gap_tol is None else gap_tol
-    tol = jax.lax.stop_gradient(jnp.asarray(tol, dtype=gap.dtype))
+    """``value`` where ``gap >= tol``, NaN elsewhere; ``gap_tol < 0`` means the default tolerance."""
+    gap_tol = gap_tol.astype(gap.dtype)
+    tol = jnp.where(gap_tol < 0, jnp.asarray(default_gap_tol(lat, e_max), dtype=gap.dtype), gap_tol)
+    tol = jax.lax.stop_gradient(tol)
     return jnp.where(gap >= tol, value, jnp.nan)
 
 
@@ -506,6 +511,14 @@ def _realify(W):
     return jnp.concatenate([jnp.real(W), jnp.imag(W)], axis=1)
 
 
+def _cmatmul(ar, ai, br, bi):
+    """``(ar + i ai) @ (br + i bi)`` as ``(re, im)`` with three real products (Gauss)."""
+    t1 = ar @ br
+    t2 = ai @ bi
+    t3 = (ar + ai) @ (br + bi)
+    return t1 - t2, t3 - t1 - t2
+
+
 def _complex_from_gram(G, n):
     """``W^dag Z`` from the real Gram matrix ``[Wr, Wi]^T [Zr, Zi]`` ``(2n, 2n)``."""
     re = G[:n, :n] + G[n:, n:]
@@ -525,8 +538,7 @@ def _marker_sites(W, x, y):
     G = A.T @ jnp.concatenate([x[:, None] * A, y[:, None] * A], axis=1)  # (2n, 4n)
     xr, xi = _complex_from_gram(G[:, : 2 * n], n)
     yr, yi = _complex_from_gram(G[:, 2 * n :], n)
-    mr = xr @ yr - xi @ yi
-    mi = xr @ yi + xi @ yr
+    mr, mi = _cmatmul(xr, xi, yr, yi)
     sr = (mi + mi.T) / 2
     si = -(mr - mr.T) / 2
     B = A @ jnp.block([[sr, si], [-si, sr]])  # [Re(W S), Im(W S)]
@@ -601,11 +613,10 @@ def _bott_core_W(W, px, py):
     G = A.T @ jnp.concatenate([jnp.real(Zx), jnp.imag(Zx), jnp.real(Zy), jnp.imag(Zy)], axis=1)
     uxr, uxi = _complex_from_gram(G[:, : 2 * n], n)
     uyr, uyi = _complex_from_gram(G[:, 2 * n :], n)
-    # M = (U_x U_y)(U_y U_x)^dag with real GEMMs.
-    ar, ai = uxr @ uyr - uxi @ uyi, uxr @ uyi + uxi @ uyr
-    br, bi = uyr @ uxr - uyi @ uxi, uyr @ uxi + uyi @ uxr
-    mr = ar @ br.T + ai @ bi.T
-    mi = ai @ br.T - ar @ bi.T
+    # M = (U_x U_y)(U_y U_x)^dag with real GEMMs (three per complex product).
+    ar, ai = _cmatmul(uxr, uxi, uyr, uyi)
+    br, bi = _cmatmul(uyr, uyi, uxr, uxi)
+    mr, mi = _cmatmul(ar, ai, br.T, -bi.T)
     ev = jnp.linalg.eigvals(jax.lax.complex(mr, mi))
     return -jnp.sum(jnp.angle(ev)) / (2 * np.pi)
 
