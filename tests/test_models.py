@@ -110,11 +110,9 @@ def test_model_contract(name, chain_data):
     if name == "mlp":  # fixed input size, by design
         with pytest.raises(flax.errors.ScopeParamShapeError):
             m12.apply(params, x12)
-    else:
-        p12 = m12.init(jax.random.key(1), x12)
-        assert jax.tree_util.tree_structure(params) == jax.tree_util.tree_structure(p12)
-        assert all(a.shape == b.shape for a, b in zip(jax.tree_util.tree_leaves(params), jax.tree_util.tree_leaves(p12)))
-        assert np.all(np.isfinite(np.asarray(m12.apply(params, x12))))
+    else:  # the 8-cell parameters run on 12 cells
+        out12 = np.asarray(m12.apply(params, x12))
+        assert out12.shape == (2, 2) and np.all(np.isfinite(out12))
 
 
 # ------------------------------------------------------------------------------------ encodings

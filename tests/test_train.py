@@ -21,7 +21,7 @@ import jax.numpy as jnp
 
 from tnn import hamiltonians, io, lattice
 from tnn.models import ModelConfig, make_model
-from tnn.train import FitResult, Interrupted, TrainConfig, evaluate, fit, load_run, metrics_from_outputs, predict
+from tnn.train import FitResult, Interrupted, TrainConfig, _lr_at, fit, load_run, make_optimizer, metrics_from_outputs, predict
 
 L = 16
 
@@ -77,29 +77,45 @@ def test_perturbed_topo_trains(ssh):
 
 
 # ------------------------------------------------------------------------------------ resume
-@pytest.mark.parametrize("ensemble", ["loop", "vmap"])
-def test_resume_after_interrupt_equals_uninterrupted(ensemble, ssh, tmp_path):
+@pytest.fixture(scope="module")
+def cnn4(ssh):
+    """One tiny CNN shared by the tests below, so that their fits reuse its compiled functions."""
     lat, feats, y = ssh
-    data = ({"hamiltonian": feats["hamiltonian"][:128]}, y[:128])
-    model = make_model(tiny("cnn", width=4), lat)
-    cfg = TrainConfig(seeds=(3, 5), epochs=4, batch_size=16, ensemble=ensemble, schedule="cosine", clip_norm=1.0)
-    straight = fit(model, cfg, data, results_dir=tmp_path / "straight")
+    return make_model(tiny("cnn", width=4), lat), ({"hamiltonian": feats["hamiltonian"][:96]}, y[:96])
+
+
+def test_resume_after_interrupt_equals_uninterrupted(cnn4, tmp_path):
+    """Both ensemble modes: kill after epoch 2, resume -> bitwise the uninterrupted parameters and
+    history; and the vmap and loop modes agree with each other to rounding."""
+    model, data = cnn4
+    cfg = TrainConfig(seeds=(3, 5), epochs=4, batch_size=16, schedule="cosine", clip_norm=1.0)
 
     def kill_at_2(epoch, rows):
         if epoch == 2:
             raise Interrupted
 
-    with pytest.raises(Interrupted):
-        fit(model, cfg, data, results_dir=tmp_path / "resumed", callback=kill_at_2)
-    with pytest.raises(ValueError, match="`results_dir`"):
-        fit(model, cfg, data, results_dir=tmp_path / "resumed")  # never silently overwrite
-    resumed = fit(model, cfg, data, results_dir=tmp_path / "resumed", resume=True)
-    assert params_equal(straight.params, resumed.params)
-    assert [r["train_loss"] for r in straight.history] == [r["train_loss"] for r in resumed.history]
-    assert not [f for f in os.listdir(tmp_path / "resumed") if f.startswith(".tmp-")]
+    straight = {}
+    for mode in ("loop", "vmap"):
+        c = dataclasses.replace(cfg, ensemble=mode)
+        straight[mode] = fit(model, c, data, results_dir=tmp_path / f"straight-{mode}")
+        run = tmp_path / f"resumed-{mode}"
+        with pytest.raises(Interrupted):
+            fit(model, c, data, results_dir=run, callback=kill_at_2)
+        assert len(io.read_csv(run / "metrics.csv")) == 4  # 2 epochs x 2 members on disk
+        with pytest.raises(ValueError, match="`results_dir`"):
+            fit(model, c, data, results_dir=run)  # never silently overwrite
+        resumed = fit(model, c, data, results_dir=run, resume=True)
+        assert params_equal(straight[mode].params, resumed.params)
+        assert [r["train_loss"] for r in straight[mode].history] == [r["train_loss"] for r in resumed.history]
+        assert not [f for f in os.listdir(run) if f.startswith(".tmp-")]
+    for x, z in zip(jax.tree_util.tree_leaves(straight["vmap"].params), jax.tree_util.tree_leaves(straight["loop"].params)):
+        np.testing.assert_allclose(x, z, atol=1e-10, rtol=1e-10)
+    k = jax.tree_util.tree_leaves(straight["vmap"].params)[0]
+    assert not np.allclose(k[0], k[1])  # members differ (own init and data order)
     # a changed config cannot resume this run
     with pytest.raises(ValueError, match="`resume`"):
-        fit(model, dataclasses.replace(cfg, learning_rate=0.5), data, results_dir=tmp_path / "resumed", resume=True)
+        fit(model, dataclasses.replace(cfg, learning_rate=0.5, ensemble="loop"), data,
+            results_dir=tmp_path / "resumed-loop", resume=True)
 
 
 _KILL_SCRIPT = textwrap.dedent(
@@ -166,30 +182,14 @@ def test_results_folder_and_load_run(ssh, tmp_path):
 
 
 # ------------------------------------------------------------------------------------ features
-def test_early_stopping_keeps_the_best(ssh):
-    lat, feats, y = ssh
-    data = ({"hamiltonian": feats["hamiltonian"][:96]}, y[:96])
-    model = make_model(tiny("cnn", width=4), lat)
+def test_early_stopping_keeps_the_best(cnn4):
+    model, data = cnn4
     # min_delta larger than any possible improvement: epoch 1 stays the best, patience 2 stops at 3
-    cfg = TrainConfig(seeds=(0,), epochs=10, batch_size=16, early_stopping=2, min_delta=100.0)
+    cfg = TrainConfig(seeds=(0,), epochs=10, batch_size=16, early_stopping=2, min_delta=100.0, ensemble="loop")
     res = fit(model, cfg, data)
     assert res.epochs_run == 3 and res.best_epoch == [1]
     one = fit(model, dataclasses.replace(cfg, epochs=1, early_stopping=0), data)
     assert params_equal(res.params, one.params)
-
-
-def test_vmap_and_loop_ensembles_agree(ssh):
-    lat, feats, y = ssh
-    data = ({"hamiltonian": feats["hamiltonian"][:96]}, y[:96])
-    model = make_model(tiny("cnn", width=4), lat)
-    cfg = TrainConfig(seeds=(1, 2, 3), epochs=2, batch_size=16, eval_train=False)
-    a = fit(model, dataclasses.replace(cfg, ensemble="vmap"), data)
-    b = fit(model, dataclasses.replace(cfg, ensemble="loop"), data)
-    for x, z in zip(jax.tree_util.tree_leaves(a.params), jax.tree_util.tree_leaves(b.params)):
-        np.testing.assert_allclose(x, z, atol=1e-10, rtol=1e-10)
-    # members differ (own init and data order)
-    k = jax.tree_util.tree_leaves(a.params)[0]
-    assert not np.allclose(k[0], k[1])
 
 
 def test_streamed_batches_match_in_memory(ssh):
@@ -215,19 +215,24 @@ def test_streamed_batches_match_in_memory(ssh):
         np.testing.assert_allclose(x, z, atol=1e-10, rtol=1e-9)
 
 
-def test_regression_task_and_optimizers(ssh):
+def test_regression_task_and_schedules(ssh):
     lat, feats, y = ssh
-    wf = {"energies": feats["energies"][:64], "eigenvectors": feats["eigenvectors"][:64]}
-    model = make_model(tiny("topo", init="exact", task="regress", channels=1, head_width=0), lat)
-    cfg = TrainConfig(seeds=(0,), epochs=2, batch_size=16, optimizer="sgd", schedule="exponential", learning_rate=1e-4)
-    r = fit(model, cfg, (wf, y[:64])).final()
-    assert r["val_mae"] < 1e-2 and r["val_acc"] == 1.0 and r["val_rmse"] < 1e-2
     mlp = make_model(tiny("mlp", task="regress"), lat)
     cfg = TrainConfig(seeds=(0,), epochs=3, batch_size=16, optimizer="adamw", schedule="warmup_cosine",
                       warmup_epochs=1, weight_decay=1e-4, learning_rate=1e-2)
     res = fit(mlp, cfg, ({"hamiltonian": feats["hamiltonian"][:64]}, y[:64]))
-    assert [row["lr"] for row in res.history] == pytest.approx([0.0, 1e-2, 5e-3])  # warmup, then cosine
+    steps = 51 // 16  # 64 samples, 13 held out for validation
+    want = [0.0] + [1e-2 * 0.5 * (1 + np.cos(np.pi * (e * steps - steps) / (3 * steps - steps))) for e in (1, 2)]
+    assert [row["lr"] for row in res.history] == pytest.approx(want)  # warmup from 0, then cosine
     assert res.final()["train_loss"] < res.history[0]["train_loss"]
+    assert {"val_mae", "val_rmse", "val_bias", "val_acc"} <= set(res.final()) and "val_ece" not in res.final()
+    # SGD with momentum and an exponential schedule: lr(step) = lr0 * rate^(step / total)
+    cfg = TrainConfig(seeds=(0,), epochs=4, optimizer="sgd", schedule="exponential", decay_rate=0.1, learning_rate=1.0)
+    tx = make_optimizer(cfg, steps_per_epoch=5)
+    p = {"w": jnp.ones(3)}
+    upd, _ = tx.update({"w": jnp.ones(3)}, tx.init(p), p)
+    np.testing.assert_allclose(upd["w"], -1.0)
+    assert _lr_at(cfg, 5, 10) == pytest.approx(0.1**0.5)
 
 
 def test_metrics_from_outputs_by_hand():

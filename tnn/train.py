@@ -552,8 +552,21 @@ _OPT_FIELDS = ("optimizer", "learning_rate", "schedule", "warmup_epochs", "decay
 
 
 def _opt_key(config: TrainConfig) -> tuple:
-    """The fields of ``config`` that the optimizer (hence the compiled step) depends on."""
-    return tuple(getattr(config, f) for f in _OPT_FIELDS)
+    """The fields of ``config`` that the optimizer (hence the compiled step) depends on; fields
+    that the chosen optimizer and schedule ignore are normalized so they do not force a recompile."""
+    defaults = TrainConfig(seeds=(0,))
+    used = {"optimizer", "learning_rate", "schedule", "clip_norm"}
+    if config.schedule != "constant":
+        used.add("epochs")
+    if config.schedule == "warmup_cosine":
+        used.add("warmup_epochs")
+    if config.schedule == "exponential":
+        used.add("decay_rate")
+    if config.optimizer == "adamw":
+        used.add("weight_decay")
+    if config.optimizer == "sgd":
+        used.add("momentum")
+    return tuple(getattr(config if f in used else defaults, f) for f in _OPT_FIELDS)
 
 
 @functools.lru_cache(maxsize=16)
