@@ -317,6 +317,17 @@ def test_cli_trains_on_a_generated_dataset(tmp_path):
     assert rows[-1]["val_acc"] == 1.0 and rows[-1]["train_acc"] == 1.0
     cfg = io.read_json(out / "config.json")
     assert cfg["data"]["model"] == "ssh" and cfg["model"]["classes"] == [0, 1] and cfg["seeds"] == [0]
+    # the same dataset streamed from disk (DatasetLoader) and read into memory (load_dataset)
+    from tnn.train import DatasetLoader, load_dataset
+
+    mcfg = ModelConfig("mlp", input="hoppings", width=4, depth=1).validate()
+    loader = DatasetLoader(tmp_path / "ds", mcfg, "train", batch_size=8, seed=0)
+    ep0 = [y for _, y in loader.batches(0)]
+    assert len(ep0) == len(loader) and all(len(y) == 8 for y in ep0)
+    assert all(np.array_equal(a, b) for a, b in zip(ep0, [y for _, y in loader.batches(0)]))  # order = f(seed, epoch)
+    xv, yv, lat, info = load_dataset(tmp_path / "ds", mcfg, "val")
+    res = fit(make_model(mcfg, loader.lattice), TrainConfig(seeds=(0,), epochs=2, batch_size=8), loader, (xv, yv))
+    assert info["n"] == len(yv) and np.isfinite(res.final()["train_loss"]) and "val_acc" in res.final()
     # a bad field is reported by name, exit status 2
     assert cli.main(["train", "--model", "cnn", "--width", "0", "--data", str(tmp_path / "ds"), "--seeds", "0",
                      "--out", str(tmp_path / "bad"), "--no-progress"]) == 2

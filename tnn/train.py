@@ -18,7 +18,9 @@ Data
 (or an object with such a ``batches(epoch)`` method, e.g. a loader over shards on disk). In-memory
 data is shuffled per epoch with ``numpy.random.default_rng([seed, epoch])`` (the last incomplete
 batch is dropped), so the order depends only on ``(seed, epoch)``; a streamed loader must be
-deterministic in ``epoch`` for resume to reproduce a run. Without ``val_data`` a fraction
+deterministic in ``epoch`` for resume to reproduce a run (:class:`DatasetLoader` streams a
+:mod:`tnn.data` dataset from disk; :func:`load_dataset` reads a split into memory). Without
+``val_data`` a fraction
 ``val_fraction`` of in-memory training data is held out (split with ``split_seed``).
 
 Labels are invariant values. ``task="classify"`` maps them to indices of ``model.config.classes``
@@ -81,6 +83,7 @@ __all__ = [
     "load_run",
     "load_dataset",
     "dataset_classes",
+    "DatasetLoader",
     "register_cli",
     "Interrupted",
 ]
@@ -928,6 +931,55 @@ def load_dataset(path, model_config: ModelConfig, split: str = "train", drop_ill
             "size": list(ds.spec.size), "pbc": ds.spec.pbc, "digest": ds.spec.digest(),
             "n": int(keep.sum()), "dropped_ill_defined": int((~keep).sum())}
     return x, y, ds.spec.lattice(), info
+
+
+class DatasetLoader:
+    """Stream a :mod:`tnn.data` split into :func:`fit` without loading it into memory.
+
+    ``batches(epoch)`` yields ``(x, y)``: ``x`` the model's input feature(s), ``y`` the labels, in
+    the order of ``Dataset.batches(split, batch_size, seed, epoch)`` (a function of ``(seed,
+    epoch)`` only, so resume reproduces it). Samples flagged ``ill_defined`` are dropped and the
+    rest re-batched, so every batch has exactly ``batch_size`` samples (one compilation); the last
+    incomplete batch is dropped. ``len(loader)`` is the number of batches per epoch.
+    """
+
+    def __init__(self, path, model_config: ModelConfig, split: str = "train", batch_size: int = 32, seed: int = 0,
+                 drop_ill_defined: bool = True):
+        from tnn import data as data_mod
+
+        self.ds = path if isinstance(path, data_mod.Dataset) else data_mod.open_dataset(path)
+        self.fields = _feature_fields(model_config)
+        missing = [f for f in self.fields if f not in self.ds.arrays]
+        if missing:
+            raise ValueError(f"Argument `path`: dataset {self.ds.path} stores no {missing[0]!r}.")
+        if not _is_int(batch_size) or batch_size < 1:
+            raise ValueError(f"Argument `batch_size` must be a positive int, got {batch_size!r}.")
+        self.split, self.batch_size, self.seed, self.drop = split, int(batch_size), int(seed), drop_ill_defined
+        self.lattice = self.ds.spec.lattice()
+        n = self.ds.n_split(split)
+        if drop_ill_defined:
+            n -= int(self.ds.load(split, ("ill_defined",))["ill_defined"].astype(bool).sum())
+        self.n_valid = n
+
+    def __len__(self) -> int:
+        return self.n_valid // self.batch_size
+
+    def batches(self, epoch: int):
+        names = self.fields + ("label",)
+        buf: dict[str, list] = {f: [] for f in names}
+        have = 0
+        for b in self.ds.batches(self.split, self.batch_size, seed=self.seed, epoch=epoch,
+                                 fields=names + ("ill_defined",)):
+            keep = ~b["ill_defined"].astype(bool) if self.drop else np.ones(len(b["label"]), bool)
+            for f in names:
+                buf[f].append(b[f][keep])
+            have += int(keep.sum())
+            while have >= self.batch_size:
+                cat = {f: np.concatenate(v) for f, v in buf.items()}
+                out = {f: a[: self.batch_size] for f, a in cat.items()}
+                buf = {f: [a[self.batch_size :]] for f, a in cat.items()}
+                have -= self.batch_size
+                yield {f: out[f] for f in self.fields}, out["label"]
 
 
 def dataset_classes(path) -> tuple[int, ...]:
