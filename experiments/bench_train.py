@@ -16,7 +16,6 @@ Run: ``.venv/bin/python experiments/bench_train.py [--quick] [--members S] [--ou
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 from pathlib import Path
