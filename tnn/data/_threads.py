@@ -82,10 +82,3 @@ def single_threaded_blas():
     finally:
         for (_, set_), n in zip(ctl, old):
             set_(n)
-
-
-def set_single_threaded_blas() -> None:
-    """Set every loaded OpenBLAS to one thread for the rest of the process (worker processes)."""
-    _ensure_lapack_loaded()
-    for _, set_ in _controls(tuple(_loaded_openblas())):
-        set_(1)

@@ -24,9 +24,13 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import functools
+import json
 import logging
-import multiprocessing
 import os
+import queue
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -39,7 +43,7 @@ import tnn
 from tnn import hamiltonians, invariants, kspace
 from tnn import io as tio
 from tnn.data import store
-from tnn.data._threads import set_single_threaded_blas, single_threaded_blas
+from tnn.data._threads import single_threaded_blas
 from tnn.data.spec import KSPACE_GAP_TOL, DatasetSpec, ParamDist
 
 __all__ = [
@@ -451,40 +455,103 @@ def _shard_entry(k: int, arrays: dict, data: bytes) -> dict:
     }
 
 
-def _make_shard(spec: DatasetSpec, out: Path, k: int, on_chunk=None) -> tuple[dict, dict]:
-    """Compute shard ``k``, write it atomically; returns its manifest entry and the array metadata."""
+def _compute_shard(spec: DatasetSpec, k: int, on_chunk=None) -> dict[str, np.ndarray]:
     s0 = k * spec.shard_size
-    s1 = min(s0 + spec.shard_size, spec.n)
-    arrays = compute_samples(spec, s0, s1, on_chunk)
+    return compute_samples(spec, s0, min(s0 + spec.shard_size, spec.n), on_chunk)
+
+
+def _write_shard(out: Path, k: int, arrays: dict) -> tuple[int, dict, dict]:
+    """Write shard ``k`` atomically; returns ``k``, its manifest entry and the array metadata."""
     data = store.npz_bytes(arrays)
     tio.atomic_write_bytes(out / store.shard_name(k), data)
     meta = {name: {"shape": list(a.shape[1:]), "dtype": a.dtype.str} for name, a in sorted(arrays.items())}
-    return _shard_entry(k, arrays, data), meta
+    return k, _shard_entry(k, arrays, data), meta
 
 
-def _worker_init() -> None:
-    # One XLA thread and one BLAS thread per worker: the workers are the parallelism.
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
-    set_single_threaded_blas()
-
-
-def _worker_task(spec_dict: dict, out: str, k: int) -> tuple[dict, dict]:
-    return _make_shard(DatasetSpec.from_dict(spec_dict), Path(out), k)
+def _run_in_process(spec: DatasetSpec, out: Path, todo: list[int], commit, on_chunk) -> None:
+    """Compute the shards one after the other; each is written (serialized, hashed, fsynced) by a
+    background thread while the next one is computed. At most two shards are in memory."""
+    with concurrent.futures.ThreadPoolExecutor(1) as writer:
+        pending = None
+        try:
+            for k in todo:
+                arrays = _compute_shard(spec, k, on_chunk)
+                if pending is not None:
+                    done, pending = pending, None
+                    commit(*done.result())
+                pending = writer.submit(_write_shard, out, k, arrays)
+                del arrays
+        finally:
+            # A shard already computed is committed even if a later one failed (it is valid).
+            if pending is not None and pending.exception() is None:
+                commit(*pending.result())
 
 
 def _run_workers(spec: DatasetSpec, out: Path, todo: list[int], n_workers: int, commit) -> None:
-    """Compute the shards ``todo`` in ``n_workers`` fresh (spawned) processes; ``commit`` each in the
-    parent as it completes (the parent is the only writer of the manifest)."""
-    ctx = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_worker_init) as ex:
-        futs = {ex.submit(_worker_task, spec.to_dict(), str(out), k): k for k in todo}
+    """Compute the shards ``todo`` in ``n_workers`` subprocesses (``python -m tnn.data._worker``),
+    each taking the next shard as it finishes one; ``commit`` each in this (the only manifest-
+    writing) process as it completes. Each worker runs one BLAS and one XLA thread."""
+    env = dict(os.environ)
+    env["OPENBLAS_NUM_THREADS"] = "1"
+    env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
+    jobs: queue.Queue = queue.Queue()
+    for k in todo:
+        jobs.put(k)
+    results: queue.Queue = queue.Queue()
+    spec_line = json.dumps(spec.to_dict()) + "\n"
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "tnn.data._worker", str(out)], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True, env=env)
+        for _ in range(n_workers)
+    ]
+
+    def feed(p: subprocess.Popen) -> None:
         try:
-            for f in concurrent.futures.as_completed(futs):
-                commit(futs[f], *f.result())
-        except BaseException:
-            for f in futs:
-                f.cancel()
-            raise
+            p.stdin.write(spec_line)
+            while True:
+                try:
+                    k = jobs.get_nowait()
+                except queue.Empty:
+                    break
+                p.stdin.write(f"{k}\n")
+                p.stdin.flush()
+                line = p.stdout.readline()
+                msg = json.loads(line) if line else {"error": f"worker exited with code {p.wait()}"}
+                results.put(msg)
+                if "error" in msg:
+                    break
+        except (OSError, ValueError) as err:  # broken pipe: the worker died
+            results.put({"error": f"worker failed: {err!r}"})
+        finally:
+            try:
+                p.stdin.close()
+            except OSError:
+                pass
+
+    threads = [threading.Thread(target=feed, args=(p,), daemon=True) for p in procs]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(len(todo)):
+            msg = results.get()
+            if "error" in msg:
+                raise RuntimeError(f"dataset worker failed:\n{msg['error']}")
+            commit(msg["k"], msg["entry"], msg["meta"])
+    finally:
+        while not jobs.empty():  # stop handing out shards
+            try:
+                jobs.get_nowait()
+            except queue.Empty:
+                break
+        for t in threads:
+            t.join(timeout=600)
+        for p in procs:
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            p.stdout.close()
 
 
 def _remove_dataset_files(out: Path) -> None:
@@ -512,9 +579,9 @@ def generate(spec: DatasetSpec, out, *, overwrite: bool = False, progress: bool 
       stop_after: stop after computing this many shards in this call (the manifest then says
         ``complete: false``); for tests and for splitting a long run.
       on_shard: called with the shard index after each shard is committed (file and manifest).
-      workers: number of processes computing shards in parallel (spawned, one BLAS/XLA thread
-        each; they compile the generator once each, so they pay off for runs of many shards).
-        The bytes do not depend on it.
+      workers: number of subprocesses computing shards in parallel (one BLAS and one XLA thread
+        each; each starts Python and compiles the generator, a few seconds, so they pay off for
+        runs of many shards). The bytes do not depend on it.
 
     Returns:
       The :class:`~tnn.data.store.Dataset` (``allow_incomplete`` when stopped early); its
@@ -596,8 +663,7 @@ def generate(spec: DatasetSpec, out, *, overwrite: bool = False, progress: bool 
         if workers > 1 and len(todo) > 1:
             _run_workers(spec, out, todo, min(workers, len(todo)), commit)
         else:
-            for k in todo:
-                commit(k, *_make_shard(spec, out, k, None if bar is None else bar.update))
+            _run_in_process(spec, out, todo, commit, None if bar is None else bar.update)
     finally:
         if bar is not None:
             bar.close()
