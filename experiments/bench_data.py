@@ -17,9 +17,13 @@ Measured, in one run:
   (the faster of the two is the baseline);
 * ``tnn steady``: samples/s of :func:`tnn.data.compute_samples` in this process after compilation
   (one process, one BLAS thread);
-* ``tnn generate``: :func:`tnn.data.generate` end to end with ``--workers`` processes (default 2)
-  into a temporary folder: process start, compilation, preflight, shard writing and checksums
-  included.
+* ``tnn generate``: :func:`tnn.data.generate` end to end into a temporary folder, in this process
+  and with ``--workers`` subprocesses (default 2): start-up, compilation, preflight, shard writing
+  and checksums included.
+
+The SSH path of tnn diagonalizes the chiral block (one ``L x L`` SVD, :func:`tnn.data.chiral_eigh`)
+where the NumPy loop diagonalizes ``H`` (``2L x 2L``), the textbook route; both give the same
+eigensystem.
 
 Prints a table and writes JSON (``--out``, default ``results/bench_data/bench_data.json``).
 Targets (issue 4, 2 cores): tnn generate >= 5x the NumPy loop for SSH, >= 2x for QWZ.
@@ -284,24 +288,35 @@ def main(argv=None) -> int:
         err, np_default, np_single = baseline[spec.model]
         base = max(np_default, np_single)
         steady = tnn_steady(spec, c["n_steady"])
-        gen, mib = tnn_generate(spec, args.workers)
+        gen1, mib = tnn_generate(spec, 1)
+        genw, _ = tnn_generate(spec, args.workers) if args.workers > 1 else (gen1, mib)
+        best = max(gen1, genw)
         rows.append({
             "dataset": name, "size": list(spec.size), "n_generate": spec.n, "features": list(spec.features),
             "dtype": spec.dtype, "numpy_default_threads": np_default, "numpy_one_thread": np_single,
-            "numpy_baseline": base, "tnn_steady_1proc": steady, "tnn_generate": gen, "workers": args.workers,
-            "disk_MiB": mib, "ratio_steady": steady / base, "ratio_generate": gen / base, "target": c["target"],
-            "labels_max_abs_diff": err,
+            "numpy_baseline": base, "tnn_steady_1proc": steady, "tnn_generate_1": gen1, "tnn_generate_w": genw,
+            "workers": args.workers, "disk_MiB": mib, "ratio_steady": steady / base, "ratio_generate": best / base,
+            "ratio_generate_vs_numpy_default_threads": best / np_default,
+            "target": c["target"], "labels_max_abs_diff": err,
         })
-        print(f"{name}: numpy {base:.1f}/s, tnn steady {steady:.1f}/s, generate {gen:.1f}/s", flush=True)
+        print(f"{name}: numpy {base:.1f}/s, tnn steady {steady:.1f}/s, generate {gen1:.1f}/s (1 process), "
+              f"{genw:.1f}/s ({args.workers} workers)", flush=True)
 
     print()
-    hdr = f"{'dataset':11} {'numpy/s':>9} {'(1 thr)':>9} {'tnn 1proc/s':>12} {'generate/s':>11} {'ratio 1proc':>11} {'ratio gen':>10} {'target':>7}"
+    hdr = (f"{'dataset':11} {'numpy/s':>8} {'(1 thr)':>8} {'steady/s':>9} {'gen 1p/s':>9} {f'gen {args.workers}w/s':>9} "
+           f"{'ratio steady':>12} {'ratio gen':>9} {'(vs dflt)':>9} {'target':>6}")
     print(hdr)
     print("-" * len(hdr))
     for r in rows:
-        ok = "ok" if r["ratio_generate"] >= r["target"] else "MISSED"
-        print(f"{r['dataset']:11} {r['numpy_default_threads']:9.1f} {r['numpy_one_thread']:9.1f} {r['tnn_steady_1proc']:12.1f} "
-              f"{r['tnn_generate']:11.1f} {r['ratio_steady']:10.2f}x {r['ratio_generate']:9.2f}x {r['target']:5.1f}x {ok}")
+        ok = "ok" if r["ratio_generate"] >= r["target"] else "missed"
+        print(f"{r['dataset']:11} {r['numpy_default_threads']:8.1f} {r['numpy_one_thread']:8.1f} {r['tnn_steady_1proc']:9.1f} "
+              f"{r['tnn_generate_1']:9.1f} {r['tnn_generate_w']:9.1f} {r['ratio_steady']:11.2f}x {r['ratio_generate']:8.2f}x "
+              f"{r['ratio_generate_vs_numpy_default_threads']:8.2f}x "
+              f"{r['target']:4.1f}x {ok}")
+    print("numpy/s: the loop with NumPy's default BLAS threads, (1 thr) with one; ratios use the faster. steady: "
+          "tnn.data.compute_samples in one process, compiled; gen: tnn.data.generate end to end (start-up, compile, "
+          "preflight, shards written and hashed); ratio gen uses the faster of 1 process and the workers, "
+          "(vs dflt) the same against the NumPy loop with default threads.")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"machine": platform.platform(), "cpus": os.cpu_count(), "python": sys.version.split()[0],

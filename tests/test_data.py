@@ -306,6 +306,29 @@ def test_qwz_labels_agree_with_chern_marker(tmp_path):
     np.testing.assert_allclose(Q @ Q, np.eye(72), atol=1e-5)  # Q^2 = 1
 
 
+@pytest.mark.parametrize(
+    "spec",
+    [
+        data.preset("ssh-pbc", size=10, n=4, shard_size=4, chunk_size=4, features=("hamiltonian",)),
+        data.preset("haldane-pbc", size=4, n=3, shard_size=3, chunk_size=3, features=("hamiltonian",), dtype="float64"),
+    ],
+    ids=["ssh-pbc", "haldane-bott"],
+)
+def test_periodic_labels_agree_with_invariants(spec):
+    d = data.compute_samples(spec, 0, spec.n)
+    lat = spec.lattice()
+    for s in range(spec.n):
+        H = d["hamiltonian"][s]
+        if spec.model == "ssh":
+            v, gap = invariants.winding_number(H, lat, return_gap=True, gap_tol=0.0)
+            assert kspace.winding_number(d["params"][s], spec.ranges) == d["kspace_class"][s]
+        else:
+            v, gap = invariants.bott_index(H, lat, return_gap=True, gap_tol=0.0)
+            t1, t2, phi, M = d["params"][s]
+            assert kspace.chern_number("haldane", dict(t1=t1, t2=t2, phi=phi, M=M)) == d["kspace_class"][s]
+        assert abs(float(v) - d["invariant"][s]) < 1e-8 and abs(float(gap) - d["gap"][s]) < 1e-8
+
+
 # ----------------------------------------------------------------------------- loader
 def test_batches_cover_each_split_once_with_seeded_shuffles(ssh_dir):
     ds = data.open_dataset(ssh_dir)

@@ -1,4 +1,8 @@
-r"""Dataset generation: per-sample draws, features and labels under one jitted ``vmap``; shards.
+r"""Dataset generation: per-sample draws, features and labels in jitted chunks; shards on disk.
+
+A chunk of ``chunk_size`` samples is one jitted call: the parameter draws (with rejection, one
+sample after the other under ``lax.map``, since a ``vmap``-ed ``while_loop`` would run every lane
+as long as the slowest), then Hamiltonian, eigensystem, labels and features under ``vmap``.
 
 Determinism
 -----------
@@ -10,6 +14,12 @@ from that key. Balancing assigns the target class of sample ``i`` from a permuta
 whole chunks of ``chunk_size`` (the last chunk padded with the next indices and cut), so its bytes do
 not depend on which shards ran before, in which process, or whether the run was interrupted:
 resuming skips the shards whose checksum matches the manifest and recomputes the others.
+
+Speed: LAPACK runs single-threaded (:mod:`tnn.data._threads`; on a shared 2-core machine threaded
+OpenBLAS made a batch of N = 100 ``eigh`` 20x slower, and the thread count changes the last bits);
+chiral chains (SSH without onsite disorder) are diagonalized through one ``L x L`` SVD of the chiral
+block (:func:`chiral_eigh`) instead of a ``2L x 2L`` ``eigh``; shards are serialized, hashed and
+written by a background thread while the next one is computed; ``workers > 1`` runs subprocesses.
 
 Rejection sampling (``classes``, ``balance``, ``boundary_fraction``) uses the clean model's
 k-space invariant (exact and cheap): attempt ``a`` of sample ``i`` draws its parameters from
@@ -123,8 +133,8 @@ def chiral_eigh(h):
     ``h = X diag(s) Y^dag`` (``s`` descending), ``H (x_k, +-y_k) = +-s_k (x_k, +-y_k)``, so the
     eigenvalues are ``-s_0 <= ... <= -s_{L-1} <= s_{L-1} <= ... <= s_0`` and the eigenvectors
     ``(x_k, -+y_k)/sqrt(2)`` interleaved into site order (A_n = ``2n``, B_n = ``2n+1``). Exact zero
-    modes (open topological chains) come out as one ``(x_0, -y_0)`` / ``(x_0, +y_0)`` pair, a valid
-    basis of their degenerate space. Costs one ``L x L`` SVD instead of a ``2L x 2L`` ``eigh``
+    modes (open topological chains, ``s_{L-1} = 0``) come out as the pair ``(x, -y)`` / ``(x, +y)``
+    of the smallest singular value, a valid basis of their degenerate space. Costs one ``L x L`` SVD instead of a ``2L x 2L`` ``eigh``
     (about half the time at ``L = 50``). Returns ``E`` ``(2L,)`` ascending and ``V`` ``(2L, 2L)``.
     """
     X, s, Yh = jnp.linalg.svd(h)
@@ -318,7 +328,7 @@ def _cast_features(spec: DatasetSpec, arrays: dict) -> dict:
 def _compute_key(spec: DatasetSpec) -> DatasetSpec:
     """The part of the spec that the compiled chunk function depends on (seed and n are data)."""
     return dataclasses.replace(spec, n=spec.chunk_size, seed=0, shard_size=spec.chunk_size,
-                               splits=(1.0, 0.0, 0.0), name="")
+                               splits=(1.0, 0.0, 0.0), name="", dtype="float64")
 
 
 @functools.lru_cache(maxsize=16)
@@ -506,20 +516,27 @@ def _run_workers(spec: DatasetSpec, out: Path, todo: list[int], n_workers: int, 
     ]
 
     def feed(p: subprocess.Popen) -> None:
+        # Keep up to two shards queued at each worker: it computes the next while writing one.
+        in_flight = 0
         try:
             p.stdin.write(spec_line)
             while True:
-                try:
-                    k = jobs.get_nowait()
-                except queue.Empty:
-                    break
-                p.stdin.write(f"{k}\n")
+                while in_flight < 2:
+                    try:
+                        k = jobs.get_nowait()
+                    except queue.Empty:
+                        break
+                    p.stdin.write(f"{k}\n")
+                    in_flight += 1
                 p.stdin.flush()
+                if in_flight == 0:
+                    break
                 line = p.stdout.readline()
                 msg = json.loads(line) if line else {"error": f"worker exited with code {p.wait()}"}
                 results.put(msg)
                 if "error" in msg:
                     break
+                in_flight -= 1
         except (OSError, ValueError) as err:  # broken pipe: the worker died
             results.put({"error": f"worker failed: {err!r}"})
         finally:
