@@ -77,6 +77,7 @@ __all__ = [
     "default_kitaev_radius",
     "exact_bott_phases",
     "fractional_coordinates",
+    "site_mask_from_cells",
     "KITAEV_SCALE",
 ]
 

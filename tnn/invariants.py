@@ -6,7 +6,10 @@ site order of :mod:`tnn.lattice`), or one eigensystem ``(E, V)`` from ``eigh`` (
 ``window``, ``radius``, ``method`` and ``return_gap`` static) and ``vmap`` (over stacks of ``H``, or over
 the parameters and keys that build them), in float64 when :func:`tnn.enable_x64` is on. Each is the
 fast path of a network of :mod:`tnn.contractions` evaluated with the exact tensors; the tests check
-that the two agree.
+that the two agree (to 1e-10). The fast paths are kept for the public functions because they are
+faster than the networks contracted through ``tensornetwork.ncon`` (measured 1.6x for the winding
+number, 2.3x for the marker: real-arithmetic products and only the occupied half of ``V``); the
+networks, with trainable tensors, are what the "topo" model uses.
 
 Conventions (PHYSICS.md)
 ------------------------
@@ -49,12 +52,18 @@ integer); ``return_gap=True`` returns ``(value, gap)``. The default tolerance is
 bandwidth scale) and ``L_lin`` the smallest linear size in cells. At a transition the finite-size
 bulk gap is ``~ pi v / L_lin`` (SSH at ``v = w``: ``pi w / L``; QWZ at ``m = 0, +-2`` open: about
 ``2 pi / (L + 1)``), below the tolerance; deep in a phase it is ``O(1)`` and far above (e.g. QWZ
-``m = +-1.5``: gap 1 against a tolerance 0.35 at 20 x 20). Pass ``gap_tol=0.0`` for raw values.
+``m = +-1.5``: gap 1 against a tolerance 0.35 at 20 x 20). Measured ratios ``gap / (E_max / L_lin)`` at
+the transitions: SSH open 1.55, QWZ open 1.17 (m = 0) and 1.29 (m = +-2), periodic 0 (the closing
+momenta are on the grid); deep in the phases >= 2.3 down to 8 x 8 periodic QWZ at ``m = +-1.5``.
+Periodic honeycomb samples see the Haldane transition only when 3 divides ``lx, ly`` (K, K' on the
+grid); otherwise the finite-size gap there is ~ 2.4 ``E_max / L`` and not flagged. Pass
+``gap_tol=0.0`` for raw values.
 
 Differentiability
 -----------------
 The winding number uses the polar factor of the chiral block ``h = H[0::2, 1::2]``,
-``U = h (h^dag h)^{-1/2}``, from one ``eigh`` of ``h^dag h`` (twice as fast as an SVD of ``h``), with a
+``U = h (h^dag h)^{-1/2}``, from one ``eigh`` of ``h^dag h`` (1.5-1.8x faster than LAPACK's SVD of ``h``
+for ``L = 50 ... 400``; the two extra products keep the total below one SVD), with a
 custom JVP (Daleckii-Krein divided differences, closed form ``-1/(s_i s_j (s_i + s_j))``): finite
 for degenerate singular values (clean periodic chains have ``s(k) = s(-k)``) and at the exact zero
 modes of open topological chains, which are left out of ``U`` (singular values below
@@ -62,6 +71,9 @@ modes of open topological chains, which are left out of ``U`` (singular values b
 :func:`eigh`, whose JVP drops the terms of (near-)degenerate pairs: exact for the projector-based
 invariants here, whose value does not depend on the basis inside a degenerate eigenspace, and finite
 where ``jnp.linalg.eigh``'s gradient is NaN. The gaps are not differentiated (``stop_gradient``).
+Measured on a clean periodic chain (L = 30, v/w = 0.9, derivative of a bulk-cell winding density):
+``jnp.linalg.svd``'s gradient is finite but wrong (-0.0131 against -0.0102 from finite differences),
+``jnp.linalg.eigh``'s is NaN, the routes here match finite differences to 1e-9.
 """
 
 from __future__ import annotations
