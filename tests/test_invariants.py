@@ -143,7 +143,8 @@ def test_winding_trim_and_onsite_disorder():
 
 
 def test_winding_gap_flag():
-    """At v = w the finite-size bulk gap (~ pi w / L) is below the default tolerance 2 s_max / L: NaN.
+    """At v = w the finite-size bulk gap (open: ~ pi w / L; periodic, even L: 0) is below the default
+    tolerance (2 s_max / L open, s_max / L periodic): NaN.
     Deep in either phase (and near it, v/w = 0.8 at L = 40) the value is returned."""
     for pbc in (False, True):
         lat = lattice.chain(40, pbc=pbc)
@@ -281,7 +282,7 @@ def test_haldane_marker_bott_kitaev(phi):
 
 def test_chern_gap_flag():
     """The flag fires at QWZ m = 0, +-2 (open 20 x 20 marker: bulk gap ~ 2 pi / L below 2 E_max / L;
-    periodic 8 x 8 Bott: the gap closes exactly on the grid) and not deep in the phases; with
+    periodic 8 x 8 Bott: the gap closes exactly on the grid, below E_max / L) and not deep in the phases; with
     gap_tol=0 the raw numbers come back (the periodic ones are integers: the flag is what tells)."""
     for m in (0.0, 2.0, -2.0):
         H, E, V = qwz_eigh(m, SQ20)
@@ -295,6 +296,9 @@ def test_chern_gap_flag():
         raw = float(invariants.bott_index_from_eigh(Ep, Vp, SQ8P, gap_tol=0.0))
         assert abs(raw - round(raw)) < 1e-8
         assert np.isnan(float(invariants.chern_number_from_eigh(Ep, Vp, SQ8P, method="kitaev")))
+    for m in (-2.5, 2.5):  # gap 1 with E_max = 4.5 on 8 x 8: the periodic default (E_max / L) keeps it
+        Hp, Ep, Vp = qwz_eigh(m, SQ8P)
+        assert abs(float(invariants.bott_index_from_eigh(Ep, Vp, SQ8P))) < 1e-8
     for m in (-1.5, 1.5, 3.0):
         Hp, Ep, Vp = qwz_eigh(m, SQ8P)
         assert np.isfinite(float(invariants.bott_index_from_eigh(Ep, Vp, SQ8P)))

@@ -48,16 +48,17 @@ insulator), which would otherwise flag every topological open sample.
 
 A value whose gap is below ``gap_tol`` is returned as NaN (never a number that looks like an
 integer); ``return_gap=True`` returns ``(value, gap)``. The default tolerance is size aware,
-:func:`default_gap_tol`: ``gap_tol = 2 * E_max / L_lin``, with ``E_max`` the largest ``|E|`` (the
-bandwidth scale) and ``L_lin`` the smallest linear size in cells. At a transition the finite-size
+:func:`default_gap_tol`: ``gap_tol = c * E_max / L_lin``, with ``E_max`` the largest ``|E|`` (the
+bandwidth scale), ``L_lin`` the smallest linear size in cells and ``c = 2`` (open) or 1 (periodic). At a transition the finite-size
 bulk gap is ``~ pi v / L_lin`` (SSH at ``v = w``: ``pi w / L``; QWZ at ``m = 0, +-2`` open: about
 ``2 pi / (L + 1)``), below the tolerance; deep in a phase it is ``O(1)`` and far above (e.g. QWZ
 ``m = +-1.5``: gap 1 against a tolerance 0.35 at 20 x 20). Measured ratios ``gap / (E_max / L_lin)`` at
 the transitions: SSH open 1.55, QWZ open 1.17 (m = 0) and 1.29 (m = +-2), periodic 0 (the closing
-momenta are on the grid); deep in the phases >= 2.3 down to 8 x 8 periodic QWZ at ``m = +-1.5``.
-Periodic honeycomb samples see the Haldane transition only when 3 divides ``lx, ly`` (K, K' on the
-grid); otherwise the finite-size gap there is ~ 2.4 ``E_max / L`` and not flagged. Pass
-``gap_tol=0.0`` for raw values.
+momenta are on the grid); deep in the phases >= 4 for open samples of 12 x 12 and more, >= 1.8 for
+periodic ones down to 8 x 8 (QWZ ``m = +-2.5``). Periodic samples see a transition only when the
+closing momentum is on the grid (SSH ``v = w``: even ``L``; QWZ ``m = 0``: even sizes; Haldane: 3
+divides ``lx, ly``); otherwise the finite sample is gapped there (~ ``pi v / L``) and is not flagged.
+Pass ``gap_tol=0.0`` for raw values.
 
 Differentiability
 -----------------
@@ -113,8 +114,8 @@ CHERN_METHODS = ("marker", "bott", "kitaev")
 POLAR_CUTOFF = 1e-6
 #: Relative eigenvalue splitting below which :func:`eigh` treats a pair as degenerate in its JVP.
 DEGENERACY_TOL = 1e-9
-#: Default gap tolerance, in units of ``E_max / L_lin`` (:func:`default_gap_tol`).
-GAP_TOL_FACTOR = 2.0
+#: Default gap tolerance in units of ``E_max / L_lin`` (:func:`default_gap_tol`): open, periodic.
+GAP_TOL_FACTOR = {False: 2.0, True: 1.0}
 #: A state is a bulk state if its weight in the window is >= this fraction of the window's share.
 BULK_WEIGHT_FRACTION = 0.5
 
@@ -214,11 +215,17 @@ def chiral_block(H):
 
 # ------------------------------------------------------------------------------ gaps
 def default_gap_tol(lat: Lattice, e_max):
-    """Size-aware default gap tolerance ``2 * e_max / min(lat.dims)`` (``e_max`` the largest ``|E|``).
+    """Size-aware default gap tolerance ``c * e_max / min(lat.dims)``, ``e_max`` the largest ``|E|``;
+    ``c = 2`` for open samples, ``c = 1`` for periodic ones.
 
-    The finite-size bulk gap at a transition is ``~ pi v_F / L``; deep in a phase it is ``O(1)``.
+    Open samples: the finite-size bulk gap at a transition is ``~ pi v_F / L`` (measured
+    ``gap * L / E_max`` = 1.55 SSH, 1.17-1.29 QWZ), deep in a phase ``O(1)``. Periodic samples: at a
+    transition the gap is exactly 0 when the closing momentum is on the ``2 pi / L`` grid, and
+    otherwise at least ``~ pi v_F / L`` (a gapped finite sample, which no size-aware rule can tell from
+    a moderately deep phase on a small sample), so the smaller factor keeps e.g. QWZ ``m = +-2.5`` on
+    8 x 8 (gap 1, ``E_max = 4.5``) unflagged.
     """
-    return GAP_TOL_FACTOR * e_max / min(lat.dims)
+    return GAP_TOL_FACTOR[bool(lat.pbc)] * e_max / min(lat.dims)
 
 
 def is_gapped(gap, gap_tol):
@@ -430,7 +437,7 @@ def winding_number(H, lat: Lattice, trim=None, return_gap: bool = False, gap_tol
         least one cell). Must be None or 0 for a periodic chain.
       return_gap: also return the (bulk) gap ``2 min s`` of the chiral block's singular values.
       gap_tol: values whose gap is below it become NaN; default :func:`default_gap_tol`
-        (``2 s_max / L``); 0 disables.
+        (``2 s_max / L`` open, ``s_max / L`` periodic); 0 disables.
       method: ``"polar"`` (default): ``U`` is the polar factor of the chiral block
         ``h = H[0::2, 1::2]``, from one ``eigh`` of ``h^dag h`` (``L x L``); requires chiral symmetry
         (checked for concrete ``H``). ``"eigh"``: ``Q = V sign(E) V^dag`` of the full ``H``
