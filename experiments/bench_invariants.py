@@ -17,10 +17,13 @@ Rows (targets from the project's issue):
   <= 1.45 and never slower than the NumPy reference (Bott). NumPy references are in the table.
 * tensor networks: the ``tensornetwork.ncon`` engine against ``jnp.einsum`` on the same
   ``opt_einsum`` path, and against the fast path of the public function.
-* memory: the compiled ``memory_analysis()`` of the jitted marker (eigh included) at N = 3200
-  (40 x 40), in units of one ``N x N`` complex128 array (target <= 6): arguments + outputs +
-  temporaries as XLA allocates them (generated code, excluding LAPACK's internal workspace, which
-  XLA allocates as temporaries of the custom call and so is included).
+* winding batch floor: the same batch through one bare batched ``eigh`` of ``h^T h`` (the LAPACK call
+  the polar route is built on), to show how much of the time is the diagonalization itself.
+* memory at N = 3200 (40 x 40), in units of one ``N x N`` complex128 array (target <= 6 for the
+  marker): (1) the compiled ``memory_analysis()`` of the jitted marker (eigh included): arguments +
+  outputs + temporaries, i.e. the XLA buffers (LAPACK's own workspace inside the eigh call is not
+  one); (2) peak RSS of fresh subprocesses (import, build ``H``, compile) with and without one call,
+  which includes LAPACK's workspace; ``H`` itself (1 unit) is in the baseline of (2).
 
 Run: ``.venv/bin/python experiments/bench_invariants.py [--quick] [--out PATH] [--repeats R]``.
 """
@@ -270,11 +273,55 @@ def bench_memory(n: int) -> dict:
     return {
         "lattice": f"{n}x{n}",
         "N": N,
-        "method": "jax.jit(f).lower(H).compile().memory_analysis(): arguments + outputs + temporaries - aliases",
+        "method": "jax.jit(f).lower(H).compile().memory_analysis(): arguments + outputs + temporaries - aliases "
+                  "(XLA buffers; LAPACK's own workspace inside the eigh call is not an XLA buffer)",
         "marker": stats(lambda H: invariants.local_chern_marker(H, lo)),
         "bare_eigh": stats(lambda H: jnp.linalg.eigh(H)),
+        "rss_method": "peak RSS (ru_maxrss) of fresh subprocesses that import, build H and compile both "
+                      "functions, then call one of them (or none); reported: peak(call) - peak(no call). "
+                      "Includes LAPACK's workspace; 0 means the call fit in memory already touched.",
+        "rss_marker": _rss_growth("marker", n),
+        "rss_bare_eigh": _rss_growth("eigh", n),
         "target": "marker <= 6 N x N complex arrays",
     }
+
+
+_RSS_SCRIPT = """
+import resource, sys
+import jax, jax.numpy as jnp
+import tnn
+from tnn import hamiltonians, invariants, lattice
+tnn.enable_x64()
+what, n = sys.argv[1], int(sys.argv[2])
+lo = lattice.square(n, n)
+H = jax.block_until_ready(hamiltonians.qwz(-1.0, lo))
+fs = {"marker": jax.jit(lambda H: invariants.local_chern_marker(H, lo)).lower(H).compile(),
+      "eigh": jax.jit(jnp.linalg.eigh).lower(H).compile()}
+if what in fs:
+    jax.block_until_ready(fs[what](H))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+
+def _peak_rss(what: str, n: int) -> int | None:
+    import subprocess
+    import sys
+
+    try:
+        res = subprocess.run([sys.executable, "-c", _RSS_SCRIPT, what, str(n)], capture_output=True, text=True,
+                             timeout=900, check=True)
+        return int(res.stdout.strip().splitlines()[-1])
+    except (subprocess.SubprocessError, IndexError, ValueError, OSError):
+        return None
+
+
+def _rss_growth(what: str, n: int) -> dict | None:
+    """Peak resident memory added by one call, in bytes and in N x N complex128 units."""
+    base, peak = _peak_rss("none", n), _peak_rss(what, n)
+    if base is None or peak is None:
+        return None
+    N = 2 * n * n
+    return {"baseline_peak_bytes": base, "peak_bytes": peak, "in_NxN_complex": (peak - base) / (N * N * 16)}
 
 
 # ----------------------------------------------------------------------------- main
@@ -338,6 +385,11 @@ def main(argv=None):
                           f"{mem['marker']['total_in_NxN_complex']:.2f}", "<= 6"))
         lines.append(_row(f"memory bare eigh {mem['lattice']}, N x N complex units",
                           f"{mem['bare_eigh']['total_in_NxN_complex']:.2f}", ""))
+    if mem["rss_marker"] is not None and mem["rss_bare_eigh"] is not None:
+        lines.append(_row(f"peak RSS added by the marker call {mem['lattice']}, N x N complex",
+                          f"{mem['rss_marker']['in_NxN_complex']:.2f}", ""))
+        lines.append(_row(f"peak RSS added by a bare eigh call {mem['lattice']}, N x N complex",
+                          f"{mem['rss_bare_eigh']['in_NxN_complex']:.2f}", ""))
     print("\n".join(lines))
     print(f"(seconds: winding single {ws['seconds']['tnn_jit']:.4f} vs SVD {ws['seconds']['svd_jax']:.4f}; "
           f"batch {wb['seconds']['tnn_vmap']:.3f} vs loop {wb['seconds']['numpy_loop_textbook']:.3f}; "

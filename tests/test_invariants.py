@@ -542,3 +542,23 @@ def test_bad_inputs_raise_naming_the_argument():
     for pattern, call in cases:
         with pytest.raises(ValueError, match=pattern):
             call()
+
+
+# ------------------------------------------------------------------ benchmark smoke test
+@pytest.mark.slow
+def test_bench_invariants_quick(tmp_path):
+    """experiments/bench_invariants.py --quick runs end to end and writes its JSON (no timing asserts)."""
+    import importlib.util
+    import json
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "bench_invariants.py"
+    spec = importlib.util.spec_from_file_location("bench_invariants", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path / "bench.json"
+    res = mod.main(["--quick", "--repeats", "1", "--out", str(out)])
+    data = json.loads(out.read_text())
+    assert data["winding_single"]["ratio_vs_svd_jax"] > 0 and len(data["table"]) == len(res["table"])
+    assert abs(data["marker_bott"]["bott"] - data["marker_bott"]["bott_numpy"]) < 1e-8
+    assert data["winding_batch"]["max_abs_diff_vs_numpy"] < 1e-6
