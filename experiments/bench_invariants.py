@@ -22,7 +22,7 @@ Rows (targets from the project's issue):
 * memory at N = 3200 (40 x 40), in units of one ``N x N`` complex128 array (target <= 6 for the
   marker): (1) the compiled ``memory_analysis()`` of the jitted marker (eigh included): arguments +
   outputs + temporaries, i.e. the XLA buffers (LAPACK's own workspace inside the eigh call is not
-  one); (2) peak RSS of fresh subprocesses (import, build ``H``, compile) with and without one call,
+  one); (2) peak RSS (VmHWM) of fresh subprocesses (import, build ``H``, compile) with and without one call,
   which includes LAPACK's workspace; ``H`` itself (1 unit) is in the baseline of (2).
 
 Run: ``.venv/bin/python experiments/bench_invariants.py [--quick] [--out PATH] [--repeats R]``.
@@ -51,13 +51,17 @@ def _block(x):
     return jax.block_until_ready(x)
 
 
-def timeit(fns: dict, repeats: int) -> dict:
-    """Interleaved timing: one warm-up call each, then ``repeats`` rounds; minimum per function."""
+def timeit(fns: dict, repeats: int, seed: int = 0) -> dict:
+    """Interleaved timing: one warm-up call each, then ``repeats`` rounds in a shuffled order (so no
+    function always runs right after a heavy NumPy reference); minimum per function."""
     for f in fns.values():
         _block(f())
     best = {k: float("inf") for k in fns}
+    rng = np.random.default_rng(seed)
+    keys = list(fns)
     for _ in range(repeats):
-        for k, f in fns.items():
+        for i in rng.permutation(len(keys)):
+            k, f = keys[i], fns[keys[i]]
             t0 = time.perf_counter()
             _block(f())
             best[k] = min(best[k], time.perf_counter() - t0)
@@ -277,7 +281,7 @@ def bench_memory(n: int) -> dict:
                   "(XLA buffers; LAPACK's own workspace inside the eigh call is not an XLA buffer)",
         "marker": stats(lambda H: invariants.local_chern_marker(H, lo)),
         "bare_eigh": stats(lambda H: jnp.linalg.eigh(H)),
-        "rss_method": "peak RSS (ru_maxrss) of fresh subprocesses that import, build H and compile both "
+        "rss_method": "peak RSS (VmHWM) of fresh subprocesses that import, build H and compile both "
                       "functions, then call one of them (or none); reported: peak(call) - peak(no call). "
                       "Includes LAPACK's workspace; 0 means the call fit in memory already touched.",
         "rss_marker": _rss_growth("marker", n),
@@ -299,7 +303,12 @@ fs = {"marker": jax.jit(lambda H: invariants.local_chern_marker(H, lo)).lower(H)
       "eigh": jax.jit(jnp.linalg.eigh).lower(H).compile()}
 if what in fs:
     jax.block_until_ready(fs[what](H))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+# VmHWM is the peak of this process image; ru_maxrss would carry over the parent's peak across exec.
+try:
+    line = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0]
+    print(int(line.split()[1]) * 1024)
+except (OSError, IndexError):
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
 """
 
 

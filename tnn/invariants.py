@@ -151,31 +151,34 @@ def _eigh_jvp(primals, tangents):
     return (E, V), (dE, dV.astype(V.dtype))
 
 
-def _polar_primal(h):
-    """``U = h g(h^dag h)``, ``g(lam) = lam^{-1/2}`` above the cutoff and 0 below; and the eigensystem."""
+def _polar_primal(h, rows):
+    """Rows ``r0:r1`` of ``U = h g(h^dag h)``, ``g(lam) = lam^{-1/2}`` above the cutoff and 0 below,
+    with the eigensystem ``(lam, V)`` of ``h^dag h`` and ``HV = (h V)[r0:r1]``. Only the rows that the
+    bulk trace reads are formed (half of them on an open chain with the default trim)."""
+    r0, r1 = rows
     hh = jnp.conj(h.T) @ h
     lam, V = jnp.linalg.eigh(hh)
     lam = jnp.maximum(lam, 0.0)
     keep = lam > (POLAR_CUTOFF**2) * lam[-1]
     s = jnp.sqrt(lam)
     g = jnp.where(keep, 1.0 / jnp.where(keep, s, 1.0), 0.0)
-    HV = h @ V
+    HV = h[r0:r1] @ V
     U = (HV * g.astype(HV.dtype)[None, :]) @ jnp.conj(V.T)
-    return U, (lam, V, HV, keep)
+    return U, (lam, V, HV, keep, g)
 
 
-@jax.custom_jvp
-def _polar(h):
-    U, (lam, V, HV, keep) = _polar_primal(h)
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
+def _polar(h, rows):
+    U, (lam, V, HV, keep, g) = _polar_primal(h, rows)
     return U, lam, V, HV
 
 
 @_polar.defjvp
-def _polar_jvp(primals, tangents):
+def _polar_jvp(rows, primals, tangents):
     (h,), (dh,) = primals, tangents
-    U, (lam, V, HV, keep) = _polar_primal(h)
+    U, (lam, V, _, keep, g) = _polar_primal(h, rows)
+    r0, r1 = rows
     s = jnp.sqrt(lam)
-    g = jnp.where(keep, 1.0 / jnp.where(keep, s, 1.0), 0.0)
     # Daleckii-Krein: d g(A) = V (Gamma o V^dag dA V) V^dag, Gamma_ij the divided difference of g.
     # For g = lam^{-1/2}: (g_i - g_j)/(lam_i - lam_j) = -1/(s_i s_j (s_i + s_j)), finite at
     # degeneracies. Kept/dropped pairs: g_j/(lam_j - lam_i); dropped pairs (edge zero modes): 0.
@@ -188,13 +191,14 @@ def _polar_jvp(primals, tangents):
     gamma = jnp.where(both, -1.0 / den_both, 0.0)
     gamma = gamma + jnp.where(one_i, g[None, :] / jnp.where(one_i, dl, 1.0), 0.0)
     gamma = gamma + jnp.where(one_j, g[:, None] / jnp.where(one_j, -dl, 1.0), 0.0)
+    HV = h @ V  # all rows: V^dag dA V needs them
     D = dh @ V
     T = jnp.conj(D.T) @ HV
     T = T + jnp.conj(T.T)  # V^dag (dh^dag h + h^dag dh) V
     Vh = jnp.conj(V.T)
-    dU = (D * g.astype(D.dtype)[None, :]) @ Vh + (HV @ (gamma.astype(T.dtype) * T)) @ Vh
-    zeros = (jnp.zeros_like(lam), jnp.zeros_like(V), jnp.zeros_like(HV))
-    return (U, lam, V, HV), (dU.astype(U.dtype), *zeros)
+    dU = (D[r0:r1] * g.astype(D.dtype)[None, :]) @ Vh + (HV[r0:r1] @ (gamma.astype(T.dtype) * T)) @ Vh
+    zeros = (jnp.zeros_like(lam), jnp.zeros_like(V), jnp.zeros((r1 - r0, h.shape[1]), HV.dtype))
+    return (U, lam, V, HV[r0:r1]), (dU.astype(U.dtype), *zeros)
 
 
 def polar_factor(h):
@@ -204,7 +208,8 @@ def polar_factor(h):
     modes) are left out, so ``U`` is then a partial isometry. Differentiable with finite derivatives
     at degenerate singular values (custom JVP, see the module docstring).
     """
-    return _polar(jnp.asarray(h))[0]
+    h = jnp.asarray(h)
+    return _polar(h, (0, h.shape[0]))[0]
 
 
 def chiral_block(H):
@@ -389,22 +394,27 @@ def _winding_trim(lat: Lattice, trim):
 @functools.partial(jax.jit, static_argnames=("lat", "trim", "density"))
 def _winding_polar_core(H, gap_tol, lat: Lattice, trim, density: bool = False):
     h = chiral_block(H)
-    U, lam, V, HV = _polar(h)
-    K = jnp.asarray(tc._winding_kernel(lat, trim), dtype=jnp.real(U).dtype)
+    L = lat.dims[0]
+    # The kernel is nonzero on the bulk rows only (a contiguous range): form just those rows of U.
+    r0, r1 = (0, L) if lat.pbc else (trim[0], L - trim[0])
+    U, lam, V, HV = _polar(h, (r0, r1))
+    K = jnp.asarray(tc._winding_kernel(lat, trim)[r0:r1], dtype=jnp.real(U).dtype)
     # Fast path = the winding_from_polar network with the exact kernel (a single fused reduction).
     rows = jnp.sum(K * (jnp.real(U) ** 2 + jnp.imag(U) ** 2), axis=1)
-    value = rows if density else jnp.sum(rows)
+    if density:
+        value = jnp.zeros(L, rows.dtype).at[r0:r1].set(rows) if (r0, r1) != (0, L) else rows
+    else:
+        value = jnp.sum(rows)
     lam, V, HV = (jax.lax.stop_gradient(a) for a in (lam, V, HV))
     s = jnp.sqrt(lam)
     if lat.pbc:
         gap = 2 * s[0]
     else:
-        cells = tc._bulk_cells(lat, trim)
-        wb = jnp.sum(jnp.abs(V[cells]) ** 2, axis=0)
+        wb = jnp.sum(jnp.abs(V[r0:r1]) ** 2, axis=0)
         keep = lam > (POLAR_CUTOFF**2) * lam[-1]
-        wa = jnp.sum(jnp.abs(HV[cells]) ** 2, axis=0) / jnp.where(keep, lam, 1.0)
+        wa = jnp.sum(jnp.abs(HV) ** 2, axis=0) / jnp.where(keep, lam, 1.0)
         w = jnp.where(keep, (wa + wb) / 2, wb)
-        bulk = w >= BULK_WEIGHT_FRACTION * cells.mean()
+        bulk = w >= BULK_WEIGHT_FRACTION * (r1 - r0) / L
         gap = 2 * jnp.min(jnp.where(bulk, s, jnp.inf))
         gap = jnp.where(jnp.isfinite(gap), gap, 0.0)
     return _flag(value, gap, gap_tol, lat, s[-1]), gap
