@@ -436,6 +436,20 @@ def test_networks_ncon_einsum_and_fast_paths():
     assert abs(float(tc.bott_from_unitaries(*u[0])) - float(invariants.bott_index_from_eigh(E, V, lp))) < 1e-10
 
 
+def test_marker_chern_number_is_the_window_mean_of_the_map():
+    """chern_number(method="marker") takes the window sum without the per-site map; it equals the
+    mean of local_chern_marker over the window (disordered square and honeycomb, several windows)."""
+    for lat, H in ((SQ8, hamiltonians.qwz(-1.2, SQ8, onsite_disorder=2.0, key=jax.random.key(3))),
+                   (HON_O, hamiltonians.haldane(1.0, 0.2, 0.9, 0.3, HON_O, onsite_disorder=1.0, key=jax.random.key(4)))):
+        E, V = eigh(H)
+        cm = A(invariants.local_chern_marker_from_eigh(E, V, lat, gap_tol=0.0))
+        for window in (None, 0, 1, (1, 2)):
+            win = tc.bulk_window(lat, window)
+            ref = float(np.sum(cm * win) / np.sum(win))
+            c = float(invariants.chern_number_from_eigh(E, V, lat, window=window, gap_tol=0.0))
+            assert abs(c - ref) < 1e-11, (lat.kind, window, c, ref)
+
+
 def test_contract_generic_and_path():
     """contract() on a random network with a hyperedge, a free batch index and a channel axis."""
     rng = np.random.default_rng(2)

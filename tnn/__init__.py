@@ -1,13 +1,34 @@
 """tnn: differentiable real-space topology and the learnability of topological invariants.
 
 Importing ``tnn`` changes no JAX setting; call :func:`tnn.enable_x64` for float64.
+
+The physics modules (``lattice``, ``hamiltonians``, ``kspace``, ``contractions``, ``invariants``)
+are imported with the package; ``data``, ``models``, ``train`` and ``io`` (which pull in Flax and
+optax) on first access, e.g. ``tnn.models.make_model``.
 """
+
+import importlib
 
 from tnn import contractions, hamiltonians, invariants, kspace, lattice
 from tnn.precision import enable_x64, x64_enabled
 
 __version__ = "0.1.0"
 
+_LAZY = ("data", "models", "train", "io")
+
 __all__ = [
-    "enable_x64", "x64_enabled", "lattice", "hamiltonians", "kspace", "contractions", "invariants", "__version__",
+    "enable_x64", "x64_enabled", "lattice", "hamiltonians", "kspace", "contractions", "invariants",
+    *_LAZY, "__version__",
 ]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module = importlib.import_module(f"tnn.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'tnn' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

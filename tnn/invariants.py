@@ -593,6 +593,44 @@ def _marker_core(E, V, gap_tol, lat: Lattice, window):
     return _flag(cmap, gap, gap_tol, lat, e_max), gap
 
 
+def _marker_window_sum(W, x, y, rows):
+    r"""``Im Tr(Pi_b P X P Y P)`` over the bulk sites ``rows`` (static index array), ``P = W W^dag``.
+
+    The sum over a window of the per-site marker without the per-site map: with ``P_b = P[rows, :]
+    = W_b W^dag`` (``N_b x N``), ``Tr(Pi_b P X P Y P) = sum_{r a} (P_b X W)_{ra} conj((P_b Y W)_{ra})``,
+    since ``W^dag Y P[:, b] = (P_b Y W)^dag``. Costs ``3 N_b N n`` complex multiply-adds against
+    ``2 N n^2 + n^3 + N n^2`` for the map (``N_b = N/4``, ``n = N/2``: 2.3x fewer), all as real
+    GEMMs (three per complex product).
+    """
+    wr, wi = jnp.real(W), jnp.imag(W)
+    br, bi = wr[rows], wi[rows]
+    # P_b = W_b W^dag.
+    pr, pi = _cmatmul(br, bi, wr.T, -wi.T)
+    ar, ai = _cmatmul(pr, pi, jnp.concatenate([x[:, None] * wr, y[:, None] * wr], axis=1),
+                      jnp.concatenate([x[:, None] * wi, y[:, None] * wi], axis=1))
+    n = W.shape[1]
+    # Im sum A conj(C) with A = P_b X W, C = P_b Y W.
+    return jnp.sum(ai[:, :n] * ar[:, n:] - ar[:, :n] * ai[:, n:])
+
+
+@functools.partial(jax.jit, static_argnames=("lat", "window"))
+def _marker_mean_core(E, V, gap_tol, lat: Lattice, window):
+    """Bulk-window mean of the local Chern marker (what ``chern_number(method="marker")`` returns),
+    through :func:`_marker_window_sum`; equals the mean of :func:`local_chern_marker` over the same
+    window to rounding."""
+    n_occ = _n_occ(lat)
+    W = V[:, :n_occ]
+    if not jnp.issubdtype(W.dtype, jnp.complexfloating):
+        W = W.astype(jnp.result_type(W.dtype, jnp.complex64))
+    x, y = (jnp.asarray(c, dtype=jnp.real(W).dtype) for c in tc.exact_coordinates(lat))
+    cells = tc._bulk_cells(lat, window)
+    rows = np.nonzero(tc.site_mask_from_cells(lat, cells))[0]
+    value = _marker_window_sum(W, x, y, rows) * (tc.exact_marker_scale(lat) / float(cells.sum()))
+    gap = _gap_from_eigh(E, V, lat, window, n_occ)
+    e_max = jnp.max(jnp.abs(jax.lax.stop_gradient(E)))
+    return _flag(value, gap, gap_tol, lat, e_max), gap
+
+
 def _marker_args(lat, window, return_gap, what="the local Chern marker"):
     lat = _check_lattice(lat, ("square", "honeycomb"), what)
     _check_pbc(lat, False, what)
@@ -748,19 +786,11 @@ def kitaev_chern_number(H, lat: Lattice, radius=None, return_gap: bool = False, 
 # ------------------------------------------------------------------------------ Chern number
 def _chern_dispatch(E, V, lat, method, window, radius, tol):
     if method == "marker":
-        win = _window_trim_2d(lat, window)
-        cmap, gap = _marker_core(E, V, tol, lat, win)
-        return _window_mean(cmap, lat, win), gap
+        return _marker_mean_core(E, V, tol, lat, _window_trim_2d(lat, window))
     if method == "bott":
         return _bott_core(E, V, tol, lat)
     r = tc.default_kitaev_radius(lat) if radius is None else float(radius)
     return _kitaev_core(E, V, tol, lat, r, _window(lat, window))
-
-
-@functools.partial(jax.jit, static_argnames=("lat", "win"))
-def _window_mean(cmap, lat, win):
-    w = jnp.asarray(tc._bulk_cells(lat, win).reshape(lat.shape), dtype=cmap.dtype)
-    return jnp.sum(w * cmap) / jnp.sum(w)
 
 
 def _chern_args(lat, method, window, radius, return_gap):

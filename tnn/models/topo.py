@@ -14,7 +14,7 @@ other_lat)`` and call its ``apply`` with the same params.
 
 the contraction :func:`tnn.contractions.winding_network`, with
 
-* distance kernel ``K^k_ij = -(mask_i / L') kappa_k(d_ij)``, ``d_ij`` the signed cell distance
+* distance kernel ``K^k_ij = (mask_i / L') kappa_k(d_ij)``, ``d_ij = x_i - x_j`` the signed cell distance
   (minimum image on periodic chains), ``mask`` the bulk cells of an open chain (``trim`` cut from
   each edge; all cells if periodic) and ``L'`` their number. ``kappa_k(d) = a_k d + mlp_k(d)``;
   exact: ``kappa(d) = d`` (``a = 1``, MLP output layer 0), which is
@@ -215,8 +215,8 @@ def init_params(key, config: ModelConfig, lat: Lattice, dtype=None):
 def winding_kernels(params, lat: Lattice, trim: float):
     """The K distance kernels ``(K, L, L)``: ``a_k K^exact_ij + (mask_i/L') mlp_k(d_ij)``.
 
-    ``K^exact = -(mask_i/L') d_ij`` is :func:`tnn.contractions.exact_winding_kernel`, so the kernel
-    function is ``kappa_k(d) = a_k d - mlp_k(d)`` (the sign of the MLP term is immaterial)."""
+    ``K^exact = (mask_i/L') d_ij`` is :func:`tnn.contractions.exact_winding_kernel`, so the kernel
+    function is ``kappa_k(d) = a_k d + mlp_k(d)``."""
     K, d, row = _chain_geometry(lat, trim)
     pk = params["kernel"]
     learned = _fn_apply(pk["mlp"], d.reshape(-1, 1))[..., 0].reshape(-1, *d.shape)
