@@ -436,6 +436,24 @@ def test_networks_ncon_einsum_and_fast_paths():
     assert abs(float(tc.bott_from_unitaries(*u[0])) - float(invariants.bott_index_from_eigh(E, V, lp))) < 1e-10
 
 
+def test_winding_from_svd_equals_polar_route():
+    """winding_number_from_svd (an SVD of the chiral block) = the polar route of winding_number,
+    zero modes of open topological chains included; bad shapes raise naming the arguments."""
+    for pbc in (False, True):
+        lat = lattice.chain(30, pbc=pbc)
+        for i, (t, ranges) in enumerate((((0.3, 1.0), (0, 1)), ((1.0, 0.3), (0, 1)), ((0.2, 1.0, 0.6), (0, 1, 2)),
+                                         ((0.4, 0.2, 1.1), (-1, 0, 1)))):
+            H = hamiltonians.ssh(jnp.asarray(t), lat, ranges, bond_disorder=0.5, key=jax.random.key(i))
+            ref = [float(v) for v in invariants.winding_number(H, lat, return_gap=True, gap_tol=0.0)]
+            X, s, Yh = jnp.linalg.svd(invariants.chiral_block(H))
+            got = [float(v) for v in invariants.winding_number_from_svd(X, s, Yh, lat, return_gap=True, gap_tol=0.0)]
+            # eigh(h^dag h) resolves a singular value s to eps s_max^2 / s: split edge modes near
+            # the polar cutoff (1e-6 s_max) move the value by up to ~1e-8.
+            np.testing.assert_allclose(got, ref, rtol=0, atol=1e-7)
+    with pytest.raises(ValueError, match="`X`, `s`, `Yh`"):
+        invariants.winding_number_from_svd(X[:5], s, Yh, lat)
+
+
 def test_marker_chern_number_is_the_window_mean_of_the_map():
     """chern_number(method="marker") takes the window sum without the per-site map; it equals the
     mean of local_chern_marker over the window (disordered square and honeycomb, several windows)."""

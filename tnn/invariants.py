@@ -92,6 +92,7 @@ from tnn.lattice import Lattice
 __all__ = [
     "winding_number",
     "winding_number_from_eigh",
+    "winding_number_from_svd",
     "winding_density",
     "local_chern_marker",
     "local_chern_marker_from_eigh",
@@ -391,13 +392,17 @@ def _winding_trim(lat: Lattice, trim):
     return tc._check_trim(lat, trim)
 
 
-@functools.partial(jax.jit, static_argnames=("lat", "trim", "density"))
-def _winding_polar_core(H, gap_tol, lat: Lattice, trim, density: bool = False):
-    h = chiral_block(H)
+def _polar_rows(lat: Lattice, trim):
+    """Row range ``(r0, r1)`` of ``U`` that the kernel reads: the bulk cells of an open chain."""
     L = lat.dims[0]
-    # The kernel is nonzero on the bulk rows only (a contiguous range): form just those rows of U.
-    r0, r1 = (0, L) if lat.pbc else (trim[0], L - trim[0])
-    U, lam, V, HV = _polar(h, (r0, r1))
+    return (0, L) if lat.pbc else (trim[0], L - trim[0])
+
+
+def _winding_from_polar(U, lam, V, HV, gap_tol, lat: Lattice, trim, density: bool = False):
+    """Value and gap of the polar route from the rows ``r0:r1`` of ``U``, the eigensystem
+    ``(lam, V)`` of ``h^dag h`` (``lam`` ascending) and ``HV = (h V)[r0:r1]``."""
+    L = lat.dims[0]
+    r0, r1 = _polar_rows(lat, trim)
     K = jnp.asarray(tc._winding_kernel(lat, trim)[r0:r1], dtype=jnp.real(U).dtype)
     # Fast path = the winding_from_polar network with the exact kernel (a single fused reduction).
     rows = jnp.sum(K * (jnp.real(U) ** 2 + jnp.imag(U) ** 2), axis=1)
@@ -418,6 +423,62 @@ def _winding_polar_core(H, gap_tol, lat: Lattice, trim, density: bool = False):
         gap = 2 * jnp.min(jnp.where(bulk, s, jnp.inf))
         gap = jnp.where(jnp.isfinite(gap), gap, 0.0)
     return _flag(value, gap, gap_tol, lat, s[-1]), gap
+
+
+@functools.partial(jax.jit, static_argnames=("lat", "trim", "density"))
+def _winding_polar_core(H, gap_tol, lat: Lattice, trim, density: bool = False):
+    # The kernel is nonzero on the bulk rows only (a contiguous range): form just those rows of U.
+    U, lam, V, HV = _polar(chiral_block(H), _polar_rows(lat, trim))
+    return _winding_from_polar(U, lam, V, HV, gap_tol, lat, trim, density)
+
+
+@functools.partial(jax.jit, static_argnames=("lat", "trim"))
+def _winding_polar_energies(H, gap_tol, lat: Lattice, trim):
+    """The polar route (value, gap) and the spectrum ``E`` ``(2L,)`` ascending of the chiral ``H``,
+    ``+-s`` with the singular values taken as ``s_i = |h v_i|`` (accurate to ``eps s_max`` also for
+    the edge zero modes, where ``sqrt(lam_i)`` is only ``sqrt(eps) s_max``). For
+    :mod:`tnn.data`: labels and energies of a chiral chain from one ``eigh`` of ``h^dag h``."""
+    h = chiral_block(H)
+    U, lam, V, HV = _polar(h, _polar_rows(lat, trim))
+    value, gap = _winding_from_polar(U, lam, V, HV, gap_tol, lat, trim)
+    s = jnp.sort(jnp.linalg.norm(jax.lax.stop_gradient(h @ V), axis=0))
+    return value, gap, jnp.concatenate([-s[::-1], s])
+
+
+@functools.partial(jax.jit, static_argnames=("lat", "trim"))
+def _winding_svd_core(X, s, Yh, gap_tol, lat: Lattice, trim):
+    # h = X diag(s) Yh with s descending: lam = s^2 ascending, V = Y, h V = X diag(s).
+    lam = (s**2)[::-1]
+    V = jnp.conj(Yh.T)[:, ::-1]
+    r0, r1 = _polar_rows(lat, trim)
+    keep = lam > (POLAR_CUTOFF**2) * lam[-1]
+    Xr = X[r0:r1, ::-1]
+    U = (Xr * keep.astype(Xr.dtype)[None, :]) @ jnp.conj(V.T)
+    HV = Xr * s[::-1].astype(Xr.dtype)[None, :]
+    return _winding_from_polar(U, lam, V, HV, gap_tol, lat, trim)
+
+
+def winding_number_from_svd(X, s, Yh, lat: Lattice, trim=None, return_gap: bool = False, gap_tol=None):
+    r""":func:`winding_number` (polar route) from an SVD ``h = X diag(s) Yh`` of the chiral block
+    ``h = H[0::2, 1::2]``, for callers who have it already (e.g. :func:`tnn.data.chiral_eigh`).
+
+    ``U = X Yh`` with the singular values below ``1e-6 s_max`` left out, exactly as the polar route
+    of :func:`winding_number` (which gets the same decomposition from ``eigh(h^dag h)``), so the two
+    agree to rounding. Args: ``X`` ``(L, L)``, ``s`` ``(L,)`` descending (as ``jnp.linalg.svd``
+    returns it), ``Yh`` ``(L, L)``; the rest as :func:`winding_number`. Returns a scalar, or
+    ``(W, gap)``.
+    """
+    lat = _check_lattice(lat, ("chain",), "the winding number")
+    trim_t = _winding_trim(lat, trim)
+    return_gap = _check_bool("return_gap", return_gap)
+    L = lat.dims[0]
+    X, s, Yh = jnp.asarray(X), jnp.asarray(s), jnp.asarray(Yh)
+    if X.shape != (L, L) or Yh.shape != (L, L) or s.shape != (L,):
+        raise ValueError(f"Arguments `X`, `s`, `Yh` must have shapes ({L}, {L}), ({L},), ({L}, {L}) for a chain of "
+                         f"{L} cells, got {X.shape}, {s.shape}, {Yh.shape}.")
+    tol = _check_gap_tol(gap_tol)
+    value, gap = _winding_svd_core(X, s, Yh, tol, lat, trim_t)
+    return (value, gap) if return_gap else value
 
 
 def _check_chiral(H, lat):

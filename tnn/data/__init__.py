@@ -36,8 +36,12 @@ Always stored (labels float64 / int32 / bool):
 
 * ``energies`` ``(S, N)`` float64, ascending.
 * ``label`` int32: the training label, ``class`` or ``kspace_class`` as ``spec.label`` says.
-* ``invariant``: the real-space invariant (:func:`tnn.invariants.winding_number_from_eigh` or
-  :func:`tnn.invariants.chern_number_from_eigh` with ``spec.method``), raw (never NaN-ed);
+* ``invariant``: the real-space invariant, raw (never NaN-ed): chiral chains the polar route of
+  :func:`tnn.invariants.winding_number` (from its ``eigh`` of ``h^dag h``, or
+  :func:`tnn.invariants.winding_number_from_svd` when eigenvector features need the SVD anyway;
+  the two agree to rounding); SSH with onsite disorder
+  :func:`tnn.invariants.winding_number_from_eigh`; 2D :func:`tnn.invariants.chern_number_from_eigh`
+  with ``spec.method``;
   ``class`` its rounded value (``INVALID_CLASS`` if not finite).
 * ``kspace``, ``kspace_class``: the clean model's k-space invariant (:mod:`tnn.kspace`, same
   parameters without disorder) and its rounding; ``kspace_gap`` its gap.

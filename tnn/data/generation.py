@@ -18,7 +18,9 @@ resuming skips the shards whose checksum matches the manifest and recomputes the
 Speed: LAPACK runs single-threaded (:mod:`tnn.data._threads`; on a shared 2-core machine threaded
 OpenBLAS made a batch of N = 100 ``eigh`` 20x slower, and the thread count changes the last bits);
 chiral chains (SSH without onsite disorder) are diagonalized through one ``L x L`` SVD of the chiral
-block (:func:`chiral_eigh`) instead of a ``2L x 2L`` ``eigh``; shards are serialized, hashed and
+block (:func:`chiral_eigh`) instead of a ``2L x 2L`` ``eigh``, and only when an eigenvector feature is
+stored: otherwise labels and energies come from the polar route's one ``eigh`` of ``h^dag h``
+(about half the SVD's cost at L = 50); shards are serialized, hashed and
 written by a background thread while the next one is computed; ``workers > 1`` runs subprocesses.
 
 Rejection sampling (``classes``, ``balance``, ``boundary_fraction``) uses the clean model's
@@ -137,9 +139,13 @@ def chiral_eigh(h):
     of the smallest singular value, a valid basis of their degenerate space. Costs one ``L x L`` SVD instead of a ``2L x 2L`` ``eigh``
     (about half the time at ``L = 50``). Returns ``E`` ``(2L,)`` ascending and ``V`` ``(2L, 2L)``.
     """
-    X, s, Yh = jnp.linalg.svd(h)
+    return _chiral_eigensystem(*jnp.linalg.svd(h))
+
+
+def _chiral_eigensystem(X, s, Yh):
+    """``(E, V)`` of :func:`chiral_eigh` from the SVD ``h = X diag(s) Yh``."""
     Y = jnp.conj(Yh.T)
-    L = h.shape[0]
+    L = X.shape[0]
     E = jnp.concatenate([-s, s[::-1]])
     c = jnp.asarray(1 / np.sqrt(2), dtype=jnp.real(X).dtype)
     A = jnp.concatenate([X, X[:, ::-1]], axis=1) * c
@@ -252,14 +258,26 @@ def _finish(spec: DatasetSpec, lat, k_samples, i, theta, kinv, kgap, near, n_att
     else:
         tm = hamiltonians.terms(spec.model, _model_params(spec, theta), lat, onsite_disorder=w, key=key)
     H = hamiltonians.assemble(tm)
-    if spec.model == "ssh" and spec.disorder != "onsite":
-        E, V = chiral_eigh(invariants.chiral_block(H))
-    else:
+    chiral = spec.model == "ssh" and spec.disorder != "onsite"
+    V = None
+    if chiral and not _needs_eigenvectors(spec):
+        # Labels and energies from one eigh of h^dag h (the polar route of
+        # tnn.invariants.winding_number itself): half the cost of the SVD, which only the
+        # eigenvector features need.
+        trim = invariants._winding_trim(lat, spec.trim)
+        inv, gap, E = invariants._winding_polar_energies(H, jnp.asarray(0.0, H.dtype), lat, trim)
+    elif chiral:
+        # One L x L SVD of the chiral block gives the eigensystem of the 2L x 2L H and the same
+        # polar-route labels.
+        X, s, Yh = jnp.linalg.svd(invariants.chiral_block(H))
+        E, V = _chiral_eigensystem(X, s, Yh)
+        inv, gap = invariants.winding_number_from_svd(X, s, Yh, lat, trim=spec.trim, return_gap=True, gap_tol=0.0)
+    elif spec.model == "ssh":
+        # Onsite disorder breaks chiral symmetry: Q = sign(H) of the full H.
         E, V = jnp.linalg.eigh(H)
-
-    if spec.model == "ssh":
         inv, gap = invariants.winding_number_from_eigh(E, V, lat, trim=spec.trim, return_gap=True, gap_tol=0.0)
     else:
+        E, V = jnp.linalg.eigh(H)
         window = None if spec.method == "bott" else spec.trim
         inv, gap = invariants.chern_number_from_eigh(E, V, lat, method=spec.method, window=window, return_gap=True, gap_tol=0.0)
     e_max = jnp.maximum(jnp.abs(E[0]), jnp.abs(E[-1]))
@@ -283,6 +301,10 @@ def _finish(spec: DatasetSpec, lat, k_samples, i, theta, kinv, kgap, near, n_att
     feats = _features(spec, lat, tm, H, E, V)
     out.update(feats)
     return out
+
+
+def _needs_eigenvectors(spec: DatasetSpec) -> bool:
+    return any(f in spec.features for f in ("wavefunctions", "density", "projector"))
 
 
 def _features(spec: DatasetSpec, lat, tm, H, E, V) -> dict:
