@@ -387,6 +387,35 @@ def test_cli_generate_and_info(tmp_path, capsys):
     assert cli_main(["data", "info", str(tmp_path / "missing")]) == 2
 
 
+def _children() -> set[int]:
+    """PIDs of this process's live children (Linux /proc)."""
+    me, out = os.getpid(), set()
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == me and fields[0] != "Z":
+                out.add(int(d))
+    return out
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to list child processes")
+def test_workers_same_bytes_and_stopped_when_preflight_fails(ssh_dir, tmp_path):
+    """Two worker processes write the bytes of the in-process run; a spec that fails the preflight
+    (a class the draws never reach) raises ValueError with the workers already started, and they
+    are ended, not left behind."""
+    before = _children()
+    done = data.generate(SSH, tmp_path / "w2", workers=2)
+    assert shard_bytes(tmp_path / "w2") == shard_bytes(ssh_dir) and sorted(done.report["written"]) == [0, 1, 2, 3]
+    bad = dataclasses.replace(SSH, classes=(0, 5), balance=False)
+    with pytest.raises(ValueError, match="rarely produce"):
+        data.generate(bad, tmp_path / "bad", workers=2)
+    assert _children() == before
+
+
 # ----------------------------------------------------------------------------- slow
 @pytest.mark.slow
 def test_resume_after_real_kill_and_workers(ssh_dir, tmp_path):

@@ -287,6 +287,8 @@ def _fhs(model: str, p: dict, nk: int):
         gap = jnp.minimum(jnp.min(E[..., n_occ] - E[..., n_occ - 1]), jnp.min(Ec[..., n_occ] - Ec[..., n_occ - 1]))
 
     def link(Wa, Wb):
+        if Wa.shape[-1] == 1:  # one occupied band: the overlap itself (no batched LU for a 1 x 1 det)
+            return jnp.sum(Wa[..., 0].conj() * Wb[..., 0], axis=-1)
         return jnp.linalg.det(jnp.einsum("...ia,...ib->...ab", Wa.conj(), Wb))
 
     W1 = jnp.roll(W, -1, axis=0)

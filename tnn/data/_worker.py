@@ -1,6 +1,7 @@
 """Worker process of :func:`tnn.data.generate` (``workers > 1``): ``python -m tnn.data._worker OUT``.
 
-Protocol (text lines): the parent sends the spec as one JSON line, then shard indices, one per
+Protocol (text lines): the parent sends the spec as one JSON line (the worker then compiles the
+generator by computing one chunk, while the parent runs its preflight), then shard indices, one per
 line (up to two ahead, so the next shard is computed while the previous one is written); for each
 index the worker computes the shard, writes it (in a background thread) and answers with one JSON
 line ``{"k": k, "entry": ..., "meta": ...}``, or ``{"error": traceback}``. End of input ends the
@@ -38,10 +39,13 @@ def main(argv: list[str]) -> int:
             send({"error": traceback.format_exc()})
 
     try:
-        from tnn.data.generation import _compute_shard, _write_shard  # noqa: PLC0415
+        from tnn.data.generation import _compute_shard, _write_shard, compute_samples  # noqa: PLC0415
         from tnn.data.spec import DatasetSpec  # noqa: PLC0415
 
         spec = DatasetSpec.from_dict(json.loads(sys.stdin.readline()))
+        # Compile (and run) the first chunk now, while the parent runs its preflight: the first
+        # shard then starts at full speed. Cheap: one chunk, results discarded.
+        compute_samples(spec, 0, spec.chunk_size)
         with concurrent.futures.ThreadPoolExecutor(1) as writer:
             pending = None
             for line in sys.stdin:

@@ -526,29 +526,59 @@ def _run_in_process(spec: DatasetSpec, out: Path, todo: list[int], commit, on_ch
                 commit(*pending.result())
 
 
-def _run_workers(spec: DatasetSpec, out: Path, todo: list[int], n_workers: int, commit) -> None:
-    """Compute the shards ``todo`` in ``n_workers`` subprocesses (``python -m tnn.data._worker``),
-    each taking the next shard as it finishes one; ``commit`` each in this (the only manifest-
-    writing) process as it completes. Each worker runs one BLAS and one XLA thread."""
+def _start_workers(spec: DatasetSpec, out: Path, n_workers: int) -> list[subprocess.Popen]:
+    """Start ``n_workers`` subprocesses (``python -m tnn.data._worker``) and send them the spec:
+    each imports JAX and compiles the generator while this process runs the preflight. Each runs
+    one BLAS and one XLA thread."""
     env = dict(os.environ)
     env["OPENBLAS_NUM_THREADS"] = "1"
     env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
+    spec_line = json.dumps(spec.to_dict()) + "\n"
+    procs = []
+    for _ in range(n_workers):
+        p = subprocess.Popen([sys.executable, "-m", "tnn.data._worker", str(out)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, env=env)
+        procs.append(p)
+        try:
+            p.stdin.write(spec_line)
+            p.stdin.flush()
+        except OSError:  # died at once; feed() reports it
+            pass
+    return procs
+
+
+def _stop_workers(procs: list[subprocess.Popen], kill: bool = False) -> None:
+    """End workers that get no more shards (closing stdin ends them; ``kill``: at once) and reap
+    them. Safe to call twice."""
+    for p in procs:
+        if kill and p.poll() is None:
+            p.kill()
+        try:
+            p.stdin.close()
+        except OSError:
+            pass
+    for p in procs:
+        try:
+            p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        p.stdout.close()
+
+
+def _run_workers(procs: list[subprocess.Popen], todo: list[int], commit) -> None:
+    """Compute the shards ``todo`` in the started workers ``procs`` (:func:`_start_workers`), each
+    taking the next shard as it finishes one; ``commit`` each in this (the only manifest-writing)
+    process as it completes."""
     jobs: queue.Queue = queue.Queue()
     for k in todo:
         jobs.put(k)
     results: queue.Queue = queue.Queue()
-    spec_line = json.dumps(spec.to_dict()) + "\n"
-    procs = [
-        subprocess.Popen([sys.executable, "-m", "tnn.data._worker", str(out)], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, text=True, env=env)
-        for _ in range(n_workers)
-    ]
 
     def feed(p: subprocess.Popen) -> None:
         # Keep up to two shards queued at each worker: it computes the next while writing one.
         in_flight = 0
         try:
-            p.stdin.write(spec_line)
             while True:
                 while in_flight < 2:
                     try:
@@ -591,13 +621,7 @@ def _run_workers(spec: DatasetSpec, out: Path, todo: list[int], n_workers: int, 
                 break
         for t in threads:
             t.join(timeout=600)
-        for p in procs:
-            try:
-                p.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-            p.stdout.close()
+        _stop_workers(procs)
 
 
 def _remove_dataset_files(out: Path) -> None:
@@ -680,6 +704,27 @@ def generate(spec: DatasetSpec, out, *, overwrite: bool = False, progress: bool 
             todo.append(k)
     report = {"kept": kept, "written": [], "repaired": repaired, "seconds": 0.0}
     t0 = time.perf_counter()
+    todo = todo if stop_after is None else todo[:stop_after]
+    # Workers start (import, compile) while the preflight runs here; they get no shard if it fails.
+    procs = _start_workers(spec, out, min(workers, len(todo))) if workers > 1 and len(todo) > 1 else None
+    try:
+        _generate_todo(spec, out, manifest, todo, kept, repaired, report, procs, progress, on_shard)
+    except BaseException:
+        if procs is not None:
+            _stop_workers(procs, kill=True)  # the preflight or a shard failed: nothing more to do
+        raise
+    if all(e is not None for e in manifest["shards"]) and not manifest["complete"]:
+        manifest["complete"] = True
+        store.write_manifest(out, manifest)
+    report["seconds"] = time.perf_counter() - t0
+    ds = store.Dataset(out, allow_incomplete=True)
+    ds.report = report
+    return ds
+
+
+def _generate_todo(spec, out, manifest, todo, kept, repaired, report, procs, progress, on_shard) -> None:
+    """The preflight, then the shards ``todo`` (in ``procs`` or in this process), each committed
+    to ``manifest`` as it completes."""
     if todo:
         preflight(spec)
         if repaired:
@@ -691,7 +736,6 @@ def generate(spec: DatasetSpec, out, *, overwrite: bool = False, progress: bool 
 
         done = sum(manifest["shards"][k]["count"] for k in kept)
         bar = tqdm(total=spec.n, initial=done, unit="sample", desc=f"{spec.name} -> {out}", dynamic_ncols=True)
-    todo = todo if stop_after is None else todo[:stop_after]
 
     def commit(k: int, entry: dict, meta: dict) -> None:
         if manifest["arrays"] is None:
@@ -700,23 +744,16 @@ def generate(spec: DatasetSpec, out, *, overwrite: bool = False, progress: bool 
         manifest["complete"] = all(e is not None for e in manifest["shards"])
         store.write_manifest(out, manifest)
         report["written"].append(k)
-        if bar is not None and workers > 1:
+        if bar is not None and procs is not None:
             bar.update(entry["count"])
         if on_shard is not None:
             on_shard(k)
 
     try:
-        if workers > 1 and len(todo) > 1:
-            _run_workers(spec, out, todo, min(workers, len(todo)), commit)
+        if procs is not None:
+            _run_workers(procs, todo, commit)
         else:
             _run_in_process(spec, out, todo, commit, None if bar is None else bar.update)
     finally:
         if bar is not None:
             bar.close()
-    if all(e is not None for e in manifest["shards"]) and not manifest["complete"]:
-        manifest["complete"] = True
-        store.write_manifest(out, manifest)
-    report["seconds"] = time.perf_counter() - t0
-    ds = store.Dataset(out, allow_incomplete=True)
-    ds.report = report
-    return ds
