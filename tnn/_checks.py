@@ -14,6 +14,24 @@ import jax.numpy as jnp
 from tnn.lattice import Lattice
 
 
+def is_int(v) -> bool:
+    """A Python or NumPy integer, not a bool."""
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def seed_tuple(value, error) -> tuple[int, ...]:
+    """``value`` as a non-empty tuple of distinct non-negative ints; otherwise raises
+    ``error("seeds", message, value)`` (the caller's config error, naming its field)."""
+    msg = "must be a non-empty tuple of distinct non-negative ints"
+    try:
+        seeds = tuple(value)
+    except TypeError:
+        raise error("seeds", msg, value) from None
+    if not seeds or not all(is_int(s) and s >= 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise error("seeds", msg, value)
+    return seeds
+
+
 def is_concrete(x) -> bool:
     """True if ``x`` holds a value we can inspect now (not a tracer).
 

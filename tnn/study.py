@@ -52,6 +52,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from tnn._checks import is_int as _is_int, seed_tuple
+
 __all__ = ["StudyConfig", "STUDY_MODELS", "SPLITS", "run_study", "results_table", "sanity", "register_cli"]
 
 #: study model name -> (tnn.models name, init)
@@ -69,10 +71,6 @@ SPLITS = {"test": ("ssh", "test"), "transfer": ("transfer", "test"), "disorder":
 _FEATURES = ("wavefunctions", "hamiltonian")
 #: the study's fields that do not change its results (ignored when a folder is reused)
 _NOT_RESULTS = ("out",)
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
 
 def _err(field: str, msg: str, value) -> ValueError:
@@ -129,12 +127,7 @@ class StudyConfig:
 
     def validate(self) -> "StudyConfig":
         """Check every field; return the config with tuples and plain Python numbers."""
-        try:
-            seeds = tuple(self.seeds)
-        except TypeError:
-            raise _err("seeds", "must be a tuple of distinct non-negative ints", self.seeds) from None
-        if not seeds or not all(_is_int(s) and s >= 0 for s in seeds) or len(set(seeds)) != len(seeds):
-            raise _err("seeds", "must be a non-empty tuple of distinct non-negative ints", self.seeds)
+        seeds = seed_tuple(self.seeds, _err)
         if not _is_int(self.data_seed) or not 0 <= self.data_seed < 2**62:
             raise _err("data_seed", "must be a non-negative int", self.data_seed)
         # the largest hopping range is 2: an open chain needs 3 cells, the bulk trace a few more

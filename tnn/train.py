@@ -68,6 +68,7 @@ import jax.numpy as jnp
 import optax
 
 from tnn import io
+from tnn._checks import is_int as _is_int, seed_tuple
 from tnn.models import MODEL_NAMES, Model, ModelConfig, make_model
 
 __all__ = [
@@ -96,10 +97,6 @@ MONITORS = ("val_loss", "val_acc", "train_loss")
 
 def _field_error(field: str, msg: str, value) -> ValueError:
     return ValueError(f"TrainConfig field `{field}` {msg}, got {value!r}.")
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
 
 def _is_num(v) -> bool:
@@ -160,12 +157,7 @@ class TrainConfig:
     ece_bins: int = 10
 
     def validate(self) -> "TrainConfig":
-        try:
-            seeds = tuple(self.seeds)
-        except TypeError:
-            raise _field_error("seeds", "must be a non-empty tuple of distinct non-negative ints", self.seeds) from None
-        if not seeds or not all(_is_int(s) and s >= 0 for s in seeds) or len(set(seeds)) != len(seeds):
-            raise _field_error("seeds", "must be a non-empty tuple of distinct non-negative ints", self.seeds)
+        seeds = seed_tuple(self.seeds, _field_error)
         for name in ("epochs", "batch_size", "eval_batch_size", "checkpoint_every", "ece_bins"):
             v = getattr(self, name)
             if not _is_int(v) or v < 1:

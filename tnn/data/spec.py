@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from tnn._checks import is_int as _is_int
+
 __all__ = [
     "ParamDist",
     "DatasetSpec",
@@ -149,10 +151,6 @@ def param_names(model: str, ranges: tuple[int, ...] = ()) -> tuple[str, ...]:
     if model == "haldane":
         return ("t1", "t2", "phi", "M")
     raise ValueError(f"Argument `model` must be one of {sorted(MODELS)}, got {model!r}.")
-
-
-def _is_int(x) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
 
 
 def _int_tuple(field: str, value, allow_negative=True) -> tuple[int, ...]:
