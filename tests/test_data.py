@@ -213,8 +213,7 @@ def test_labels_agree_with_invariants_and_kspace(ssh_dir):
     for s in range(0, SSH.n, 7):
         H = d["hamiltonian"][s]
         w, gap = invariants.winding_number(H, lat, return_gap=True, gap_tol=0.0)
-        # The dataset takes U from an SVD of h, winding_number from eigh(h^dag h): modes near the
-        # 1e-6 s_max cutoff (split edge modes of these short chains) differ by ~1e-8.
+        # Both take U from an SVD of h (one inside the dataset's jit): ~1e-12.
         assert abs(float(w) - d["invariant"][s]) < 1e-7
         assert abs(float(gap) - d["gap"][s]) < 1e-10
         t = d["params"][s]
@@ -224,9 +223,11 @@ def test_labels_agree_with_invariants_and_kspace(ssh_dir):
             assert d["kspace_gapless"][s]
     assert np.array_equal(d["label"], d["class"])  # label="realspace"
     assert np.array_equal(d["class"], np.rint(d["invariant"]).astype(np.int32))
-    tol = np.array([float(invariants.default_gap_tol(lat, np.abs(e).max())) for e in d["energies"]])
-    assert np.array_equal(d["gapless"], d["gap"] < tol)
-    assert np.array_equal(d["ill_defined"], d["gapless"])  # clean chiral chain: only gapless ones
+    # Validity is the certificate of tnn.validity; a valid clean label equals k space.
+    assert np.array_equal(d["invalid"], d["reason"] != 0)
+    assert np.array_equal(d["ill_defined"], d["invalid"])  # clean chiral chain: only uncertified ones
+    ok = ~d["invalid"] & ~d["kspace_gapless"]
+    assert ok.any() and np.array_equal(d["class"][ok], d["kspace_class"][ok])
 
 
 def test_features_are_consistent_with_the_hamiltonian(ssh_dir):
@@ -382,6 +383,7 @@ def test_cli_generate_and_info(tmp_path, capsys):
     assert cli_main(["data", "info", str(out)]) == 0
     text = capsys.readouterr().out
     assert "56 in 4 shards" in text and "class balance" in text and "train [0, 45)" in text
+    assert "label quality: valid" in text and "clean valid samples agreeing with k space" in text
     info = data.dataset_info(out)
     assert sum(sum(s["class_counts"].values()) + s["n_ill_defined"] for s in info["splits"].values()) == 56
     assert cli_main(["data", "info", str(tmp_path / "missing")]) == 2
@@ -447,3 +449,19 @@ def test_resume_after_real_kill_and_workers(ssh_dir, tmp_path):
     done = data.generate(SSH, out, workers=2)
     assert done.report["kept"] == [0]
     assert shard_bytes(out) == shard_bytes(ssh_dir)
+
+
+def test_clean_2d_dataset_generates_with_certified_labels(tmp_path):
+    """A clean 2D spec (no disorder, fixed m) generates (it used to ask for a `key`); every sample is
+    certified and equals k space; a lattice too small for a certificate is refused before any work."""
+    spec = data.DatasetSpec(model="qwz", size=(12, 12), params=(spec_mod.fixed("m", -1.0),), n=4, shard_size=4,
+                            chunk_size=2, features=("wavefunctions",), name="clean")
+    data.generate(spec, tmp_path / "q", workers=1)
+    d = data.open_dataset(tmp_path / "q").load("all")
+    assert np.all(d["reason"] == 0) and np.all(d["label"] == 1) and np.all(d["kspace_class"] == 1)
+    info = data.dataset_info(tmp_path / "q")
+    assert info["splits"]["train"]["clean_valid_agree_kspace"] == 1.0
+    with pytest.raises(ValueError, match="`lat`.*too small"):
+        data.DatasetSpec(model="qwz", size=(1, 1), params=(spec_mod.fixed("m", -1.0),), n=4)
+    with pytest.raises(ValueError, match="`lat`.*too small"):
+        data.DatasetSpec(model="qwz", size=(3, 3), pbc=True, params=(spec_mod.fixed("m", -1.0),), n=4)

@@ -2,14 +2,15 @@
 
 Importing ``tnn`` changes no JAX setting; call :func:`tnn.enable_x64` for float64.
 
-The physics modules (``lattice``, ``hamiltonians``, ``kspace``, ``contractions``, ``invariants``)
+The physics modules (``lattice``, ``hamiltonians``, ``kspace``, ``contractions``, ``invariants``,
+``validity``)
 are imported with the package; ``data``, ``models``, ``train`` and ``io`` (which pull in Flax and
 optax) on first access, e.g. ``tnn.models.make_model``.
 """
 
 import importlib
 
-from tnn import contractions, hamiltonians, invariants, kspace, lattice
+from tnn import contractions, hamiltonians, invariants, kspace, lattice, validity
 from tnn.precision import enable_x64, x64_enabled
 
 __version__ = "0.1.0"
@@ -18,6 +19,7 @@ _LAZY = ("data", "models", "train", "io")
 
 __all__ = [
     "enable_x64", "x64_enabled", "lattice", "hamiltonians", "kspace", "contractions", "invariants",
+    "validity",
     *_LAZY, "__version__",
 ]
 

@@ -78,6 +78,7 @@ __all__ = [
     "exact_bott_phases",
     "fractional_coordinates",
     "site_mask_from_cells",
+    "check_trim",
     "KITAEV_SCALE",
 ]
 
@@ -410,7 +411,7 @@ def default_trim(n: int) -> int:
     return n // 4
 
 
-def _check_trim(lat: Lattice, trim) -> tuple[int, ...]:
+def check_trim(lat: Lattice, trim) -> tuple[int, ...]:
     """``trim`` (None, int, or one int per direction) as a tuple of ints, validated against ``lat``."""
     if trim is None:
         return tuple(default_trim(n) for n in lat.dims)
@@ -449,7 +450,7 @@ def bulk_cells(lat: Lattice, trim=None) -> np.ndarray:
     """
     if lat.pbc and trim is None:
         trim = (0,) * lat.ndim
-    return _bulk_cells(lat, _check_trim(lat, trim))
+    return _bulk_cells(lat, check_trim(lat, trim))
 
 
 def bulk_window(lat: Lattice, trim=None) -> np.ndarray:
@@ -491,7 +492,7 @@ def exact_winding_kernel(lat: Lattice, trim=None) -> np.ndarray:
         if trim not in (None, 0):
             raise ValueError(f"Argument `trim` applies to open chains only (periodic chains use all cells), got {trim!r}.")
         trim = (0,)
-    return _winding_kernel(lat, _check_trim(lat, trim))
+    return _winding_kernel(lat, check_trim(lat, trim))
 
 
 def exact_mixing(n_orb: int = 2) -> np.ndarray:

@@ -85,7 +85,7 @@ import numpy as np
 import jax
 import jax.numpy as jnp
 
-from tnn import _checks
+from tnn import _checks, validity
 from tnn import contractions as tc
 from tnn.lattice import Lattice
 
@@ -108,11 +108,16 @@ __all__ = [
     "polar_factor",
     "chiral_block",
     "CHERN_METHODS",
+    "winding_polar_energies",
+    "GRAD_CUTOFF",
 ]
 
 CHERN_METHODS = ("marker", "bott", "kitaev")
-#: Relative size below which singular values of the chiral block count as exact zero modes.
-POLAR_CUTOFF = 1e-6
+#: Relative size below which singular values of the chiral block are held fixed in the polar JVP.
+GRAD_CUTOFF = 1e-6
+#: Relative size (singular value or ``|E|``) at or below which a mode is an exact zero mode to working
+#: precision: ``sign(0) = 0``, left out of ``U`` by both winding routes.
+ZERO_MODE_FLOOR = 1e-12
 #: Relative eigenvalue splitting below which :func:`eigh` treats a pair as degenerate in its JVP.
 DEGENERACY_TOL = 1e-9
 #: Default gap tolerance in units of ``E_max / L_lin`` (:func:`default_gap_tol`): open, periodic.
@@ -152,64 +157,60 @@ def _eigh_jvp(primals, tangents):
     return (E, V), (dE, dV.astype(V.dtype))
 
 
-def _polar_primal(h, rows):
-    """Rows ``r0:r1`` of ``U = h g(h^dag h)``, ``g(lam) = lam^{-1/2}`` above the cutoff and 0 below,
-    with the eigensystem ``(lam, V)`` of ``h^dag h`` and ``HV = (h V)[r0:r1]``. Only the rows that the
-    bulk trace reads are formed (half of them on an open chain with the default trim)."""
+def _svd_polar(h, rows):
+    """Rows ``r0:r1`` of ``U = X Yh`` from the SVD ``h = X diag(s) Yh`` (``s`` descending). Modes at
+    ``s <= ZERO_MODE_FLOOR * s_max`` are exact zero modes to working precision (``sign(0) = 0``: their
+    pairing is arbitrary, as is the basis ``eigh`` returns for them) and are left out; every other
+    mode is kept, however small (a near-zero mode in the bulk is part of ``sign(H)``)."""
     r0, r1 = rows
-    hh = jnp.conj(h.T) @ h
-    lam, V = jnp.linalg.eigh(hh)
-    lam = jnp.maximum(lam, 0.0)
-    keep = lam > (POLAR_CUTOFF**2) * lam[-1]
-    s = jnp.sqrt(lam)
-    g = jnp.where(keep, 1.0 / jnp.where(keep, s, 1.0), 0.0)
-    HV = h[r0:r1] @ V
-    U = (HV * g.astype(HV.dtype)[None, :]) @ jnp.conj(V.T)
-    return U, (lam, V, HV, keep, g)
+    X, s, Yh = jnp.linalg.svd(h)
+    keep = (s > ZERO_MODE_FLOOR * s[0]).astype(X.dtype)
+    return (X[r0:r1] * keep[None, :]) @ Yh, X, s, Yh
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
 def _polar(h, rows):
-    U, (lam, V, HV, keep, g) = _polar_primal(h, rows)
-    return U, lam, V, HV
+    return _svd_polar(h, rows)
 
 
 @_polar.defjvp
 def _polar_jvp(rows, primals, tangents):
     (h,), (dh,) = primals, tangents
-    U, (lam, V, _, keep, g) = _polar_primal(h, rows)
+    U, X, s, Yh = _svd_polar(h, rows)
     r0, r1 = rows
-    s = jnp.sqrt(lam)
-    # Daleckii-Krein: d g(A) = V (Gamma o V^dag dA V) V^dag, Gamma_ij the divided difference of g.
-    # For g = lam^{-1/2}: (g_i - g_j)/(lam_i - lam_j) = -1/(s_i s_j (s_i + s_j)), finite at
-    # degeneracies. Kept/dropped pairs: g_j/(lam_j - lam_i); dropped pairs (edge zero modes): 0.
-    ki, kj = keep[:, None], keep[None, :]
-    both = ki & kj
-    den_both = jnp.where(both, s[:, None] * s[None, :] * (s[:, None] + s[None, :]), 1.0)
-    dl = lam[None, :] - lam[:, None]  # lam_j - lam_i
-    one_i = (~ki) & kj  # i dropped, j kept
-    one_j = ki & (~kj)
-    gamma = jnp.where(both, -1.0 / den_both, 0.0)
-    gamma = gamma + jnp.where(one_i, g[None, :] / jnp.where(one_i, dl, 1.0), 0.0)
-    gamma = gamma + jnp.where(one_j, g[:, None] / jnp.where(one_j, -dl, 1.0), 0.0)
-    HV = h @ V  # all rows: V^dag dA V needs them
-    D = dh @ V
-    T = jnp.conj(D.T) @ HV
-    T = T + jnp.conj(T.T)  # V^dag (dh^dag h + h^dag dh) V
-    Vh = jnp.conj(V.T)
-    dU = (D[r0:r1] * g.astype(D.dtype)[None, :]) @ Vh + (HV[r0:r1] @ (gamma.astype(T.dtype) * T)) @ Vh
-    zeros = (jnp.zeros_like(lam), jnp.zeros_like(V), jnp.zeros((r1 - r0, h.shape[1]), HV.dtype))
-    return (U, lam, V, HV[r0:r1]), (dU.astype(U.dtype), *zeros)
+    # U = X_k Yh_k over the kept modes k (s > ZERO_MODE_FLOOR s_max). With A = X^dag dh Y:
+    # d(X_k Yh_k) = X F Yh, F_ij = (A_ij - conj(A_ji)) / (s_i + s_j) for two kept modes (finite at
+    # degenerate singular values), F_ij = A_ij / (s_i + s_j) for one kept and one zero mode (the
+    # kept subspace turning into the null space: partial isometry), 0 for two zero modes. Two kept
+    # modes that are both tiny (s <= GRAD_CUTOFF s_max: edge modes whose mutual pairing is
+    # ill-conditioned) get 0 too, where 1/(s_i + s_j) would amplify rounding without bound.
+    Y = jnp.conj(Yh.T)
+    A = jnp.conj(X.T) @ dh @ Y
+    kept = s > ZERO_MODE_FLOOR * s[0]
+    tiny = s <= GRAD_CUTOFF * s[0]
+    ki, kj = kept[:, None], kept[None, :]
+    den = s[:, None] + s[None, :]
+    both = ki & kj & ~(tiny[:, None] & tiny[None, :])
+    mixed = ki ^ kj
+    F = jnp.where(both, (A - jnp.conj(A.T)) / jnp.where(both, den, 1.0).astype(A.dtype), 0.0)
+    F = F + jnp.where(mixed, A / jnp.where(mixed, den, 1.0).astype(A.dtype), 0.0)
+    dU = X[r0:r1] @ F.astype(X.dtype) @ Yh
+    return (U, X, s, Yh), (dU.astype(U.dtype), jnp.zeros_like(X), jnp.zeros_like(s), jnp.zeros_like(Yh))
 
 
 def polar_factor(h):
-    r"""Unitary polar factor ``U = h (h^dag h)^{-1/2}`` of a square matrix ``h`` ``(L, L)``.
+    r"""Unitary polar factor ``U = h (h^dag h)^{-1/2} = X Yh`` of a square matrix ``h`` ``(L, L)``.
 
-    Computed from one ``eigh`` of ``h^dag h``; singular values below ``1e-6 * s_max`` (exact zero
-    modes) are left out, so ``U`` is then a partial isometry. Differentiable with finite derivatives
-    at degenerate singular values (custom JVP, see the module docstring).
+    From one SVD ``h = X diag(s) Yh`` (LAPACK ``gesdd``), every singular value kept, so a mode with a
+    tiny but nonzero singular value enters with its exact singular vectors (the eigensystem route of
+    :func:`winding_number` agrees to rounding). Differentiable with finite derivatives at degenerate
+    singular values (custom JVP: ``dU = X F Yh``, ``F_ij = (A_ij - conj(A_ji)) / (s_i + s_j)``,
+    ``A = X^dag dh Y``); modes below ``1e-6 s_max`` are held fixed in the derivative (see
+    :data:`GRAD_CUTOFF`). Raises ``ValueError`` unless ``h`` is a square matrix.
     """
     h = jnp.asarray(h)
+    if h.ndim != 2 or h.shape[0] != h.shape[1]:
+        raise ValueError(f"Argument `h` must be a square matrix (L, L), but has shape {tuple(h.shape)}.")
     return _polar(h, (0, h.shape[0]))[0]
 
 
@@ -345,17 +346,36 @@ def _check_eigensystem(E, V, lat: Lattice):
     return E, V
 
 
-def _check_gap_tol(gap_tol):
-    """``gap_tol`` as a float array; None becomes the sentinel -1 ("use the default"), so switching
-    between the default and explicit tolerances never recompiles."""
+def _check_gap_tol(gap_tol, lat: Lattice | None = None, trim=None):
+    """``gap_tol`` as a float array; None becomes the sentinel -1 ("the certificate decides"), so
+    switching between the certificate and explicit tolerances never recompiles. With None, a sample too
+    small for a certificate (:func:`tnn.validity.boundary_distance`) raises here, before any work."""
     dtype = jnp.result_type(float)
     if gap_tol is None:
+        if lat is not None:
+            validity.boundary_distance(lat, trim)
         return jnp.asarray(-1.0, dtype=dtype)
     arr = _checks.as_param("gap_tol", gap_tol, ())
     val = _checks.concrete_value(gap_tol)
     if val is not None and float(val) < 0:
         raise ValueError(f"Argument `gap_tol` must be >= 0, got {float(val)}.")
     return jnp.asarray(arr, dtype=dtype)
+
+
+def _return_mode(return_gap, return_certificate) -> str:
+    rg = _check_bool("return_gap", return_gap)
+    rc = _check_bool("return_certificate", return_certificate)
+    if rg and rc:
+        raise ValueError("Arguments `return_gap` and `return_certificate` are exclusive (the certificate holds the gap).")
+    return "gap" if rg else ("certificate" if rc else "value")
+
+
+def _returned(value, cert, mode: str):
+    if mode == "gap":
+        return value, cert.gap
+    if mode == "certificate":
+        return value, cert
+    return value
 
 
 def _check_bool(name, x) -> bool:
@@ -368,15 +388,21 @@ def _window(lat: Lattice, trim):
     """Validated trim tuple for the bulk window of an open lattice (periodic: no window)."""
     if lat.pbc:
         return None
-    return tc._check_trim(lat, trim)
+    return tc.check_trim(lat, trim)
 
 
-def _flag(value, gap, gap_tol, lat: Lattice, e_max):
-    """``value`` where ``gap >= tol``, NaN elsewhere; ``gap_tol < 0`` means the default tolerance."""
-    gap_tol = gap_tol.astype(gap.dtype)
-    tol = jnp.where(gap_tol < 0, jnp.asarray(default_gap_tol(lat, e_max), dtype=gap.dtype), gap_tol)
-    tol = jax.lax.stop_gradient(tol)
-    return jnp.where(gap >= tol, value, jnp.nan)
+def _certify_eigh(value, E, V, gap_tol, lat: Lattice, window, tail, tail_max, integer_value=None):
+    """Certificate of a value computed from an eigensystem: bulk gap over ``window`` (open samples),
+    ``E_max = max |E|``, NaN input from ``E`` and ``V``."""
+    gap = _gap_from_eigh(E, V, lat, window, _n_occ(lat))
+    e_max = jnp.max(jnp.abs(jax.lax.stop_gradient(E)))
+    return validity.certify(value, tail=tail, tail_max=tail_max, gap=gap, e_max=e_max, gap_tol=gap_tol,
+                            nan_input=_not_finite(E, V), integer_value=integer_value)
+
+
+def _projector_tail(W, lat: Lattice, window):
+    rows, weights = validity.projector_reference(lat, window, _boundary(lat, window))
+    return validity.projector_tail(jax.lax.stop_gradient(W), rows, weights)
 
 
 def _n_occ(lat: Lattice) -> int:
@@ -389,7 +415,7 @@ def _winding_trim(lat: Lattice, trim):
         if trim not in (None, 0):
             raise ValueError(f"Argument `trim` applies to open chains only (periodic chains use all cells), got {trim!r}.")
         return (0,)
-    return tc._check_trim(lat, trim)
+    return tc.check_trim(lat, trim)
 
 
 def _polar_rows(lat: Lattice, trim):
@@ -398,87 +424,96 @@ def _polar_rows(lat: Lattice, trim):
     return (0, L) if lat.pbc else (trim[0], L - trim[0])
 
 
-def _winding_from_polar(U, lam, V, HV, gap_tol, lat: Lattice, trim, density: bool = False):
-    """Value and gap of the polar route from the rows ``r0:r1`` of ``U``, the eigensystem
-    ``(lam, V)`` of ``h^dag h`` (``lam`` ascending) and ``HV = (h V)[r0:r1]``."""
+def _winding_from_polar(U, X, s, Yh, gap_tol, nan_input, lat: Lattice, trim, density: bool = False):
+    """Value and certificate of the polar route from the rows ``r0:r1`` of ``U`` and the SVD
+    ``h = X diag(s) Yh`` (``s`` descending)."""
     L = lat.dims[0]
     r0, r1 = _polar_rows(lat, trim)
-    K = jnp.asarray(tc._winding_kernel(lat, trim)[r0:r1], dtype=jnp.real(U).dtype)
+    K = jnp.asarray(tc.exact_winding_kernel(lat, _public_trim(lat, trim))[r0:r1], dtype=jnp.real(U).dtype)
     # Fast path = the winding_from_polar network with the exact kernel (a single fused reduction).
-    rows = jnp.sum(K * (jnp.real(U) ** 2 + jnp.imag(U) ** 2), axis=1)
+    U2 = jnp.real(U) ** 2 + jnp.imag(U) ** 2
+    rows = jnp.sum(K * U2, axis=1)
+    total = jnp.sum(rows)
     if density:
         value = jnp.zeros(L, rows.dtype).at[r0:r1].set(rows) if (r0, r1) != (0, L) else rows
     else:
-        value = jnp.sum(rows)
-    lam, V, HV = (jax.lax.stop_gradient(a) for a in (lam, V, HV))
-    s = jnp.sqrt(lam)
+        value = total
+    X, s, Yh = (jax.lax.stop_gradient(a) for a in (X, s, Yh))
     if lat.pbc:
-        gap = 2 * s[0]
+        gap = 2 * s[-1]
     else:
-        wb = jnp.sum(jnp.abs(V[r0:r1]) ** 2, axis=0)
-        keep = lam > (POLAR_CUTOFF**2) * lam[-1]
-        wa = jnp.sum(jnp.abs(HV) ** 2, axis=0) / jnp.where(keep, lam, 1.0)
-        w = jnp.where(keep, (wa + wb) / 2, wb)
-        bulk = w >= BULK_WEIGHT_FRACTION * (r1 - r0) / L
+        # Bulk singular pairs: half of the window's share of weight or more in the window.
+        wa = jnp.sum(jnp.abs(X[r0:r1]) ** 2, axis=0)
+        wb = jnp.sum(jnp.abs(Yh[:, r0:r1]) ** 2, axis=1)
+        bulk = (wa + wb) / 2 >= BULK_WEIGHT_FRACTION * (r1 - r0) / L
         gap = 2 * jnp.min(jnp.where(bulk, s, jnp.inf))
         gap = jnp.where(jnp.isfinite(gap), gap, 0.0)
-    return _flag(value, gap, gap_tol, lat, s[-1]), gap
+    tail = jnp.sum(jnp.asarray(validity.winding_tail_weights(lat, (r0, r1), _boundary(lat, trim)), U2.dtype)
+                   * jax.lax.stop_gradient(U2))
+    return validity.certify(value, tail=tail, tail_max=validity.TAIL_MAX[1], gap=gap, e_max=2 * s[0],
+                            gap_tol=gap_tol, nan_input=nan_input, integer_value=total)
+
+
+def _boundary(lat: Lattice, trim) -> float:
+    """``D`` of :func:`tnn.validity.boundary_distance` without the size check (done at the API edge)."""
+    return max(min(lat.dims) / 4.0 if lat.pbc else float(min(trim)), 0.5)
+
+
+def _public_trim(lat: Lattice, trim):
+    return None if lat.pbc else trim
+
+
+def _not_finite(*arrays):
+    return jnp.logical_not(functools.reduce(jnp.logical_and, [jnp.all(jnp.isfinite(a)) for a in arrays]))
 
 
 @functools.partial(jax.jit, static_argnames=("lat", "trim", "density"))
 def _winding_polar_core(H, gap_tol, lat: Lattice, trim, density: bool = False):
     # The kernel is nonzero on the bulk rows only (a contiguous range): form just those rows of U.
-    U, lam, V, HV = _polar(chiral_block(H), _polar_rows(lat, trim))
-    return _winding_from_polar(U, lam, V, HV, gap_tol, lat, trim, density)
+    h = chiral_block(H)
+    bad = _not_finite(h)
+    U, X, s, Yh = _polar(jnp.where(bad, 0.0, h).astype(h.dtype), _polar_rows(lat, trim))
+    return _winding_from_polar(U, X, s, Yh, gap_tol, bad, lat, trim, density)
 
 
 @functools.partial(jax.jit, static_argnames=("lat", "trim"))
-def _winding_polar_energies(H, gap_tol, lat: Lattice, trim):
-    """The polar route (value, gap) and the spectrum ``E`` ``(2L,)`` ascending of the chiral ``H``,
-    ``+-s`` with the singular values taken as ``s_i = |h v_i|`` (accurate to ``eps s_max`` also for
-    the edge zero modes, where ``sqrt(lam_i)`` is only ``sqrt(eps) s_max``). For
-    :mod:`tnn.data`: labels and energies of a chiral chain from one ``eigh`` of ``h^dag h``."""
-    h = chiral_block(H)
-    U, lam, V, HV = _polar(h, _polar_rows(lat, trim))
-    value, gap = _winding_from_polar(U, lam, V, HV, gap_tol, lat, trim)
-    s = jnp.sort(jnp.linalg.norm(jax.lax.stop_gradient(h @ V), axis=0))
-    return value, gap, jnp.concatenate([-s[::-1], s])
+def winding_polar_energies(H, lat: Lattice, trim=None):
+    """The polar route's raw value (as ``gap_tol=0``), its :class:`tnn.validity.Certificate`, and the
+    spectrum ``E = (-s, s)`` ``(2L,)`` ascending of a chiral chain ``H``, from one SVD of its chiral
+    block: labels and energies of a chiral chain for :mod:`tnn.data` in one call. ``trim`` static."""
+    trim_t = _winding_trim(lat, trim)
+    value, cert = _winding_polar_core(H, jnp.asarray(0.0, jnp.real(H).dtype), lat, trim_t)
+    s = jax.lax.stop_gradient(jnp.linalg.svd(chiral_block(H), compute_uv=False))
+    return value, cert, jnp.concatenate([-s, s[::-1]])
 
 
 @functools.partial(jax.jit, static_argnames=("lat", "trim"))
 def _winding_svd_core(X, s, Yh, gap_tol, lat: Lattice, trim):
-    # h = X diag(s) Yh with s descending: lam = s^2 ascending, V = Y, h V = X diag(s).
-    lam = (s**2)[::-1]
-    V = jnp.conj(Yh.T)[:, ::-1]
     r0, r1 = _polar_rows(lat, trim)
-    keep = lam > (POLAR_CUTOFF**2) * lam[-1]
-    Xr = X[r0:r1, ::-1]
-    U = (Xr * keep.astype(Xr.dtype)[None, :]) @ jnp.conj(V.T)
-    HV = Xr * s[::-1].astype(Xr.dtype)[None, :]
-    return _winding_from_polar(U, lam, V, HV, gap_tol, lat, trim)
+    U = X[r0:r1] @ Yh
+    return _winding_from_polar(U, X, s, Yh, gap_tol, _not_finite(X, s, Yh), lat, trim)
 
 
-def winding_number_from_svd(X, s, Yh, lat: Lattice, trim=None, return_gap: bool = False, gap_tol=None):
+def winding_number_from_svd(X, s, Yh, lat: Lattice, trim=None, return_gap: bool = False, gap_tol=None,
+                            return_certificate: bool = False):
     r""":func:`winding_number` (polar route) from an SVD ``h = X diag(s) Yh`` of the chiral block
     ``h = H[0::2, 1::2]``, for callers who have it already (e.g. :func:`tnn.data.chiral_eigh`).
 
-    ``U = X Yh`` with the singular values below ``1e-6 s_max`` left out, exactly as the polar route
-    of :func:`winding_number` (which gets the same decomposition from ``eigh(h^dag h)``), so the two
-    agree to rounding. Args: ``X`` ``(L, L)``, ``s`` ``(L,)`` descending (as ``jnp.linalg.svd``
+    ``U = X Yh`` exactly as the polar route of :func:`winding_number` (the same decomposition), so the
+    two agree to rounding. Args: ``X`` ``(L, L)``, ``s`` ``(L,)`` descending (as ``jnp.linalg.svd``
     returns it), ``Yh`` ``(L, L)``; the rest as :func:`winding_number`. Returns a scalar, or
-    ``(W, gap)``.
+    ``(W, gap)`` / ``(W, certificate)``.
     """
     lat = _check_lattice(lat, ("chain",), "the winding number")
     trim_t = _winding_trim(lat, trim)
-    return_gap = _check_bool("return_gap", return_gap)
+    mode = _return_mode(return_gap, return_certificate)
     L = lat.dims[0]
     X, s, Yh = jnp.asarray(X), jnp.asarray(s), jnp.asarray(Yh)
     if X.shape != (L, L) or Yh.shape != (L, L) or s.shape != (L,):
         raise ValueError(f"Arguments `X`, `s`, `Yh` must have shapes ({L}, {L}), ({L},), ({L}, {L}) for a chain of "
                          f"{L} cells, got {X.shape}, {s.shape}, {Yh.shape}.")
-    tol = _check_gap_tol(gap_tol)
-    value, gap = _winding_svd_core(X, s, Yh, tol, lat, trim_t)
-    return (value, gap) if return_gap else value
+    tol = _check_gap_tol(gap_tol, lat, trim_t)
+    return _returned(*_winding_svd_core(X, s, Yh, tol, lat, trim_t), mode)
 
 
 def _check_chiral(H, lat):
@@ -488,68 +523,95 @@ def _check_chiral(H, lat):
     scale = max(1.0, float(np.max(np.abs(val))))
     off = max(float(np.max(np.abs(val[0::2, 0::2]))), float(np.max(np.abs(val[1::2, 1::2]))))
     if off > 1e-10 * scale:
+        _check_site_order(val, lat, scale)
         raise ValueError(
-            "Argument `H` breaks chiral symmetry (nonzero A-A or B-B entries, e.g. onsite disorder): the "
-            "polar route uses only the chiral block; use method='eigh' for Q = sign(H) of the full H."
+            "Argument `H` breaks chiral symmetry in the site order of tnn.lattice (A_n = 2n, B_n = 2n + 1): "
+            "it has nonzero A-A or B-B entries (e.g. onsite disorder). The winding number is then not a "
+            "protected invariant; method='eigh' computes the same formula with Q = sign(H) of the full H "
+            "(meaningful only for weak symmetry breaking, as a control)."
         )
 
 
-def winding_number(H, lat: Lattice, trim=None, return_gap: bool = False, gap_tol=None, method: str = "polar"):
-    r"""Real-space winding number of a chain (PHYSICS.md), a float that is an integer deep in a phase.
+def _check_site_order(val, lat: Lattice, scale):
+    """Raise if ``H`` is chiral for the block order (all A sites, then all B) instead of ours."""
+    L = lat.dims[0]
+    if np.max(np.abs(val[:L, :L])) <= 1e-10 * scale and np.max(np.abs(val[L:, L:])) <= 1e-10 * scale:
+        raise ValueError(
+            "Argument `H` is chiral for the site order (all A sites, then all B sites), not the order of "
+            "tnn.lattice.chain (A_n = 2n, B_n = 2n + 1); every route would compute a wrong number. Reorder "
+            "it first: perm = np.arange(2 * L).reshape(2, L).T.reshape(-1); H = H[np.ix_(perm, perm)]."
+        )
+
+
+def winding_number(H, lat: Lattice, trim=None, return_gap: bool = False, gap_tol=None, method: str = "polar",
+                   return_certificate: bool = False):
+    r"""Real-space winding number of a chain (docs/conventions.md), an integer when it is valid.
 
     ``W = (1/L') sum_{i in A} sum_{j in B} (x_i - x_j) |U_ij|^2`` with ``U`` the A-B block of
     ``Q = sign(H)`` (Mondragon-Shem, Hughes, Song, Prodan, PRL 113, 046802 (2014)).
+
+    Validity (default, ``gap_tol=None``): the value is returned only when the certificate of
+    :mod:`tnn.validity` holds (the share of ``W`` carried by correlations longer than the window's
+    distance to the boundary is at most 0.03, and the value is within 0.25 of an integer);
+    otherwise NaN, with the reason in the certificate (``return_certificate=True``). A mobility gap is
+    enough: strongly bond-disordered chains with a closed spectral gap keep their value.
 
     Args:
       H: ``(2L, 2L)`` Hamiltonian of ``lat`` (site ``2n`` = A_n, ``2n+1`` = B_n).
       lat: a chain lattice (static). Open: bulk trace over cells ``trim <= i < L - trim``; periodic:
         minimum-image distances over all cells.
-      trim: cells trimmed on each side of an open chain (static int; default ``L // 4``; must leave at
-        least one cell). Must be None or 0 for a periodic chain.
+      trim: cells trimmed on each side of an open chain (static int; default ``L // 4``; at least 1
+        for a certified value). Must be None or 0 for a periodic chain (at least 4 cells).
       return_gap: also return the (bulk) gap ``2 min s`` of the chiral block's singular values.
-      gap_tol: values whose gap is below it become NaN; default :func:`default_gap_tol`
-        (``2 s_max / L`` open, ``s_max / L`` periodic); 0 disables.
+      gap_tol: None (default): the certificate decides. A number: the spectral test instead (NaN where
+        the bulk gap is below it; ``0.0`` returns raw values); see :func:`default_gap_tol`.
       method: ``"polar"`` (default): ``U`` is the polar factor of the chiral block
-        ``h = H[0::2, 1::2]``, from one ``eigh`` of ``h^dag h`` (``L x L``); requires chiral symmetry
-        (checked for concrete ``H``). ``"eigh"``: ``Q = V sign(E) V^dag`` of the full ``H``
-        (``2L x 2L`` ``eigh``), for Hamiltonians that break chiral symmetry (onsite disorder).
+        ``h = H[0::2, 1::2]``, from one SVD (``L x L``); requires chiral symmetry (checked for
+        concrete ``H``). ``"eigh"``: ``Q = V sign(E) V^dag`` of the full ``H`` (``2L x 2L`` ``eigh``),
+        for Hamiltonians that break chiral symmetry (a control: the value is not protected there).
+        The two agree to rounding on chiral chains (near-zero bulk modes included).
+      return_certificate: also return the :class:`tnn.validity.Certificate` (tail, gap, distance to
+        an integer, reason code).
 
     Returns:
-      Scalar ``W`` (NaN when gapless), or ``(W, gap)`` with ``return_gap=True``.
+      Scalar ``W`` (NaN when not valid), or ``(W, gap)`` / ``(W, certificate)``.
     """
     lat = _check_lattice(lat, ("chain",), "the winding number")
     trim_t = _winding_trim(lat, trim)
-    return_gap = _check_bool("return_gap", return_gap)
+    mode = _return_mode(return_gap, return_certificate)
     if method not in ("polar", "eigh"):
         raise ValueError(f"Argument `method` must be 'polar' or 'eigh', got {method!r}.")
     H = _check_H(H, lat)
-    tol = _check_gap_tol(gap_tol)
+    tol = _check_gap_tol(gap_tol, lat, trim_t)
     if method == "eigh":
+        val = _checks.concrete_value(H)
+        if val is not None:
+            _check_site_order(val, lat, max(1.0, float(np.max(np.abs(val)))))
         E, V = _eigh_jit(H)
-        value, gap = _winding_eigh_core(E, V, tol, lat, trim_t)
+        out = _winding_eigh_core(E, V, tol, lat, trim_t)
     else:
         _check_chiral(H, lat)
-        value, gap = _winding_polar_core(H, tol, lat, trim_t)
-    return (value, gap) if return_gap else value
+        out = _winding_polar_core(H, tol, lat, trim_t)
+    return _returned(*out, mode)
 
 
-def winding_density(H, lat: Lattice, trim=None, return_gap: bool = False, gap_tol=None):
+def winding_density(H, lat: Lattice, trim=None, return_gap: bool = False, gap_tol=None,
+                    return_certificate: bool = False):
     r"""Per-cell contributions ``w_i = sum_j K_ij |U_ij|^2`` ``(L,)`` of :func:`winding_number`
     (polar route), ``sum_i w_i = W``; zero outside the bulk cells of an open chain.
 
     Unlike ``W`` it is not quantized, so its gradients with respect to Hamiltonian parameters are
     informative; they are finite also on open topological chains (zero modes) and for degenerate
-    singular values. Arguments as :func:`winding_number`; NaN everywhere when the gap is below
-    ``gap_tol``. Returns ``(L,)``, or ``((L,), gap)``.
+    singular values. Arguments as :func:`winding_number`; NaN everywhere when ``W`` is not valid.
+    Returns ``(L,)``, or ``((L,), gap)`` / ``((L,), certificate)``.
     """
     lat = _check_lattice(lat, ("chain",), "the winding density")
     trim_t = _winding_trim(lat, trim)
-    return_gap = _check_bool("return_gap", return_gap)
+    mode = _return_mode(return_gap, return_certificate)
     H = _check_H(H, lat)
-    tol = _check_gap_tol(gap_tol)
+    tol = _check_gap_tol(gap_tol, lat, trim_t)
     _check_chiral(H, lat)
-    value, gap = _winding_polar_core(H, tol, lat, trim_t, True)
-    return (value, gap) if return_gap else value
+    return _returned(*_winding_polar_core(H, tol, lat, trim_t, True), mode)
 
 
 @jax.jit
@@ -562,16 +624,23 @@ def _winding_eigh_core(E, V, gap_tol, lat: Lattice, trim):
     n = lat.n_sites
     n_occ = n // 2
     s = jnp.asarray(tc.exact_winding_weights(n, n_occ), dtype=jnp.real(V).dtype)
+    # sign(0) = 0 for exact zero modes (an exactly degenerate pair at E = 0 comes back from eigh in an
+    # arbitrary basis), as the polar route does.
+    Es = jax.lax.stop_gradient(E)
+    s = jnp.where(jnp.abs(Es) <= ZERO_MODE_FLOOR * jnp.max(jnp.abs(Es)), 0.0, s)
     VA, VB = V[0::2], V[1::2]
-    U = (VA * s.astype(V.dtype)[None, :]) @ jnp.conj(VB.T)
-    K = jnp.asarray(tc._winding_kernel(lat, trim), dtype=s.dtype)
-    value = jnp.sum(K * (jnp.real(U) ** 2 + jnp.imag(U) ** 2))
-    gap = _gap_from_eigh(E, V, lat, None if lat.pbc else trim, n_occ)
-    e_max = jnp.max(jnp.abs(jax.lax.stop_gradient(E)))
-    return _flag(value, gap, gap_tol, lat, e_max), gap
+    r0, r1 = _polar_rows(lat, trim)
+    U = (VA[r0:r1] * s.astype(V.dtype)[None, :]) @ jnp.conj(VB.T)
+    K = jnp.asarray(tc.exact_winding_kernel(lat, _public_trim(lat, trim))[r0:r1], dtype=s.dtype)
+    U2 = jnp.real(U) ** 2 + jnp.imag(U) ** 2
+    value = jnp.sum(K * U2)
+    tail = jnp.sum(jnp.asarray(validity.winding_tail_weights(lat, (r0, r1), _boundary(lat, trim)), U2.dtype)
+                   * jax.lax.stop_gradient(U2))
+    return _certify_eigh(value, E, V, gap_tol, lat, None if lat.pbc else trim, tail, validity.TAIL_MAX[1])
 
 
-def winding_number_from_eigh(E, V, lat: Lattice, trim=None, return_gap: bool = False, gap_tol=None):
+def winding_number_from_eigh(E, V, lat: Lattice, trim=None, return_gap: bool = False, gap_tol=None,
+                             return_certificate: bool = False):
     r""":func:`winding_number` from an eigensystem ``(E, V)`` of ``H`` (no second diagonalization).
 
     ``U = V_A diag(s) V_B^dag`` with ``s_n = -1`` for the ``N/2`` lowest states and ``+1`` above
@@ -580,18 +649,18 @@ def winding_number_from_eigh(E, V, lat: Lattice, trim=None, return_gap: bool = F
 
     Args:
       E: ``(2L,)`` ascending eigenvalues. V: ``(2L, 2L)`` eigenvectors (columns).
-      lat, trim, return_gap, gap_tol: as :func:`winding_number` (the gap is the bulk gap of ``E``).
+      lat, trim, return_gap, gap_tol, return_certificate: as :func:`winding_number` (the gap is the
+        bulk gap of ``E``).
 
     Returns:
-      Scalar, or ``(W, gap)``.
+      Scalar, or ``(W, gap)`` / ``(W, certificate)``.
     """
     lat = _check_lattice(lat, ("chain",), "the winding number")
     trim_t = _winding_trim(lat, trim)
-    return_gap = _check_bool("return_gap", return_gap)
+    mode = _return_mode(return_gap, return_certificate)
     E, V = _check_eigensystem(E, V, lat)
-    tol = _check_gap_tol(gap_tol)
-    value, gap = _winding_eigh_core(E, V, tol, lat, trim_t)
-    return (value, gap) if return_gap else value
+    tol = _check_gap_tol(gap_tol, lat, trim_t)
+    return _returned(*_winding_eigh_core(E, V, tol, lat, trim_t), mode)
 
 
 # ------------------------------------------------------------------------------ Chern marker
@@ -636,22 +705,26 @@ def _marker_sites(W, x, y):
 
 
 def _window_trim_2d(lat: Lattice, window):
-    return tc._check_trim(lat, window)
+    return tc.check_trim(lat, window)
+
+
+def _occupied(V, lat: Lattice):
+    W = V[:, : _n_occ(lat)]
+    if not jnp.issubdtype(W.dtype, jnp.complexfloating):
+        W = W.astype(jnp.result_type(W.dtype, jnp.complex64))
+    return W
 
 
 @functools.partial(jax.jit, static_argnames=("lat", "window"))
 def _marker_core(E, V, gap_tol, lat: Lattice, window):
-    n_occ = _n_occ(lat)
-    W = V[:, :n_occ]
-    if not jnp.issubdtype(W.dtype, jnp.complexfloating):
-        W = W.astype(jnp.result_type(W.dtype, jnp.complex64))
+    W = _occupied(V, lat)
     x, y = (jnp.asarray(c, dtype=jnp.real(W).dtype) for c in tc.exact_coordinates(lat))
     per_site = _marker_sites(W, x, y)
     cmap = tc.exact_marker_scale(lat) * per_site.reshape(lat.n_cells, lat.n_orb).sum(axis=1)
-    cmap = cmap.reshape(lat.shape)
-    gap = _gap_from_eigh(E, V, lat, window, n_occ)
-    e_max = jnp.max(jnp.abs(jax.lax.stop_gradient(E)))
-    return _flag(cmap, gap, gap_tol, lat, e_max), gap
+    cells = tc.bulk_cells(lat, window)
+    mean = jnp.sum(jnp.where(cells, cmap, 0.0)) / float(cells.sum())
+    return _certify_eigh(cmap.reshape(lat.shape), E, V, gap_tol, lat, window, _projector_tail(W, lat, window),
+                         validity.TAIL_MAX[2], integer_value=mean)
 
 
 def _marker_window_sum(W, x, y, rows):
@@ -679,58 +752,63 @@ def _marker_mean_core(E, V, gap_tol, lat: Lattice, window):
     """Bulk-window mean of the local Chern marker (what ``chern_number(method="marker")`` returns),
     through :func:`_marker_window_sum`; equals the mean of :func:`local_chern_marker` over the same
     window to rounding."""
-    n_occ = _n_occ(lat)
-    W = V[:, :n_occ]
-    if not jnp.issubdtype(W.dtype, jnp.complexfloating):
-        W = W.astype(jnp.result_type(W.dtype, jnp.complex64))
+    W = _occupied(V, lat)
     x, y = (jnp.asarray(c, dtype=jnp.real(W).dtype) for c in tc.exact_coordinates(lat))
-    cells = tc._bulk_cells(lat, window)
+    cells = tc.bulk_cells(lat, window)
     rows = np.nonzero(tc.site_mask_from_cells(lat, cells))[0]
     value = _marker_window_sum(W, x, y, rows) * (tc.exact_marker_scale(lat) / float(cells.sum()))
-    gap = _gap_from_eigh(E, V, lat, window, n_occ)
-    e_max = jnp.max(jnp.abs(jax.lax.stop_gradient(E)))
-    return _flag(value, gap, gap_tol, lat, e_max), gap
+    return _certify_eigh(value, E, V, gap_tol, lat, window, _projector_tail(W, lat, window), validity.TAIL_MAX[2])
 
 
-def _marker_args(lat, window, return_gap, what="the local Chern marker"):
+def _marker_args(lat, window, what="the local Chern marker"):
     lat = _check_lattice(lat, ("square", "honeycomb"), what)
     _check_pbc(lat, False, what)
-    return lat, _window_trim_2d(lat, window), _check_bool("return_gap", return_gap)
+    return lat, _window_trim_2d(lat, window)
 
 
-def local_chern_marker(H, lat: Lattice, return_gap: bool = False, gap_tol=None, window=None):
+_CERT_DOC = """Validity (default ``gap_tol=None``): the value is returned when the certificate of
+    :mod:`tnn.validity` holds (the share of the invariant's second moment carried by projector
+    correlations longer than the window's distance to the boundary is at most 0.03, and the value is
+    within 0.25 of an integer), else NaN with the reason in the certificate. ``gap_tol`` a number:
+    the spectral test instead (NaN below it; ``0.0``: raw values)."""
+
+
+def local_chern_marker(H, lat: Lattice, return_gap: bool = False, gap_tol=None, window=None,
+                       return_certificate: bool = False):
     r"""Local Chern marker of an open sample, per cell, shape ``lat.shape = (lx, ly)``.
 
     ``C(r) = (4 pi / A_cell) Im sum_{o in r} <r o|P X P Y P|r o>`` (Bianco & Resta, PRB 84, 241106
-    (2011), one-term form of PHYSICS.md), ``P`` the projector on the ``N/2`` lowest states, ``X, Y``
-    Cartesian site coordinates (honeycomb: real positions, ``A_cell = sqrt(3)/2``). Deep in a phase it
-    equals the Chern number in the bulk; its sum over the sample is 0.
+    (2011), one-term form of docs/conventions.md), ``P`` the projector on the ``N/2`` lowest states,
+    ``X, Y`` Cartesian site coordinates (honeycomb: real positions, ``A_cell = sqrt(3)/2``). Deep in a
+    phase it equals the Chern number in the bulk; its sum over the sample is 0.
 
     Args:
       H: ``(N, N)`` Hermitian. lat: open square or honeycomb lattice (static).
       return_gap: also return the bulk gap (:func:`spectral_gap`).
-      gap_tol: the map is NaN when the bulk gap is below it (default :func:`default_gap_tol`).
-      window: ``trim`` of the bulk window used for the bulk gap (int or ``(tx, ty)``; default
-        ``(lx // 4, ly // 4)``).
+      gap_tol: None (default): the certificate decides, on the map's bulk-window mean (the whole map
+        is NaN when it fails). A number: the spectral test (NaN below it; 0.0: raw).
+      window: ``trim`` of the bulk window (int or ``(tx, ty)``; default ``(lx // 4, ly // 4)``).
+      return_certificate: also return the :class:`tnn.validity.Certificate`.
 
     Returns:
-      ``(lx, ly)`` map, or ``(map, gap)``.
+      ``(lx, ly)`` map, or ``(map, gap)`` / ``(map, certificate)``.
     """
-    lat, win, return_gap = _marker_args(lat, window, return_gap)
+    lat, win = _marker_args(lat, window)
+    mode = _return_mode(return_gap, return_certificate)
     H = _check_H(H, lat)
-    tol = _check_gap_tol(gap_tol)
+    tol = _check_gap_tol(gap_tol, lat, win)
     E, V = _eigh_jit(H)
-    cmap, gap = _marker_core(E, V, tol, lat, win)
-    return (cmap, gap) if return_gap else cmap
+    return _returned(*_marker_core(E, V, tol, lat, win), mode)
 
 
-def local_chern_marker_from_eigh(E, V, lat: Lattice, return_gap: bool = False, gap_tol=None, window=None):
+def local_chern_marker_from_eigh(E, V, lat: Lattice, return_gap: bool = False, gap_tol=None, window=None,
+                                 return_certificate: bool = False):
     """:func:`local_chern_marker` from an eigensystem: ``E`` ``(N,)`` ascending, ``V`` ``(N, N)``."""
-    lat, win, return_gap = _marker_args(lat, window, return_gap)
+    lat, win = _marker_args(lat, window)
+    mode = _return_mode(return_gap, return_certificate)
     E, V = _check_eigensystem(E, V, lat)
-    tol = _check_gap_tol(gap_tol)
-    cmap, gap = _marker_core(E, V, tol, lat, win)
-    return (cmap, gap) if return_gap else cmap
+    tol = _check_gap_tol(gap_tol, lat, win)
+    return _returned(*_marker_core(E, V, tol, lat, win), mode)
 
 
 # ------------------------------------------------------------------------------ Bott index
@@ -751,63 +829,64 @@ def _bott_core_W(W, px, py):
 
 @functools.partial(jax.jit, static_argnames=("lat",))
 def _bott_core(E, V, gap_tol, lat: Lattice):
-    n_occ = _n_occ(lat)
-    W = V[:, :n_occ]
-    if not jnp.issubdtype(W.dtype, jnp.complexfloating):
-        W = W.astype(jnp.result_type(W.dtype, jnp.complex64))
+    W = _occupied(V, lat)
     px, py = (jnp.asarray(p, dtype=W.dtype) for p in tc.exact_bott_phases(lat))
-    value = _bott_core_W(W, px, py)
-    gap = _gap_from_eigh(E, V, lat, None, n_occ)
-    e_max = jnp.max(jnp.abs(jax.lax.stop_gradient(E)))
-    return _flag(value, gap, gap_tol, lat, e_max), gap
+    # Integer-valued: its derivative is zero wherever it is defined; stop_gradient makes that exact
+    # (general eig has no useful derivative here).
+    value = jax.lax.stop_gradient(_bott_core_W(W, px, py))
+    return _certify_eigh(value, E, V, gap_tol, lat, None, _projector_tail(W, lat, None), validity.TAIL_MAX[2])
 
 
-def _bott_args(lat, return_gap):
+def _bott_args(lat):
     lat = _check_lattice(lat, ("square", "honeycomb"), "the Bott index")
     _check_pbc(lat, True, "the Bott index")
-    return lat, _check_bool("return_gap", return_gap)
+    return lat
 
 
-def bott_index(H, lat: Lattice, return_gap: bool = False, gap_tol=None):
+def bott_index(H, lat: Lattice, return_gap: bool = False, gap_tol=None, return_certificate: bool = False):
     r"""Bott index of a periodic sample (Loring & Hastings, EPL 92, 67004 (2010)); equals ``C``.
 
     ``B = -(1/2 pi) Im Tr log(U_1 U_2 U_1^dag U_2^dag)``, ``U_d = W^dag exp(2 pi i X_d / L_d) W`` with
     ``W`` the ``N/2`` lowest eigenvectors and ``X_d`` the fractional coordinates along ``a_d``
     (square: Cartesian; honeycomb: along ``a1, a2``). ``Im Tr log`` is the sum of the eigenvalue
     phases of the ``n_occ x n_occ`` product (general ``eig``); since ``det`` of that product is real
-    and positive the sum is a multiple of ``2 pi`` to rounding.
+    and positive the sum is a multiple of ``2 pi`` to rounding. Being an integer for *every* gapped
+    sample, it can be a wrong integer on a small sample (e.g. -1 for C = +1 on 7 x 5): the certificate
+    is what tells.
 
     Args:
-      H: ``(N, N)`` Hermitian. lat: periodic square or honeycomb lattice (static).
-      return_gap: also return ``E[N/2] - E[N/2 - 1]``. gap_tol: NaN below it (default
-        :func:`default_gap_tol`).
+      H: ``(N, N)`` Hermitian. lat: periodic square or honeycomb lattice (static), at least 4 cells
+        along each direction for a certified value.
+      return_gap: also return ``E[N/2] - E[N/2 - 1]``.
+      gap_tol: None (default): the certificate decides. A number: the spectral test (0.0: raw).
+      return_certificate: also return the :class:`tnn.validity.Certificate`.
 
     Returns:
-      Scalar, or ``(B, gap)``. Not differentiable (general ``eig``); use the marker for gradients.
+      Scalar, or ``(B, gap)`` / ``(B, certificate)``. Its gradient is zero (``jax.grad`` returns 0: an
+      integer-valued function); use the marker for gradients.
     """
-    lat, return_gap = _bott_args(lat, return_gap)
+    lat = _bott_args(lat)
+    mode = _return_mode(return_gap, return_certificate)
     H = _check_H(H, lat)
-    tol = _check_gap_tol(gap_tol)
+    tol = _check_gap_tol(gap_tol, lat, None)
     E, V = _eigh_jit(H)
-    value, gap = _bott_core(E, V, tol, lat)
-    return (value, gap) if return_gap else value
+    return _returned(*_bott_core(E, V, tol, lat), mode)
 
 
-def bott_index_from_eigh(E, V, lat: Lattice, return_gap: bool = False, gap_tol=None):
+def bott_index_from_eigh(E, V, lat: Lattice, return_gap: bool = False, gap_tol=None, return_certificate: bool = False):
     """:func:`bott_index` from an eigensystem: ``E`` ``(N,)`` ascending, ``V`` ``(N, N)``."""
-    lat, return_gap = _bott_args(lat, return_gap)
+    lat = _bott_args(lat)
+    mode = _return_mode(return_gap, return_certificate)
     E, V = _check_eigensystem(E, V, lat)
-    tol = _check_gap_tol(gap_tol)
-    value, gap = _bott_core(E, V, tol, lat)
-    return (value, gap) if return_gap else value
+    tol = _check_gap_tol(gap_tol, lat, None)
+    return _returned(*_bott_core(E, V, tol, lat), mode)
 
 
 # ------------------------------------------------------------------------------ Kitaev
 @functools.partial(jax.jit, static_argnames=("lat", "radius", "window"))
 def _kitaev_core(E, V, gap_tol, lat: Lattice, radius: float, window):
-    n_occ = _n_occ(lat)
-    W = V[:, :n_occ]
-    sectors = tc._kitaev_sectors(lat, radius)
+    W = V[:, : _n_occ(lat)]
+    sectors = tc.exact_kitaev_sectors(lat, radius)
     # Only the disc's rows of W enter: G_s = W_s^dag W_s, t = Tr(G_a G_b G_c) = sum P_jk P_kl P_lj.
     G = []
     for sec in sectors:
@@ -815,33 +894,34 @@ def _kitaev_core(E, V, gap_tol, lat: Lattice, radius: float, window):
         G.append(jnp.conj(Ws.T) @ Ws)
     t = jnp.sum((G[0] @ G[1]) * G[2].T)
     value = tc.KITAEV_SCALE * jnp.imag(t)
-    gap = _gap_from_eigh(E, V, lat, window, n_occ)
-    e_max = jnp.max(jnp.abs(jax.lax.stop_gradient(E)))
-    return _flag(value, gap, gap_tol, lat, e_max), gap
+    return _certify_eigh(value, E, V, gap_tol, lat, window, _projector_tail(_occupied(V, lat), lat, window),
+                         validity.TAIL_MAX[2])
 
 
-def _kitaev_args(lat, radius, window, return_gap):
+def _kitaev_args(lat, radius, window):
     lat = _check_lattice(lat, ("square", "honeycomb"), "the Kitaev formula")
     r = tc.default_kitaev_radius(lat) if radius is None else radius
     tc.exact_kitaev_sectors(lat, r)  # validates radius
-    return lat, float(r), _window(lat, window), _check_bool("return_gap", return_gap)
+    return lat, float(r), _window(lat, window)
 
 
-def kitaev_chern_number(H, lat: Lattice, radius=None, return_gap: bool = False, gap_tol=None, window=None):
+def kitaev_chern_number(H, lat: Lattice, radius=None, return_gap: bool = False, gap_tol=None, window=None,
+                        return_certificate: bool = False):
     r"""Kitaev's real-space Chern number (Ann. Phys. 321, 2 (2006)), equal to ``C``.
 
     ``nu = -12 pi i sum_{j in A, k in B, l in C} (P_jk P_kl P_lj - P_jl P_lk P_kj) = 24 pi Im Tr(P_AB P_BC P_CA)``
     with ``A, B, C`` three 120-degree sectors, counter-clockwise, of the disc of radius ``radius``
     (default ``0.4 *`` the smallest linear extent) around the centre of the sample
     (:func:`tnn.contractions.exact_kitaev_sectors`). Open or periodic samples; the gap is the bulk gap
-    over the ``window`` for open ones. Returns a scalar, or ``(nu, gap)``.
+    over the ``window`` for open ones; validity as :func:`chern_number`. Returns a scalar, or
+    ``(nu, gap)`` / ``(nu, certificate)``.
     """
-    lat, r, win, return_gap = _kitaev_args(lat, radius, window, return_gap)
+    lat, r, win = _kitaev_args(lat, radius, window)
+    mode = _return_mode(return_gap, return_certificate)
     H = _check_H(H, lat)
-    tol = _check_gap_tol(gap_tol)
+    tol = _check_gap_tol(gap_tol, lat, win)
     E, V = _eigh_jit(H)
-    value, gap = _kitaev_core(E, V, tol, lat, r, win)
-    return (value, gap) if return_gap else value
+    return _returned(*_kitaev_core(E, V, tol, lat, r, win), mode)
 
 
 # ------------------------------------------------------------------------------ Chern number
@@ -854,25 +934,27 @@ def _chern_dispatch(E, V, lat, method, window, radius, tol):
     return _kitaev_core(E, V, tol, lat, r, _window(lat, window))
 
 
-def _chern_args(lat, method, window, radius, return_gap):
+def _chern_args(lat, method, window, radius):
+    """Validated ``(lat, trim of the certificate's window)``."""
     if method not in CHERN_METHODS:
         raise ValueError(f"Argument `method` must be one of {CHERN_METHODS}, got {method!r}.")
     lat = _check_lattice(lat, ("square", "honeycomb"), f"chern_number(method={method!r})")
-    if method == "marker":
-        _marker_args(lat, window, return_gap, "chern_number(method='marker')")
-    elif method == "bott":
-        _bott_args(lat, return_gap)
-        if window is not None:
-            raise ValueError("Argument `window` does not apply to method='bott' (periodic samples have no bulk window).")
-    else:
-        _kitaev_args(lat, radius, window, return_gap)
     if radius is not None and method != "kitaev":
         raise ValueError(f"Argument `radius` applies to method='kitaev' only, got radius={radius!r} with method={method!r}.")
-    return lat, _check_bool("return_gap", return_gap)
+    if method == "marker":
+        return _marker_args(lat, window, "chern_number(method='marker')")
+    if method == "bott":
+        _bott_args(lat)
+        if window is not None:
+            raise ValueError("Argument `window` does not apply to method='bott' (periodic samples have no bulk window).")
+        return lat, None
+    lat, _, win = _kitaev_args(lat, radius, window)
+    return lat, win
 
 
-def chern_number(H, lat: Lattice, method: str = "marker", window=None, radius=None, return_gap: bool = False, gap_tol=None):
-    r"""Real-space Chern number of a 2D sample, a float that is an integer deep in a phase.
+def chern_number(H, lat: Lattice, method: str = "marker", window=None, radius=None, return_gap: bool = False,
+                 gap_tol=None, return_certificate: bool = False):
+    r"""Real-space Chern number of a 2D sample, an integer when it is valid.
 
     Args:
       H: ``(N, N)`` Hermitian Hamiltonian of ``lat`` (static).
@@ -883,24 +965,30 @@ def chern_number(H, lat: Lattice, method: str = "marker", window=None, radius=No
         * ``"bott"`` (periodic sample): :func:`bott_index`.
         * ``"kitaev"`` (open or periodic): :func:`kitaev_chern_number` on a disc of radius
           ``radius`` (default ``0.4 *`` the smallest linear extent).
-      return_gap, gap_tol: as the other functions (bulk gap over ``window`` for open samples).
+      return_gap, gap_tol, return_certificate: as :func:`winding_number` (bulk gap over ``window``
+        for open samples).
+
+    {cert}
 
     Returns:
-      Scalar (NaN when gapless), or ``(C, gap)``.
+      Scalar (NaN when not valid), or ``(C, gap)`` / ``(C, certificate)``.
     """
-    lat, return_gap = _chern_args(lat, method, window, radius, return_gap)
+    lat, win = _chern_args(lat, method, window, radius)
+    mode = _return_mode(return_gap, return_certificate)
     H = _check_H(H, lat)
-    tol = _check_gap_tol(gap_tol)
+    tol = _check_gap_tol(gap_tol, lat, win)
     E, V = _eigh_jit(H)
-    value, gap = _chern_dispatch(E, V, lat, method, window, radius, tol)
-    return (value, gap) if return_gap else value
+    return _returned(*_chern_dispatch(E, V, lat, method, window, radius, tol), mode)
 
 
 def chern_number_from_eigh(E, V, lat: Lattice, method: str = "marker", window=None, radius=None,
-                           return_gap: bool = False, gap_tol=None):
+                           return_gap: bool = False, gap_tol=None, return_certificate: bool = False):
     """:func:`chern_number` from an eigensystem ``(E, V)`` (``(N,)`` ascending, ``(N, N)``)."""
-    lat, return_gap = _chern_args(lat, method, window, radius, return_gap)
+    lat, win = _chern_args(lat, method, window, radius)
+    mode = _return_mode(return_gap, return_certificate)
     E, V = _check_eigensystem(E, V, lat)
-    tol = _check_gap_tol(gap_tol)
-    value, gap = _chern_dispatch(E, V, lat, method, window, radius, tol)
-    return (value, gap) if return_gap else value
+    tol = _check_gap_tol(gap_tol, lat, win)
+    return _returned(*_chern_dispatch(E, V, lat, method, window, radius, tol), mode)
+
+
+chern_number.__doc__ = chern_number.__doc__.replace("{cert}", _CERT_DOC)

@@ -37,20 +37,23 @@ Always stored (labels float64 / int32 / bool):
 * ``energies`` ``(S, N)`` float64, ascending.
 * ``label`` int32: the training label, ``class`` or ``kspace_class`` as ``spec.label`` says.
 * ``invariant``: the real-space invariant, raw (never NaN-ed): chiral chains the polar route of
-  :func:`tnn.invariants.winding_number` (from its ``eigh`` of ``h^dag h``, or
-  :func:`tnn.invariants.winding_number_from_svd` when eigenvector features need the SVD anyway;
-  the two agree to rounding); SSH with onsite disorder
+  :func:`tnn.invariants.winding_number` (its SVD of the chiral block,
+  :func:`tnn.invariants.winding_polar_energies`, or :func:`tnn.invariants.winding_number_from_svd`
+  when eigenvector features need the eigenvectors; the same numbers); SSH with onsite disorder
   :func:`tnn.invariants.winding_number_from_eigh`; 2D :func:`tnn.invariants.chern_number_from_eigh`
   with ``spec.method``;
   ``class`` its rounded value (``INVALID_CLASS`` if not finite).
 * ``kspace``, ``kspace_class``: the clean model's k-space invariant (:mod:`tnn.kspace`, same
   parameters without disorder) and its rounding; ``kspace_gap`` its gap.
-* ``gap``: the real-space (bulk) gap from :mod:`tnn.invariants`; ``gapless``: ``gap`` below
-  ``spec.gap_tol`` (default :func:`tnn.invariants.default_gap_tol`); ``kspace_gapless``;
-  ``symmetry_broken``: SSH with onsite disorder ``W > 0`` (chiral symmetry broken, the winding
-  number is not protected); ``ill_defined``: the training label should not be trusted
-  (``symmetry_broken``, plus ``gapless`` or a NaN value for real-space labels, or
-  ``kspace_gapless`` for k-space labels).
+* ``invariant`` is the raw value; its certificate (:mod:`tnn.validity`) is stored beside it:
+  ``tail`` (the tail moment of the correlations), ``reason`` (0 valid; see
+  :data:`tnn.validity.REASONS`), ``gap`` the real-space (bulk) spectral gap. ``invalid``: no
+  certified value (``reason != 0``; with an explicit ``spec.gap_tol``: ``gap`` below it instead);
+  ``kspace_gapless``; ``symmetry_broken``: SSH with onsite disorder ``W > 0`` (chiral symmetry
+  broken, the winding number is not protected); ``ill_defined``: the training label should not be
+  trusted (``symmetry_broken``, plus ``invalid`` or a NaN value for real-space labels, or
+  ``kspace_gapless`` for k-space labels). A valid clean sample agrees with k space
+  (``experiments/bench_labels.py`` measures it).
 * ``params`` ``(S, P)`` (:func:`tnn.data.spec.param_names` order), ``strength`` (disorder ``W``),
   ``near_boundary`` (drawn by the boundary oversampling), ``attempts`` (rejection draws),
   ``index`` (global sample index).

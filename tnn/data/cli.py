@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tnn import validity
+
 from tnn.data import spec as spec_mod
 from tnn.data import store
 
@@ -144,8 +146,8 @@ def dataset_info(path) -> dict:
     }
     if not m["complete"]:
         return info
-    fields = ("label", "invariant", "class", "kspace_class", "gap", "ill_defined", "gapless", "symmetry_broken",
-              "near_boundary", "strength")
+    fields = ("label", "invariant", "class", "kspace_class", "gap", "ill_defined", "invalid", "reason", "symmetry_broken",
+              "near_boundary", "strength", "kspace_gapless")
     for split in ("train", "val", "test"):
         a, b = ds.splits[split]
         d = ds.load(split, fields) if b > a else None
@@ -156,12 +158,20 @@ def dataset_info(path) -> dict:
         vals, counts = np.unique(d["label"][ok], return_counts=True)
         inv = d["invariant"][np.isfinite(d["invariant"])]
         both = ok & (d["class"] > -1000) & (d["kspace_class"] > -1000)
+        clean = d["strength"] == 0
+        cv = ok & clean & ~d["kspace_gapless"]
+        reasons = validity.reason_names(d["reason"])
+        names, rcounts = np.unique(reasons[d["invalid"].astype(bool)], return_counts=True)
         info["splits"][split] = {
             "range": [a, b],
             "n": int(b - a),
             "class_counts": {str(int(v)): int(c) for v, c in zip(vals, counts)},
             "n_ill_defined": int((~ok).sum()),
-            "n_gapless": int(d["gapless"].sum()),
+            "n_invalid": int(d["invalid"].sum()),
+            "invalid_reasons": {str(k): int(c) for k, c in zip(names, rcounts)},
+            "valid_fraction": float(1.0 - d["invalid"].mean()),
+            "n_clean_valid": int(cv.sum()),
+            "clean_valid_agree_kspace": float(np.mean(d["class"][cv] == d["kspace_class"][cv])) if cv.any() else None,
             "n_symmetry_broken": int(d["symmetry_broken"].sum()),
             "n_near_boundary": int(d["near_boundary"].sum()),
             "invariant": _stats(inv),
@@ -203,8 +213,13 @@ def format_info(info: dict) -> str:
         counts = d["class_counts"]
         tot = sum(counts.values()) or 1
         lines.append("    class balance: " + ", ".join(f"{k}: {v} ({100 * v / tot:.1f}%)" for k, v in counts.items())
-                     + f"; ill-defined {d['n_ill_defined']} (gapless {d['n_gapless']}, symmetry-broken "
+                     + f"; ill-defined {d['n_ill_defined']} (no certified value {d['n_invalid']}, symmetry-broken "
                      f"{d['n_symmetry_broken']}); near boundary {d['n_near_boundary']}")
+        reasons = ", ".join(f"{k} {v}" for k, v in d["invalid_reasons"].items()) or "none"
+        agree = ("n/a (no clean valid sample)" if d["clean_valid_agree_kspace"] is None
+                 else f"{100 * d['clean_valid_agree_kspace']:.2f}% of {d['n_clean_valid']}")
+        lines.append(f"    label quality: valid {100 * d['valid_fraction']:.1f}% (invalid: {reasons}); "
+                     f"clean valid samples agreeing with k space: {agree}")
         iv, dz, gp = d["invariant"], d["distance_to_integer"], d["gap"]
         if iv["n"]:
             lines.append(f"    invariant: mean {iv['mean']:.3f} std {iv['std']:.3f} range [{iv['min']:.3f}, {iv['max']:.3f}]; "

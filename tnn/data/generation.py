@@ -81,7 +81,7 @@ PREFLIGHT_NK_2D = 16
 MIN_CLASS_PROBABILITY = 0.01
 #: arrays stored for every dataset, whatever its features
 LABEL_ARRAYS = (
-    "label", "invariant", "class", "kspace", "kspace_class", "gap", "kspace_gap", "gapless",
+    "label", "invariant", "class", "kspace", "kspace_class", "gap", "kspace_gap", "invalid", "reason", "tail",
     "kspace_gapless", "symmetry_broken", "ill_defined", "params", "strength", "near_boundary",
     "attempts", "index", "energies",
 )
@@ -256,47 +256,53 @@ def _finish(spec: DatasetSpec, lat, k_samples, i, theta, kinv, kgap, near, n_att
         wo = w if spec.disorder == "onsite" else 0.0
         tm = hamiltonians.ssh_terms(theta, lat, spec.ranges, bond_disorder=wb, onsite_disorder=wo, key=key)
     else:
-        tm = hamiltonians.terms(spec.model, _model_params(spec, theta), lat, onsite_disorder=w, key=key)
+        # Clean samples build without disorder (a traced zero strength would ask for a key).
+        tm = hamiltonians.terms(spec.model, _model_params(spec, theta), lat,
+                                onsite_disorder=0.0 if key is None else w, key=key)
     H = hamiltonians.assemble(tm)
     chiral = spec.model == "ssh" and spec.disorder != "onsite"
     V = None
+    # Raw values (gap_tol=0) with their certificate; validity is decided below from the certificate
+    # (spec.gap_tol None) or the spectral gap (an explicit spec.gap_tol).
+    raw = jnp.asarray(0.0, jnp.float64)
     if chiral and not _needs_eigenvectors(spec):
-        # Labels and energies from one eigh of h^dag h (the polar route of
-        # tnn.invariants.winding_number itself): half the cost of the SVD, which only the
-        # eigenvector features need.
-        trim = invariants._winding_trim(lat, spec.trim)
-        inv, gap, E = invariants._winding_polar_energies(H, jnp.asarray(0.0, H.dtype), lat, trim)
+        # Labels and energies from one SVD of the chiral block (the polar route of
+        # tnn.invariants.winding_number itself); eigenvectors only when a feature needs them.
+        inv, cert, E = invariants.winding_polar_energies(H, lat, trim=spec.trim)
     elif chiral:
         # One L x L SVD of the chiral block gives the eigensystem of the 2L x 2L H and the same
         # polar-route labels.
         X, s, Yh = jnp.linalg.svd(invariants.chiral_block(H))
         E, V = _chiral_eigensystem(X, s, Yh)
-        inv, gap = invariants.winding_number_from_svd(X, s, Yh, lat, trim=spec.trim, return_gap=True, gap_tol=0.0)
+        inv, cert = invariants.winding_number_from_svd(X, s, Yh, lat, trim=spec.trim, return_certificate=True, gap_tol=raw)
     elif spec.model == "ssh":
         # Onsite disorder breaks chiral symmetry: Q = sign(H) of the full H.
         E, V = jnp.linalg.eigh(H)
-        inv, gap = invariants.winding_number_from_eigh(E, V, lat, trim=spec.trim, return_gap=True, gap_tol=0.0)
+        inv, cert = invariants.winding_number_from_eigh(E, V, lat, trim=spec.trim, return_certificate=True, gap_tol=raw)
     else:
         E, V = jnp.linalg.eigh(H)
         window = None if spec.method == "bott" else spec.trim
-        inv, gap = invariants.chern_number_from_eigh(E, V, lat, method=spec.method, window=window, return_gap=True, gap_tol=0.0)
-    e_max = jnp.maximum(jnp.abs(E[0]), jnp.abs(E[-1]))
-    tol = invariants.default_gap_tol(lat, e_max) if spec.gap_tol is None else spec.gap_tol
-    gapless = ~(gap >= tol)
+        inv, cert = invariants.chern_number_from_eigh(E, V, lat, method=spec.method, window=window,
+                                                      return_certificate=True, gap_tol=raw)
+    gap = cert.gap
+    if spec.gap_tol is None:
+        invalid = cert.reason != 0
+    else:
+        invalid = ~(gap >= spec.gap_tol)
     finite = jnp.isfinite(inv)
     rclass = jnp.where(finite, jnp.rint(jnp.where(finite, inv, 0.0)), INVALID_CLASS).astype(jnp.int32)
     kcls, kdefined = _kclass(kinv, kgap)
     broken = (w > 0) if (spec.model == "ssh" and spec.disorder == "onsite") else jnp.bool_(False)
     if spec.label == "realspace":
-        label, ill = rclass, broken | gapless | ~finite
+        label, ill = rclass, broken | invalid | ~finite
     else:
         label, ill = kcls, broken | ~kdefined
 
     out = {
         "label": label, "invariant": inv, "class": rclass, "kspace": kinv, "kspace_class": kcls,
-        "gap": gap, "kspace_gap": kgap, "gapless": gapless, "kspace_gapless": ~kdefined,
-        "symmetry_broken": broken, "ill_defined": ill, "params": theta, "strength": w,
-        "near_boundary": near, "attempts": n_att, "index": i.astype(jnp.int64), "energies": E,
+        "gap": gap, "kspace_gap": kgap, "invalid": invalid, "reason": cert.reason, "tail": cert.tail,
+        "kspace_gapless": ~kdefined, "symmetry_broken": broken, "ill_defined": ill, "params": theta,
+        "strength": w, "near_boundary": near, "attempts": n_att, "index": i.astype(jnp.int64), "energies": E,
     }
     feats = _features(spec, lat, tm, H, E, V)
     out.update(feats)

@@ -220,8 +220,10 @@ class DatasetSpec:
       method: real-space method: ``"winding"`` (ssh); ``"marker"`` (open), ``"bott"`` (periodic)
         or ``"kitaev"`` for the 2D models. Empty: the default for the boundary condition.
       trim: cells trimmed from each edge for the bulk window of open samples (None: ``L // 4``).
-      gap_tol: below this real-space (bulk) gap a sample is flagged gapless; None: the size-aware
-        :func:`tnn.invariants.default_gap_tol`.
+      gap_tol: None (default): a sample is valid when its certificate holds (:mod:`tnn.validity`:
+        localization of the ground-state correlations against the window's distance to the
+        boundary). A number: the spectral test of earlier versions instead (invalid below this
+        real-space bulk gap).
       kspace_nk: k-grid of the k-space reference (0: 512 for ssh, 48 for the 2D models).
       n: number of samples. seed: PRNG seed (required when anything is random).
       shard_size: samples per shard file. chunk_size: samples per jitted, vmapped call (a shard
@@ -356,6 +358,15 @@ class DatasetSpec:
             set_("trim", int(self.trim))
         if self.gap_tol is not None:
             set_("gap_tol", _float_in("gap_tol", self.gap_tol, 0.0, math.inf))
+        elif self.label == "realspace":
+            # A certified label needs a window at least one cell from the boundary.
+            from tnn import contractions, validity  # noqa: PLC0415
+
+            lat = self.lattice()
+            trim = None if (self.pbc and method != "kitaev") else contractions.check_trim(lat, self.trim)
+            if self.pbc and method == "kitaev":
+                trim = None
+            validity.boundary_distance(lat, trim)
         nk = self.kspace_nk or (512 if model == "ssh" else 48)
         set_("kspace_nk", _pos_int("kspace_nk", nk, 4))
         set_("n", _pos_int("n", self.n))

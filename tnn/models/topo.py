@@ -40,8 +40,10 @@ with trainable coordinate encodings ``(X_k, Y_k)(r) = A_k (r - r_0) + mlp_k(r - 
 Cartesian site position ``r`` (``r_0`` the centre of the sample; exact: ``A = 1``, MLP output 0,
 i.e. ``x`` and ``y``), occupations ``f_k(n) = c_k theta_n + mlp_k(E_n)`` (``theta_n = 1`` for the
 lower half of the states: the step at ``E_F`` in the half-filling gap; exact ``c = 1``, MLP 0), and
-the channel value ``C_k`` the average of ``C_k(r)`` over a bulk window (``trim`` cut from each open
-edge; the whole sample if periodic). Works for any 2D lattice of :mod:`tnn.lattice` (square,
+the channel value ``C_k`` the average of ``C_k(r)`` over a bulk window (``trim`` cut from each
+edge). Open samples only: on a periodic sample the marker averages to exactly 0 (the position
+operators jump at the seam), so :func:`build` refuses periodic 2D lattices with a ``ValueError``
+(the Bott index labels those). Works for any open 2D lattice of :mod:`tnn.lattice` (square,
 honeycomb): the geometry enters through ``lat.positions`` and ``lat.cell_area`` only.
 
 Head (both): ``f = w . z + b + mlp(z)`` on the channel values ``z`` (``(K,)``); exact ``w = e_0``,
@@ -70,13 +72,13 @@ import numpy as np
 import jax
 import jax.numpy as jnp
 
-from tnn import contractions
+from tnn import contractions, invariants
 from tnn.lattice import Lattice
 from tnn.models.base import Model, ModelConfig, class_logits
 
 #: Relative size below which an eigenvalue counts as an exact zero mode (spectral weight 0); the
-#: same cut as the polar factor of :func:`tnn.invariants.winding_number` (1e-6 of the largest).
-ZERO_MODE_TOL = 1e-6
+#: same cut as both routes of :func:`tnn.invariants.winding_number` (``ZERO_MODE_FLOOR``).
+ZERO_MODE_TOL = invariants.ZERO_MODE_FLOOR
 
 __all__ = [
     "ZERO_MODE_TOL",
@@ -306,6 +308,15 @@ def build(config: ModelConfig, lat: Lattice | None, prepare) -> Model:
     if lat.kind == "chain":
         contractions.exact_winding_kernel(lat, trim_cells(lat, config.trim))  # validates the trim
     else:
+        if lat.pbc:
+            # The marker of a periodic sample averages to exactly 0 over the torus (the position
+            # operators jump at the seam): the network would not express the invariant there.
+            raise ValueError(
+                f"Argument `lat` is periodic ({lat.kind} {lat.dims}, pbc=True): the 2D topo network is the local "
+                "Chern marker, which expresses the Chern number on open samples only (on a torus its average is "
+                "identically 0). Train 2D topo on open samples (e.g. the 'qwz' or 'haldane' presets), or label "
+                "periodic samples with tnn.invariants.bott_index."
+            )
         contractions.bulk_cells(lat, trim_cells(lat, config.trim))
         if config.spectral != "sign":
             raise ValueError(f"ModelConfig field `spectral` applies to chains only; use 'sign' in 2D, got {config.spectral!r}.")

@@ -1,0 +1,351 @@
+r"""Validity certificates of the real-space invariants: when a finite-sample value *is* the invariant.
+
+A real-space invariant of a finite sample is quantized only when the Fermi level lies in a
+**mobility gap**: the states at the Fermi energy are localized (or absent) on a scale ``xi`` well
+below the distance from the region the formula reads to the place where the finite sample differs
+from the infinite one (the edges of an open sample, the wrap-around of a periodic one). A spectral
+gap is sufficient but not necessary: under strong chiral bond disorder the spectral gap of an SSH
+chain closes long before the winding number stops being quantized (Mondragon-Shem, Hughes, Song,
+Prodan, PRL 113, 046802 (2014)), while near a clean transition of a multi-range chain a sizeable
+finite-size gap can coexist with a correlation length longer than the chain. Neither a gap test nor
+rounding can tell these apart; the decay of the ground-state correlations can.
+
+The certificate: the tail moment of the correlations
+----------------------------------------------------
+Each invariant is a moment of a ground-state correlation function, and this module measures the part
+of that moment carried by correlations that reach farther than the distance ``D`` to the boundary:
+
+* winding number (chain): ``W = (1/L') sum_{i in window} sum_j d_ij |U_ij|^2``, a *first* moment of
+  ``|U|^2`` (``U = P_A sign(H) P_B``). The tail is
+  ``tau = (1/L') sum_{i in window} sum_{j: |d_ij| >= D} |d_ij| |U_ij|^2``.
+* Chern number (marker, Bott, Kitaev): ``C`` is a *second* moment (``~ d_x d_y``) of ``|P|^2``
+  (``P`` the Fermi projector). The tail is
+  ``tau = sum_{r in ref} sum_{r': d(r, r') >= D} |r - r'|^2 |P_{r r'}|^2 / sum_{r in ref} P_rr``
+  over reference sites ``ref`` in the bulk window (at most :data:`MAX_REFERENCE_CELLS` cells, spread
+  evenly; the distance ``d`` is the Chebyshev distance in cells, ``|r - r'|`` the Cartesian one).
+
+``D`` is the distance from the window to the boundary: the trim of an open sample (the window starts
+``trim`` cells from each edge), a quarter of the smallest size of a periodic one (minimum-image
+distances wrap at half the size). In an insulator, Anderson insulators included, ``|U_ij|`` and
+``|P_rr'|`` decay as ``exp(-d / xi)`` and ``tau ~ exp(-D / xi)``: the finite-size error of the value,
+which comes from exactly those correlations (they are cut at the edges or aliased by the wrap), is
+small. At a transition the correlations decay as a power law (a Dirac crossing gives
+``|U_d|^2 = 1 / (pi d)^2``), and ``tau`` tends to a critical value set by the number of Dirac
+cones, independent of the size (the tail of ``1/d^2`` between ``D`` and a few ``D`` is a
+logarithm of their ratio): measured ~0.1 for chains at one crossing (``(1/pi^2) ln 3`` for the
+open window), 0.2 for SSH at ``v = w`` on 37 periodic cells; for QWZ, one Dirac cone
+(``m = +-2``) 0.075-0.083 open and 0.10-0.13 periodic, two cones (``m = 0``) 0.21-0.25, at
+12 x 12 and 20 x 20 alike.
+
+A value is **valid** when ``tau <= TAIL_MAX`` (0.03 in 1D and 2D: at most ~40% of the smallest
+critical value) and it lies within :data:`INTEGER_TOL` of an integer. Both thresholds were set on
+clean samples against k space (``experiments/bench_labels.py`` measures the rate of valid-but-wrong
+labels over >= 10^4 samples per preset and size; observed error of valid values ``|v - C_k| <~
+tau``). Reason codes, in order of precedence (:data:`REASONS`):
+
+``nan_input`` the Hamiltonian (or eigensystem) holds a NaN: nothing is known (never "gapless");
+``fermi_level_on_state`` a bulk state sits at the Fermi level to within ``1e-10 E_max``, so
+``sign(H)`` (the occupied projector) is not defined; ``delocalized`` the tail moment is above
+``TAIL_MAX``; ``not_integer`` localized, but the value is farther than ``INTEGER_TOL`` from an
+integer; ``gapless`` the (bulk) spectral gap is below an explicit ``gap_tol`` (only when the caller
+asks for the spectral test).
+
+Chains: the zero-energy Lyapunov spectrum
+------------------------------------------
+For chiral chains the localization length at the Fermi level is also available exactly, from the
+transfer matrices of the zero-energy equation ``h^dag psi_A = 0`` (:func:`zero_energy_lyapunov`).
+The number of negative exponents, plus ``min(ranges)``, is the winding number of the disordered
+chain in the thermodynamic limit, and the strong-disorder transition is where an exponent crosses 0
+(for nearest-neighbour SSH with bond disorder: :func:`ssh_bond_lyapunov`, in closed form). These
+are the references of the disorder benchmark; the per-sample certificate above needs neither the
+hopping ranges nor chiral symmetry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import numpy as np
+import jax
+import jax.numpy as jnp
+
+from tnn.lattice import Lattice
+
+__all__ = [
+    "Certificate",
+    "REASONS",
+    "VALID",
+    "NAN_INPUT",
+    "FERMI_LEVEL_ON_STATE",
+    "DELOCALIZED",
+    "NOT_INTEGER",
+    "GAPLESS",
+    "TAIL_MAX",
+    "INTEGER_TOL",
+    "FERMI_FLOOR",
+    "MAX_REFERENCE_CELLS",
+    "reason_names",
+    "boundary_distance",
+    "winding_tail_weights",
+    "projector_reference",
+    "projector_tail",
+    "certify",
+    "zero_energy_lyapunov",
+    "ssh_bond_lyapunov",
+    "ssh_bond_transition",
+]
+
+VALID, NAN_INPUT, FERMI_LEVEL_ON_STATE, DELOCALIZED, NOT_INTEGER, GAPLESS = range(6)
+#: reason code -> name
+REASONS = {
+    VALID: "valid",
+    NAN_INPUT: "nan_input",
+    FERMI_LEVEL_ON_STATE: "fermi_level_on_state",
+    DELOCALIZED: "delocalized",
+    NOT_INTEGER: "not_integer",
+    GAPLESS: "gapless",
+}
+#: largest tail moment of a valid value, per spatial dimension (see the module docstring)
+TAIL_MAX = {1: 0.03, 2: 0.03}
+#: largest distance of a valid value from the nearest integer
+INTEGER_TOL = 0.25
+#: a bulk state closer than this times ``E_max`` to the Fermi level makes ``sign(H)`` undefined
+FERMI_FLOOR = 1e-10
+#: at most this many reference cells for the 2D projector tail
+MAX_REFERENCE_CELLS = 64
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Certificate:
+    """What backs a real-space value (arrays; batched like the value under ``vmap``).
+
+    Attributes:
+      tail: the tail moment ``tau`` (module docstring); small means localized.
+      gap: the spectral (bulk) gap at the Fermi level (reported; not a criterion by default).
+      distance: ``|value - rint(value)|`` of the raw value (for a marker map: of its window mean).
+      reason: int32 code of :data:`REASONS`; 0 is valid.
+    """
+
+    tail: jax.Array
+    gap: jax.Array
+    distance: jax.Array
+    reason: jax.Array
+
+    @property
+    def valid(self):
+        """``reason == 0`` (elementwise)."""
+        return self.reason == VALID
+
+
+def reason_names(codes) -> np.ndarray:
+    """Names of reason codes (any shape) as a NumPy string array."""
+    codes = np.asarray(codes)
+    names = np.array([REASONS[k] for k in range(len(REASONS))])
+    return names[codes]
+
+
+# ------------------------------------------------------------------------------ geometry (static)
+def boundary_distance(lat: Lattice, trim: tuple[int, ...] | None) -> float:
+    """``D``: the window's distance to the boundary, in cells. Open: ``min(trim)``; periodic: a quarter
+    of the smallest size. Raises ``ValueError`` when it is below one cell (the sample is too small for
+    a certified value: nothing separates the window from the boundary)."""
+    if lat.pbc:
+        D = min(lat.dims) / 4.0
+    else:
+        D = float(min(trim))
+    if D < 1.0:
+        need = "at least 4 cells along every direction" if lat.pbc else "a bulk window at least 1 cell from every edge (trim >= 1, i.e. >= 4 cells with the default trim)"
+        raise ValueError(
+            f"Argument `lat` ({lat.kind}, dims {lat.dims}, pbc={lat.pbc}) is too small for a certified "
+            f"real-space invariant: it needs {need}. Pass gap_tol=0.0 for the raw value."
+        )
+    return D
+
+
+def _min_image(delta: np.ndarray, lat: Lattice) -> np.ndarray:
+    if not lat.pbc:
+        return delta
+    dims = np.asarray(lat.dims, dtype=float)
+    return np.mod(delta + dims / 2.0, dims) - dims / 2.0
+
+
+@functools.lru_cache(maxsize=None)
+def _winding_tail_weights(lat: Lattice, rows: tuple[int, int], D: float) -> np.ndarray:
+    L = lat.dims[0]
+    r0, r1 = rows
+    x = np.arange(L, dtype=np.float64)
+    d = _min_image((x[r0:r1, None] - x[None, :])[..., None], lat)[..., 0]
+    w = np.where(np.abs(d) >= D, np.abs(d), 0.0) / (r1 - r0)
+    w.setflags(write=False)
+    return w
+
+
+def winding_tail_weights(lat: Lattice, rows: tuple[int, int], D: float) -> np.ndarray:
+    """Weights ``(r1 - r0, L)`` with ``tau = sum w * |U[r0:r1]|^2`` for the chain's window rows:
+    ``|d_ij| / L'`` where ``|d_ij| >= D`` (minimum image on periodic chains), else 0."""
+    return _winding_tail_weights(lat, tuple(int(r) for r in rows), float(D))
+
+
+@functools.lru_cache(maxsize=None)
+def _projector_reference(lat: Lattice, trim: tuple[int, ...] | None, D: float):
+    cc = lat.cell_coords
+    keep = np.ones(lat.n_cells, dtype=bool)
+    if not lat.pbc:
+        for d, (t, n) in enumerate(zip(trim, lat.dims)):
+            keep &= (cc[:, d] >= t) & (cc[:, d] < n - t)
+    cells = np.flatnonzero(keep)
+    stride = max(1, int(np.ceil(len(cells) / MAX_REFERENCE_CELLS)))
+    cells = cells[::stride]
+    rows = (cells[:, None] * lat.n_orb + np.arange(lat.n_orb)[None, :]).reshape(-1)
+    dcell = _min_image((lat.site_coords[rows][:, None, :] - lat.site_coords[None, :, :]).astype(float), lat)
+    cheb = np.max(np.abs(dcell), axis=-1)
+    # Cartesian separation: cell offset through the Bravais vectors plus the orbital offsets.
+    dpos = dcell @ lat.bravais + (lat.positions[rows][:, None, :] - lat.site_coords[rows][:, None, :] @ lat.bravais) \
+        - (lat.positions[None, :, :] - lat.site_coords[None, :, :] @ lat.bravais)
+    dist2 = np.sum(dpos**2, axis=-1)
+    w = np.where(cheb >= D, dist2, 0.0)
+    rows.setflags(write=False)
+    w.setflags(write=False)
+    return rows, w
+
+
+def projector_reference(lat: Lattice, trim: tuple[int, ...] | None, D: float) -> tuple[np.ndarray, np.ndarray]:
+    """Reference sites and tail weights of a 2D sample: ``rows`` ``(n_ref,)`` site indices of at most
+    :data:`MAX_REFERENCE_CELLS` cells spread over the bulk window (open: the ``trim`` window; periodic:
+    every cell), and ``weights`` ``(n_ref, N)``: ``|r - r'|^2`` where the Chebyshev cell distance is
+    ``>= D`` (minimum image on periodic samples), else 0."""
+    return _projector_reference(lat, None if trim is None else tuple(trim), float(D))
+
+
+def projector_tail(W, rows: np.ndarray, weights: np.ndarray):
+    """``tau = sum_{r in rows, r'} weights |P_{r r'}|^2 / sum_{r in rows} P_rr`` for ``P = W W^dag``;
+    ``W`` ``(N, n_occ)`` the occupied eigenvectors. Costs ``n_ref N n_occ``."""
+    Wr = W[rows]
+    P = Wr @ jnp.conj(W.T)
+    p2 = jnp.real(P) ** 2 + jnp.imag(P) ** 2
+    diag = jnp.sum(jnp.real(Wr) ** 2 + jnp.imag(Wr) ** 2)
+    return jnp.sum(jnp.asarray(weights, p2.dtype) * p2) / diag
+
+
+# ------------------------------------------------------------------------------ the decision
+def certify(value, *, tail, tail_max: float, gap, e_max, gap_tol, nan_input, integer_value=None):
+    """Apply the criterion; returns ``(value or NaN, Certificate)``.
+
+    Args:
+      value: the raw value (any shape; a marker map is flagged as a whole).
+      tail: the tail moment; ``tail_max`` its threshold (:data:`TAIL_MAX`).
+      gap: the (bulk) spectral gap at the Fermi level; ``e_max`` the largest ``|E|``.
+      gap_tol: scalar array. ``< 0`` (the public ``gap_tol=None``): the certificate decides.
+        ``>= 0``: the spectral test of earlier versions decides (NaN below ``gap_tol``; 0 returns
+        raw values); the reason code still reports the certificate (or ``gapless``).
+      nan_input: bool scalar, the input held a NaN.
+      integer_value: the scalar whose distance to an integer is tested (default ``value``).
+    """
+    iv = value if integer_value is None else integer_value
+    finite = jnp.isfinite(iv)
+    dist = jnp.where(finite, jnp.abs(iv - jnp.rint(jnp.where(finite, iv, 0.0))), jnp.inf)
+    tail = jax.lax.stop_gradient(tail)
+    dist = jax.lax.stop_gradient(dist)
+    gap_tol = jnp.asarray(gap_tol, gap.dtype)
+    explicit = gap_tol >= 0
+    on_state = ~(gap > FERMI_FLOOR * e_max)
+    reason = jnp.where(nan_input | ~jnp.isfinite(tail) | ~finite, NAN_INPUT,
+             jnp.where(on_state, FERMI_LEVEL_ON_STATE,
+             jnp.where(~(tail <= tail_max), DELOCALIZED,
+             jnp.where(dist > INTEGER_TOL, NOT_INTEGER,
+             jnp.where(explicit & (gap < gap_tol), GAPLESS, VALID)))))
+    reason = reason.astype(jnp.int32)
+    keep = jnp.where(explicit, gap >= gap_tol, reason == VALID)
+    keep = keep & ~nan_input
+    out = jnp.where(keep, value, jnp.nan)
+    return out, Certificate(tail=tail, gap=gap, distance=dist, reason=reason)
+
+
+# ------------------------------------------------------------------------------ chains: Lyapunov
+def zero_energy_lyapunov(h, ranges, pbc: bool = False) -> np.ndarray:
+    r"""Lyapunov exponents of the zero-energy equation of chiral chains, descending, ``(..., D)``.
+
+    ``h`` ``(..., L, L)`` are chiral blocks (``h[b + r, b]`` the hopping of range ``r`` from ``B_b``
+    to ``A_{b+r}``, :func:`tnn.hamiltonians.ssh`), ``ranges`` the ranges present, ``D = max - min``.
+    ``h^dag psi_A = 0`` reads ``sum_r conj(h[b + r, b]) psi(b + r) = 0`` for every cell ``b``: a
+    recurrence of order ``D`` whose transfer matrices are multiplied along the chain (QR
+    re-orthogonalization at every step). ``gamma_k = (1/n) log`` of the growth rates; ``1 / min |gamma|``
+    is the localization length at ``E = 0``, and ``min(ranges) + #{gamma < 0}`` the winding number of
+    the disordered chain (the clean limit gives ``log |z_k|`` for the roots of ``q(z)``). Open chains
+    use the cells whose bonds are all present; periodic ones all ``L`` cells. NumPy, batched.
+    """
+    h = np.asarray(h)
+    ranges = tuple(sorted(int(r) for r in ranges))
+    rmin, rmax = ranges[0], ranges[-1]
+    D = rmax - rmin
+    if D < 1:
+        raise ValueError(f"Argument `ranges` must span at least two distinct ranges, got {ranges}.")
+    L = h.shape[-1]
+    cells = np.arange(L) if pbc else np.arange(max(0, -rmin), min(L, L - rmax))
+    if len(cells) < 2:
+        raise ValueError(f"Argument `h` is too short ({L} cells) for ranges {ranges}.")
+    batch = h.shape[:-2]
+    Q = np.broadcast_to(np.eye(D, dtype=complex), batch + (D, D)).copy()
+    acc = np.zeros(batch + (D,))
+    tiny = np.finfo(float).tiny
+    for b in cells:
+        c = np.stack([np.conj(h[..., (b + r) % L if pbc else b + r, b]) if (r in ranges) else np.zeros(batch, complex)
+                      for r in range(rmin, rmax + 1)], axis=-1)
+        lead = c[..., D]
+        lead = np.where(np.abs(lead) > tiny, lead, tiny)
+        T = np.zeros(batch + (D, D), dtype=complex)
+        T[..., :-1, 1:] = np.eye(D - 1)
+        T[..., -1, :] = -c[..., :D] / lead[..., None]
+        Q, R = np.linalg.qr(T @ Q)
+        acc += np.log(np.maximum(np.abs(np.diagonal(R, axis1=-2, axis2=-1)), tiny))
+    return -np.sort(-acc / len(cells), axis=-1)
+
+
+def _mean_log_abs(a, W):
+    """``E log|a + W u|`` for ``u`` uniform in ``[-1/2, 1/2]`` (closed form)."""
+    a = np.asarray(a, dtype=float)
+    W = np.asarray(W, dtype=float)
+
+    def F(x):
+        ax = np.abs(x)
+        return np.where(ax > 0, x * np.log(np.where(ax > 0, ax, 1.0)) - x, 0.0)
+
+    safe = np.where(W > 0, W, 1.0)
+    return np.where(W > 0, (F(a + safe / 2) - F(a - safe / 2)) / safe, np.log(np.abs(a)))
+
+
+def ssh_bond_lyapunov(v, w, W_v, W_w=None):
+    r"""Zero-energy Lyapunov exponent of the nearest-neighbour SSH chain with bond disorder, in closed
+    form: intracell bonds ``v + W_v u``, intercell bonds ``w + W_w u`` (``u`` uniform in
+    ``[-1/2, 1/2]``; ``W_w = W_v`` by default, the disorder of :func:`tnn.hamiltonians.ssh`),
+    ``gamma = E log|v + W_v u| - E log|w + W_w u|``. ``gamma < 0``: winding 1; ``gamma > 0``: winding
+    0; ``1/|gamma|`` is the localization length at ``E = 0``, which diverges at the strong-disorder
+    transition (Mondragon-Shem, Hughes, Song, Prodan, PRL 113, 046802 (2014)). With equal widths
+    ``gamma ~ (v^2 - w^2) c / W^2`` never changes sign: the phase survives every finite ``W`` while
+    ``xi`` grows as ``W^2``; with unequal widths the transition is at a finite ``W``."""
+    W_w = W_v if W_w is None else W_w
+    return _mean_log_abs(v, W_v) - _mean_log_abs(w, W_w)
+
+
+def ssh_bond_transition(v, w, ratio: float = 1.0, W_max: float = 20.0) -> float:
+    """The disorder strength ``W_c`` (intracell width ``W``, intercell width ``ratio * W``) where
+    :func:`ssh_bond_lyapunov` changes sign, by bisection on ``(0, W_max]``; NaN when it does not
+    change sign there (e.g. equal widths)."""
+    def g(W):
+        return ssh_bond_lyapunov(v, w, W, ratio * np.asarray(W))
+
+    g0 = float(g(1e-12))
+    grid = np.linspace(1e-6, W_max, 4001)
+    idx = np.flatnonzero(np.sign(g(grid)) != np.sign(g0))
+    if len(idx) == 0:
+        return float("nan")
+    lo, hi = (grid[idx[0] - 1] if idx[0] > 0 else 1e-6), grid[idx[0]]
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        if np.sign(float(g(mid))) == np.sign(g0):
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
