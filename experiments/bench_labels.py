@@ -51,10 +51,10 @@ CLEAN_CASES = [
 
 
 def clean_case(preset: str, size, pbc: bool, n: int, seed: int) -> dict:
-    kw = dict(size=size, pbc=pbc, n=n, shard_size=n, features=("hoppings",) if preset == "ssh" else ("wavefunctions",), seed=seed,
+    kw = dict(size=size, pbc=pbc, n=n, shard_size=512, chunk_size=64 if preset == "ssh" else 16, features=("hoppings",) if preset == "ssh" else ("wavefunctions",), seed=seed,
               disorder="none", strength=spec_mod.fixed("W", 0.0), method="")
     if preset != "ssh":
-        kw.update(dtype="float64", chunk_size=16)
+        kw.update(dtype="float64")
     spec = data.preset(preset, **kw)
     t0 = time.perf_counter()
     keys = ("reason", "kspace_gapless", "class", "kspace_class", "invariant", "kspace", "tail")
