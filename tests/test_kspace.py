@@ -166,6 +166,22 @@ def test_qwz_chern_vmap_and_single_compile():
     assert TRACES["chern", "qwz"] - before <= 1
 
 
+def test_public_invariants_under_jit_and_vmap_return_floats_with_nan_when_gapless():
+    # concrete numbers: ints, and GaplessError at a transition (tested above); traced: float arrays
+    ms = jnp.array([-3.0, -1.0, 0.0, 1.0, 3.0])
+    c = jax.vmap(lambda m: kspace.chern_number("qwz", {"m": m}, nk=24))(ms)
+    assert c.dtype == jnp.float64
+    np.testing.assert_array_equal(c, [0.0, 1.0, np.nan, -1.0, 0.0])
+    assert not np.signbit(c[0])  # a rounded -1e-17 comes back as +0
+    assert float(jax.jit(lambda m: kspace.chern_number("qwz", {"m": m}))(-1.0)) == 1.0
+    ts = jnp.array([[0.5, 1.0], [1.0, 1.0], [1.5, 1.0]])
+    np.testing.assert_array_equal(jax.vmap(kspace.winding_number)(ts), [1.0, np.nan, 0.0])
+    t4 = jnp.array([[0.1, 0.2, 0.3, 1.0], [1.0, 0.0, 0.0, 0.0], [0.0, 1.0, -2.0, 1.0]])
+    w = jax.vmap(lambda t: kspace.winding_number(t, ranges=(-1, 0, 1, 2)))(t4)
+    want = [kspace.winding_number(tuple(map(float, t)), ranges=(-1, 0, 1, 2)) for t in t4[:2]]
+    np.testing.assert_array_equal(w, [*want, np.nan])  # the last: (1 - e^{ik})^2 e^{ik}, gapless
+
+
 def _haldane_cases():
     cases = []
     for t2 in (0.2, -0.15):
