@@ -608,7 +608,7 @@ def fit(
     results_dir: str | Path | None = None,
     resume: bool = False,
     callback: Callable[[int, list], None] | None = None,
-    progress: bool = False,
+    progress: bool | str = False,
     extra_config: Mapping[str, Any] | None = None,
 ) -> FitResult:
     """Train one model per seed of ``config.seeds`` on ``train_data``; see the module docstring.
@@ -624,7 +624,8 @@ def fit(
         these; otherwise ``ValueError``). Without it an existing checkpoint raises ``ValueError``.
       callback: called as ``callback(epoch, new_rows)`` after each epoch's checkpoint; raising
         :class:`Interrupted` there stops the run cleanly (the checkpoint is on disk).
-      progress: show a tqdm progress bar over epochs.
+      progress: show a tqdm progress bar over epochs (a string: its label; it says "resumed at
+        epoch k" when a checkpoint was restored).
       extra_config: more JSON-able entries for ``config.json`` (e.g. the dataset description).
 
     Returns:
@@ -725,7 +726,10 @@ def fit(
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=config.epochs, initial=start_epoch, desc=f"train {model.name}", unit="epoch")
+        desc = progress if isinstance(progress, str) else f"train {model.name}"
+        if start_epoch:
+            desc += f" (resumed at epoch {start_epoch})"
+        bar = tqdm(total=config.epochs, initial=start_epoch, desc=desc, unit="epoch")
     epoch = start_epoch
     try:
         for epoch in range(start_epoch + 1, config.epochs + 1):
