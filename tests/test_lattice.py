@@ -1,4 +1,4 @@
-r"""Static geometry of :mod:`tnn.lattice` against the conventions of PHYSICS.md.
+r"""Static geometry of :mod:`tnn.lattice` against the conventions of docs/conventions.md.
 
 * chain(L): site ``2n`` is A_n, ``2n+1`` is B_n; the position of both is the cell index ``n``.
 * square(lx, ly), honeycomb(lx, ly): site index ``2*(x*ly + y) + s``.

@@ -87,9 +87,9 @@ def run_demo(out: str | Path = "results/demo", quick: bool = False, seed: int = 
                      "bott": bott.tolist(), "marker_bulk": marker.tolist()}
 
     # --- Haldane: Bott index over (phi, M), and the FHS Chern number on the same grid.
-    nh = 10 if quick else 14
-    phis = np.linspace(-np.pi, np.pi, 25 if quick else 41)
-    Ms = np.linspace(-1.0, 1.0, 25 if quick else 41)
+    nh = 9 if quick else 12
+    phis = np.linspace(-np.pi, np.pi, 25 if quick else 31)
+    Ms = np.linspace(-1.0, 1.0, 25 if quick else 31)
     hon = lattice.honeycomb(nh, nh, pbc=True)
     t2 = 0.15
     P, MM = np.meshgrid(phis, Ms, indexing="ij")

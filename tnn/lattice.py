@@ -8,7 +8,7 @@ hashing depend only on ``(kind, dims, pbc)``, a lattice can be passed as a stati
 with no leaves (the geometry is static aux data), so it can be passed to a jitted or vmapped
 function like any other argument, without ``static_argnames``: ``jax.jit(f)(H, lat)``.
 
-Index conventions (see ``PHYSICS.md``)
+Index conventions (see ``docs/conventions.md``)
 --------------------------------------
 * ``chain(L)``: cell ``n = 0..L-1`` holds sites A_n (index ``2n``) and B_n (index ``2n+1``).
   Cell coordinate ``n``; Cartesian position of both sites ``n`` (the invariants use the cell

@@ -272,7 +272,7 @@ def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, 
         raise ValueError(f"Argument `config` must be a tnn.study.StudyConfig, got {type(config).__name__}.")
     config = config.validate()
     log = log or (lambda s: None)
-    tnn.enable_x64()  # the labels and topo's exact contraction are float64 (PHYSICS.md, DESIGN.md)
+    tnn.enable_x64()  # the labels and topo's exact contraction are float64 (docs/conventions.md, DESIGN.md)
     out = Path(config.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"StudyConfig field `out`: {out} exists and is not a folder.")

@@ -53,7 +53,9 @@ def register_cli(subparsers) -> None:
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.set_defaults(func=_cmd_generate)
 
-    i = sub.add_parser("info", help="print the spec, counts, class balance and label statistics")
+    i = sub.add_parser("info", help="print the spec, counts, class balance and label statistics",
+                       description="Print a dataset's spec, sample counts per split, class balance, ill-defined "
+                                   "counts and label statistics (reads every shard once, checking its checksum).")
     i.add_argument("path", help="dataset folder")
     i.add_argument("--json", action="store_true", help="print the info as JSON")
     i.set_defaults(func=_cmd_info)
