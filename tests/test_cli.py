@@ -46,7 +46,8 @@ def test_unwritable_out_is_a_one_line_error(argv, tmp_path, capsys):
     blocker.write_text("not a folder")
     assert cli.main([*argv, "--out", str(blocker / "out")]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"tnn {argv[0]}: error: ") and "Traceback" not in err
+    assert err.startswith(f"tnn {' '.join(argv[:2]) if argv[0] == 'data' else argv[0]}: error: ")
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert str(blocker) in err and "--out" in err
 
 

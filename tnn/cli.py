@@ -60,18 +60,19 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
+    name = " ".join(c for c in (args.command, getattr(args, "data_command", None)) if c)
     try:
         n = args.blas_threads if args.blas_threads is not None else threads.default_blas_threads()
         with threads.blas_threads(n):
             return int(args.func(args) or 0)
     except ValueError as err:
-        print(f"tnn {args.command}: error: {err}", file=sys.stderr)
+        print(f"tnn {name}: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:
         if err.filename is None:  # not a file-system problem the user can fix: keep the traceback
             raise
         what = err.strerror or type(err).__name__
-        print(f"tnn {args.command}: error: cannot write or read {err.filename}: {what}. "
+        print(f"tnn {name}: error: cannot write or read {err.filename}: {what}. "
               "Choose another --out (a writable folder) or fix the permissions.", file=sys.stderr)
         return 1
 

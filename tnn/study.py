@@ -604,7 +604,7 @@ def register_cli(sub) -> None:
     p.add_argument("--epochs", type=int, default=None, help=f"training epochs (default {d.epochs})")
     p.add_argument("--no-progress", action="store_true", help="no per-step lines or progress bars while running")
     p.add_argument("--keep-datasets", action=argparse.BooleanOptionalAction, default=True,
-                   help="keep the datasets in <out>/data/ (most of the folder's size: about 230 MB of 245 MB for "
+                   help="keep the datasets in <out>/data/ (most of the folder's size: about 245 MB of 256 MB for "
                         "the default study). --no-keep-datasets deletes them at the end; a rerun regenerates them "
                         "(bit-identical) and reuses the trained models")
     p.set_defaults(func=_main)

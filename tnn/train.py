@@ -1036,7 +1036,8 @@ def _cli_train(args: argparse.Namespace) -> int:
     for i, s in enumerate(res.seeds):
         r = res.final(s)
         acc = r.get("val_acc", r.get("train_acc"))
-        line = f"seed {s}: {r.get('epoch')} epochs, train_loss {r.get('train_loss'):.4g}, val_acc {acc}"
+        line = (f"seed {s}: {r.get('epoch')} epochs, train_loss {r.get('train_loss'):.4g}, "
+                f"{'val' if 'val_acc' in r else 'train'}_acc {'n/a' if acc is None else f'{acc:.4f}'}")
         if test is not None:
             m = test["seeds"][str(s)]
             line += f", test_acc {m['acc']:.4f}" if "acc" in m else f", test_mae {m['mae']:.4g}"
