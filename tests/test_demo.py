@@ -21,5 +21,10 @@ def test_demo_quick_agrees_with_kspace(tmp_path):
         else:
             assert abs(b - c) < 1e-6 and abs(m - c) < 0.05
     bott = np.asarray(rep["haldane"]["bott"], dtype=float)
+    # the k-space reference on the same (phi, M) grid, computed under vmap (NaN on gapless lines)
+    ck = np.asarray(rep["haldane"]["kspace"], dtype=float)
+    assert ck.shape == bott.shape == (len(rep["haldane"]["phi"]), len(rep["haldane"]["M"])) and ck.shape[0] >= 21
+    assert set(ck[np.isfinite(ck)].astype(int)) == {-1, 0, 1} and np.isnan(ck).any()
+    assert rep["haldane"]["agree"] > 0.9
     vals = bott[np.isfinite(bott)]
     assert set(np.rint(vals).astype(int)) == {-1, 0, 1} and np.max(np.abs(vals - np.rint(vals))) < 1e-6

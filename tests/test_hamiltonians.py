@@ -1,4 +1,4 @@
-r"""Real-space builders of :mod:`tnn.hamiltonians` against PHYSICS.md and :mod:`tnn.kspace`.
+r"""Real-space builders of :mod:`tnn.hamiltonians` against docs/conventions.md and :mod:`tnn.kspace`.
 
 The Bloch convention ``psi_k(R) = e^{i k.R} u_k`` gives, for a periodic sample and ``k`` on the
 matching grid (``k . (L_i a_i) in 2 pi Z``),
@@ -156,12 +156,12 @@ def test_qwz_blocks_by_hand(pbc):
             want[cell(xx, yy), cell(x, y)] += T  # H[r + d, r] = T_d
             want[cell(x, y), cell(xx, yy)] += T.conj().T
     np.testing.assert_allclose(H, want, atol=1e-15)
-    # and the two blocks PHYSICS.md names, read directly from the matrix
+    # and the two blocks docs/conventions.md names, read directly from the matrix
     np.testing.assert_allclose(H[cell(1, 2), cell(0, 2)], tx, atol=1e-15)
     np.testing.assert_allclose(H[cell(1, 3), cell(1, 2)], ty, atol=1e-15)
 
 
-# nu for the NNN hop j = (R, s) -> i = (R + off, s), worked out on paper from PHYSICS.md:
+# nu for the NNN hop j = (R, s) -> i = (R + off, s), worked out on paper from docs/conventions.md:
 # A (0,0) -> A + a1 = (1,0) through B (1/2, sqrt3/6): u = (1/2, sqrt3/6), v = (1/2, -sqrt3/6),
 # (u x v)_z = -sqrt3/6 < 0: a right turn, nu = -1. Likewise a2 - a1 and -a2 (the 120-degree
 # rotations of a1) give -1 for A; the opposite offsets and the B sublattice flip the sign.

@@ -1,4 +1,4 @@
-r"""k-space references of :mod:`tnn.kspace` (PHYSICS.md, "Checks that any implementation must pass").
+r"""k-space references of :mod:`tnn.kspace` (docs/conventions.md, "Checks that any implementation must pass").
 
 * SSH family: ``q(k) = sum_i t_i e^{i r_i k}``, W = counter-clockwise turns of q as k: 0 -> 2 pi.
 * QWZ: ``C = +1`` for ``-2 < m < 0``, ``-1`` for ``0 < m < 2``, ``0`` for ``|m| > 2``.
@@ -9,7 +9,7 @@ the Berry curvature of the occupied band n (the definition ``A = i<u|d u>``, ``F
 
     F_n(k) = -2 Im sum_{m != n} <n|dx H|m><m|dy H|n> / (E_n - E_m)^2,   C = (1/2 pi) int_BZ F d^2k,
 
-and the real-space rule of PHYSICS.md (real-space invariant of a clean system = k-space invariant)
+and the real-space rule of docs/conventions.md (real-space invariant of a clean system = k-space invariant)
 against a plain NumPy Bianco-Resta marker in the centre of a small open flake.
 """
 
@@ -166,6 +166,22 @@ def test_qwz_chern_vmap_and_single_compile():
     assert TRACES["chern", "qwz"] - before <= 1
 
 
+def test_public_invariants_under_jit_and_vmap_return_floats_with_nan_when_gapless():
+    # concrete numbers: ints, and GaplessError at a transition (tested above); traced: float arrays
+    ms = jnp.array([-3.0, -1.0, 0.0, 1.0, 3.0])
+    c = jax.vmap(lambda m: kspace.chern_number("qwz", {"m": m}, nk=24))(ms)
+    assert c.dtype == jnp.float64
+    np.testing.assert_array_equal(c, [0.0, 1.0, np.nan, -1.0, 0.0])
+    assert not np.signbit(c[0])  # a rounded -1e-17 comes back as +0
+    assert float(jax.jit(lambda m: kspace.chern_number("qwz", {"m": m}))(-1.0)) == 1.0
+    ts = jnp.array([[0.5, 1.0], [1.0, 1.0], [1.5, 1.0]])
+    np.testing.assert_array_equal(jax.vmap(kspace.winding_number)(ts), [1.0, np.nan, 0.0])
+    t4 = jnp.array([[0.1, 0.2, 0.3, 1.0], [1.0, 0.0, 0.0, 0.0], [0.0, 1.0, -2.0, 1.0]])
+    w = jax.vmap(lambda t: kspace.winding_number(t, ranges=(-1, 0, 1, 2)))(t4)
+    want = [kspace.winding_number(tuple(map(float, t)), ranges=(-1, 0, 1, 2)) for t in t4[:2]]
+    np.testing.assert_array_equal(w, [*want, np.nan])  # the last: (1 - e^{ik})^2 e^{ik}, gapless
+
+
 def _haldane_cases():
     cases = []
     for t2 in (0.2, -0.15):
@@ -189,7 +205,7 @@ def test_haldane_chern_number(params, C):
 
 
 def test_haldane_phi_half_pi_positive_t2_is_minus_one():
-    """The sign PHYSICS.md fixes: phi = +pi/2, t2 > 0 gives C = -1."""
+    """The sign docs/conventions.md fixes: phi = +pi/2, t2 > 0 gives C = -1."""
     assert kspace.chern_number("haldane", dict(t1=1.0, t2=0.1, phi=np.pi / 2, M=0.0)) == -1
 
 
@@ -274,7 +290,7 @@ def _marker_centre(H, lat):
     ],
 )
 def test_real_space_marker_equals_kspace_chern(model, params, lat):
-    """The rule of PHYSICS.md: the real-space invariant of the clean model equals the k-space one."""
+    """The rule of docs/conventions.md: the real-space invariant of the clean model equals the k-space one."""
     H = hamiltonians.qwz(params["m"], lat) if model == "qwz" else hamiltonians.haldane(**params, lat=lat)
     C = kspace.chern_number(model, params)
     assert C != 0

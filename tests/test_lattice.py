@@ -1,4 +1,4 @@
-r"""Static geometry of :mod:`tnn.lattice` against the conventions of PHYSICS.md.
+r"""Static geometry of :mod:`tnn.lattice` against the conventions of docs/conventions.md.
 
 * chain(L): site ``2n`` is A_n, ``2n+1`` is B_n; the position of both is the cell index ``n``.
 * square(lx, ly), honeycomb(lx, ly): site index ``2*(x*ly + y) + s``.
@@ -64,6 +64,40 @@ def test_lattice_is_a_static_jit_argument_compiled_once_per_geometry():
     assert len(traces) == 1
     assert float(f(jnp.float64(1.0), lat=lattice.square(3, 3, pbc=True))) == 18.0
     assert len(traces) == 2
+
+
+def test_lattice_is_a_pytree_without_leaves_so_plain_jit_and_vmap_accept_it():
+    lat = lattice.square(3, 3)
+    assert jax.tree_util.tree_leaves(lat) == []
+    leaves, tree = jax.tree_util.tree_flatten(lat)
+    assert jax.tree_util.tree_unflatten(tree, leaves) is lat  # the cached geometry survives
+    # equal lattices give equal treedefs (one compilation), different ones do not
+    assert tree == jax.tree_util.tree_structure(lattice.square(3, 3))
+    assert tree != jax.tree_util.tree_structure(lattice.square(3, 3, pbc=True))
+    traces = []
+
+    @jax.jit
+    def f(x, lat):
+        traces.append(lat)
+        return x * lat.n_sites
+
+    assert float(f(jnp.float64(1.0), lattice.square(3, 3))) == 18.0
+    assert float(f(jnp.float64(2.0), lattice.square(3, 3))) == 36.0
+    assert len(traces) == 1
+    assert float(f(jnp.float64(1.0), lattice.chain(4))) == 8.0
+    assert len(traces) == 2
+    out = jax.vmap(f, in_axes=(0, None))(jnp.arange(3.0), lat)
+    np.testing.assert_array_equal(out, [0.0, 18.0, 36.0])
+
+
+def test_jit_of_a_public_invariant_takes_the_lattice_as_a_plain_argument():
+    from tnn import hamiltonians, invariants
+
+    lat = lattice.chain(24, pbc=True)
+    H = hamiltonians.ssh(jnp.array([0.5, 1.0]), lat)
+    w = jax.jit(invariants.winding_number)(H, lat)
+    np.testing.assert_allclose(float(w), float(invariants.winding_number(H, lat)), atol=1e-12)
+    assert abs(float(w) - 1.0) < 1e-6
 
 
 @pytest.mark.parametrize("kind", sorted(BUILDERS))

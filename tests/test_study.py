@@ -70,13 +70,30 @@ def test_rerun_resumes_without_retraining(study):
     # a run killed between training and evaluation: the fit resumes from its final checkpoint (no
     # training step, the checkpoint is not rewritten) and the evaluation gives the same numbers
     (out / "runs" / "cnn" / "eval.json").unlink()
-    third = run_study(cfg)
+    lines = []
+    third = run_study(cfg, log=lines.append)
+    assert [line for line in lines if "resumed" in line] == [next(line for line in lines if line.startswith("model cnn"))]
     assert "cnn" not in third["reused"] and len(third["reused"]) == len(STUDY_MODELS) - 1
     assert (out / "metrics.csv").read_text() == csv_before
     assert {m: (out / "runs" / m / "checkpoint.npz").stat().st_mtime_ns for m in STUDY_MODELS} == ckpt
     # a different config is refused in that folder, before any work
     with pytest.raises(ValueError, match="`out`"):
         run_study(dataclasses.replace(cfg, epochs=3))
+
+
+def test_no_keep_datasets_deletes_them_and_a_rerun_regenerates_them(study):
+    cfg, first = study
+    out = Path(first["out"])
+    csv_before = (out / "metrics.csv").read_text()
+    assert first["sizes"]["data"] > 0 and first["sizes"]["total"] >= first["sizes"]["data"] + first["sizes"]["runs"]
+    assert f"{first['sizes']['data'] / 1e6:.1f} MB" in (out / "report.md").read_text()
+    lean = run_study(cfg, keep_datasets=False)
+    assert not (out / "data").exists() and lean["sizes"]["data"] == 0
+    assert lean["reused"] == list(STUDY_MODELS) and (out / "metrics.csv").read_text() == csv_before
+    assert "deleted at the end" in (out / "report.md").read_text()
+    again = run_study(cfg)  # the datasets come back bit-identical, so every model is reused
+    assert again["reused"] == list(STUDY_MODELS) and (out / "metrics.csv").read_text() == csv_before
+    assert (out / "data" / "ssh").is_dir()
 
 
 @pytest.mark.parametrize(

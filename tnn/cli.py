@@ -1,8 +1,13 @@
-"""The ``tnn`` command.
+"""The tnn command: datasets, training, the learnability study and phase-diagram demos.
 
 Subcommands are registered by the modules that implement them: each module listed in
 ``_COMMAND_MODULES`` defines ``register_cli(subparsers)``, which adds its parser(s) and sets
 ``func`` on them. Modules are imported lazily so ``tnn --help`` stays fast.
+
+Every command runs BLAS/LAPACK single-threaded unless told otherwise (:mod:`tnn.threads`:
+``--blas-threads``, ``TNN_BLAS_THREADS``, or a user-set ``OPENBLAS_NUM_THREADS``). Bad input is a
+``ValueError`` and a file-system failure (an unwritable ``--out``) an ``OSError``; both end as one
+``tnn COMMAND: error: ...`` line on stderr with exit status 2 and 1, never a traceback.
 """
 
 from __future__ import annotations
@@ -13,9 +18,28 @@ import sys
 
 _COMMAND_MODULES = ("tnn.demo", "tnn.data", "tnn.train", "tnn.study")
 
+_EPILOG = (
+    "BLAS threads: every command runs LAPACK with one thread (threads of OpenBLAS busy-wait and slow "
+    "everything down on a loaded machine); --blas-threads N or TNN_BLAS_THREADS=N change that, and a "
+    "user-set OPENBLAS_NUM_THREADS / OMP_NUM_THREADS is respected."
+)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive int, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive int, got {text!r}")
+    return n
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tnn", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="tnn", description=__doc__.splitlines()[0], epilog=_EPILOG)
+    parser.add_argument("--blas-threads", type=_positive_int, default=None, metavar="N",
+                        help="threads of BLAS/LAPACK (default: TNN_BLAS_THREADS, else a user-set "
+                             "OPENBLAS_NUM_THREADS / OMP_NUM_THREADS, else 1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMAND_MODULES:
         try:
@@ -29,16 +53,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from tnn import threads
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
+    name = " ".join(c for c in (args.command, getattr(args, "data_command", None)) if c)
     try:
-        return int(args.func(args) or 0)
+        n = args.blas_threads if args.blas_threads is not None else threads.default_blas_threads()
+        with threads.blas_threads(n):
+            return int(args.func(args) or 0)
     except ValueError as err:
-        print(f"tnn {args.command}: error: {err}", file=sys.stderr)
+        print(f"tnn {name}: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:
+        if err.filename is None:  # not a file-system problem the user can fix: keep the traceback
+            raise
+        what = err.strerror or type(err).__name__
+        print(f"tnn {name}: error: cannot write or read {err.filename}: {what}. "
+              "Choose another --out (a writable folder) or fix the permissions.", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ Index conventions (those of :mod:`tnn.lattice`)
   The exact ones split the spectrum at half filling (:func:`exact_occupation`), as
   :mod:`tnn.kspace` does (lower half of the bands).
 * Site vectors (coordinates, masks, Bott phases) have shape ``(N,)`` or ``(n_cells, n_orb)``.
-* SSH chains: cell index ``x`` is the position (PHYSICS.md); ``A_i`` is site ``2i``, ``B_j`` site ``2j+1``.
+* SSH chains: cell index ``x`` is the position (docs/conventions.md); ``A_i`` is site ``2i``, ``B_j`` site ``2j+1``.
 
 Channels
 --------
@@ -282,7 +282,7 @@ def marker_network(psi, weights, coord_x, coord_y, scale, engine: str = "ncon"):
 
     ``P = sum_n f_n psi_n psi_n^dag`` with occupation weights ``f``; ``X, Y`` diagonal position
     operators given as site vectors. Bianco & Resta, PRB 84, 241106 (2011), in the one-term form of
-    PHYSICS.md (``<r|P X Q Y P|r> = <r|P X Y P|r> - <r|P X P Y P|r>`` and the first term is real).
+    docs/conventions.md (``<r|P X Q Y P|r> = <r|P X Y P|r> - <r|P X P Y P|r>`` and the first term is real).
     Nodes: ``psi`` and ``conj(psi)`` three times each, ``weights`` three times, ``coord_x``,
     ``coord_y``; the site index of the output is shared by ``psi`` and ``conj(psi)``.
 
@@ -397,7 +397,7 @@ def bott_from_unitaries(ux, uy):
 
     The sum of the eigenvalue phases (each in ``(-pi, pi]``) is the branch of ``Im Tr log``; since
     ``det(U_x U_y U_x^dag U_y^dag) = |det U_x|^2 |det U_y|^2 > 0`` it is a multiple of ``2 pi`` up to
-    rounding. Sign: the overall minus makes ``B = C`` of :mod:`tnn.kspace` (PHYSICS.md: "sign chosen so
+    rounding. Sign: the overall minus makes ``B = C`` of :mod:`tnn.kspace` (docs/conventions.md: "sign chosen so
     that B = C"). Real scalar.
     """
     m = ux @ uy @ jnp.conj(ux.T) @ jnp.conj(uy.T)
@@ -476,7 +476,7 @@ def _winding_kernel(lat: Lattice, trim: tuple[int, ...]) -> np.ndarray:
 def exact_winding_kernel(lat: Lattice, trim=None) -> np.ndarray:
     r"""The exact distance kernel ``K_ij = mask_i d(x_i, x_j) / L'``, shape ``(L, L)``.
 
-    ``W = sum_ij K_ij |U_ij|^2`` is then the real-space winding number of PHYSICS.md,
+    ``W = sum_ij K_ij |U_ij|^2`` is then the real-space winding number of docs/conventions.md,
     ``W = (1/L') sum_{i in A} sum_{j in B} (x_i - x_j) |U_ij|^2``, with ``x`` the cell index (the
     overall sign is the one for which the clean value equals :func:`tnn.kspace.winding_number`).
 
@@ -524,7 +524,7 @@ def exact_occupation(n_states: int, n_occ: int | None = None) -> np.ndarray:
 def exact_coordinates(lat: Lattice) -> tuple[np.ndarray, ...]:
     """Cartesian site coordinates, one ``(N,)`` vector per direction (``lat.positions`` columns).
 
-    For the chain this is the cell index (PHYSICS.md: never the site index)."""
+    For the chain this is the cell index (docs/conventions.md: never the site index)."""
     return tuple(np.ascontiguousarray(lat.positions[:, d]) for d in range(lat.ndim))
 
 

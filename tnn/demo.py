@@ -86,10 +86,10 @@ def run_demo(out: str | Path = "results/demo", quick: bool = False, seed: int = 
     report["qwz"] = {"bott_size": n, "marker_size": 2 * n, "m": ms.tolist(), "kspace": c_k,
                      "bott": bott.tolist(), "marker_bulk": marker.tolist()}
 
-    # --- Haldane: Bott index over (phi, M).
-    nh = 6 if quick else 9
-    phis = np.linspace(-np.pi, np.pi, 9 if quick else 17)
-    Ms = np.linspace(-1.0, 1.0, 9 if quick else 17)
+    # --- Haldane: Bott index over (phi, M), and the FHS Chern number on the same grid.
+    nh = 9 if quick else 12
+    phis = np.linspace(-np.pi, np.pi, 25 if quick else 31)
+    Ms = np.linspace(-1.0, 1.0, 25 if quick else 31)
     hon = lattice.honeycomb(nh, nh, pbc=True)
     t2 = 0.15
     P, MM = np.meshgrid(phis, Ms, indexing="ij")
@@ -99,43 +99,83 @@ def run_demo(out: str | Path = "results/demo", quick: bool = False, seed: int = 
         return invariants.bott_index(hamiltonians.haldane(1.0, t2, pm[0], pm[1], hon), hon)
 
     hb = np.asarray(jax.lax.map(haldane_point, jnp.stack([P.ravel(), MM.ravel()], -1))).reshape(P.shape)
+
+    # k space under vmap: tnn.kspace.chern_number returns floats (NaN where gapless) when traced
+    @jax.jit
+    def haldane_k(phi, M):
+        return jax.vmap(lambda p, m: kspace.chern_number("haldane", {"t1": 1.0, "t2": t2, "phi": p, "M": m}, nk=24))(
+            phi, M)
+
+    hk = np.asarray(haldane_k(jnp.asarray(P.ravel()), jnp.asarray(MM.ravel()))).reshape(P.shape)
+    both = np.isfinite(hb) & np.isfinite(hk)
     report["haldane"] = {"size": nh, "t1": 1.0, "t2": t2, "phi": phis.tolist(), "M": Ms.tolist(),
-                         "bott": hb.tolist()}
+                         "bott": hb.tolist(), "kspace": hk.tolist(),
+                         "agree": float(np.mean(np.rint(hb[both]) == hk[both])) if both.any() else None,
+                         "n_gapless_bott": int(np.sum(~np.isfinite(hb)))}
+    # fine k-space references for the plot: exact steps, not lines between the sweep's points
+    r_fine = np.linspace(ratios[0], ratios[-1], 801)
+    m_fine = np.linspace(ms[0], ms[-1], 1201)
+    w_fine = jax.jit(jax.vmap(lambda v: kspace.winding_number(jnp.stack([v, jnp.ones_like(v)]))))(jnp.asarray(r_fine))
+    c_fine = jax.jit(jax.vmap(lambda m: kspace.chern_number("qwz", {"m": m}, nk=24)))(jnp.asarray(m_fine))
+    fine = {"ssh": (r_fine, np.asarray(w_fine)), "qwz": (m_fine, np.asarray(c_fine))}
     report["seconds"] = time.perf_counter() - t0
 
-    _plot(out / "phase_diagrams.png", report, t2)
+    _plot(out / "phase_diagrams.png", report, t2, fine)
     io.write_json(out / "demo.json", report)
     return report
 
 
-def _plot(path: Path, rep: dict, t2: float) -> None:
+def _plot(path: Path, rep: dict, t2: float, fine: dict) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.patches import Patch
 
-    fig, ax = plt.subplots(1, 3, figsize=(14, 4))
+    # integer invariants -1, 0, +1 in three clear colours; NaN (gapless: no invariant) in a fourth
+    colours = {-1: "#2166ac", 0: "#f7f7f7", 1: "#b2182b"}
+    gapless = "#ffb000"
+    cmap = ListedColormap([colours[-1], colours[0], colours[1]])
+    cmap.set_bad(gapless)
+    norm = BoundaryNorm([-1.5, -0.5, 0.5, 1.5], cmap.N)
+
+    fig, ax = plt.subplots(1, 4, figsize=(19, 4.4), gridspec_kw={"width_ratios": [1.1, 1.1, 1, 1]})
     s = rep["ssh"]
     x = np.asarray(s["v_over_w"])
-    ax[0].plot(x, [np.nan if w is None else w for w in s["kspace"]], "k-", label="k space")
+    ok = np.isfinite(fine["ssh"][1])  # the gapless point itself is left out: the step is drawn through it
+    ax[0].step(fine["ssh"][0][ok], fine["ssh"][1][ok], "k-", where="mid", lw=1.2, label="k space")
     ax[0].plot(x, s["obc_bulk_trace"], "o", ms=4, label=f"OBC bulk trace, L={s['L']}")
     ax[0].plot(x, s["pbc"], "x", label="PBC")
-    ax[0].plot(x, s["pbc_bond_disorder_1.0"], "s", ms=3, mfc="none", label="PBC, bond disorder 1.0")
-    ax[0].set(xlabel="v / w", ylabel="winding number", title="SSH")
+    ax[0].plot(x, s["pbc_bond_disorder_1.0"], "s", ms=4, mfc="none", label="PBC, bond disorder 1.0")
+    ax[0].set(xlabel="v / w", ylabel="winding number", title="SSH (k space gapless at v = w)")
     ax[0].legend(fontsize=7)
     q = rep["qwz"]
-    ax[1].plot(q["m"], [np.nan if c is None else c for c in q["kspace"]], "k-", label="k space (FHS)")
+    ok = np.isfinite(fine["qwz"][1])
+    ax[1].step(fine["qwz"][0][ok], fine["qwz"][1][ok], "k-", where="mid", lw=1.2, label="k space (FHS)")
     ax[1].plot(q["m"], q["bott"], "o", ms=4, label=f"Bott, {q['bott_size']}x{q['bott_size']}")
     ax[1].plot(q["m"], q["marker_bulk"], "x", label=f"bulk marker, {q['marker_size']}x{q['marker_size']}")
-    ax[1].set(xlabel="m", ylabel="Chern number", title="QWZ")
+    gap_m = [m for m, b in zip(q["m"], q["bott"]) if b is None or not np.isfinite(b)]
+    if gap_m:
+        ax[1].plot(gap_m, [0.0] * len(gap_m), "v", color=gapless, mec="k", ms=7, label="Bott gapless (NaN)")
+    ax[1].set(xlabel="m", ylabel="Chern number", title="QWZ (k space gapless at m = 0, +-2)")
     ax[1].legend(fontsize=7)
     h = rep["haldane"]
-    im = ax[2].pcolormesh(h["phi"], h["M"], np.asarray(h["bott"]).T, cmap="RdBu", vmin=-1.2, vmax=1.2, shading="nearest")
     ph = np.linspace(-np.pi, np.pi, 200)
-    ax[2].plot(ph, 3 * np.sqrt(3) * t2 * np.sin(ph), "k--", lw=1)
-    ax[2].plot(ph, -3 * np.sqrt(3) * t2 * np.sin(ph), "k--", lw=1)
-    ax[2].set(xlabel="phi", ylabel="M", title=f"Haldane Bott index ({h['size']}x{h['size']})", ylim=(min(h["M"]), max(h["M"])))
-    fig.colorbar(im, ax=ax[2])
+    for a, key, title in ((ax[2], "bott", f"Haldane, Bott index ({h['size']}x{h['size']}, PBC)"),
+                          (ax[3], "kspace", "Haldane, k space (FHS, 24x24)")):
+        vals = np.ma.masked_invalid(np.asarray(h[key], dtype=float).T)
+        a.pcolormesh(h["phi"], h["M"], vals, cmap=cmap, norm=norm, shading="nearest")
+        for sign in (1, -1):
+            a.plot(ph, sign * 3 * np.sqrt(3) * t2 * np.sin(ph), "k--", lw=0.8)
+        a.set(xlabel="phi", ylabel="M", title=title, ylim=(min(h["M"]), max(h["M"])))
+    if h.get("agree") is not None:
+        ax[2].text(0.02, 0.02, f"Bott = k space on {100 * h['agree']:.0f}% of points gapped in both",
+                   transform=ax[2].transAxes, fontsize=7, bbox={"fc": "w", "alpha": 0.8, "lw": 0})
+    handles = [Patch(fc=colours[c], ec="k", lw=0.5, label=f"C = {c:+d}" if c else "C = 0") for c in (-1, 0, 1)]
+    handles.append(Patch(fc=gapless, ec="k", lw=0.5, label="gapless (NaN)"))
+    handles.append(plt.Line2D([], [], color="k", ls="--", lw=0.8, label="M = +-3 sqrt(3) t2 sin(phi)"))
+    ax[3].legend(handles=handles, fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()
     tmp = path.with_suffix(".tmp.png")
     fig.savefig(tmp, dpi=110)
@@ -144,10 +184,16 @@ def _plot(path: Path, rep: dict, t2: float) -> None:
 
 
 def register_cli(sub) -> None:
-    p = sub.add_parser("demo", help="phase diagrams of the invariants, real space against k space")
+    p = sub.add_parser(
+        "demo", help="phase diagrams of the invariants, real space against k space",
+        description="Sweep the SSH ratio v/w (open and periodic chains, clean and with bond disorder), the QWZ "
+                    "mass m (Bott index and bulk Chern marker) and the Haldane (phi, M) plane (Bott index), each "
+                    "with one jitted, vmapped call, and compare every clean point with the k-space invariant. "
+                    "Writes demo.json and phase_diagrams.png to --out. Gapless points are NaN (grey in the plot).",
+    )
     p.add_argument("--out", default="results/demo", help="output folder (default: results/demo)")
-    p.add_argument("--quick", action="store_true", help="smaller sizes and grids")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quick", action="store_true", help="smaller sizes and grids (about 20 s)")
+    p.add_argument("--seed", type=int, default=0, help="PRNG seed of the disorder draws (default 0)")
     p.set_defaults(func=_main)
 
 

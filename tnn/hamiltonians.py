@@ -1,8 +1,9 @@
 r"""Pure real-space Hamiltonian builders: ``ssh``, ``qwz``, ``haldane``.
 
 Every physical parameter, disorder strength and PRNG key is a traced argument; the lattice and
-the hopping ``ranges`` are static. A builder wrapped in ``jax.jit(..., static_argnames=("lat",
-"ranges"))`` compiles once per lattice and ``jax.vmap`` maps over parameters and keys. Output is a
+the hopping ``ranges`` are static. A builder wrapped in ``jax.jit`` compiles once per lattice (a
+lattice is a pytree without leaves, so it needs no ``static_argnames``; ``ranges``, a tuple of ints,
+does: ``jax.jit(ssh, static_argnames="ranges")``) and ``jax.vmap`` maps over parameters and keys. Output is a
 dense ``(N, N)`` matrix, ``N = lat.n_sites``, in the site order of :mod:`tnn.lattice`.
 
 The construction is a list of *hopping families*: static NumPy index arrays ``(rows, cols)`` from
@@ -12,7 +13,7 @@ The construction is a list of *hopping families*: static NumPy index arrays ``(r
 in Python first (``ValueError`` naming the argument, constants checked even inside a caller's
 ``jit``); the assembly then runs under one internal ``jit`` per geometry, so eager calls are cheap too.
 
-Conventions are those of ``PHYSICS.md``:
+Conventions are those of ``docs/conventions.md``:
 
 * SSH family: ``H = sum_n sum_i t[i] (c^dag_{A,n+r_i} c_{B,n} + h.c.)``; bond disorder adds an
   independent uniform ``[-Wb/2, Wb/2]`` to every bond amplitude (keeps chiral symmetry), onsite

@@ -11,7 +11,7 @@ faster than the networks contracted through ``tensornetwork.ncon`` (measured 1.6
 number, 2.3x for the marker: real-arithmetic products and only the occupied half of ``V``); the
 networks, with trainable tensors, are what the "topo" model uses.
 
-Conventions (PHYSICS.md)
+Conventions (docs/conventions.md)
 ------------------------
 * Occupied states: the lower half of the spectrum, ``n_occ = N // 2`` (half filling, as
   :mod:`tnn.kspace`, which takes the lower band). For the SSH, QWZ and ``cos(phi) = 0`` Haldane models
@@ -21,7 +21,7 @@ Conventions (PHYSICS.md)
   ``U = P_A sign(H) P_B`` (``L x L``), ``x`` the cell index. Open chains: ``i`` restricted to the bulk
   cells ``trim <= i < L - trim``, default ``trim = L // 4``, ``L'`` their number. Periodic chains:
   every cell, minimum-image ``x_i - x_j``. The overall sign is the one for which the clean value
-  equals :func:`tnn.kspace.winding_number` (PHYSICS.md writes ``-(1/L') Tr'{...}`` "up to the sign
+  equals :func:`tnn.kspace.winding_number` (docs/conventions.md writes ``-(1/L') Tr'{...}`` "up to the sign
   fixed by the rule"; with ``H[A_{n+r}, B_n] = t_r`` the rule gives ``+``).
 * Local Chern marker (open samples): ``C(r) = (4 pi / A_cell) Im sum_{o in r} <r o|P X P Y P|r o>``
   with Cartesian ``X, Y``; ``chern_number(method="marker")`` averages it over the bulk window

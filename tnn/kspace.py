@@ -1,6 +1,6 @@
 r"""Bloch Hamiltonians and k-space invariants: the references every real-space result is tested on.
 
-Bloch convention (``PHYSICS.md``): ``psi_k(R) = e^{i k.R} u_k``, so
+Bloch convention (``docs/conventions.md``): ``psi_k(R) = e^{i k.R} u_k``, so
 ``H(k) = sum_d e^{i k.d} H[R, R + d]`` with ``R, R + d`` cells and ``d`` the Cartesian cell
 displacement. With this convention the plane-wave projection of a periodic real-space matrix from
 :mod:`tnn.hamiltonians` equals :func:`bloch_hamiltonian` entry by entry.
@@ -13,9 +13,12 @@ displacement. With this convention the plane-wave projection of a periodic real-
 * :func:`chern_number`: Fukui-Hatsugai-Suzuki lattice field strength for the occupied bands
   (``E < 0``, half filling) with the sign of ``C = (1/2 pi) int F_xy``, ``A = i <u|d_k u>``.
 
-Two flavours are provided: the public ``winding_number`` / ``chern_number`` take concrete numbers,
-return a Python ``int`` and raise :class:`GaplessError` on a gapless model; the ``*_and_gap``
-variants are jittable and vmappable and return ``(float invariant, gap)`` for sweeps and datasets.
+Two flavours are provided: the public ``winding_number`` / ``chern_number`` called with concrete
+numbers return a Python ``int`` and raise :class:`GaplessError` on a gapless model. Called inside
+``jax.jit`` / ``jax.vmap`` (traced parameters) they cannot raise on a value, so they return a float
+array instead: the integer invariant, or NaN where the model is gapless (same ``gap_tol`` rule).
+The ``*_and_gap`` variants are jittable and vmappable everywhere and return
+``(float invariant, gap)`` for sweeps and datasets.
 """
 
 from __future__ import annotations
@@ -212,8 +215,17 @@ def winding_number(t, ranges=(0, 1), gap_tol: float = 1e-9) -> int:
     |z| < 1}``. Raises :class:`GaplessError` if ``q`` (nearly) vanishes for some real ``k``: a root
     within ``gap_tol`` of the unit circle, or ``|q| < gap_tol * sum|t|`` at the angle of a root
     (multiple roots on the circle come back from the eigenvalue solver split by ~eps^(1/m)).
+
+    Under ``jit`` / ``vmap`` / ``grad`` (``t`` traced) the root count is not available: the result
+    is then a float scalar, the winding of :func:`winding_number_and_gap` on ``nk = 512`` points
+    (exact while ``q`` turns by less than ``pi`` between grid points, i.e. for ranges well below
+    ``nk / 2``), and NaN where ``min_k |q(k)| < gap_tol * sum|t|`` (gapless).
     """
     ranges = _check_ranges(ranges)
+    if not _checks.is_concrete(t):
+        tj = _checks.as_param("t", t, (len(ranges),))
+        w, gap = winding_number_and_gap(tj, ranges)
+        return jnp.where(gap / 2 >= gap_tol * jnp.sum(jnp.abs(tj)), w, jnp.nan)
     tt = np.asarray(_checks.as_param("t", t, (len(ranges),)), dtype=float)
     rmin, rmax = min(ranges), max(ranges)
     coeffs = np.zeros(rmax - rmin + 1)
@@ -321,9 +333,13 @@ def chern_number(model: str, params: dict, nk: int = 48, gap_tol: float = 1e-6) 
     """Chern number of ``model`` (``"qwz"`` or ``"haldane"``) as an ``int``; FHS on ``nk x nk``.
 
     Raises :class:`GaplessError` when the direct gap (grid and band-touching points) is below
-    ``gap_tol``.
+    ``gap_tol``. Under ``jit`` / ``vmap`` (any parameter traced) it returns a float scalar instead:
+    the rounded Chern number, NaN where the gap is below ``gap_tol``; e.g.
+    ``jax.vmap(lambda m: chern_number("qwz", {"m": m}))(ms)``.
     """
     c, gap = chern_number_and_gap(model, params, nk)
+    if not all(_checks.is_concrete(v) for v in params.values()):
+        return jnp.where(gap >= gap_tol, jnp.rint(c) + 0.0, jnp.nan)  # + 0.0: no -0.0
     if float(gap) < gap_tol:
         raise GaplessError(f"{model} with {params} is gapless on the {nk}x{nk} grid (gap {float(gap):.2e}).")
     return int(np.rint(float(c)))

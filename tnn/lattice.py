@@ -4,9 +4,11 @@ A :class:`Lattice` is a frozen, hashable description of a finite sample (kind, s
 condition). Everything derived from it -- cell coordinates, Cartesian site positions, sublattice
 labels, bond lists -- is plain NumPy, computed once and cached on the instance. Because equality and
 hashing depend only on ``(kind, dims, pbc)``, a lattice can be passed as a static argument of
-``jax.jit`` and two equal lattices share one compilation.
+``jax.jit`` and two equal lattices share one compilation. It is also registered as a JAX pytree
+with no leaves (the geometry is static aux data), so it can be passed to a jitted or vmapped
+function like any other argument, without ``static_argnames``: ``jax.jit(f)(H, lat)``.
 
-Index conventions (see ``PHYSICS.md``)
+Index conventions (see ``docs/conventions.md``)
 --------------------------------------
 * ``chain(L)``: cell ``n = 0..L-1`` holds sites A_n (index ``2n``) and B_n (index ``2n+1``).
   Cell coordinate ``n``; Cartesian position of both sites ``n`` (the invariants use the cell
@@ -24,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 
+import jax
 import numpy as np
 
 __all__ = ["Lattice", "chain", "square", "honeycomb"]
@@ -216,6 +219,13 @@ class Lattice:
     def __setstate__(self, state):
         for k, v in state.items():
             object.__setattr__(self, k, v)
+
+
+# A lattice is a pytree with no leaves: the whole geometry is static aux data (the instance itself,
+# hashed and compared by ``(kind, dims, pbc)``), so ``jax.jit(f)(H, lat)`` works without
+# ``static_argnames``, compiles once per distinct lattice, and ``jax.vmap`` passes it through
+# untouched. Returning the same instance from unflatten keeps its cached geometry.
+jax.tree_util.register_pytree_node(Lattice, lambda lat: ((), lat), lambda lat, _: lat)
 
 
 @functools.lru_cache(maxsize=None)

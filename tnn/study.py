@@ -29,9 +29,10 @@ Results folder (``out``, default ``results/study``)::
     config.json     the StudyConfig, the dataset specs, versions
     metrics.csv     one row per (model, stage, seed, split): n, acc, acc_<class>, loss, mae, ece, epochs
     report.md       tables of the results, dataset sizes, seeds, runtime; what was measured
-    accuracy.png    accuracy per model and test set (mean over seeds, min-max bars, seeds as dots),
-                    and the validation accuracy per epoch
-    data/<name>/    the datasets (tnn.data folders)
+    accuracy.png    accuracy per model and test set (mean over seeds, min-max bars, one marker per
+                    seed, chance line), and the validation accuracy per epoch, one line per seed
+    data/<name>/    the datasets (tnn.data folders; most of the folder's size, deleted at the end
+                    with ``keep_datasets=False`` / ``tnn study --no-keep-datasets``)
     runs/<model>/   tnn.train results folders (config, metrics per epoch, checkpoint, params,
                     learning curves) + eval.json (this model's test metrics, reused on a rerun)
 
@@ -244,12 +245,20 @@ def _fits_lattice(model, params, other, x_other) -> bool:
     )
 
 
-def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, progress: bool = False) -> dict:
+def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, progress: bool = False,
+              keep_datasets: bool = True) -> dict:
     """Run (or resume) the study ``config``; write the results folder; return a summary.
+
+    ``log`` receives one line per step (datasets, models; "resumed" when a step continues a killed
+    run); ``progress`` shows tqdm bars inside the long steps (shards of each dataset, epochs of each
+    training). ``keep_datasets=False`` deletes ``<out>/data/`` (most of the folder's size) once
+    every model is evaluated; a rerun then regenerates the datasets (bit-identical) and reuses the
+    trained models.
 
     Returns a dict with ``rows`` (the rows of ``metrics.csv``), ``datasets`` (name -> sizes),
     ``runs`` (model -> training info), ``reused`` (models whose training and evaluation were
-    reused from an earlier run), ``seconds`` and ``out``.
+    reused from an earlier run), ``sizes`` (bytes of ``data/``, ``runs/`` and the whole folder),
+    ``seconds`` and ``out``.
     """
     import jax
 
@@ -263,7 +272,7 @@ def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, 
         raise ValueError(f"Argument `config` must be a tnn.study.StudyConfig, got {type(config).__name__}.")
     config = config.validate()
     log = log or (lambda s: None)
-    tnn.enable_x64()  # the labels and topo's exact contraction are float64 (PHYSICS.md, DESIGN.md)
+    tnn.enable_x64()  # the labels and topo's exact contraction are float64 (docs/conventions.md, DESIGN.md)
     out = Path(config.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"StudyConfig field `out`: {out} exists and is not a folder.")
@@ -283,7 +292,8 @@ def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, 
         t0 = time.perf_counter()
         ds = data.generate(spec, out / "data" / name, progress=progress)
         sets[name] = ds
-        written = len((getattr(ds, "report", None) or {}).get("written", ()))
+        ds_report = getattr(ds, "report", None) or {}
+        written, kept = len(ds_report.get("written", ())), len(ds_report.get("kept", ()))
         ill = {s: int(ds.load(s, ("ill_defined",))["ill_defined"].astype(bool).sum()) for s in ("train", "val", "test")}
         quality = label_quality(ds)
         ds_info[name] = {"preset": spec.name, "L": spec.size[0], "pbc": spec.pbc, "disorder": spec.disorder,
@@ -291,8 +301,9 @@ def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, 
                          "n": spec.n, "digest": spec.digest(),
                          **{f"n_{s}": ds.n_split(s) for s in ("train", "val", "test")},
                          **{f"ill_defined_{s}": ill[s] for s in ("train", "val", "test")}, **quality}
-        log(f"data {name:9s} L={spec.size[0]:<4d} n={spec.n:<5d} ({'new' if written else 'reused'}, "
-            f"{time.perf_counter() - t0:.1f} s)")
+        state = (f"resumed: {kept} shards kept, {written} computed" if written and kept
+                 else "new" if written else "reused")
+        log(f"data {name:9s} L={spec.size[0]:<4d} n={spec.n:<5d} ({state}, {time.perf_counter() - t0:.1f} s)")
     classes = dataset_classes(sets["ssh"])
     digests = {k: v["digest"] for k, v in ds_info.items()}
     splits = {k: v for k, v in SPLITS.items() if v[0] in sets}
@@ -321,8 +332,11 @@ def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, 
             x, y, lat, info = load("ssh", "train", mcfg)
             vx, vy, _, _ = load("ssh", "val", mcfg)
             model = make_model(mcfg, lat)
+            if (run_dir / "checkpoint.npz").exists():
+                log(f"model {mname:11s} resumed from the checkpoint of an earlier run ({run_dir})")
             res = fit(model, tcfg, (x, y), (vx, vy), results_dir=run_dir, resume=True,
-                      progress=progress, extra_config={"data": info, "study": str(out)})
+                      progress=f"train {mname}" if progress else False,
+                      extra_config={"data": info, "study": str(out)})
             members = [res.member(i) for i in range(len(res.seeds))]
             stages = [("trained", members)]
             if mname == "topo-exact":  # the sanity check: the exact tensors, untrained
@@ -364,8 +378,24 @@ def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, 
     summary = {"rows": rows, "datasets": ds_info, "runs": runs, "reused": reused, "classes": list(classes),
                "splits": list(splits), "seconds": time.perf_counter() - t_start, "out": str(out)}
     _plot(out / "accuracy.png", summary, config)
+    if not keep_datasets:
+        import shutil
+
+        shutil.rmtree(out / "data", ignore_errors=True)
+    summary["sizes"] = {"data": _folder_bytes(out / "data"), "runs": _folder_bytes(out / "runs")}
+    summary["sizes"]["total"] = _folder_bytes(out)  # report.md (a few kB) comes after
+    summary["keep_datasets"] = keep_datasets
     io.atomic_write_text(out / "report.md", _report(summary, config, tcfg))
     return summary
+
+
+def _folder_bytes(path: Path) -> int:
+    """Bytes of the files under ``path`` (0 if it does not exist)."""
+    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file()) if Path(path).exists() else 0
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
 
 
 # ------------------------------------------------------------------------------------ summaries
@@ -505,11 +535,18 @@ def _report(summary: dict, config: StudyConfig, tcfg) -> str:
              + (f" (training and evaluation reused from an earlier run for: {', '.join(reused)})" if reused else "")
              + ". Training times above are those of the run that trained each model (both seeds together).\n")
     L.append("## Files\n")
+    sz = summary.get("sizes", {})
+    data_note = (f"`data/<name>/` (the datasets, {_mb(sz.get('data', 0))}; `tnn study --no-keep-datasets` deletes "
+                 "them at the end, and a rerun regenerates them bit-identically)" if summary.get("keep_datasets", True)
+                 else "no `data/` (deleted at the end: `--no-keep-datasets`; a rerun regenerates it bit-identically)")
     L.append("`config.json` (the study config and dataset specs), `metrics.csv` (one row per model, stage, seed and "
-             "test set; `stage = init` rows are the untrained exact topo model), `accuracy.png`, `data/<name>/` (the "
-             "datasets), `runs/<model>/` (training folders: per-epoch metrics, checkpoint, parameters, learning "
-             "curves).\n")
+             "test set; `stage = init` rows are the untrained exact topo model), `accuracy.png`, " + data_note
+             + f", `runs/<model>/` (training folders: per-epoch metrics, checkpoint, parameters, learning "
+             f"curves; {_mb(sz.get('runs', 0))}). The folder holds {_mb(sz.get('total', 0))} in all.\n")
     return "\n".join(L)
+
+
+_SEED_MARKERS = ("o", "s", "^", "D", "v")
 
 
 def _plot(path: Path, summary: dict, config: StudyConfig) -> None:
@@ -517,6 +554,7 @@ def _plot(path: Path, summary: dict, config: StudyConfig) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     rows, ds = summary["rows"], summary["datasets"]
     models = list(dict.fromkeys(r["model"] for r in rows))
@@ -534,21 +572,32 @@ def _plot(path: Path, summary: dict, config: StudyConfig) -> None:
             mean = float(np.mean(vals))
             ax.bar(xpos, mean, bw * 0.95, color=f"C{j}", label=label if i == 0 or label not in ax.get_legend_handles_labels()[1] else None,
                    yerr=[[mean - min(vals)], [max(vals) - mean]], capsize=2, error_kw={"lw": 0.8})
-            ax.plot([xpos] * len(vals), vals, "k.", ms=3)
+            for k, v in enumerate(vals):
+                ax.plot([xpos], [v], _SEED_MARKERS[k % len(_SEED_MARKERS)], color="k", ms=4, mfc="none")
+    chance = 1.0 / max(1, len(summary["classes"]))
     ax.set_xticks(range(len(models)), models, rotation=15)
     ax.set_ylabel("accuracy (gapped samples)")
     ax.set_ylim(0, 1.05)
     ax.axhline(1.0, color="k", lw=0.5)
-    ax.set_title(f"mean over seeds {list(config.seeds)}; bars: min-max; dots: seeds")
+    ax.axhline(chance, color="0.3", ls=":", lw=1.2, label=f"chance (1/{len(summary['classes'])})")
+    ax.set_title("bars: mean over seeds, whiskers: min-max; " + ", ".join(
+        f"{_SEED_MARKERS[k % len(_SEED_MARKERS)]} seed {s}" for k, s in enumerate(config.seeds)), fontsize=9)
     ax.legend(fontsize=7, loc="lower left")
+    # one line per seed: seeds that disagree (one learns, one does not) must not be averaged away
+    styles = ["-", "--", ":", "-."]
     for i, (m, r) in enumerate(summary["runs"].items()):
-        curves = [v for v in r["val_acc"].values() if v and all(a is not None for a in v)]
-        if curves:
-            n = min(len(c) for c in curves)
-            ax2.plot(np.arange(1, n + 1), np.mean([c[:n] for c in curves], axis=0), "-o", ms=2, color=f"C{i}", label=m)
-    ax2.set(xlabel="epoch", ylabel="validation accuracy (mean over seeds)", ylim=(0, 1.05), title="learning curves")
+        for k, (seed, c) in enumerate(r["val_acc"].items()):
+            if c and all(a is not None for a in c):
+                ax2.plot(np.arange(1, len(c) + 1), c, styles[k % len(styles)],
+                         marker=_SEED_MARKERS[k % len(_SEED_MARKERS)], ms=3, color=f"C{i}", label=m if k == 0 else None)
+    ax2.axhline(chance, color="0.3", ls=":", lw=1.2)
+    ax2.set(xlabel="epoch", ylabel="validation accuracy", ylim=(0, 1.05),
+            title="learning curves, one line per seed (" + ", ".join(
+                f"{styles[k % len(styles)]} seed {s}" for k, s in enumerate(config.seeds)) + ")")
+    ax2.title.set_fontsize(9)
+    ax2.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax2.grid(alpha=0.3)
-    ax2.legend(fontsize=7)
+    ax2.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     tmp = path.with_name(".tmp-" + path.name)
     fig.savefig(tmp, dpi=110, format="png")
@@ -576,7 +625,11 @@ def register_cli(sub) -> None:
     p.add_argument("--transfer-size", type=int, default=None, help=f"transfer chain length (default {d.transfer_size})")
     p.add_argument("--n", type=int, default=None, help=f"samples of the training dataset (default {d.n})")
     p.add_argument("--epochs", type=int, default=None, help=f"training epochs (default {d.epochs})")
-    p.add_argument("--no-progress", action="store_true", help="no per-step lines while running")
+    p.add_argument("--no-progress", action="store_true", help="no per-step lines or progress bars while running")
+    p.add_argument("--keep-datasets", action=argparse.BooleanOptionalAction, default=True,
+                   help="keep the datasets in <out>/data/ (most of the folder's size: about 245 MB of 256 MB for "
+                        "the default study). --no-keep-datasets deletes them at the end; a rerun regenerates them "
+                        "(bit-identical) and reuses the trained models")
     p.set_defaults(func=_main)
 
 
@@ -589,11 +642,15 @@ def _main(args: argparse.Namespace) -> int:
     over["out"] = args.out or ("results/study-quick" if args.quick else StudyConfig.out)
     config = StudyConfig.quick(**over) if args.quick else StudyConfig(**over)
     log = None if args.no_progress else (lambda s: print(s, file=sys.stderr, flush=True))
-    summary = run_study(config, log=log)
+    summary = run_study(config, log=log, progress=not args.no_progress, keep_datasets=args.keep_datasets)
     print(results_table(summary))
     ok, _ = sanity(summary)
     if "topo-exact" in summary["runs"]:
         print(f"sanity check (exact topo, untrained, = 1 on every gapped sample): {'PASS' if ok else 'FAIL'}")
     out = summary["out"]
     print(f"done in {summary['seconds']:.1f} s -> {out}/report.md, {out}/metrics.csv, {out}/accuracy.png")
+    sz = summary["sizes"]
+    print(f"{out} holds {_mb(sz['total'])}: datasets {_mb(sz['data'])}"
+          + (" (--no-keep-datasets deletes them at the end)" if args.keep_datasets else " (deleted: --no-keep-datasets)")
+          + f", training runs {_mb(sz['runs'])}")
     return 0 if ok or "topo-exact" not in summary["runs"] else 1

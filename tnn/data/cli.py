@@ -1,4 +1,4 @@
-"""``tnn data``: ``generate`` a dataset from a preset, print ``info`` about one."""
+"""tnn data: generate a dataset from a preset, print info about one."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tnn import validity
 from tnn.data import spec as spec_mod
 from tnn.data import store
 
-__all__ = ["register_cli", "dataset_info", "format_info", "spec_from_args"]
+__all__ = ["register_cli", "dataset_info", "format_info", "spec_from_args", "spec_difference"]
 
 
 def register_cli(subparsers) -> None:
@@ -28,17 +28,19 @@ def register_cli(subparsers) -> None:
         description="Generate a dataset from a preset (resumes an interrupted run in the same folder). "
         f"Presets: {', '.join(spec_mod.PRESETS)}.",
     )
-    g.add_argument("--preset", required=True, help="preset name")
-    g.add_argument("--n", type=int, help="number of samples")
-    g.add_argument("--out", help="dataset folder (default data/<preset>-n<N>-<spec digest>)")
-    g.add_argument("--seed", type=int, help="PRNG seed")
+    g.add_argument("--preset", required=True, help=f"preset name, one of {', '.join(spec_mod.PRESETS)}")
+    g.add_argument("--n", type=int, help="number of samples (default: the preset's)")
+    g.add_argument("--out", help="dataset folder (default data/<preset>-n<N>-<spec digest>); a folder holding another "
+                   "dataset is refused, naming the fields that differ")
+    g.add_argument("--seed", type=int, help="PRNG seed (default: the preset's)")
     g.add_argument("--size", help="cells: L (chain), or S / LX,LY (2D)")
     bc = g.add_mutually_exclusive_group()
     bc.add_argument("--pbc", action="store_true", default=None, help="periodic boundaries")
     bc.add_argument("--obc", action="store_true", default=None, help="open boundaries")
     g.add_argument("--disorder", help="none | bond | onsite (ssh), none | anderson (qwz, haldane)")
     g.add_argument("--strength", help="disorder strength W, or a comma list to draw from")
-    g.add_argument("--features", help="comma list of: " + ", ".join(spec_mod.FEATURES))
+    g.add_argument("--features", help="comma list of: " + ", ".join(spec_mod.FEATURES)
+                   + " (topo reads wavefunctions, the baselines of tnn train hamiltonian)")
     g.add_argument("--dtype", choices=spec_mod.DTYPES, help="feature dtype")
     g.add_argument("--label", choices=spec_mod.LABELS, help="training label definition")
     g.add_argument("--method", help="real-space method (winding; marker, bott, kitaev)")
@@ -53,7 +55,9 @@ def register_cli(subparsers) -> None:
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.set_defaults(func=_cmd_generate)
 
-    i = sub.add_parser("info", help="print the spec, counts, class balance and label statistics")
+    i = sub.add_parser("info", help="print the spec, counts, class balance and label statistics",
+                       description="Print a dataset's spec, sample counts per split, class balance, ill-defined "
+                                   "counts and label statistics (reads every shard once, checking its checksum).")
     i.add_argument("path", help="dataset folder")
     i.add_argument("--json", action="store_true", help="print the info as JSON")
     i.set_defaults(func=_cmd_info)
@@ -113,11 +117,37 @@ def spec_from_args(args) -> spec_mod.DatasetSpec:
     return spec_mod.preset(args.preset, **over)
 
 
+def spec_difference(old: dict, new: dict) -> dict[str, tuple]:
+    """``{field: (old value, new value)}`` for the fields where two spec dicts differ."""
+    return {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
+
+
+def _check_existing(out: Path, spec: spec_mod.DatasetSpec) -> None:
+    """Refuse, naming what differs, to write ``spec`` into a folder that holds another dataset."""
+    try:
+        manifest = store.read_manifest(out)
+    except store.DatasetError:
+        return  # no (readable) dataset there: generate() decides
+    old = manifest.get("spec") or {}
+    diff = spec_difference(old, spec.to_dict())
+    if not diff:
+        return
+    what = "; ".join(f"{k}: {a!r} there, {b!r} asked" for k, a, b in ((k, *v) for k, v in diff.items()))
+    msg = f"{out} holds a different dataset ({what})."
+    if set(diff) == {"n"}:
+        msg += (" A dataset cannot be grown in place: the train/val/test splits are fractions of n, so a"
+                " different n moves samples between splits. Sample i depends only on the spec and i, so a"
+                f" new folder with --n {spec.n} starts with the same {min(diff['n'])} samples (recomputed).")
+    raise ValueError(msg + " Choose another --out, or pass --overwrite to replace it.")
+
+
 def _cmd_generate(args) -> int:
     spec = spec_from_args(args)  # ValueError (bad spec) -> exit 2 before any work
     from tnn.data.generation import generate  # noqa: PLC0415
 
     out = Path(args.out) if args.out else Path("data") / f"{spec.name}-n{spec.n}-{spec.digest()[:8]}"
+    if not args.overwrite:
+        _check_existing(out, spec)
     ds = generate(spec, out, overwrite=args.overwrite, progress=not args.quiet, workers=args.workers)
     r = ds.report
     print(f"{out}: {ds.n} samples in {ds.spec.n_shards} shards ({len(r['written'])} written, "
