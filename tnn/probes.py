@@ -46,6 +46,7 @@ __all__ = [
     "periodic_versions",
     "proxy_disagreeing",
     "saliency",
+    "params_fit",
     "run_probes",
     "write_probes",
 ]
@@ -261,6 +262,15 @@ def saliency(model, params, features: Mapping[str, Any], y, batch_size: int = 64
             "edge_share": 2 / lat.n_cells}
 
 
+def params_fit(model, params, x) -> bool:
+    """Whether ``params`` have the shapes ``model`` expects on input ``x`` (features, leading sample
+    axis): size-agnostic models fit every chain length, the MLP (fixed input size) only its own."""
+    x1 = jax.tree_util.tree_map(lambda a: np.asarray(a)[:1], dict(x))
+    want = model.init(jax.random.key(0), model.prepare(x1))
+    return jax.tree_util.tree_structure(want) == jax.tree_util.tree_structure(params) and all(
+        np.shape(w) == np.shape(p) for w, p in zip(jax.tree_util.tree_leaves(want), jax.tree_util.tree_leaves(params)))
+
+
 def run_probes(model_config, params, test: Mapping[str, Any], *, edge_cells: int = 1, mu: float = 1.0,
                saliency_samples: int = 128, progress: bool = False) -> dict[str, Any]:
     """Accuracy of one member on the probe sets built from an open SSH test set.
@@ -297,10 +307,10 @@ def run_probes(model_config, params, test: Mapping[str, Any], *, edge_cells: int
         if len(s["y"]) == 0:
             out["acc"][name] = None
             continue
-        try:
-            out["acc"][name] = evaluate(m, params, (s["x"], s["y"]))["acc"]
-        except (TypeError, ValueError):  # parameters tied to the input size (MLP on a cut chain)
+        if m is not base and not params_fit(m, params, s["x"]):  # MLP on a cut chain: other input size
             out["acc"][name] = None
+            continue
+        out["acc"][name] = evaluate(m, params, (s["x"], s["y"]))["acc"]
     ep = sets["edge_potential"]
     out["zero_modes_before"] = float(np.mean(ep["zero_modes_before"]))
     out["zero_modes_after"] = float(np.mean(ep["zero_modes_after"]))

@@ -209,6 +209,7 @@ def write_pruning(curves: dict[str, dict], sites: dict[str, dict], folder: str |
             ax[1].plot(s["offset_weights"], "s--", ms=3, label=f"{m} (per kernel offset)")
     ax[1].set_xlabel("cell / kernel offset")
     ax[1].set_ylabel("top singular direction weight")
-    ax[1].legend(fontsize=7)
+    if ax[1].lines:
+        ax[1].legend(fontsize=7)
     fig.tight_layout()
     return {"json": jpath, "figure": save_figure(fig, folder / f"{name}.png")}

@@ -90,6 +90,7 @@ def init_sensitivity(model_config, lat, train_data, val_data, ood: Mapping[str, 
     from tqdm.auto import tqdm
 
     from tnn.models import make_model
+    from tnn.probes import params_fit
     from tnn.train import evaluate, fit
 
     if not (isinstance(threshold, (int, float)) and 0 < threshold <= 1):
@@ -118,10 +119,8 @@ def init_sensitivity(model_config, lat, train_data, val_data, ood: Mapping[str, 
             ok = True
             for name, (ox, oy, olat) in ood.items():
                 om = model if olat == lat else make_model(mcfg, olat)
-                try:
-                    acc = evaluate(om, p, (ox, oy))["acc"]
-                except (TypeError, ValueError):  # parameters tied to the input size (MLP)
-                    acc = None
+                # parameters tied to the input size (the MLP on another chain length): no accuracy
+                acc = evaluate(om, p, (ox, oy))["acc"] if om is model or params_fit(om, p, ox) else None
                 cond["ood_acc"][name].append(acc)
                 ok = ok and acc is not None and acc >= threshold
             cond["success"].append(bool(ok))
