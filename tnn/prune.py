@@ -1,0 +1,215 @@
+r"""SVD pruning: how many directions does a trained network use, and which input sites do they weigh?
+
+:func:`svd_prune` replaces weight matrices by their best rank-``k`` approximations (Eckart--Young:
+``W_k = U_k S_k V_k^T``, the ``k`` largest singular values). Which leaves are matrices:
+
+* a Flax ``kernel`` leaf (Dense ``(in, out)``, Conv ``(*window, in, out)``) is the matrix
+  ``(prod(shape[:-1]), out)``: a convolution kernel is flattened over its window and input
+  channels, the usual im2col view in which a convolution is a matrix product;
+* any other leaf with ``ndim == 2`` is a matrix as it is;
+* any other leaf with ``ndim > 2`` (topo's per-channel stacks ``(K, d_in, width)``, mixing
+  ``(K, 2, n_orb)``) is a stack of matrices over its leading axes, each truncated on its own;
+* leaves with ``ndim <= 1`` (biases, scalars) are left alone.
+
+A matrix whose smaller side is ``<= rank`` is returned unchanged (the same array), so pruning at
+full rank is the identity.
+
+:func:`accuracy_vs_rank` evaluates a model pruned at each rank (:func:`tnn.train.evaluate`),
+:func:`smallest_rank` the smallest rank keeping a fraction (95%) of the full accuracy, and
+:func:`input_site_weights` the weight that the top singular directions of the first layer put on
+each input cell -- for the MLP, whose first layer sees every site separately: are they the edge
+cells? (Convolutions share weights over cells, so there the question is answered by the saliency
+of :mod:`tnn.probes`; for them the weights are returned per kernel offset.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import jax
+import jax.numpy as jnp
+
+__all__ = ["svd_prune", "matrix_ranks", "accuracy_vs_rank", "smallest_rank", "input_site_weights", "write_pruning"]
+
+
+def _check_rank(rank) -> int:
+    if not isinstance(rank, (int, np.integer)) or isinstance(rank, (bool, np.bool_)) or rank < 1:
+        raise ValueError(f"Argument `rank` must be an int >= 1, got {rank!r}.")
+    return int(rank)
+
+
+def _truncate(w, k: int):
+    """Best rank-``k`` approximation of the matrix ``w`` ``(..., m, n)`` (batched over ``...``)."""
+    U, S, Vt = jnp.linalg.svd(w, full_matrices=False)
+    return jnp.einsum("...ik,...k,...kj->...ij", U[..., :k], S[..., :k], Vt[..., :k, :])
+
+
+def _matrix_view(path, a):
+    """``(shape as matrices, is_kernel)`` of a leaf, or None if it is not pruned."""
+    name = str(getattr(path[-1], "key", path[-1])) if path else ""
+    if a.ndim < 2:
+        return None
+    if name == "kernel":
+        return (int(np.prod(a.shape[:-1])), a.shape[-1]), True
+    return a.shape, False
+
+
+def svd_prune(params, rank: int):
+    """Truncate every weight matrix of ``params`` to rank ``rank`` (see the module docstring).
+
+    Args:
+      params: a pytree of arrays (one model's parameters).
+      rank: ``k >= 1``.
+
+    Returns:
+      a pytree like ``params``; every pruned matrix has rank ``<= k``.
+    """
+    k = _check_rank(rank)
+
+    def one(path, a):
+        a = jnp.asarray(a)
+        view = _matrix_view(path, a)
+        if view is None:
+            return a
+        shape, is_kernel = view
+        if min(shape[-2:]) <= k:
+            return a
+        m = a.reshape(shape) if is_kernel else a
+        return _truncate(m, k).reshape(a.shape).astype(a.dtype)
+
+    return jax.tree_util.tree_map_with_path(one, params)
+
+
+def matrix_ranks(params) -> dict[str, int]:
+    """The largest useful rank per pruned leaf (``min(m, n)`` of its matrix view), keyed by path."""
+    out = {}
+    for path, a in jax.tree_util.tree_flatten_with_path(params)[0]:
+        view = _matrix_view(path, jnp.asarray(a))
+        if view is not None:
+            out[jax.tree_util.keystr(path)] = int(min(view[0][-2:]))
+    return out
+
+
+def accuracy_vs_rank(model, params, data, ranks: Sequence[int] | None = None, *, progress: bool = False) -> dict[str, Any]:
+    """Accuracy of ``model`` with ``svd_prune(params, k)`` for each ``k`` of ``ranks``.
+
+    Args:
+      model: a :class:`tnn.models.Model`; params: one member.
+      data: ``(x, y)`` features and invariant values (:func:`tnn.train.evaluate`).
+      ranks: ranks to try (default ``1 .. max rank``).
+
+    Returns:
+      dict: ``ranks`` ``(R,)``, ``acc`` ``(R,)``, ``loss`` ``(R,)``, ``full_acc``, ``full_loss``,
+      ``max_rank``, ``smallest_rank_95`` (:func:`smallest_rank`).
+    """
+    from tqdm.auto import tqdm
+
+    from tnn.train import evaluate
+
+    max_rank = max(matrix_ranks(params).values(), default=0)
+    if ranks is None:
+        ranks = list(range(1, max_rank + 1))
+    ranks = [_check_rank(r) for r in ranks]
+    full = evaluate(model, params, data)
+    acc, loss = [], []
+    for k in tqdm(ranks, desc=f"prune {model.name}", disable=not progress):
+        m = evaluate(model, svd_prune(params, k), data)
+        acc.append(m["acc"])
+        loss.append(m["loss"])
+    acc_a = np.asarray(acc)
+    return {"ranks": np.asarray(ranks), "acc": acc_a, "loss": np.asarray(loss), "full_acc": full["acc"],
+            "full_loss": full["loss"], "max_rank": max_rank,
+            "smallest_rank_95": smallest_rank(ranks, acc_a, full["acc"], 0.95)}
+
+
+def smallest_rank(ranks, acc, full_acc: float, fraction: float = 0.95) -> int | None:
+    """The smallest ``k`` of ``ranks`` whose accuracy is ``>= fraction * full_acc`` (None if none)."""
+    if not (isinstance(fraction, (int, float)) and 0 < fraction <= 1):
+        raise ValueError(f"Argument `fraction` must be a number in (0, 1], got {fraction!r}.")
+    ranks, acc = np.asarray(ranks), np.asarray(acc)
+    ok = acc >= fraction * full_acc
+    return int(ranks[ok].min()) if np.any(ok) else None
+
+
+def _first_kernel(params):
+    """The first layer's kernel: Flax's ``Dense_0``/``Conv_0`` (or the first ``kernel`` leaf)."""
+    for name in ("Dense_0", "Conv_0"):
+        if isinstance(params, dict) and name in params and "kernel" in params[name]:
+            return name, np.asarray(params[name]["kernel"])
+    for path, a in jax.tree_util.tree_flatten_with_path(params)[0]:
+        if path and str(getattr(path[-1], "key", "")) == "kernel":
+            return jax.tree_util.keystr(path), np.asarray(a)
+    raise ValueError("Argument `params` has no `kernel` leaf (input_site_weights is for the Flax baselines).")
+
+
+def input_site_weights(model, params, top: int = 1, edge_cells: int = 2) -> dict[str, Any]:
+    r"""Which inputs the top singular directions of the first layer weigh.
+
+    With the first-layer matrix ``W = U S V^T`` (rows = inputs), the weight of input ``f`` is
+    ``sum_{i < top} S_i^2 U_{fi}^2 / sum_{i < top} S_i^2`` (it sums to 1 over inputs).
+
+    * Flat input of a matrix ``(N, N)`` (the MLP on ``hamiltonian``/``projector``): the weight of an
+      entry ``M_ij`` is split half to site ``i`` and half to site ``j``, and sites are summed into
+      cells (``site // n_orb``). Returns ``cell_weights`` ``(n_cells,)`` and ``edge_fraction``: the
+      weight on the ``edge_cells`` cells at each end of a chain, next to ``edge_share``, the share
+      those cells would get if every cell weighed the same.
+    * Convolutions: ``offset_weights`` ``(window,)`` per kernel position (weight sharing makes every
+      cell look through the same window).
+    """
+    if not isinstance(top, (int, np.integer)) or top < 1:
+        raise ValueError(f"Argument `top` must be an int >= 1, got {top!r}.")
+    name, K = _first_kernel(params)
+    W = K.reshape(-1, K.shape[-1])
+    U, S, _ = np.linalg.svd(W, full_matrices=False)
+    t = min(int(top), S.size)
+    w = (U[:, :t] ** 2 * S[:t] ** 2).sum(axis=1) / (S[:t] ** 2).sum()
+    out: dict[str, Any] = {"layer": name, "top": t, "singular_values": S, "input_weights": w}
+    lat = model.lattice
+    if K.ndim == 2 and lat is not None and W.shape[0] == lat.n_sites**2 * 2:
+        N = lat.n_sites
+        e = w.reshape(N, N, 2).sum(axis=-1)
+        site = 0.5 * (e.sum(axis=1) + e.sum(axis=0))
+        cell = np.bincount(np.arange(N) // lat.n_orb, weights=site, minlength=lat.n_cells)
+        out["cell_weights"] = cell
+        if lat.kind == "chain":
+            ec = min(int(edge_cells), lat.n_cells // 2)
+            edge = np.r_[np.arange(ec), np.arange(lat.n_cells - ec, lat.n_cells)]
+            out["edge_cells"] = edge
+            out["edge_fraction"] = float(cell[edge].sum())
+            out["edge_share"] = float(edge.size / lat.n_cells)
+    elif K.ndim >= 3:
+        out["offset_weights"] = w.reshape(K.shape[:-1]).reshape(int(np.prod(K.shape[:-2])), -1).sum(axis=1)
+    return out
+
+
+def write_pruning(curves: dict[str, dict], sites: dict[str, dict], folder: str | Path, name: str = "pruning") -> dict[str, Path]:
+    """Write ``<folder>/<name>.json`` and ``<folder>/<name>.png``: accuracy against rank per model
+    (``curves``: model -> :func:`accuracy_vs_rank`) and the first-layer cell weights
+    (``sites``: model -> :func:`input_site_weights`)."""
+    from tnn import io
+    from tnn._plots import pyplot, save_figure
+
+    plt = pyplot()
+    folder = Path(folder)
+    jpath = io.write_json(folder / f"{name}.json", {"accuracy_vs_rank": curves, "input_site_weights": sites})
+    fig, ax = plt.subplots(1, 2, figsize=(11, 3.8))
+    for m, c in curves.items():
+        ax[0].plot(c["ranks"], c["acc"], "o-", ms=3, label=f"{m} (k95 = {c['smallest_rank_95']})")
+        ax[0].axhline(c["full_acc"], ls=":", lw=0.8, color=ax[0].lines[-1].get_color())
+    ax[0].set_xlabel("rank k")
+    ax[0].set_ylabel("accuracy")
+    ax[0].set_xscale("log")
+    ax[0].legend(fontsize=7)
+    for m, s in sites.items():
+        if "cell_weights" in s:
+            ax[1].plot(s["cell_weights"], "o-", ms=3, label=f"{m} (edge {s.get('edge_fraction', float('nan')):.2f})")
+        elif "offset_weights" in s:
+            ax[1].plot(s["offset_weights"], "s--", ms=3, label=f"{m} (per kernel offset)")
+    ax[1].set_xlabel("cell / kernel offset")
+    ax[1].set_ylabel("top singular direction weight")
+    if ax[1].lines:
+        ax[1].legend(fontsize=7)
+    fig.tight_layout()
+    return {"json": jpath, "figure": save_figure(fig, folder / f"{name}.png")}
