@@ -3,8 +3,8 @@
 Importing ``tnn`` changes no JAX setting; call :func:`tnn.enable_x64` for float64.
 
 The physics modules (``lattice``, ``hamiltonians``, ``kspace``, ``contractions``, ``invariants``)
-are imported with the package; ``data``, ``models``, ``train`` and ``io`` (which pull in Flax and
-optax) on first access, e.g. ``tnn.models.make_model``.
+are imported with the package; ``data``, ``models``, ``train``, ``io`` (which pull in Flax and
+optax) and ``sweeps`` (xarray) on first access, e.g. ``tnn.models.make_model``.
 """
 
 import importlib
@@ -14,7 +14,7 @@ from tnn.precision import enable_x64, x64_enabled
 
 __version__ = "0.1.0"
 
-_LAZY = ("data", "models", "train", "io")
+_LAZY = ("data", "models", "train", "io", "sweeps")
 
 __all__ = [
     "enable_x64", "x64_enabled", "lattice", "hamiltonians", "kspace", "contractions", "invariants",

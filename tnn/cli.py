@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-_COMMAND_MODULES = ("tnn.demo", "tnn.data", "tnn.train", "tnn.study")
+_COMMAND_MODULES = ("tnn.demo", "tnn.data", "tnn.train", "tnn.study", "tnn.sweep_presets")
 
 
 def build_parser() -> argparse.ArgumentParser:

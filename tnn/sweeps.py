@@ -42,7 +42,11 @@ Semantics
   free memory (host RAM on CPU, device memory on accelerators), at most
   :data:`MAX_CHUNK_PER_DEVICE` items per device.
 * **Devices.** Each chunk is split evenly over ``devices`` (default ``jax.local_devices()``) by
-  ``jax.shard_map`` on a 1D mesh; every device runs the same vmapped program on its slice. On a CPU
+  ``jax.shard_map`` on a 1D mesh; every device runs the same vmapped program on its slice. The
+  values do not depend on the device count when each device gets the same batch (``chunk / n_dev``
+  items): 4 devices with ``chunk=16`` give the bits of 1 device with ``chunk=4``. Other batch sizes
+  agree to rounding only (about 1e-15 here: XLA's CPU kernels may round a batch of 4 and one of 16
+  differently). On a CPU
   host, several devices exist only when asked for before JAX starts:
   ``XLA_FLAGS=--xla_force_host_platform_device_count=4`` or
   ``jax.config.update("jax_num_cpu_devices", 4)``.
