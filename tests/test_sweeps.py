@@ -313,3 +313,66 @@ def test_unwritable_out_is_a_value_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(ValueError, match="`out`.*not writable"):
         sweeps.sweep(ssh_winding, {"v": [1.0], "w": [1.0]}, out=blocker / "sub" / "a.nc")
+
+
+# ------------------------------------------------------------------------------ tnn sweep
+def test_cli_ssh_vw_quick_agrees_with_kspace(tmp_path, capsys):
+    from tnn import cli
+
+    out = tmp_path / "ssh"
+    rc = cli.main(["sweep", "ssh-vw", "--quick", "--size", "24", "--points", "9", "--out", str(out), "--no-progress"])
+    assert rc == 0
+    assert (out / "phase_diagram.png").stat().st_size > 0
+    cfg = __import__("json").loads((out / "config.json").read_text())
+    assert cfg["preset"] == "ssh-vw" and cfg["n_items"] == 81
+    da = sweeps.load(out / "sweep.nc")
+    assert da.dims == ("v", "w")
+    for v in da.coords["v"].values:
+        for w in da.coords["w"].values:
+            val = da.sel(v=v, w=w).item()
+            if abs(v) == abs(w):
+                # (0, 0) is H = 0, which the invariant currently returns as 0.0 (its size-aware gap
+                # tolerance scales with the bandwidth, 0 here); every other |v| = |w| must be NaN.
+                assert np.isnan(val) or v == 0.0
+            elif min(abs(v), abs(w)) <= 0.5 * max(abs(v), abs(w)):
+                assert abs(val - kspace.winding_number((float(v), float(w)))) < 1e-6
+    assert "81 points" in capsys.readouterr().out
+
+
+def test_cli_ssh_disorder_follows_the_strong_disorder_line(tmp_path):
+    from tnn import cli, sweep_presets
+
+    out = tmp_path / "dis"
+    argv = ["sweep", "ssh-disorder", "--size", "32", "--points", "5", "--n-keys", "2", "--out", str(out), "--no-progress"]
+    assert cli.main(argv) == 0
+    da = sweeps.load(out / "sweep.nc")
+    assert da.dims == ("w", "W", "seed") and da.shape == (5, 5, 2)
+    mean = sweeps.disorder_stats(da)["mean"]
+    # Far on either side of the disordered critical line the chain is in a definite phase.
+    for w in da.coords["w"].values:
+        for W in da.coords["W"].values:
+            wc = sweep_presets.ssh_critical_w(float(W))
+            if w > 1.6 * wc:
+                assert mean.sel(w=w, W=W).item() == pytest.approx(1.0, abs=0.02), (w, W)
+            elif w < wc / 1.6:
+                assert mean.sel(w=w, W=W).item() == pytest.approx(0.0, abs=0.02), (w, W)
+    assert sweep_presets.ssh_critical_w(0.0) == pytest.approx(1.0, abs=1e-9)
+    assert sweep_presets.ssh_critical_w(2.0) < 0.9  # topological Anderson insulator region
+    assert sweep_presets.ssh_critical_w(6.0) > 1.3  # strong disorder: trivial beyond the clean line
+
+
+def test_cli_errors_and_help(tmp_path, capsys):
+    from tnn import cli
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert cli.main(["sweep", "haldane", "--out", str(blocker / "x"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "`--out`" in err and "not a writable folder" in err and "Traceback" not in err
+    assert cli.main(["sweep", "haldane", "--chunk", "0", "--out", str(tmp_path / "h")]) == 2
+    assert "`--chunk`" in capsys.readouterr().err
+    assert cli.main(["sweep", "ssh-vw", "--n-keys", "3", "--out", str(tmp_path / "s"), "--no-progress"]) == 2
+    assert "`n_keys`" in capsys.readouterr().err
+    sub = next(a for a in cli.build_parser()._actions if a.dest == "command").choices["sweep"]
+    for action in sub._actions:
+        assert action.help, action.dest
