@@ -3,9 +3,9 @@
 Importing ``tnn`` changes no JAX setting; call :func:`tnn.enable_x64` for float64.
 
 The physics modules (``lattice``, ``hamiltonians``, ``kspace``, ``contractions``, ``invariants``,
-``validity``)
-are imported with the package; ``data``, ``models``, ``train`` and ``io`` (which pull in Flax and
-optax) on first access, e.g. ``tnn.models.make_model``.
+``validity``) are imported with the package; ``data``, ``models``, ``train``, ``io``, the trainability
+instruments (Flax, optax, matfree) and ``sweeps`` (xarray) on first access, e.g.
+``tnn.models.make_model``.
 """
 
 import importlib
@@ -15,7 +15,7 @@ from tnn.precision import enable_x64, x64_enabled
 
 __version__ = "0.1.0"
 
-_LAZY = ("data", "models", "train", "io", "landscape", "prune", "probes", "trainability")
+_LAZY = ("data", "models", "train", "io", "landscape", "prune", "probes", "trainability", "sweeps")
 
 __all__ = [
     "enable_x64", "x64_enabled", "lattice", "hamiltonians", "kspace", "contractions", "invariants",

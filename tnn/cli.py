@@ -16,7 +16,7 @@ import argparse
 import importlib
 import sys
 
-_COMMAND_MODULES = ("tnn.demo", "tnn.data", "tnn.train", "tnn.study")
+_COMMAND_MODULES = ("tnn.demo", "tnn.data", "tnn.train", "tnn.study", "tnn.sweep_presets")
 
 _EPILOG = (
     "BLAS threads: every command runs LAPACK with one thread (threads of OpenBLAS busy-wait and slow "
