@@ -67,7 +67,7 @@ def dense_mlp_loss():
     return (lambda p: base(p, x, t)), params
 
 
-@pytest.mark.parametrize("case", ["mlp_loss", "dense_mlp_loss"])
+@pytest.mark.parametrize("case", ["mlp_loss", pytest.param("dense_mlp_loss", marks=pytest.mark.slow)])
 def test_lanczos_extremes_equal_eigh(case, request):
     loss, params = request.getfixturevalue(case)
     P = ravel_pytree(params)[0].size
