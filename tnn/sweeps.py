@@ -81,6 +81,7 @@ every host and the joined array equals a one-host sweep. Only the single-host pa
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import inspect
 import json
@@ -152,6 +153,8 @@ class SweepPlan:
       times the items per device, the estimate a chunk was sized by. memory_budget: bytes per device
       the chunk size was fitted into (0 when not used).
       out_shape, out_dtype: of one ``fn`` value. fingerprint: hash of ``fn``'s lowering for one point.
+      chunk_bytes_compiled: the same bytes of the compiled chunk program itself, per device (only
+      from :func:`plan` with ``measure_chunk=True``, else 0): what the estimate is checked against.
     """
 
     names: tuple[str, ...]
@@ -167,6 +170,7 @@ class SweepPlan:
     out_shape: tuple[int, ...]
     out_dtype: str
     fingerprint: str
+    chunk_bytes_compiled: int = 0
 
 
 # ------------------------------------------------------------------------------------- checks
@@ -307,11 +311,24 @@ def _mesh(devices) -> Mesh:
     return Mesh(np.asarray(devices), (_AXIS,))
 
 
-def _runner(fn, names, n_keys, seed, mesh: Mesh):
+def _make_runner(fn, names, n_keys, seed, mesh: Mesh):
     f = _point_fn(fn, names, n_keys, seed)
     spec = PartitionSpec(_AXIS)
     n_in = 1 + len(names)
     return jax.jit(jax.shard_map(jax.vmap(f), mesh=mesh, in_specs=(spec,) * n_in, out_specs=spec))
+
+
+_cached_runner = functools.lru_cache(maxsize=16)(_make_runner)
+
+
+def _runner(fn, names, n_keys, seed, mesh: Mesh):
+    """The chunk function (compiled on first call); cached per ``fn`` so that sweeping the same
+    ``fn`` again (another grid, a resumed run in the same process) does not recompile."""
+    try:
+        hash(fn)
+    except TypeError:
+        return _make_runner(fn, names, n_keys, seed, mesh)
+    return _cached_runner(fn, names, n_keys, seed, mesh)
 
 
 def _free_bytes(device) -> int:
@@ -333,13 +350,29 @@ def _free_bytes(device) -> int:
     return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
 
 
-def _bytes_per_point(fn, axes, n_keys, seed, device) -> int:
-    """Argument + output + temporary bytes of a one-item vmapped chunk, from a trial compile."""
-    f = _runner(fn, tuple(axes), n_keys, seed, _mesh([device]))
-    mem = f.lower(*_avals(axes, (1,))).compile().memory_analysis()
+def _compiled_bytes(fn, axes, n_keys, seed, devices, batch: int) -> int:
+    """Argument + output + temporary bytes per device of the chunk program for ``batch`` items."""
+    f = _runner(fn, tuple(axes), n_keys, seed, _mesh(devices))
+    mem = f.lower(*_avals(axes, (batch,))).compile().memory_analysis()
     if mem is None:
         return 0
     return int(mem.argument_size_in_bytes + mem.output_size_in_bytes + mem.temp_size_in_bytes)
+
+
+@functools.lru_cache(maxsize=16)
+def _bytes_per_point_cached(fn, names, dtypes, n_keys, seed, device) -> int:
+    axes = {n: np.zeros(1, d) for n, d in zip(names, dtypes)}
+    return _compiled_bytes(fn, axes, n_keys, seed, [device], 1)
+
+
+def _bytes_per_point(fn, axes, n_keys, seed, device) -> int:
+    """Argument + output + temporary bytes of a one-item vmapped chunk, from a trial compile."""
+    dtypes = tuple(_jax_dtype(a) for a in axes.values())
+    try:
+        hash(fn)
+    except TypeError:
+        return _bytes_per_point_cached.__wrapped__(fn, tuple(axes), dtypes, n_keys, seed, device)
+    return _bytes_per_point_cached(fn, tuple(axes), dtypes, n_keys, seed, device)
 
 
 # -------------------------------------------------------------------------------------- plan
@@ -370,10 +403,17 @@ def _plan(fn, axes, n_keys, seed, chunk, devices, traced, *, measure: bool, exac
 
 
 def plan(fn: PointFn, grid: Mapping[str, Any], *, n_keys: int = 0, seed: int = 0, chunk: int | None = None,
-         devices: Sequence[jax.Device] | None = None) -> SweepPlan:
-    """The :class:`SweepPlan` :func:`sweep` would follow (traces and trial-compiles ``fn``; runs nothing)."""
+         devices: Sequence[jax.Device] | None = None, measure_chunk: bool = False) -> SweepPlan:
+    """The :class:`SweepPlan` :func:`sweep` would follow (traces and trial-compiles ``fn``; runs nothing).
+
+    ``measure_chunk=True`` also compiles the chunk program and records its memory
+    (``chunk_bytes_compiled``), to check the estimate.
+    """
     axes, n_keys, seed, chunk, devices = _check_args(fn, grid, n_keys, seed, chunk, devices)
-    return _plan(fn, axes, n_keys, seed, chunk, devices, _trace(fn, axes, n_keys, seed), measure=True)
+    pl = _plan(fn, axes, n_keys, seed, chunk, devices, _trace(fn, axes, n_keys, seed), measure=True)
+    if measure_chunk:
+        pl = dataclasses.replace(pl, chunk_bytes_compiled=_compiled_bytes(fn, axes, n_keys, seed, devices, pl.chunk))
+    return pl
 
 
 def _check_args(fn, grid, n_keys, seed, chunk, devices):
