@@ -17,11 +17,12 @@ registry) is a one-point function built from the public builders of :mod:`tnn.ha
 * ``haldane``: Haldane Bott index over ``(phi, M)`` at ``t1 = 1, t2 = 0.2``; k space:
   ``M = +-3 sqrt(3) t2 sin(phi)``.
 
-Disordered presets call the invariants with ``gap_tol=1e-9``: a disordered sample's spectral gap
-closes (rare regions put states near zero energy) while the invariant stays quantized in the
-mobility gap, which is the physics these diagrams show; only exactly gapless samples are NaN there.
-Clean presets use the invariants' default criterion. NaN cells (ill-defined) are drawn in their own
-colour, never as a value.
+Every preset uses the invariants' default validity certificate (:mod:`tnn.validity`): a disordered
+sample's spectral gap closes (rare regions put states near zero energy) while the invariant stays
+quantized in the mobility gap, and the certificate (localization of the ground-state correlations,
+not the spectral gap) keeps those; samples whose correlations reach across the sample (near a
+transition, clean or disordered) are NaN. NaN cells (ill-defined) are drawn in their own colour,
+never as a value.
 
 Output in ``results/sweep/<preset>/`` (``--out``): ``sweep.nc`` (the :func:`tnn.sweeps.sweep`
 array, NetCDF), ``phase_diagram.png`` and ``config.json`` (preset, sizes, grid, seed, plan,
@@ -104,7 +105,7 @@ def _ssh_disorder(size: int):
     def ssh_winding_disordered(w, W, key):
         noise = hamiltonians.ssh(jnp.zeros(2, dtype=w.dtype), lat, bond_disorder=1.0, key=key)
         H = (mask_v + w * mask_w) + W * (mask_v * noise) + (SSH_INTER_RATIO * W) * (mask_w * noise)
-        return invariants.winding_number(H, lat, gap_tol=1e-9)
+        return invariants.winding_number(H, lat)
 
     return ssh_winding_disordered
 
@@ -115,7 +116,7 @@ def _qwz_disorder(size: int):
     lat = lattice.square(size, size, pbc=True)
 
     def qwz_bott_disordered(m, W, key):
-        return invariants.bott_index(hamiltonians.qwz(m, lat, onsite_disorder=W, key=key), lat, gap_tol=1e-9)
+        return invariants.bott_index(hamiltonians.qwz(m, lat, onsite_disorder=W, key=key), lat)
 
     return qwz_bott_disordered
 
