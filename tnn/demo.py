@@ -136,8 +136,7 @@ def _plot(path: Path, rep: dict, t2: float, fine: dict) -> None:
     # integer invariants -1, 0, +1 in three clear colours; NaN (gapless: no invariant) in a fourth
     colours = {-1: "#2166ac", 0: "#f7f7f7", 1: "#b2182b"}
     gapless = "#ffb000"
-    cmap = ListedColormap([colours[-1], colours[0], colours[1]])
-    cmap.set_bad(gapless)
+    cmap = ListedColormap([colours[-1], colours[0], colours[1]]).with_extremes(bad=gapless)
     norm = BoundaryNorm([-1.5, -0.5, 0.5, 1.5], cmap.N)
 
     fig, ax = plt.subplots(1, 4, figsize=(19, 4.4), gridspec_kw={"width_ratios": [1.1, 1.1, 1, 1]})
