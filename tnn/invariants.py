@@ -396,10 +396,22 @@ def _window(lat: Lattice, trim):
 def _certify_eigh(value, E, V, gap_tol, lat: Lattice, window, tail, tail_max, integer_value=None):
     """Certificate of a value computed from an eigensystem: bulk gap over ``window`` (open samples),
     ``E_max = max |E|``, NaN input from ``E`` and ``V``."""
-    gap = _gap_from_eigh(E, V, lat, window, _n_occ(lat))
-    e_max = jnp.max(jnp.abs(jax.lax.stop_gradient(E)))
+    n_occ = _n_occ(lat)
+    gap = _gap_from_eigh(E, V, lat, window, n_occ)
+    Es, Vs = jax.lax.stop_gradient(E), jax.lax.stop_gradient(V)
+    e_max = jnp.max(jnp.abs(Es))
+    cw = jnp.sum((jnp.abs(Vs) ** 2).reshape(lat.n_cells, lat.n_orb, -1), axis=1)
+    ext = validity.extended_states(cw, lat, _boundary(lat, window))
+    if not lat.pbc:
+        # Bulk states only (as the bulk gap): the chiral edge modes of an open Chern insulator are
+        # extended along the edge and fill the gap, but they are not where the window reads.
+        cells = tc.bulk_cells(lat, window)
+        ext = ext & (jnp.sum(jnp.where(cells[:, None], cw, 0.0), axis=0) >= BULK_WEIGHT_FRACTION * cells.mean())
+    occ = jnp.arange(Es.shape[0]) < n_occ
+    mgap = jnp.min(jnp.where(ext & ~occ, Es, jnp.inf)) - jnp.max(jnp.where(ext & occ, Es, -jnp.inf))
     return validity.certify(value, tail=tail, tail_max=tail_max, gap=gap, e_max=e_max, gap_tol=gap_tol,
-                            nan_input=_not_finite(E, V), integer_value=integer_value)
+                            nan_input=_not_finite(E, V), integer_value=integer_value, mobility_gap=mgap,
+                            mobility_min=validity.mobility_tol(lat, e_max))
 
 
 def _projector_tail(W, lat: Lattice, window):
@@ -450,10 +462,18 @@ def _winding_from_polar(U, X, s, Yh, gap_tol, nan_input, lat: Lattice, trim, den
         bulk = (wa + wb) / 2 >= BULK_WEIGHT_FRACTION * (r1 - r0) / L
         gap = 2 * jnp.min(jnp.where(bulk, s, jnp.inf))
         gap = jnp.where(jnp.isfinite(gap), gap, 0.0)
-    tail = jnp.sum(jnp.asarray(validity.winding_tail_weights(lat, (r0, r1), _boundary(lat, trim)), U2.dtype)
+    D = _boundary(lat, trim)
+    tail = jnp.sum(jnp.asarray(validity.winding_tail_weights(lat, (r0, r1), D), U2.dtype)
                    * jax.lax.stop_gradient(U2))
-    return validity.certify(value, tail=tail, tail_max=validity.TAIL_MAX[1], gap=gap, e_max=2 * s[0],
-                            gap_tol=gap_tol, nan_input=nan_input, integer_value=total)
+    # Singular pair k is the pair of states +-s_k with cell weights (|X_ik|^2 + |Y_ik|^2) / 2.
+    cw = (jnp.abs(X) ** 2 + jnp.abs(Yh.T) ** 2) / 2
+    ext = validity.extended_states(cw, lat, D) & (s > ZERO_MODE_FLOOR * s[0])
+    if not lat.pbc:
+        ext = ext & bulk  # edge states of an open sample are not bulk states
+    mgap = 2 * jnp.min(jnp.where(ext, s, jnp.inf))
+    return validity.certify(value, tail=tail, tail_max=validity.TAIL_MAX[1], gap=gap, e_max=s[0],
+                            gap_tol=gap_tol, nan_input=nan_input, integer_value=total, mobility_gap=mgap,
+                            mobility_min=validity.mobility_tol(lat, s[0]))
 
 
 def _boundary(lat: Lattice, trim) -> float:
