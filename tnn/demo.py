@@ -26,7 +26,7 @@ def run_demo(out: str | Path = "results/demo", quick: bool = False, seed: int = 
     import jax.numpy as jnp
 
     import tnn
-    from tnn import hamiltonians, invariants, io, kspace, lattice
+    from tnn import hamiltonians, invariants, results as tres, kspace, lattice
 
     tnn.enable_x64()
     out = Path(out)
@@ -121,7 +121,7 @@ def run_demo(out: str | Path = "results/demo", quick: bool = False, seed: int = 
     report["seconds"] = time.perf_counter() - t0
 
     _plot(out / "phase_diagrams.png", report, t2, fine)
-    io.write_json(out / "demo.json", report)
+    tres.write_json(out / "demo.json", report)
     return report
 
 

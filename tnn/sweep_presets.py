@@ -213,7 +213,7 @@ def run_preset(preset: str, out: str | Path, *, quick: bool = False, size: int |
     import jax
 
     import tnn
-    from tnn import io, sweeps
+    from tnn import results as tres, sweeps
 
     if preset not in PRESETS:
         raise ValueError(f"Argument `preset` must be one of {sorted(PRESETS)}, got {preset!r}.")
@@ -262,7 +262,7 @@ def run_preset(preset: str, out: str | Path, *, quick: bool = False, size: int |
         "nan_cells": int(np.isnan(da.values).sum()), "n_items": n_items, "version": tnn.__version__,
         "files": {"sweep": "sweep.nc", "figure": "phase_diagram.png"},
     }
-    io.write_json(out / "config.json", cfg)
+    tres.write_json(out / "config.json", cfg)
     return cfg
 
 

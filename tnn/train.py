@@ -34,7 +34,7 @@ epoch)`` orders its data. Members are trained together under ``jax.vmap`` (``ens
 one after the other inside each epoch (``"loop"``); ``"auto"`` picks ``vmap`` when the stacked
 batches stay under ``vmap_memory_mb``. State is kept stacked (leading axis = member) either way.
 
-Results folder (``results_dir``, layout in :mod:`tnn.io`) -- written as the run goes:
+Results folder (``results_dir``, layout in :mod:`tnn.results`) -- written as the run goes:
 ``config.json`` at the start; ``metrics.csv`` and ``checkpoint.npz`` after every
 ``checkpoint_every`` epochs (atomic writes); ``params/seed<S>.npz`` and
 ``figures/learning_curves.png`` at the end. ``fit(..., resume=True)`` on a folder holding a
@@ -67,7 +67,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from tnn import io
+from tnn import results as tres
 from tnn._checks import is_int as _is_int, seed_tuple
 from tnn.models import MODEL_NAMES, Model, ModelConfig, make_model
 
@@ -475,8 +475,8 @@ def _config_json(model: Model, config: TrainConfig, extra: dict) -> dict:
 
     lat = model.lattice
     return {
-        "model": io.to_jsonable(model.config),
-        "train": io.to_jsonable(config),
+        "model": tres.to_jsonable(model.config),
+        "train": tres.to_jsonable(config),
         "lattice": None if lat is None else {"kind": lat.kind, "dims": list(lat.dims), "pbc": lat.pbc},
         "seeds": list(config.seeds),
         "versions": {"tnn": tnn.__version__, "jax": jax.__version__, "optax": optax.__version__},
@@ -488,19 +488,19 @@ def _config_json(model: Model, config: TrainConfig, extra: dict) -> dict:
 def _save_checkpoint(path: Path, params, best, opt_state, meta: dict):
     arrays = {}
     for prefix, tree in (("params", params), ("best", best)):
-        for k, v in io.flatten_params(jax.device_get(tree)).items():
+        for k, v in tres.flatten_params(jax.device_get(tree)).items():
             arrays[f"{prefix}/{k}"] = v
     for i, leaf in enumerate(jax.tree_util.tree_leaves(jax.device_get(opt_state))):
         arrays[f"opt/{i:05d}"] = np.asarray(leaf)
-    arrays["meta"] = np.frombuffer(json.dumps(io.to_jsonable(meta)).encode("utf-8"), dtype=np.uint8)
-    io.save_arrays(path, arrays)
+    arrays["meta"] = np.frombuffer(json.dumps(tres.to_jsonable(meta)).encode("utf-8"), dtype=np.uint8)
+    tres.save_arrays(path, arrays)
 
 
 def _load_checkpoint(path: Path, opt_template):
-    arrays = io.load_arrays(path)
+    arrays = tres.load_arrays(path)
     meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
-    params = io.unflatten_params({k[7:]: v for k, v in arrays.items() if k.startswith("params/")})
-    best = io.unflatten_params({k[5:]: v for k, v in arrays.items() if k.startswith("best/")})
+    params = tres.unflatten_params({k[7:]: v for k, v in arrays.items() if k.startswith("params/")})
+    best = tres.unflatten_params({k[5:]: v for k, v in arrays.items() if k.startswith("best/")})
     opt_leaves = [arrays[k] for k in sorted(k for k in arrays if k.startswith("opt/"))]
     tmpl_leaves, treedef = jax.tree_util.tree_flatten(opt_template)
     if len(opt_leaves) != len(tmpl_leaves):
@@ -539,7 +539,7 @@ def _plot_learning_curves(path: Path, history: list, seeds) -> None:
     fig.tight_layout()
     buf = __import__("io").BytesIO()
     fig.savefig(buf, format="png", dpi=110)
-    io.atomic_write_bytes(path, buf.getvalue())
+    tres.atomic_write_bytes(path, buf.getvalue())
 
 
 _OPT_FIELDS = ("optimizer", "learning_rate", "schedule", "warmup_epochs", "decay_rate", "weight_decay",
@@ -708,18 +708,18 @@ def fit(
         if ckpt.exists():
             if not resume:
                 raise ValueError(f"Argument `results_dir` ({out_dir}) already holds a checkpoint; pass resume=True or a new folder.")
-            saved = io.read_json(out_dir / "config.json")
+            saved = tres.read_json(out_dir / "config.json")
             for key in ("model", "train", "lattice"):
-                if saved.get(key) != io.to_jsonable(cfg_json[key]):
-                    diff = [k for k in (saved.get(key) or {}) if (saved.get(key) or {}).get(k) != io.to_jsonable(cfg_json[key] or {}).get(k)]
+                if saved.get(key) != tres.to_jsonable(cfg_json[key]):
+                    diff = [k for k in (saved.get(key) or {}) if (saved.get(key) or {}).get(k) != tres.to_jsonable(cfg_json[key] or {}).get(k)]
                     raise ValueError(f"Argument `resume`: the {key} config differs from the saved run in {out_dir} (fields {diff}).")
             params, best, opt_state, meta = _load_checkpoint(ckpt, opt_state)
             start_epoch = int(meta["epoch"])
             best_value = [math.inf if v is None else float(v) for v in meta["best_value"]]
             best_epoch, bad, active, history = meta["best_epoch"], meta["bad"], meta["active"], meta["history"]
         else:
-            io.results_dir(out_dir)
-            io.write_json(out_dir / "config.json", cfg_json)
+            tres.results_dir(out_dir)
+            tres.write_json(out_dir / "config.json", cfg_json)
 
     # ---- loop
     bar = None
@@ -820,7 +820,7 @@ def fit(
                 bar.set_postfix({k: f"{last[k]:.3g}" for k in ("train_loss", "val_loss", "val_acc") if last.get(k) is not None})
                 bar.update(1)
             if out_dir is not None and (epoch % config.checkpoint_every == 0 or epoch == config.epochs or not any(active)):
-                io.write_csv(out_dir / "metrics.csv", history)
+                tres.write_csv(out_dir / "metrics.csv", history)
                 meta = {"epoch": epoch, "best_value": [None if math.isinf(v) else v for v in best_value],
                         "best_epoch": best_epoch, "bad": bad, "active": active, "history": history}
                 _save_checkpoint(out_dir / "checkpoint.npz", params, best, opt_state, meta)
@@ -835,8 +835,8 @@ def fit(
     final = best if config.early_stopping else params
     if out_dir is not None:
         for i, s in enumerate(seeds):
-            io.save_params(out_dir / "params" / f"seed{s}.npz", jax.device_get(_member(final, i)))
-        io.write_csv(out_dir / "metrics.csv", history)
+            tres.save_params(out_dir / "params" / f"seed{s}.npz", jax.device_get(_member(final, i)))
+        tres.write_csv(out_dir / "metrics.csv", history)
         if history:
             _plot_learning_curves(out_dir / "figures" / "learning_curves.png", history, seeds)
     return FitResult(model, final, seeds, history, epoch if history else start_epoch, list(best_epoch), out_dir)
@@ -849,14 +849,14 @@ def load_run(results_dir: str | Path, lat=None):
     from tnn import lattice as lattice_mod
 
     d = Path(results_dir)
-    cfg = io.read_json(d / "config.json")
+    cfg = tres.read_json(d / "config.json")
     mcfg = ModelConfig.from_dict(cfg["model"])
     if lat is None and cfg.get("lattice"):
         L = cfg["lattice"]
         lat = getattr(lattice_mod, L["kind"])(*L["dims"], pbc=L["pbc"])
     model = make_model(mcfg, lat)
-    params = {s: jax.tree_util.tree_map(jnp.asarray, io.load_params(d / "params" / f"seed{s}.npz")) for s in cfg["seeds"]}
-    return model, params, io.read_csv(d / "metrics.csv"), cfg
+    params = {s: jax.tree_util.tree_map(jnp.asarray, tres.load_params(d / "params" / f"seed{s}.npz")) for s in cfg["seeds"]}
+    return model, params, tres.read_csv(d / "metrics.csv"), cfg
 
 
 # ------------------------------------------------------------------------------------ CLI
@@ -1032,7 +1032,7 @@ def _cli_train(args: argparse.Namespace) -> int:
         if len(ty):
             test = {"n": tinfo["n"], "dropped_ill_defined": tinfo["dropped_ill_defined"],
                     "seeds": {str(s): evaluate(model, res.member(i), (tx, ty)) for i, s in enumerate(res.seeds)}}
-            io.write_json(Path(out) / "test.json", test)
+            tres.write_json(Path(out) / "test.json", test)
     for i, s in enumerate(res.seeds):
         r = res.final(s)
         acc = r.get("val_acc", r.get("train_acc"))

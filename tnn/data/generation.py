@@ -53,7 +53,7 @@ import jax.numpy as jnp
 
 import tnn
 from tnn import hamiltonians, invariants, kspace
-from tnn import io as tio
+from tnn import results as tres
 from tnn.data import store
 from tnn.data._threads import single_threaded_blas
 from tnn.data.spec import KSPACE_GAP_TOL, DatasetSpec, ParamDist
@@ -508,7 +508,7 @@ def _compute_shard(spec: DatasetSpec, k: int, on_chunk=None) -> dict[str, np.nda
 def _write_shard(out: Path, k: int, arrays: dict) -> tuple[int, dict, dict]:
     """Write shard ``k`` atomically; returns ``k``, its manifest entry and the array metadata."""
     data = store.npz_bytes(arrays)
-    tio.atomic_write_bytes(out / store.shard_name(k), data)
+    tres.atomic_write_bytes(out / store.shard_name(k), data)
     meta = {name: {"shape": list(a.shape[1:]), "dtype": a.dtype.str} for name, a in sorted(arrays.items())}
     return k, _shard_entry(k, arrays, data), meta
 
