@@ -59,7 +59,9 @@ class Axis:
 
 @dataclasses.dataclass(frozen=True)
 class Preset:
-    """A sweep preset: ``make(size)`` returns the one-point function of ``x.name, y.name[, key]``."""
+    """A sweep preset: ``make(size)`` returns the one-point function of ``x.name, y.name[, key]``;
+    ``boundaries(x, ys)`` the known phase boundaries (``x``: 400 points across the x axis, ``ys`` the
+    y grid) as ``[(x, y, label), ...]``."""
 
     name: str
     help: str
@@ -71,6 +73,7 @@ class Preset:
     n_keys: int
     quick_keys: int
     make: Callable[[int], Callable]
+    boundaries: Callable[[np.ndarray, np.ndarray], list] = lambda x, ys: []
 
 
 # ------------------------------------------------------------------------------ point functions
@@ -135,27 +138,6 @@ def _haldane(size: int):
     return haldane_bott
 
 
-PRESETS: dict[str, Preset] = {
-    p.name: p
-    for p in (
-        Preset("ssh-vw", "SSH winding number over (v, w), periodic chain of SIZE cells", "winding number W",
-               Axis("v", -2.0, 2.0, 41, 21, "v (intracell)"), Axis("w", -2.0, 2.0, 41, 21, "w (intercell)"),
-               size=64, quick_size=32, n_keys=0, quick_keys=0, make=_ssh_vw),
-        Preset("ssh-disorder",
-               "SSH winding number over (w, W) at v = 1, bond disorder W intracell and W/2 intercell, "
-               "mean over disorder keys (strong-disorder transition)", "mean winding number",
-               Axis("w", 0.2, 2.0, 19, 10, "w (intercell)"), Axis("W", 0.0, 6.0, 13, 7, "W (intracell bond disorder)"),
-               size=64, quick_size=32, n_keys=16, quick_keys=4, make=_ssh_disorder),
-        Preset("qwz-disorder", "QWZ Bott index over (m, W), Anderson disorder W, SIZE x SIZE periodic, mean over keys",
-               "mean Bott index",
-               Axis("m", -3.0, 3.0, 25, 13, "m"), Axis("W", 0.0, 6.0, 7, 4, "W (Anderson disorder)"),
-               size=10, quick_size=6, n_keys=8, quick_keys=3, make=_qwz_disorder),
-        Preset("haldane", f"Haldane Bott index over (phi, M), t1 = {HALDANE_T1}, t2 = {HALDANE_T2}, SIZE x SIZE periodic",
-               "Bott index",
-               Axis("phi", -np.pi, np.pi, 33, 13, "phi"), Axis("M", -1.5, 1.5, 31, 13, "M"),
-               size=9, quick_size=6, n_keys=0, quick_keys=0, make=_haldane),
-    )
-}
 
 
 # ------------------------------------------------------------------------------ boundary lines
@@ -188,21 +170,55 @@ def ssh_critical_w(W: float, v: float = 1.0, ratio: float = SSH_INTER_RATIO) -> 
     return 0.5 * (lo + hi)
 
 
+def _ssh_vw_lines(x, ys):
+    return [(x, x, "k space: |v| = |w|"), (x, -x, "")]
+
+
+def _ssh_disorder_lines(x, ys):
+    Ws = np.linspace(ys.min(), ys.max(), 200)
+    return [(np.array([ssh_critical_w(float(W)) for W in Ws]), Ws, "E ln|v_n| = E ln|w_n| (Mondragon-Shem 2014)")]
+
+
+def _qwz_disorder_lines(x, ys):
+    y = np.array([ys.min(), ys.max()])
+    return [(np.full(2, m), y, "clean k-space boundary (exact at W = 0)" if m == -2 else "") for m in (-2.0, 0.0, 2.0)]
+
+
+def _haldane_lines(x, ys):
+    mc = 3 * np.sqrt(3) * HALDANE_T2 * np.sin(x)
+    return [(x, mc, "k space: M = +-3 sqrt(3) t2 sin(phi)"), (x, -mc, "")]
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset("ssh-vw", "SSH winding number over (v, w), periodic chain of SIZE cells", "winding number W",
+               Axis("v", -2.0, 2.0, 41, 21, "v (intracell)"), Axis("w", -2.0, 2.0, 41, 21, "w (intercell)"),
+               size=64, quick_size=32, n_keys=0, quick_keys=0, make=_ssh_vw, boundaries=_ssh_vw_lines),
+        Preset("ssh-disorder",
+               "SSH winding number over (w, W) at v = 1, bond disorder W intracell and W/2 intercell, "
+               "mean over disorder keys (strong-disorder transition)", "mean winding number",
+               Axis("w", 0.2, 2.0, 19, 10, "w (intercell)"), Axis("W", 0.0, 6.0, 13, 7, "W (intracell bond disorder)"),
+               size=64, quick_size=32, n_keys=16, quick_keys=4, make=_ssh_disorder,
+               boundaries=_ssh_disorder_lines),
+        Preset("qwz-disorder", "QWZ Bott index over (m, W), Anderson disorder W, SIZE x SIZE periodic, mean over keys",
+               "mean Bott index",
+               Axis("m", -3.0, 3.0, 25, 13, "m"), Axis("W", 0.0, 6.0, 7, 4, "W (Anderson disorder)"),
+               size=10, quick_size=6, n_keys=8, quick_keys=3, make=_qwz_disorder,
+               boundaries=_qwz_disorder_lines),
+        Preset("haldane", f"Haldane Bott index over (phi, M), t1 = {HALDANE_T1}, t2 = {HALDANE_T2}, SIZE x SIZE periodic",
+               "Bott index",
+               Axis("phi", -np.pi, np.pi, 33, 13, "phi"), Axis("M", -1.5, 1.5, 31, 13, "M"),
+               size=9, quick_size=6, n_keys=0, quick_keys=0, make=_haldane, boundaries=_haldane_lines),
+    )
+}
+
+
 def boundary_lines(preset: str, xs: np.ndarray, ys: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, str]]:
     """Phase boundaries in the preset's ``(x, y)`` plane: ``[(x, y, label), ...]``."""
-    x = np.linspace(xs.min(), xs.max(), 400)
-    if preset == "ssh-vw":
-        return [(x, x, "k space: |v| = |w|"), (x, -x, "")]
-    if preset == "ssh-disorder":
-        Ws = np.linspace(ys.min(), ys.max(), 200)
-        return [(np.array([ssh_critical_w(float(W)) for W in Ws]), Ws, "E ln|v_n| = E ln|w_n| (Mondragon-Shem 2014)")]
-    if preset == "qwz-disorder":
-        y = np.array([ys.min(), ys.max()])
-        return [(np.full(2, m), y, "clean k-space boundary (exact at W = 0)" if m == -2 else "") for m in (-2.0, 0.0, 2.0)]
-    if preset == "haldane":
-        mc = 3 * np.sqrt(3) * HALDANE_T2 * np.sin(x)
-        return [(x, mc, "k space: M = +-3 sqrt(3) t2 sin(phi)"), (x, -mc, "")]
-    raise ValueError(f"Argument `preset` must be one of {sorted(PRESETS)}, got {preset!r}.")
+    if preset not in PRESETS:
+        raise ValueError(f"Argument `preset` must be one of {sorted(PRESETS)}, got {preset!r}.")
+    return PRESETS[preset].boundaries(np.linspace(xs.min(), xs.max(), 400), ys)
 
 
 # ------------------------------------------------------------------------------ run and plot

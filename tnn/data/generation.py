@@ -52,7 +52,7 @@ import jax
 import jax.numpy as jnp
 
 import tnn
-from tnn import hamiltonians, invariants, kspace
+from tnn import hamiltonians, invariants, systems
 from tnn import results as tres
 from tnn.data import store
 from tnn.data._threads import single_threaded_blas
@@ -173,17 +173,10 @@ def _draw_params(spec: DatasetSpec, key):
     return jnp.stack([_draw(d, k, jnp.float64) for d, k in zip(spec.params, keys)])
 
 
-def _model_params(spec: DatasetSpec, theta) -> dict:
-    if spec.model == "ssh":
-        return {"t": theta}
-    return {name: theta[i] for i, name in enumerate(spec.param_names)}
-
-
 def _kspace(spec: DatasetSpec, theta):
     """Clean k-space invariant (float) and gap of parameters ``theta``."""
-    if spec.model == "ssh":
-        return kspace.winding_number_and_gap(theta, spec.ranges, spec.kspace_nk)
-    return kspace.chern_number_and_gap(spec.model, _model_params(spec, theta), spec.kspace_nk)
+    system = systems.get(spec.model)
+    return system.kspace(system.to_params(theta, spec.ranges), spec.ranges, spec.kspace_nk)
 
 
 def _kclass(inv, gap):
@@ -251,16 +244,10 @@ def _finish(spec: DatasetSpec, lat, k_samples, i, theta, kinv, kgap, near, n_att
     theta, kinv, kgap = jax.lax.optimization_barrier((theta, kinv, kgap))
     w = _draw(spec.strength, k_str, jnp.float64)
     key = None if spec.disorder == "none" else k_dis
-    if spec.model == "ssh":
-        wb = w if spec.disorder == "bond" else 0.0
-        wo = w if spec.disorder == "onsite" else 0.0
-        tm = hamiltonians.ssh_terms(theta, lat, spec.ranges, bond_disorder=wb, onsite_disorder=wo, key=key)
-    else:
-        # Clean samples build without disorder (a traced zero strength would ask for a key).
-        tm = hamiltonians.terms(spec.model, _model_params(spec, theta), lat,
-                                onsite_disorder=0.0 if key is None else w, key=key)
+    system = systems.get(spec.model)
+    tm = system.dataset_terms(theta, lat, spec.ranges, spec.disorder, w, key)
     H = hamiltonians.assemble(tm)
-    chiral = spec.model == "ssh" and spec.disorder != "onsite"
+    chiral = system.is_chiral(spec.disorder)
     V = None
     # Raw values (gap_tol=0) with their certificate; validity is decided below from the certificate
     # (spec.gap_tol None) or the spectral gap (an explicit spec.gap_tol).
@@ -275,7 +262,7 @@ def _finish(spec: DatasetSpec, lat, k_samples, i, theta, kinv, kgap, near, n_att
         X, s, Yh = jnp.linalg.svd(invariants.chiral_block(H))
         E, V = _chiral_eigensystem(X, s, Yh)
         inv, cert = invariants.winding_number_from_svd(X, s, Yh, lat, trim=spec.trim, return_certificate=True, gap_tol=raw)
-    elif spec.model == "ssh":
+    elif system.invariant == "winding":
         # Onsite disorder breaks chiral symmetry: Q = sign(H) of the full H.
         E, V = jnp.linalg.eigh(H)
         inv, cert = invariants.winding_number_from_eigh(E, V, lat, trim=spec.trim, return_certificate=True, gap_tol=raw)
@@ -292,7 +279,7 @@ def _finish(spec: DatasetSpec, lat, k_samples, i, theta, kinv, kgap, near, n_att
     finite = jnp.isfinite(inv)
     rclass = jnp.where(finite, jnp.rint(jnp.where(finite, inv, 0.0)), INVALID_CLASS).astype(jnp.int32)
     kcls, kdefined = _kclass(kinv, kgap)
-    broken = (w > 0) if (spec.model == "ssh" and spec.disorder == "onsite") else jnp.bool_(False)
+    broken = (w > 0) if (system.invariant == "winding" and not chiral) else jnp.bool_(False)
     if spec.label == "realspace":
         label, ill = rclass, broken | invalid | ~finite
     else:
@@ -335,7 +322,7 @@ def _features(spec: DatasetSpec, lat, tm, H, E, V) -> dict:
         # Q = sign(H) at half filling: -1 on the n/2 lowest states, +1 above (the split the
         # invariants use, robust to the exact zero modes of open topological chains).
         s = jnp.where(jnp.arange(n) < n // 2, -1.0, 1.0).astype(V.dtype)
-        if spec.model == "ssh":
+        if systems.get(spec.model).invariant == "winding":
             out["projector"] = (V[0::2] * s[None, :]) @ jnp.conj(V[1::2].T)  # U = P_A Q P_B, (L, L)
         else:
             out["projector"] = (V * s[None, :]) @ jnp.conj(V.T)  # Q, (N, N)
@@ -384,7 +371,7 @@ def _chunk_fn(key_spec: DatasetSpec) -> Callable:
 
 @functools.lru_cache(maxsize=16)
 def _candidates_fn(key_spec: DatasetSpec) -> Callable:
-    if key_spec.model != "ssh":
+    if systems.get(key_spec.model).invariant == "chern":
         key_spec = dataclasses.replace(key_spec, kspace_nk=min(key_spec.kspace_nk, PREFLIGHT_NK_2D))
 
     @jax.jit
