@@ -72,7 +72,7 @@ def _haldane_static(lat: Lattice):
 
 
 def _haldane_check(t1, t2, phi, M, lat, onsite_disorder=0.0, key=None):
-    lat = _checks.lattice(lat, ("honeycomb",), "Haldane")
+    lat = _checks.lattice(lat, ("honeycomb",), "the Haldane model", builder=True)
     t1 = _checks.as_param("t1", t1, ())
     t2 = _checks.as_param("t2", t2, ())
     phi = _checks.as_param("phi", phi, ())

@@ -29,7 +29,7 @@ def min_cells_for_ranges(ranges: tuple[int, ...], pbc: bool) -> int:
 
 
 def _ssh_check(t, lat, ranges=(0, 1), bond_disorder=0.0, onsite_disorder=0.0, key=None):
-    lat = _checks.lattice(lat, ("chain",), "SSH")
+    lat = _checks.lattice(lat, ("chain",), "the SSH model", builder=True)
     ranges = check_ranges(ranges)
     t = _checks.as_param("t", t, (len(ranges),))
     need = min_cells_for_ranges(ranges, lat.pbc)
