@@ -12,7 +12,6 @@ delta), each computed with one jitted, vmapped call and compared with the k-spac
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 

@@ -35,7 +35,6 @@ import numpy as np
 import jax
 import jax.numpy as jnp
 
-from tnn import _checks
 from tnn.lattice import Lattice
 
 __all__ = [

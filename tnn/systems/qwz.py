@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from tnn import _checks, kspace
-from tnn.hamiltonians import Terms, anderson_noise, block_family, build, complex_dtype, real_dtype
+from tnn.hamiltonians import Terms, anderson_noise, block_family, build, complex_dtype
 from tnn.kspace import as_real as _real, phase as _phase
 from tnn.lattice import Lattice
 from tnn.systems import _demo
