@@ -15,13 +15,16 @@ whole chunks of ``chunk_size`` (the last chunk padded with the next indices and 
 not depend on which shards ran before, in which process, or whether the run was interrupted:
 resuming skips the shards whose checksum matches the manifest and recomputes the others.
 
-Speed: LAPACK runs single-threaded (:mod:`tnn.data._threads`; on a shared 2-core machine threaded
-OpenBLAS made a batch of N = 100 ``eigh`` 20x slower, and the thread count changes the last bits);
+Speed: LAPACK runs single-threaded (:func:`tnn.threads.blas_threads`; on a shared 2-core machine
+threaded OpenBLAS made a batch of N = 100 ``eigh`` 20x slower (20 ms against 0.75 ms per matrix), and
+one thread makes the floating-point results independent of the number of workers, which the
+bit-for-bit resume relies on);
 chiral chains (SSH without onsite disorder) are diagonalized through one ``L x L`` SVD of the chiral
 block (:func:`chiral_eigh`) instead of a ``2L x 2L`` ``eigh``, and only when an eigenvector feature is
 stored: otherwise labels and energies come from the polar route's one ``eigh`` of ``h^dag h``
 (about half the SVD's cost at L = 50); shards are serialized, hashed and
-written by a background thread while the next one is computed; ``workers > 1`` runs subprocesses.
+written by a background thread while the next one is computed; ``workers > 1`` runs a
+``concurrent.futures`` process pool (spawned, one BLAS and one XLA thread each).
 
 Rejection sampling (``classes``, ``balance``, ``boundary_fraction``) uses the clean model's
 k-space invariant (exact and cheap): attempt ``a`` of sample ``i`` draws its parameters from
@@ -39,10 +42,6 @@ import functools
 import json
 import logging
 import os
-import queue
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -55,7 +54,7 @@ import tnn
 from tnn import hamiltonians, invariants, systems
 from tnn import results as tres
 from tnn.data import store
-from tnn.data._threads import single_threaded_blas
+from tnn.threads import blas_threads
 from tnn.data.spec import KSPACE_GAP_TOL, DatasetSpec, ParamDist
 
 __all__ = [
@@ -395,7 +394,7 @@ def compute_samples(spec: DatasetSpec, start: int, stop: int, on_chunk: Callable
     """
     if not (0 <= start < stop):
         raise ValueError(f"Arguments `start`, `stop` must satisfy 0 <= start < stop, got {start}, {stop}.")
-    with jax.enable_x64(True), single_threaded_blas():
+    with jax.enable_x64(True), blas_threads(1):
         fn = _chunk_fn(_compute_key(spec))
         root = jax.random.key(spec.seed or 0)
         parts = []
@@ -519,102 +518,68 @@ def _run_in_process(spec: DatasetSpec, out: Path, todo: list[int], commit, on_ch
                 commit(*pending.result())
 
 
-def _start_workers(spec: DatasetSpec, out: Path, n_workers: int) -> list[subprocess.Popen]:
-    """Start ``n_workers`` subprocesses (``python -m tnn.data._worker``) and send them the spec:
-    each imports JAX and compiles the generator while this process runs the preflight. Each runs
-    one BLAS and one XLA thread."""
-    env = dict(os.environ)
-    env["OPENBLAS_NUM_THREADS"] = "1"
-    env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
-    spec_line = json.dumps(spec.to_dict()) + "\n"
-    procs = []
-    for _ in range(n_workers):
-        p = subprocess.Popen([sys.executable, "-m", "tnn.data._worker", str(out)], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True, env=env)
-        procs.append(p)
-        try:
-            p.stdin.write(spec_line)
-            p.stdin.flush()
-        except OSError:  # died at once; feed() reports it
-            pass
-    return procs
+# Worker processes (``workers > 1``): a concurrent.futures process pool. "spawn" (never fork: the
+# parent holds JAX's threads), so -- as with any multiprocessing -- a script that calls generate()
+# with workers > 1 needs the ``if __name__ == "__main__":`` guard. Each worker runs one BLAS and one
+# XLA thread (environment set while the pool spawns them) and compiles the generator in its
+# initializer, while this process runs the preflight.
+_WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1"}
+_WORKER_XLA_FLAG = "--xla_cpu_multi_thread_eigen=false"
 
 
-def _stop_workers(procs: list[subprocess.Popen], kill: bool = False) -> None:
-    """End workers that get no more shards (closing stdin ends them; ``kill``: at once) and reap
-    them. Safe to call twice."""
-    for p in procs:
-        if kill and p.poll() is None:
-            p.kill()
-        try:
-            p.stdin.close()
-        except OSError:
-            pass
-    for p in procs:
-        try:
-            p.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-        p.stdout.close()
+def _worker_init(spec_dict: dict) -> None:
+    spec = DatasetSpec.from_dict(spec_dict)
+    compute_samples(spec, 0, spec.chunk_size)  # compile (and run) one chunk; results discarded
 
 
-def _run_workers(procs: list[subprocess.Popen], todo: list[int], commit) -> None:
-    """Compute the shards ``todo`` in the started workers ``procs`` (:func:`_start_workers`), each
-    taking the next shard as it finishes one; ``commit`` each in this (the only manifest-writing)
-    process as it completes."""
-    jobs: queue.Queue = queue.Queue()
-    for k in todo:
-        jobs.put(k)
-    results: queue.Queue = queue.Queue()
+def _worker_shard(spec_dict: dict, out: str, k: int) -> tuple[int, dict, dict]:
+    spec = DatasetSpec.from_dict(spec_dict)
+    return _write_shard(Path(out), k, _compute_shard(spec, k))
 
-    def feed(p: subprocess.Popen) -> None:
-        # Keep up to two shards queued at each worker: it computes the next while writing one.
-        in_flight = 0
-        try:
-            while True:
-                while in_flight < 2:
-                    try:
-                        k = jobs.get_nowait()
-                    except queue.Empty:
-                        break
-                    p.stdin.write(f"{k}\n")
-                    in_flight += 1
-                p.stdin.flush()
-                if in_flight == 0:
-                    break
-                line = p.stdout.readline()
-                msg = json.loads(line) if line else {"error": f"worker exited with code {p.wait()}"}
-                results.put(msg)
-                if "error" in msg:
-                    break
-                in_flight -= 1
-        except (OSError, ValueError) as err:  # broken pipe: the worker died
-            results.put({"error": f"worker failed: {err!r}"})
-        finally:
-            try:
-                p.stdin.close()
-            except OSError:
-                pass
 
-    threads = [threading.Thread(target=feed, args=(p,), daemon=True) for p in procs]
-    for t in threads:
-        t.start()
+def _worker_ready() -> None:
+    """A no-op task: submitting one per worker makes the pool spawn (and initialize) them all now."""
+
+
+def _start_workers(spec: DatasetSpec, n_workers: int) -> concurrent.futures.ProcessPoolExecutor:
+    """A pool of ``n_workers`` processes, spawned now: each imports JAX and compiles the generator
+    while this process runs the preflight."""
+    import multiprocessing  # noqa: PLC0415
+
+    saved = {k: os.environ.get(k) for k in (*_WORKER_ENV, "XLA_FLAGS")}
+    os.environ.update(_WORKER_ENV)
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + _WORKER_XLA_FLAG).strip()
     try:
-        for _ in range(len(todo)):
-            msg = results.get()
-            if "error" in msg:
-                raise RuntimeError(f"dataset worker failed:\n{msg['error']}")
-            commit(msg["k"], msg["entry"], msg["meta"])
+        pool = concurrent.futures.ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context("spawn"),
+                                                      initializer=_worker_init, initargs=(spec.to_dict(),))
+        for _ in range(n_workers):
+            pool.submit(_worker_ready)
     finally:
-        while not jobs.empty():  # stop handing out shards
-            try:
-                jobs.get_nowait()
-            except queue.Empty:
-                break
-        for t in threads:
-            t.join(timeout=600)
-        _stop_workers(procs)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return pool
+
+
+def _run_workers(pool: concurrent.futures.ProcessPoolExecutor, n_workers: int, spec: DatasetSpec, out: Path,
+                 todo: list[int], commit) -> None:
+    """Compute and write the shards ``todo`` in the pool, two per worker in flight (one computing
+    while the other's result comes back); ``commit`` each in this (the only manifest-writing)
+    process as it completes."""
+    spec_dict, queue_ = spec.to_dict(), list(todo)
+    running: set = set()
+    try:
+        while queue_ or running:
+            while queue_ and len(running) < 2 * n_workers:
+                running.add(pool.submit(_worker_shard, spec_dict, str(out), queue_.pop(0)))
+            done, running = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+            for f in done:
+                commit(*f.result())
+    finally:
+        for f in running:
+            f.cancel()
 
 
 def _remove_dataset_files(out: Path) -> None:
@@ -699,13 +664,13 @@ def generate(spec: DatasetSpec, out, *, overwrite: bool = False, progress: bool 
     t0 = time.perf_counter()
     todo = todo if stop_after is None else todo[:stop_after]
     # Workers start (import, compile) while the preflight runs here; they get no shard if it fails.
-    procs = _start_workers(spec, out, min(workers, len(todo))) if workers > 1 and len(todo) > 1 else None
+    n_workers = min(workers, len(todo))
+    pool = _start_workers(spec, n_workers) if n_workers > 1 else None
     try:
-        _generate_todo(spec, out, manifest, todo, kept, repaired, report, procs, progress, on_shard)
-    except BaseException:
-        if procs is not None:
-            _stop_workers(procs, kill=True)  # the preflight or a shard failed: nothing more to do
-        raise
+        _generate_todo(spec, out, manifest, todo, kept, repaired, report, (pool, n_workers), progress, on_shard)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     if all(e is not None for e in manifest["shards"]) and not manifest["complete"]:
         manifest["complete"] = True
         store.write_manifest(out, manifest)
@@ -715,9 +680,10 @@ def generate(spec: DatasetSpec, out, *, overwrite: bool = False, progress: bool 
     return ds
 
 
-def _generate_todo(spec, out, manifest, todo, kept, repaired, report, procs, progress, on_shard) -> None:
-    """The preflight, then the shards ``todo`` (in ``procs`` or in this process), each committed
-    to ``manifest`` as it completes."""
+def _generate_todo(spec, out, manifest, todo, kept, repaired, report, workers, progress, on_shard) -> None:
+    """The preflight, then the shards ``todo`` (in ``pool`` or in this process), each committed
+    to ``manifest`` as it completes. ``workers``: ``(pool or None, n_workers)``."""
+    pool, n_workers = workers
     if todo:
         preflight(spec)
         if repaired:
@@ -737,14 +703,14 @@ def _generate_todo(spec, out, manifest, todo, kept, repaired, report, procs, pro
         manifest["complete"] = all(e is not None for e in manifest["shards"])
         store.write_manifest(out, manifest)
         report["written"].append(k)
-        if bar is not None and procs is not None:
+        if bar is not None and pool is not None:
             bar.update(entry["count"])
         if on_shard is not None:
             on_shard(k)
 
     try:
-        if procs is not None:
-            _run_workers(procs, todo, commit)
+        if pool is not None:
+            _run_workers(pool, n_workers, spec, out, todo, commit)
         else:
             _run_in_process(spec, out, todo, commit, None if bar is None else bar.update)
     finally:
