@@ -32,9 +32,7 @@ timing). Running the same command again after a kill resumes from ``sweep.nc.par
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -289,6 +287,8 @@ def _plot(path: Path, p: Preset, da, stats, size: int) -> None:
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
+    from tnn import results as tres
+
     xs, ys = np.asarray(da.coords[p.x.name]), np.asarray(da.coords[p.y.name])
     panels = [(np.asarray(da.values, float), p.invariant)] if stats is None else [
         (np.asarray(stats["mean"].values, float), f"{p.invariant} ({da.sizes['seed']} keys)"),
@@ -314,13 +314,8 @@ def _plot(path: Path, p: Preset, da, stats, size: int) -> None:
         if handles:
             ax.legend(handles=handles, fontsize=7, loc="upper right", framealpha=0.85)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-" + path.name + ".", suffix=".png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
+        with tres.atomic_target(path, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=110)
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)

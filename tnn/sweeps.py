@@ -644,18 +644,8 @@ def save(path, da) -> Path:
         for c in da.coords:
             arrays[f"coord_{c}"] = np.asarray(da.coords[c].values)
         return tres.save_arrays(path, arrays)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-" + path.name + ".", suffix=".nc", dir=path.parent)
-    os.close(fd)
-    try:
+    with tres.atomic_target(path, suffix=".nc") as tmp:
         da.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
     return path
 
 

@@ -22,7 +22,7 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
-__all__ = ["System", "DemoPanel", "TermsFn", "KspaceFn"]
+__all__ = ["System", "DemoPanel", "TermsFn", "KspaceFn", "CHERN_2D"]
 
 
 class TermsFn(Protocol):
@@ -141,3 +141,13 @@ class System:
 
     def __repr__(self) -> str:
         return f"System({self.name!r}, lattice={self.lattice!r}, invariant={self.invariant!r})"
+
+
+#: the fields the 2D Chern insulators of the registry share (QWZ, Haldane): ``System(**CHERN_2D, ...)``
+CHERN_2D = dict(
+    invariant="chern",
+    disorders=("none", "anderson"),
+    methods=("marker", "bott", "kitaev"),
+    pbc_method="bott",
+    classes=lambda ranges: (-1, 0, 1),
+)

@@ -20,7 +20,7 @@ from tnn.hamiltonians import Terms, anderson_noise, build, complex_dtype, real_d
 from tnn.kspace import as_real as _real, phase as _phase
 from tnn.lattice import Lattice
 from tnn.systems import _demo
-from tnn.systems.base import DemoPanel, System
+from tnn.systems.base import CHERN_2D, DemoPanel, System
 
 __all__ = ["SYSTEM", "haldane", "haldane_terms", "haldane_bloch", "haldane_nnn_chirality"]
 
@@ -218,10 +218,10 @@ def _demo_plot(axes, h, extra):
 
 
 SYSTEM = System(
+    **CHERN_2D,
     name="haldane",
     lattice="honeycomb",
     params=("t1", "t2", "phi", "M"),
-    invariant="chern",
     builders={"haldane": haldane, "haldane_terms": haldane_terms},
     check_core=(_haldane_check, _haldane_core),
     bloch=lambda p, k, ranges: haldane_bloch(p["t1"], p["t2"], p["phi"], p["M"], k),
@@ -232,10 +232,6 @@ SYSTEM = System(
     sample_names=lambda ranges: ("t1", "t2", "phi", "M"),
     to_params=lambda theta, ranges: {name: theta[i] for i, name in enumerate(("t1", "t2", "phi", "M"))},
     dataset_terms=_dataset_terms,
-    disorders=("none", "anderson"),
-    methods=("marker", "bott", "kitaev"),
-    pbc_method="bott",
-    classes=lambda ranges: (-1, 0, 1),
     presets=PRESETS,
     demo=DemoPanel(_demo_run, _demo_plot, n_axes=2, width=1.0),
 )

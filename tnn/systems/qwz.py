@@ -19,7 +19,7 @@ from tnn.hamiltonians import Terms, anderson_noise, block_family, build, complex
 from tnn.kspace import as_real as _real, phase as _phase
 from tnn.lattice import Lattice
 from tnn.systems import _demo
-from tnn.systems.base import DemoPanel, System
+from tnn.systems.base import CHERN_2D, DemoPanel, System
 
 __all__ = ["SYSTEM", "qwz", "qwz_terms", "qwz_bloch", "QWZ_TX", "QWZ_TY"]
 
@@ -154,10 +154,10 @@ def _demo_summary(q) -> list[str]:
 
 
 SYSTEM = System(
+    **CHERN_2D,
     name="qwz",
     lattice="square",
     params=("m",),
-    invariant="chern",
     builders={"qwz": qwz, "qwz_terms": qwz_terms},
     check_core=(_qwz_check, _qwz_core),
     bloch=lambda p, k, ranges: qwz_bloch(p["m"], k),
@@ -168,10 +168,6 @@ SYSTEM = System(
     sample_names=lambda ranges: ("m",),
     to_params=lambda theta, ranges: {"m": theta[0]},
     dataset_terms=_dataset_terms,
-    disorders=("none", "anderson"),
-    methods=("marker", "bott", "kitaev"),
-    pbc_method="bott",
-    classes=lambda ranges: (-1, 0, 1),
     presets=PRESETS,
     demo=DemoPanel(_demo_run, _demo_plot, summary=_demo_summary),
 )
