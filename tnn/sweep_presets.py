@@ -1,4 +1,4 @@
-r"""``tnn sweep``: phase diagrams of the invariants from :func:`tnn.sweeps.sweep`, with presets.
+r"""Sweep presets: phase diagrams of the invariants from :func:`tnn.sweeps.sweep` (``tnn sweep``, :mod:`tnn.cli.sweep`).
 
 Each preset (the table :data:`PRESETS`, the one place that knows them, ready to move into a system
 registry) is a one-point function built from the public builders of :mod:`tnn.hamiltonians` and
