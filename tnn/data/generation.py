@@ -607,9 +607,13 @@ def generate(spec: DatasetSpec, out, *, overwrite: bool = False, progress: bool 
       stop_after: stop after computing this many shards in this call (the manifest then says
         ``complete: false``); for tests and for splitting a long run.
       on_shard: called with the shard index after each shard is committed (file and manifest).
-      workers: number of subprocesses computing shards in parallel (one BLAS and one XLA thread
-        each; each starts Python and compiles the generator, a few seconds, so they pay off for
-        runs of many shards). The bytes do not depend on it.
+      workers: number of processes computing shards in parallel (a ``concurrent.futures`` pool,
+        spawned: one BLAS and one XLA thread each; each starts Python and compiles the generator, a
+        few seconds, so they pay off for runs of many shards; a script calling this with
+        ``workers > 1`` needs the usual ``if __name__ == "__main__":`` guard). The bytes do not
+        depend on it. Measured (``tnn data generate --preset ssh --n 4096 --size 32 --workers 2``,
+        2 shared cores): 10.7-10.8 s against 11.9-12.1 s with the hand-written subprocess pool it
+        replaced, same bytes.
 
     Returns:
       The :class:`~tnn.data.store.Dataset` (``allow_incomplete`` when stopped early); its

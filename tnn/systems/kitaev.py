@@ -194,7 +194,7 @@ def _demo_plot(axes, rep, fine):
     ax.plot(rep["mu"], rep["pbc"], "x", label="PBC")
     ax.plot(rep["mu"], rep["pbc_negative_delta"], "+", label=f"PBC, delta = {-rep['delta']}")
     ax.plot(rep["mu"], rep["pbc_mu_disorder_1.0"], "s", ms=4, mfc="none", label="PBC, mu disorder 1.0")
-    ax.set(xlabel="mu / t", ylabel="winding number", title="Kitaev chain (W = sign(delta t) for |mu| < 2|t|)")
+    ax.set(xlabel="mu / t", ylabel="winding number", title="Kitaev chain: W = sign(delta t), |mu| < 2|t|")
     ax.legend(fontsize=7)
 
 
