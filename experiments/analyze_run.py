@@ -36,7 +36,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
 import tnn  # noqa: E402
-from tnn import data, io, landscape, probes, prune  # noqa: E402
+from tnn import data, results as tres, landscape, probes, prune  # noqa: E402
 from tnn.models.topo import init_params  # noqa: E402
 from tnn.train import load_run  # noqa: E402
 
@@ -116,7 +116,7 @@ def main() -> None:
                "edge_fraction_first_layer": sites.get("edge_fraction"), "probe_acc": pr["acc"],
                "saliency_edge_fraction": pr["saliency"]["edge_fraction"], "saliency_edge_share": pr["saliency"]["edge_share"],
                "seconds": time.perf_counter() - t0}
-    io.write_json(out_dir / "summary.json", summary)
+    tres.write_json(out_dir / "summary.json", summary)
     print(f"{model.name} seed {seed}: P={land['n_params']}, top eig {land['summary']['top']:.3g}, "
           f"condition {land['summary']['condition']:.3g}, negative fraction {land['summary']['negative_fraction']:.3g}"
           + (f", barrier to exact {summary['line_barrier']:.3g}" if end is not None else ""))

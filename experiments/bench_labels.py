@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 
 import tnn
-from tnn import data, hamiltonians, invariants, io as tio, lattice, validity
+from tnn import data, hamiltonians, invariants, results as tio, lattice, validity
 from tnn.data import spec as spec_mod
 
 CLEAN_CASES = [

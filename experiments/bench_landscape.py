@@ -34,7 +34,7 @@ import jax.numpy as jnp  # noqa: E402
 from jax.flatten_util import ravel_pytree  # noqa: E402
 
 import tnn  # noqa: E402
-from tnn import hamiltonians, io, landscape, lattice  # noqa: E402
+from tnn import hamiltonians, results as tres, landscape, lattice  # noqa: E402
 from tnn.models import ModelConfig, make_model  # noqa: E402
 from tnn.study import StudyConfig  # noqa: E402
 from tnn.train import encode_labels, make_loss  # noqa: E402
@@ -123,7 +123,7 @@ def main() -> None:
     out = {"batch": B, "L": study.size, "k": args.k, "repeats": reps, "rows": rows,
            "machine": {"platform": platform.platform(), "processor": platform.processor(), "device": str(jax.devices()[0]),
                        "jax": jax.__version__, "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS")}}
-    io.write_json(Path(args.out), out)
+    tres.write_json(Path(args.out), out)
     print(f"written {args.out}")
 
 

@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 
 import tnn
-from tnn import hamiltonians, io, lattice
+from tnn import hamiltonians, results as tres, lattice
 from tnn.models import ModelConfig, make_model
 from tnn.train import TrainConfig, fit
 
@@ -87,7 +87,7 @@ def main(argv=None) -> dict:
         print(f"{name:10s} {res['loop'][1]:10.3f} {res['vmap'][1]:10.3f} {ratio:10.2f} {res['loop'][0]:9.2f} {res['vmap'][0]:9.2f}")
     out = {"rows": rows, "n": n, "L": L, "members": args.members, "epochs": epochs,
            "machine": {"platform": platform.platform(), "cpus": jax.local_device_count(), "backend": jax.default_backend()}}
-    io.write_json(Path(args.out), out)
+    tres.write_json(Path(args.out), out)
     print(f"wrote {args.out}")
     return out
 

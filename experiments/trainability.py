@@ -28,7 +28,7 @@ import dataclasses  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import tnn  # noqa: E402
-from tnn import io, trainability  # noqa: E402
+from tnn import results as tres, trainability  # noqa: E402
 from tnn.study import StudyConfig  # noqa: E402
 from tnn.train import TrainConfig, dataset_classes, load_dataset  # noqa: E402
 
@@ -47,7 +47,7 @@ def main() -> None:
     args = ap.parse_args()
     tnn.enable_x64()
     root = Path(args.study)
-    saved = io.read_json(root / "config.json")["study"]
+    saved = tres.read_json(root / "config.json")["study"]
     study = StudyConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()}).validate()
     classes = dataset_classes(root / "data" / "ssh")
     tcfg = dataclasses.replace(study.train_config(), seeds=tuple(range(args.seeds)),

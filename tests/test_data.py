@@ -390,7 +390,8 @@ def test_cli_generate_and_info(tmp_path, capsys):
 
 
 def _children() -> set[int]:
-    """PIDs of this process's live children (Linux /proc)."""
+    """PIDs of this process's live children (Linux /proc), leaving out multiprocessing's resource
+    tracker (one helper per parent process, started with the first spawned pool, not a worker)."""
     me, out = os.getpid(), set()
     for d in os.listdir("/proc"):
         if d.isdigit():
@@ -400,6 +401,12 @@ def _children() -> set[int]:
             except OSError:
                 continue
             if int(fields[1]) == me and fields[0] != "Z":
+                try:
+                    with open(f"/proc/{d}/cmdline", "rb") as f:
+                        if b"resource_tracker" in f.read():
+                            continue
+                except OSError:
+                    continue
                 out.add(int(d))
     return out
 

@@ -483,7 +483,7 @@ NAN, INF = float("nan"), float("inf")
         (lambda: hamiltonians.qwz(1.0, SQ, onsite_disorder=1.0, key=3), "key"),
         (lambda: hamiltonians.qwz(1.0, SQ, onsite_disorder=1.0, key=jax.random.split(K, 2)), "key"),
         # terms / sparse
-        (lambda: hamiltonians.terms("kitaev", {"m": 1.0}, SQ), "model"),
+        (lambda: hamiltonians.terms("kitaev2d", {"m": 1.0}, SQ), "model"),
         (lambda: hamiltonians.terms("qwz", {"mass": 1.0}, SQ), "params"),
         (lambda: hamiltonians.terms("haldane", {"t1": 1.0}, HC), "params"),
         (lambda: hamiltonians.sparse("qwz", [1.0], SQ), "params"),

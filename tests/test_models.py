@@ -20,7 +20,7 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
 import tnn
-from tnn import hamiltonians, invariants, io, lattice
+from tnn import hamiltonians, invariants, results as tres, lattice
 from tnn.models import ModelConfig, inputs, make_model, topo
 
 BASELINES = ("mlp", "cnn", "resnet", "symmetric")
@@ -372,6 +372,6 @@ def test_model_config_cross_field_checks():
         m = make_model(ModelConfig("topo"), lat)
         m.init(jax.random.key(0), {"energies": jnp.zeros((1, 4)), "eigenvectors": jnp.zeros((1, 4, 4))})
     cfg = ModelConfig("resnet", classes=(0, 1, 2), width=7).validate()
-    assert ModelConfig.from_dict(io.to_jsonable(cfg)) == cfg
+    assert ModelConfig.from_dict(tres.to_jsonable(cfg)) == cfg
     with pytest.raises(ValueError, match="`colour`"):
         ModelConfig.from_dict({"name": "cnn", "colour": 1})

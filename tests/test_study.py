@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tnn import cli, io
+from tnn import cli, results as io
 from tnn.study import SPLITS, STUDY_MODELS, StudyConfig, results_table, run_study
 
 TINY = dict(size=10, transfer_size=16, n=120, splits=(0.6, 0.2, 0.2), n_transfer=40, n_disorder=40, epochs=2,

@@ -116,13 +116,18 @@ def check_key(key, needed: bool, what: str):
     return arr
 
 
-def lattice(lat, kinds: tuple[str, ...], model: str) -> Lattice:
+def lattice(lat, kinds: tuple[str, ...], what: str, builder: bool = False) -> Lattice:
+    """``lat`` must be a :class:`Lattice` of one of ``kinds``, for ``what`` (e.g. "the SSH model",
+    "the winding number"). A builder (``builder=True``) also refuses a lattice with a site order
+    of its own (:func:`tnn.lattice.from_sites`): it writes the library's order."""
     if not isinstance(lat, Lattice):
         raise ValueError(f"Argument `lat` must be a tnn.lattice.Lattice, got {type(lat).__name__}.")
     if lat.kind not in kinds:
+        raise ValueError(f"Argument `lat` must be a {' or '.join(kinds)} lattice for {what}, got a {lat.kind} lattice.")
+    if builder and lat.order is not None:
         raise ValueError(
-            f"Argument `lat` must be a {' or '.join(kinds)} lattice for the {model} model, got a "
-            f"{lat.kind} lattice."
+            f"Argument `lat` has a site order of its own (tnn.lattice.from_sites), but {what} is built in the "
+            f"library's order: build it on tnn.lattice.{lat.kind}(*{lat.dims}, pbc={lat.pbc}) instead."
         )
     return lat
 

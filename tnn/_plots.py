@@ -17,10 +17,10 @@ def pyplot():
 
 
 def save_figure(fig, path: str | Path, dpi: int = 110) -> Path:
-    """Write ``fig`` as PNG to ``path`` atomically (:func:`tnn.io.atomic_write_bytes`) and close it."""
-    from tnn import io
+    """Write ``fig`` as PNG to ``path`` atomically (:func:`tnn.results.atomic_write_bytes`) and close it."""
+    from tnn import results as tres
 
     buf = _io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     pyplot().close(fig)
-    return io.atomic_write_bytes(path, buf.getvalue())
+    return tres.atomic_write_bytes(path, buf.getvalue())

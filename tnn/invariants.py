@@ -288,7 +288,7 @@ def spectral_gap(E, V=None, lat: Lattice | None = None, trim=None):
             raise ValueError(f"Argument `E` must have shape ({lat.n_sites},) to match the lattice, but has shape {E.shape}.")
         Es = jax.lax.stop_gradient(E)
         return Es[n // 2] - Es[n // 2 - 1]
-    _check_lattice(lat, ("chain", "square", "honeycomb"), "a spectral gap")
+    _checks.lattice(lat, ("chain", "square", "honeycomb"), "a spectral gap")
     if V is None:
         raise ValueError("Argument `V` must be given for an open lattice (the bulk gap needs the eigenvectors).")
     E, V = _check_eigensystem(E, V, lat)
@@ -296,14 +296,6 @@ def spectral_gap(E, V=None, lat: Lattice | None = None, trim=None):
 
 
 # ------------------------------------------------------------------------------ input checks
-def _check_lattice(lat, kinds, what) -> Lattice:
-    if not isinstance(lat, Lattice):
-        raise ValueError(f"Argument `lat` must be a tnn.lattice.Lattice, got {type(lat).__name__}.")
-    if lat.kind not in kinds:
-        raise ValueError(f"Argument `lat` must be a {' or '.join(kinds)} lattice for {what}, got a {lat.kind} lattice.")
-    return lat
-
-
 def _check_pbc(lat: Lattice, pbc: bool, what: str):
     if lat.pbc != pbc:
         need = "periodic (pbc=True)" if pbc else "open (pbc=False)"
@@ -325,7 +317,7 @@ def _check_H(H, lat: Lattice):
         scale = max(1.0, float(np.max(np.abs(val)))) if val.size else 1.0
         if np.max(np.abs(val - np.conj(val.T))) > 1e-10 * scale:
             raise ValueError("Argument `H` must be Hermitian (H == H^dag up to 1e-10 relative).")
-    return arr
+    return lat.to_library_order(arr)  # a user's own site order (tnn.lattice.from_sites)
 
 
 def _check_eigensystem(E, V, lat: Lattice):
@@ -345,7 +337,7 @@ def _check_eigensystem(E, V, lat: Lattice):
         E = E.astype(jnp.result_type(float))
     if not jnp.issubdtype(V.dtype, jnp.inexact):
         V = V.astype(jnp.result_type(float))
-    return E, V
+    return E, lat.to_library_order(V=V)[1]  # eigenvector rows in the library's site order
 
 
 def _check_gap_tol(gap_tol, lat: Lattice | None = None, trim=None):
@@ -526,7 +518,7 @@ def winding_number_from_svd(X, s, Yh, lat: Lattice, trim=None, return_gap: bool 
     returns it), ``Yh`` ``(L, L)``; the rest as :func:`winding_number`. Returns a scalar, or
     ``(W, gap)`` / ``(W, certificate)``.
     """
-    lat = _check_lattice(lat, ("chain",), "the winding number")
+    lat = _checks.lattice(lat, ("chain",), "the winding number")
     trim_t = _winding_trim(lat, trim)
     mode = _return_mode(return_gap, return_certificate)
     L = lat.dims[0]
@@ -598,7 +590,7 @@ def winding_number(H, lat: Lattice, trim=None, return_gap: bool = False, gap_tol
     Returns:
       Scalar ``W`` (NaN when not valid), or ``(W, gap)`` / ``(W, certificate)``.
     """
-    lat = _check_lattice(lat, ("chain",), "the winding number")
+    lat = _checks.lattice(lat, ("chain",), "the winding number")
     trim_t = _winding_trim(lat, trim)
     mode = _return_mode(return_gap, return_certificate)
     if method not in ("polar", "eigh"):
@@ -627,7 +619,7 @@ def winding_density(H, lat: Lattice, trim=None, return_gap: bool = False, gap_to
     singular values. Arguments as :func:`winding_number`; NaN everywhere when ``W`` is not valid.
     Returns ``(L,)``, or ``((L,), gap)`` / ``((L,), certificate)``.
     """
-    lat = _check_lattice(lat, ("chain",), "the winding density")
+    lat = _checks.lattice(lat, ("chain",), "the winding density")
     trim_t = _winding_trim(lat, trim)
     mode = _return_mode(return_gap, return_certificate)
     H = _check_H(H, lat)
@@ -677,7 +669,7 @@ def winding_number_from_eigh(E, V, lat: Lattice, trim=None, return_gap: bool = F
     Returns:
       Scalar, or ``(W, gap)`` / ``(W, certificate)``.
     """
-    lat = _check_lattice(lat, ("chain",), "the winding number")
+    lat = _checks.lattice(lat, ("chain",), "the winding number")
     trim_t = _winding_trim(lat, trim)
     mode = _return_mode(return_gap, return_certificate)
     E, V = _check_eigensystem(E, V, lat)
@@ -783,7 +775,7 @@ def _marker_mean_core(E, V, gap_tol, lat: Lattice, window):
 
 
 def _marker_args(lat, window, what="the local Chern marker"):
-    lat = _check_lattice(lat, ("square", "honeycomb"), what)
+    lat = _checks.lattice(lat, ("square", "honeycomb"), what)
     _check_pbc(lat, False, what)
     return lat, _window_trim_2d(lat, window)
 
@@ -860,7 +852,7 @@ def _bott_core(E, V, gap_tol, lat: Lattice):
 
 
 def _bott_args(lat):
-    lat = _check_lattice(lat, ("square", "honeycomb"), "the Bott index")
+    lat = _checks.lattice(lat, ("square", "honeycomb"), "the Bott index")
     _check_pbc(lat, True, "the Bott index")
     return lat
 
@@ -921,7 +913,7 @@ def _kitaev_core(E, V, gap_tol, lat: Lattice, radius: float, window):
 
 
 def _kitaev_args(lat, radius, window):
-    lat = _check_lattice(lat, ("square", "honeycomb"), "the Kitaev formula")
+    lat = _checks.lattice(lat, ("square", "honeycomb"), "the Kitaev formula")
     r = tc.default_kitaev_radius(lat) if radius is None else radius
     tc.exact_kitaev_sectors(lat, r)  # validates radius
     return lat, float(r), _window(lat, window)
@@ -960,7 +952,7 @@ def _chern_args(lat, method, window, radius):
     """Validated ``(lat, trim of the certificate's window)``."""
     if method not in CHERN_METHODS:
         raise ValueError(f"Argument `method` must be one of {CHERN_METHODS}, got {method!r}.")
-    lat = _check_lattice(lat, ("square", "honeycomb"), f"chern_number(method={method!r})")
+    lat = _checks.lattice(lat, ("square", "honeycomb"), f"chern_number(method={method!r})")
     if radius is not None and method != "kitaev":
         raise ValueError(f"Argument `radius` applies to method='kitaev' only, got radius={radius!r} with method={method!r}.")
     if method == "marker":

@@ -30,29 +30,18 @@ import jax
 import jax.numpy as jnp
 
 from tnn import _checks
-from tnn.hamiltonians import (
-    MODEL_PARAMS,
-    QWZ_TX,
-    QWZ_TY,
-    _NNN_OFFSETS,
-    _check_ranges,
-    complex_dtype,
-    haldane_nnn_chirality,
-    real_dtype,
-)
+from tnn.hamiltonians import check_ranges, complex_dtype, real_dtype
 
 __all__ = [
     "GaplessError",
-    "ssh_bloch",
-    "qwz_bloch",
-    "haldane_bloch",
+    "as_real",
+    "phase",
     "bloch_hamiltonian",
     "reciprocal_vectors",
     "winding_number",
     "winding_number_and_gap",
     "chern_number",
     "chern_number_and_gap",
-    "MODEL_PARAMS",
 ]
 
 
@@ -60,22 +49,33 @@ class GaplessError(ValueError):
     """The model has no spectral gap at the Fermi level: its invariant is not defined."""
 
 
-_A_HONEY = np.array([[1.0, 0.0], [0.5, np.sqrt(3) / 2]])
+def _system(model: str):
+    from tnn import systems  # noqa: PLC0415  (the system modules import this one)
+
+    return systems.get(model)
+
+
+def __getattr__(name: str):
+    if name.startswith("__"):
+        raise AttributeError(f"module 'tnn.kspace' has no attribute {name!r}")
+    # The Bloch matrices (ssh_bloch, qwz_bloch, haldane_bloch, ...) live with their systems in
+    # tnn.systems; they stay reachable here.
+    from tnn import systems  # noqa: PLC0415
+
+    if name == "MODEL_PARAMS":
+        return {n: s.params for n, s in systems.SYSTEMS.items()}
+    if name.endswith(("_bloch", "_q")) and systems.lookup(name) is not None:
+        return systems.lookup(name)
+    raise AttributeError(f"module 'tnn.kspace' has no attribute {name!r}")
 
 
 def reciprocal_vectors(model: str) -> np.ndarray:
     """Reciprocal vectors ``b_i`` (rows) with ``a_i . b_j = 2 pi delta_ij`` for ``model``'s lattice."""
-    if model == "ssh":
-        return np.array([[2 * np.pi]])
-    if model == "qwz":
-        return 2 * np.pi * np.eye(2)
-    if model == "haldane":
-        return 2 * np.pi * np.linalg.inv(_A_HONEY).T
-    raise ValueError(f"Argument `model` must be one of {sorted(MODEL_PARAMS)}, got {model!r}.")
+    return np.array(_system(model).reciprocal)
 
 
 # ------------------------------------------------------------------------------- Bloch matrices
-def _real(*xs):
+def as_real(*xs):
     """``xs`` as arrays of one explicitly promoted real dtype, and the matching complex dtype."""
     arrs = [jnp.asarray(x) for x in xs]
     rdtype = real_dtype(*arrs)
@@ -84,88 +84,38 @@ def _real(*xs):
     return [a.astype(rdtype) for a in arrs], complex_dtype(rdtype)
 
 
-def _phase(x, cdtype):
+def phase(x, cdtype):
     """``exp(i x)`` for real ``x``, as ``cdtype`` (no implicit real -> complex promotion)."""
     return jnp.exp(1j * x.astype(cdtype))
 
 
-def ssh_q(t, k, ranges=(0, 1)):
-    """``q(k) = sum_i t_i e^{i r_i k}``; ``t`` ``(n_r,)``, ``k`` scalar -> complex scalar."""
-    (t, k), c = _real(t, k)
-    r = jnp.asarray(ranges, dtype=t.dtype)
-    return jnp.sum(t.astype(c) * _phase(r * k, c))
-
-
-def ssh_bloch(t, k, ranges=(0, 1)):
-    """SSH-family Bloch matrix ``(2, 2)`` in the (A, B) basis at scalar ``k``."""
-    q = ssh_q(t, k, ranges)
-    z = jnp.zeros_like(q)
-    return jnp.stack([jnp.stack([z, jnp.conj(q)]), jnp.stack([q, z])])
-
-
-def qwz_bloch(m, k):
-    """QWZ Bloch matrix ``(2, 2)`` at ``k = (kx, ky)``."""
-    (m, k), c = _real(m, k)
-    kx, ky = k[0], k[1]
-    tx, ty = jnp.asarray(QWZ_TX, dtype=c), jnp.asarray(QWZ_TY, dtype=c)
-    onsite = m.astype(c) * jnp.asarray(np.diag([1.0, -1.0]), dtype=c)
-    # H[R, R + d]: d = -x carries T_x, d = +x carries T_x^dag.
-    hx = _phase(-kx, c) * tx + _phase(kx, c) * tx.conj().T
-    hy = _phase(-ky, c) * ty + _phase(ky, c) * ty.conj().T
-    return onsite + hx + hy
-
-
-def haldane_bloch(t1, t2, phi, M, k):
-    """Haldane Bloch matrix ``(2, 2)`` (A, B) at Cartesian ``k = (kx, ky)``."""
-    (t1, t2, phi, M, k), c = _real(t1, t2, phi, M, k)
-    a = jnp.asarray(_A_HONEY, dtype=k.dtype)
-    nn = jnp.sum(_phase(-(jnp.asarray(np.array([[0, 0], [1, 0], [0, 1]]), k.dtype) @ a) @ k, c))
-    nu = haldane_nnn_chirality()
-    diag = []
-    for s, sign in ((0, 1.0), (1, -1.0)):
-        acc = (sign * M).astype(c)
-        for off in _NNN_OFFSETS:
-            d = jnp.asarray(np.asarray(off, dtype=float) @ _A_HONEY, dtype=k.dtype)
-            acc = acc + t2.astype(c) * _phase(nu[(off[0], off[1], s)] * phi - jnp.dot(d, k), c)
-        diag.append(acc)
-    hab = t1.astype(c) * nn
-    return jnp.stack([jnp.stack([diag[0], hab]), jnp.stack([jnp.conj(hab), diag[1]])])
-
-
 def _check_params(model: str, params: dict, ranges=(0, 1)) -> dict:
-    if model not in MODEL_PARAMS:
-        raise ValueError(f"Argument `model` must be one of {sorted(MODEL_PARAMS)}, got {model!r}.")
+    system = _system(model)
     if not isinstance(params, dict):
         raise ValueError(
-            f"Argument `params` must be a dict keyed by {MODEL_PARAMS[model]}, got {type(params).__name__}."
+            f"Argument `params` must be a dict keyed by {system.params}, got {type(params).__name__}."
         )
-    want = set(MODEL_PARAMS[model])
+    want = set(system.params)
     if set(params) != want:
         raise ValueError(
             f"Argument `params` for model {model!r} must have exactly the keys {sorted(want)}, got {sorted(params)}."
         )
+    ranges = check_ranges(ranges)
     return {
-        name: _checks.as_param(f"params[{name!r}]", params[name], (len(_check_ranges(ranges)),) if name == "t" else ())
-        for name in MODEL_PARAMS[model]
+        name: _checks.as_param(f"params[{name!r}]", params[name], system.param_shape(name, ranges))
+        for name in system.params
     }
 
 
 def bloch_hamiltonian(model: str, params: dict, k, ranges=(0, 1)):
     """``H(k)`` of ``model`` with ``params`` keyed as the real-space builders' arguments.
 
-    ``k``: scalar (ssh) or ``(2,)`` Cartesian (qwz, haldane). Returns ``(2, 2)`` complex.
+    ``k``: scalar (chains) or ``(2,)`` Cartesian (2D systems). Returns ``(2, 2)`` complex.
     """
     p = _check_params(model, params, ranges)
-    k = _checks.as_param("k", k, () if model == "ssh" else (2,))
-    return _bloch(model, p, k, _check_ranges(ranges) if model == "ssh" else ranges)
-
-
-def _bloch(model, p, k, ranges=(0, 1)):
-    if model == "ssh":
-        return ssh_bloch(p["t"], k, ranges)
-    if model == "qwz":
-        return qwz_bloch(p["m"], k)
-    return haldane_bloch(p["t1"], p["t2"], p["phi"], p["M"], k)
+    system = _system(model)
+    k = _checks.as_param("k", k, () if system.ndim == 1 else (system.ndim,))
+    return system.bloch(p, k, check_ranges(ranges))
 
 
 # --------------------------------------------------------------------------------- winding (1D)
@@ -186,7 +136,7 @@ def winding_number_and_gap(t, ranges=(0, 1), nk: int = 512):
     by the thousand). Gap: ``2 min_k |q(k)|`` on the grid. Returns two scalars; the winding is NaN
     when ``q`` vanishes exactly on a grid point (gap 0).
     """
-    ranges = _check_ranges(ranges)
+    ranges = check_ranges(ranges)
     nk = _check_nk(nk)
     t = _checks.as_param("t", t, (len(ranges),))
     if not jnp.issubdtype(t.dtype, jnp.floating):
@@ -221,7 +171,7 @@ def winding_number(t, ranges=(0, 1), gap_tol: float = 1e-9) -> int:
     (exact while ``q`` turns by less than ``pi`` between grid points, i.e. for ranges well below
     ``nk / 2``), and NaN where ``min_k |q(k)| < gap_tol * sum|t|`` (gapless).
     """
-    ranges = _check_ranges(ranges)
+    ranges = check_ranges(ranges)
     if not _checks.is_concrete(t):
         tj = _checks.as_param("t", t, (len(ranges),))
         w, gap = winding_number_and_gap(tj, ranges)
@@ -251,15 +201,6 @@ def _grid(model: str, nk: int, dtype):
     return k1[..., None] * b[0][None, None, :] + k2[..., None] * b[1][None, None, :]  # (nk, nk, 2)
 
 
-# Where the direct gap can close: QWZ's d-vector vanishes only at the four TRIM points, the Haldane
-# off-diagonal t1 f(k) only at K and K'. Evaluating them too makes the reported gap exact at every
-# transition whatever nk is (the K points lie on the grid only when 3 divides nk).
-_CRITICAL_K = {
-    "qwz": np.array([[0.0, 0.0], [np.pi, 0.0], [0.0, np.pi], [np.pi, np.pi]]),
-    "haldane": np.array([[4 * np.pi / 3, 0.0], [-4 * np.pi / 3, 0.0]]),
-}
-
-
 def _lower_band_2x2(H):
     r"""Lower-band eigenvectors ``(..., 2, 1)`` and direct gaps ``(...)`` of 2 x 2 Hermitian ``H``.
 
@@ -284,10 +225,17 @@ def _lower_band_2x2(H):
 
 @functools.partial(jax.jit, static_argnames=("model", "nk"))
 def _fhs(model: str, p: dict, nk: int):
+    system = _system(model)
     dtype = real_dtype(*p.values())
     ks = _grid(model, nk, dtype)
-    H = jax.vmap(jax.vmap(lambda k: _bloch(model, p, k)))(ks)
-    Hc = jax.vmap(lambda k: _bloch(model, p, k))(jnp.asarray(_CRITICAL_K[model], dtype))
+
+    def bloch(k):
+        return system.bloch(p, k, ())
+
+    H = jax.vmap(jax.vmap(bloch))(ks)
+    # Where the direct gap can close (System.critical_k): evaluating those points too makes the
+    # reported gap exact at every transition whatever nk is.
+    Hc = jax.vmap(bloch)(jnp.asarray(system.critical_k, dtype))
     if H.shape[-1] == 2:
         W, gap_k = _lower_band_2x2(H)
         gap = jnp.minimum(jnp.min(gap_k), jnp.min(_lower_band_2x2(Hc)[1]))
@@ -322,8 +270,11 @@ def chern_number_and_gap(model: str, params: dict, nk: int = 48):
     model's gap can close (so it is 0 at every transition). The Chern value is an integer up to
     rounding whenever the gap is open and the grid resolves the Berry curvature.
     """
-    if model not in ("qwz", "haldane"):
-        raise ValueError(f"Argument `model` must be 'qwz' or 'haldane' for a Chern number, got {model!r}.")
+    if _system(model).invariant != "chern":
+        from tnn import systems  # noqa: PLC0415
+
+        chern = sorted(n for n, s in systems.SYSTEMS.items() if s.invariant == "chern")
+        raise ValueError(f"Argument `model` must be one of {chern} for a Chern number, got {model!r}.")
     nk = _check_nk(nk)
     p = _check_params(model, params)
     return _fhs(model, p, nk)

@@ -547,14 +547,14 @@ def analyze(
 def write_analysis(result: dict[str, Any], folder: str | Path, name: str = "landscape") -> dict[str, Path]:
     """Write ``<folder>/<name>.json`` (every number of :func:`analyze`) and ``<folder>/<name>.png``
     (Lanczos extremes and exact spectrum, SLQ density, 1D slice and line, 2D slice). Atomic writes
-    (:mod:`tnn.io`). Returns the paths."""
-    from tnn import io
+    (:mod:`tnn.results`). Returns the paths."""
+    from tnn import results as tres
     from tnn._plots import pyplot, save_figure
 
     plt = pyplot()
 
     folder = Path(folder)
-    jpath = io.write_json(folder / f"{name}.json", io.to_jsonable(result))
+    jpath = tres.write_json(folder / f"{name}.json", tres.to_jsonable(result))
     fig, ax = plt.subplots(1, 4, figsize=(16, 3.6))
     if "exact_eigs" in result:
         ev = result["exact_eigs"]

@@ -3,7 +3,7 @@ r"""Static lattice geometry: ``chain``, ``square`` and ``honeycomb``.
 A :class:`Lattice` is a frozen, hashable description of a finite sample (kind, sizes, boundary
 condition). Everything derived from it -- cell coordinates, Cartesian site positions, sublattice
 labels, bond lists -- is plain NumPy, computed once and cached on the instance. Because equality and
-hashing depend only on ``(kind, dims, pbc)``, a lattice can be passed as a static argument of
+hashing depend only on ``(kind, dims, pbc, order)``, a lattice can be passed as a static argument of
 ``jax.jit`` and two equal lattices share one compilation. It is also registered as a JAX pytree
 with no leaves (the geometry is static aux data), so it can be passed to a jitted or vmapped
 function like any other argument, without ``static_argnames``: ``jax.jit(f)(H, lat)``.
@@ -29,7 +29,7 @@ import functools
 import jax
 import numpy as np
 
-__all__ = ["Lattice", "chain", "square", "honeycomb"]
+__all__ = ["Lattice", "chain", "square", "honeycomb", "from_sites"]
 
 _SQRT3 = float(np.sqrt(3.0))
 
@@ -55,6 +55,10 @@ class Lattice:
       kind: ``"chain"``, ``"square"`` or ``"honeycomb"``.
       dims: number of cells along each Bravais direction, ``(L,)`` or ``(lx, ly)``.
       pbc: periodic (True) or open (False) boundary conditions in every direction.
+      order: None (matrices are in the library's site order, below), or the site order of a
+        user's own matrices (:func:`from_sites`): ``order[i]`` is the user's index of library site
+        ``i``, so ``H_library = H[np.ix_(order, order)]``. The invariants apply it to their ``H`` /
+        ``V`` inputs; the geometry below is always in the library's order.
 
     Derived (NumPy, cached): ``n_cells``, ``n_orb``, ``n_sites``, ``ndim``, ``cell_coords``
     ``(n_cells, d)`` int, ``site_cell`` ``(N,)``, ``sublattice`` ``(N,)``, ``site_coords``
@@ -65,6 +69,7 @@ class Lattice:
     kind: str
     dims: tuple[int, ...]
     pbc: bool
+    order: tuple[int, ...] | None = None
 
     def __post_init__(self):
         # Direct construction gets the same checks as the builders, and dims become a tuple of
@@ -80,6 +85,11 @@ class Lattice:
             raise ValueError(f"Argument `dims` must have length {want} for a {self.kind}, got {self.dims!r}.")
         object.__setattr__(self, "dims", tuple(_check_size("dims", d) for d in dims))
         object.__setattr__(self, "pbc", _check_pbc(self.pbc))
+        if self.order is not None:
+            order = tuple(int(i) for i in self.order)
+            if sorted(order) != list(range(self.n_sites)):
+                raise ValueError(f"Argument `order` must be a permutation of range({self.n_sites}).")
+            object.__setattr__(self, "order", None if order == tuple(range(self.n_sites)) else order)
 
     # ----------------------------------------------------------------------------- sizes
     @property
@@ -209,12 +219,22 @@ class Lattice:
         out = np.unique(np.sort(out, axis=-1), axis=0)
         return _readonly(out)
 
+    def to_library_order(self, H=None, V=None):
+        """``H[order][:, order]`` / ``V[order]`` (rows of eigenvectors): a user's matrices in the
+        library's site order; unchanged when ``order`` is None. NumPy or JAX arrays, jit-safe."""
+        if self.order is None:
+            return H if V is None else (H, V)
+        o = np.asarray(self.order)
+        H = None if H is None else H[o][:, o]
+        return H if V is None else (H, None if V is None else V[o])
+
     def __repr__(self) -> str:
-        return f"Lattice(kind={self.kind!r}, dims={self.dims}, pbc={self.pbc})"
+        extra = "" if self.order is None else ", order=<from_sites>"
+        return f"Lattice(kind={self.kind!r}, dims={self.dims}, pbc={self.pbc}{extra})"
 
     # cached_property stores into __dict__; keep pickling and copying working with the cache.
     def __getstate__(self):
-        return {"kind": self.kind, "dims": self.dims, "pbc": self.pbc}
+        return {"kind": self.kind, "dims": self.dims, "pbc": self.pbc, "order": self.order}
 
     def __setstate__(self, state):
         for k, v in state.items():
@@ -222,7 +242,7 @@ class Lattice:
 
 
 # A lattice is a pytree with no leaves: the whole geometry is static aux data (the instance itself,
-# hashed and compared by ``(kind, dims, pbc)``), so ``jax.jit(f)(H, lat)`` works without
+# hashed and compared by ``(kind, dims, pbc, order)``), so ``jax.jit(f)(H, lat)`` works without
 # ``static_argnames``, compiles once per distinct lattice, and ``jax.vmap`` passes it through
 # untouched. Returning the same instance from unflatten keeps its cached geometry.
 jax.tree_util.register_pytree_node(Lattice, lambda lat: ((), lat), lambda lat, _: lat)
@@ -281,3 +301,80 @@ def square(lx: int, ly: int, pbc: bool = False) -> Lattice:
 def honeycomb(lx: int, ly: int, pbc: bool = False) -> Lattice:
     """A honeycomb lattice of ``lx * ly`` rhombic cells (sites A, B each); ``N = 2 lx ly``."""
     return Lattice("honeycomb", (_check_size("lx", lx), _check_size("ly", ly)), _check_pbc(pbc))
+
+
+def from_sites(positions, cells, sublattice, box=None) -> Lattice:
+    r"""A :class:`Lattice` for a user's own Hamiltonian, from per-site arrays in any site order.
+
+    Args:
+      positions: Cartesian site positions ``(N,)`` or ``(N, d)``, ``d`` = 1 or 2.
+      cells: integer cell coordinates of each site ``(N,)`` or ``(N, d)`` (any offset).
+      sublattice: ``(N,)`` labels 0 (A) and 1 (B), one site of each per cell.
+      box: None for an open sample; for a periodic one the periodic supercell: ``(d,)`` its lengths
+        along the Bravais directions (``dims[i] * |a_i|``, e.g. ``(L,)`` for a chain) or ``(d, d)``
+        its vectors ``dims[i] * a_i`` (rows).
+
+    The geometry must be one of the library's (``docs/conventions.md``), up to a global
+    translation: a chain (``d = 1``, cell length 1, both sites at the cell's position), a square
+    lattice (``a = 1``, both orbitals at the cell's position) or a honeycomb lattice (``a1 = (1, 0)``,
+    ``a2 = (1/2, sqrt(3)/2)``, B at ``(1/2, sqrt(3)/6)`` from A). Cells must fill a full
+    ``L`` or ``lx x ly`` block. The site order is free: the returned lattice carries it (``order``),
+    and every invariant reads its ``H`` (``(N, N)``) and eigenvectors in that order, with the same
+    checks as for a built-in lattice. The builders of :mod:`tnn.hamiltonians` write the library's
+    order and refuse such a lattice.
+
+    Raises ``ValueError`` naming the argument when shapes, labels, cells or positions do not fit.
+    """
+    pos = np.asarray(positions, dtype=np.float64)
+    if pos.ndim == 1:
+        pos = pos[:, None]
+    if pos.ndim != 2 or pos.shape[1] not in (1, 2) or pos.shape[0] == 0:
+        raise ValueError(f"Argument `positions` must have shape (N,) or (N, d) with d = 1 or 2, but has shape {np.shape(positions)}.")
+    n, d = pos.shape
+    if not np.all(np.isfinite(pos)):
+        raise ValueError("Argument `positions` must be finite.")
+    cl = np.asarray(cells)
+    if cl.ndim == 1:
+        cl = cl[:, None]
+    if cl.shape != (n, d):
+        raise ValueError(f"Argument `cells` must have shape ({n}, {d}) to match `positions`, but has shape {np.shape(cells)}.")
+    if cl.size and not (np.issubdtype(cl.dtype, np.integer) or np.all(cl == np.rint(cl))):
+        raise ValueError("Argument `cells` must hold integer cell coordinates.")
+    cl = np.rint(cl).astype(np.int64)
+    sub = np.asarray(sublattice)
+    if sub.shape != (n,):
+        raise ValueError(f"Argument `sublattice` must have shape ({n},), but has shape {sub.shape}.")
+    if not np.all((sub == 0) | (sub == 1)):
+        raise ValueError("Argument `sublattice` must hold only 0 (A) and 1 (B).")
+    sub = sub.astype(np.int64)
+    cl = cl - cl.min(axis=0)
+    dims = tuple(int(x) + 1 for x in cl.max(axis=0))
+    if n != 2 * int(np.prod(dims)):
+        raise ValueError(f"Argument `cells` must fill a full block of {dims} cells with one A and one B site each "
+                         f"({2 * int(np.prod(dims))} sites), got {n} sites.")
+    kinds = ("chain",) if d == 1 else ("square", "honeycomb")
+    kind = None
+    for k in kinds:
+        expect = cl @ _BRAVAIS[k] + _BASIS[k][sub]
+        shift = pos[0] - expect[0]
+        if np.max(np.abs(pos - shift - expect)) <= 1e-6 * max(1.0, float(np.max(np.abs(pos)))):
+            kind = k
+            break
+    if kind is None:
+        raise ValueError(f"Argument `positions` does not match the {' or '.join(kinds)} geometry of tnn.lattice "
+                         "(docs/conventions.md) for the given `cells` and `sublattice`.")
+    pbc = box is not None
+    if pbc:
+        want = np.asarray(dims, dtype=np.float64)[:, None] * _BRAVAIS[kind]
+        b = np.asarray(box, dtype=np.float64)
+        b = np.diag(b) @ (_BRAVAIS[kind] / np.linalg.norm(_BRAVAIS[kind], axis=1, keepdims=True)) if b.ndim <= 1 else b
+        if b.shape != want.shape or not np.allclose(b, want, atol=1e-6):
+            raise ValueError(f"Argument `box` must be the supercell {want.tolist()} (dims x Bravais vectors) of these "
+                             f"sites, got {np.asarray(box).tolist()}.")
+    lat = Lattice(kind, dims, pbc)
+    lib = lat.site_index(cl, sub)
+    if len(np.unique(lib)) != n:
+        raise ValueError("Arguments `cells`, `sublattice` must give every (cell, sublattice) pair exactly once.")
+    order = np.empty(n, dtype=np.int64)
+    order[lib] = np.arange(n)
+    return Lattice(kind, dims, pbc, tuple(int(i) for i in order))

@@ -326,12 +326,12 @@ def run_probes(model_config, params, test: Mapping[str, Any], *, edge_cells: int
 def write_probes(results: Mapping[str, dict], folder: str | Path, name: str = "probes") -> dict[str, Path]:
     """Write ``<folder>/<name>.json`` and ``<folder>/<name>.png`` (accuracy per probe and model;
     saliency per cell and class) for ``results``: model -> :func:`run_probes`."""
-    from tnn import io
+    from tnn import results as tres
     from tnn._plots import pyplot, save_figure
 
     plt = pyplot()
     folder = Path(folder)
-    jpath = io.write_json(folder / f"{name}.json", dict(results))
+    jpath = tres.write_json(folder / f"{name}.json", dict(results))
     models = list(results)
     probes = list(next(iter(results.values()))["acc"]) if results else []
     fig, ax = plt.subplots(1, 1 + len(models), figsize=(5 + 3.5 * len(models), 3.6))

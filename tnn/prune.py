@@ -188,12 +188,12 @@ def write_pruning(curves: dict[str, dict], sites: dict[str, dict], folder: str |
     """Write ``<folder>/<name>.json`` and ``<folder>/<name>.png``: accuracy against rank per model
     (``curves``: model -> :func:`accuracy_vs_rank`) and the first-layer cell weights
     (``sites``: model -> :func:`input_site_weights`)."""
-    from tnn import io
+    from tnn import results as tres
     from tnn._plots import pyplot, save_figure
 
     plt = pyplot()
     folder = Path(folder)
-    jpath = io.write_json(folder / f"{name}.json", {"accuracy_vs_rank": curves, "input_site_weights": sites})
+    jpath = tres.write_json(folder / f"{name}.json", {"accuracy_vs_rank": curves, "input_site_weights": sites})
     fig, ax = plt.subplots(1, 2, figsize=(11, 3.8))
     for m, c in curves.items():
         ax[0].plot(c["ranks"], c["acc"], "o-", ms=3, label=f"{m} (k95 = {c['smallest_rank_95']})")

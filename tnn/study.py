@@ -212,7 +212,7 @@ class StudyConfig:
 # ------------------------------------------------------------------------------------ running
 def _check_folder(out: Path, config: StudyConfig) -> None:
     """Refuse a folder that holds a study of a different config (the runs there would not match)."""
-    from tnn import io
+    from tnn import results as io
 
     path = out / "config.json"
     if not path.exists():
@@ -228,7 +228,7 @@ def _check_folder(out: Path, config: StudyConfig) -> None:
 
 
 def _eval_key(mcfg, tcfg, digests: dict) -> dict:
-    from tnn import io
+    from tnn import results as io
 
     return io.to_jsonable({"model": mcfg, "train": tcfg, "datasets": digests})
 
@@ -263,7 +263,7 @@ def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, 
     import jax
 
     import tnn
-    from tnn import data, io
+    from tnn import data, results as io
     from tnn.models import count_params, make_model
     from tnn.train import dataset_classes, evaluate, fit, load_dataset
 

@@ -1,4 +1,4 @@
-r"""``tnn sweep``: phase diagrams of the invariants from :func:`tnn.sweeps.sweep`, with presets.
+r"""Sweep presets: phase diagrams of the invariants from :func:`tnn.sweeps.sweep` (``tnn sweep``, :mod:`tnn.cli.sweep`).
 
 Each preset (the table :data:`PRESETS`, the one place that knows them, ready to move into a system
 registry) is a one-point function built from the public builders of :mod:`tnn.hamiltonians` and
@@ -31,18 +31,15 @@ timing). Running the same command again after a kill resumes from ``sweep.nc.par
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-__all__ = ["Axis", "Preset", "PRESETS", "run_preset", "boundary_lines", "ssh_critical_w", "register_cli"]
+__all__ = ["Axis", "Preset", "PRESETS", "run_preset", "boundary_lines", "ssh_critical_w"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,7 +56,9 @@ class Axis:
 
 @dataclasses.dataclass(frozen=True)
 class Preset:
-    """A sweep preset: ``make(size)`` returns the one-point function of ``x.name, y.name[, key]``."""
+    """A sweep preset: ``make(size)`` returns the one-point function of ``x.name, y.name[, key]``;
+    ``boundaries(x, ys)`` the known phase boundaries (``x``: 400 points across the x axis, ``ys`` the
+    y grid) as ``[(x, y, label), ...]``."""
 
     name: str
     help: str
@@ -71,6 +70,7 @@ class Preset:
     n_keys: int
     quick_keys: int
     make: Callable[[int], Callable]
+    boundaries: Callable[[np.ndarray, np.ndarray], list] = lambda x, ys: []
 
 
 # ------------------------------------------------------------------------------ point functions
@@ -135,27 +135,6 @@ def _haldane(size: int):
     return haldane_bott
 
 
-PRESETS: dict[str, Preset] = {
-    p.name: p
-    for p in (
-        Preset("ssh-vw", "SSH winding number over (v, w), periodic chain of SIZE cells", "winding number W",
-               Axis("v", -2.0, 2.0, 41, 21, "v (intracell)"), Axis("w", -2.0, 2.0, 41, 21, "w (intercell)"),
-               size=64, quick_size=32, n_keys=0, quick_keys=0, make=_ssh_vw),
-        Preset("ssh-disorder",
-               "SSH winding number over (w, W) at v = 1, bond disorder W intracell and W/2 intercell, "
-               "mean over disorder keys (strong-disorder transition)", "mean winding number",
-               Axis("w", 0.2, 2.0, 19, 10, "w (intercell)"), Axis("W", 0.0, 6.0, 13, 7, "W (intracell bond disorder)"),
-               size=64, quick_size=32, n_keys=16, quick_keys=4, make=_ssh_disorder),
-        Preset("qwz-disorder", "QWZ Bott index over (m, W), Anderson disorder W, SIZE x SIZE periodic, mean over keys",
-               "mean Bott index",
-               Axis("m", -3.0, 3.0, 25, 13, "m"), Axis("W", 0.0, 6.0, 7, 4, "W (Anderson disorder)"),
-               size=10, quick_size=6, n_keys=8, quick_keys=3, make=_qwz_disorder),
-        Preset("haldane", f"Haldane Bott index over (phi, M), t1 = {HALDANE_T1}, t2 = {HALDANE_T2}, SIZE x SIZE periodic",
-               "Bott index",
-               Axis("phi", -np.pi, np.pi, 33, 13, "phi"), Axis("M", -1.5, 1.5, 31, 13, "M"),
-               size=9, quick_size=6, n_keys=0, quick_keys=0, make=_haldane),
-    )
-}
 
 
 # ------------------------------------------------------------------------------ boundary lines
@@ -188,21 +167,55 @@ def ssh_critical_w(W: float, v: float = 1.0, ratio: float = SSH_INTER_RATIO) -> 
     return 0.5 * (lo + hi)
 
 
+def _ssh_vw_lines(x, ys):
+    return [(x, x, "k space: |v| = |w|"), (x, -x, "")]
+
+
+def _ssh_disorder_lines(x, ys):
+    Ws = np.linspace(ys.min(), ys.max(), 200)
+    return [(np.array([ssh_critical_w(float(W)) for W in Ws]), Ws, "E ln|v_n| = E ln|w_n| (Mondragon-Shem 2014)")]
+
+
+def _qwz_disorder_lines(x, ys):
+    y = np.array([ys.min(), ys.max()])
+    return [(np.full(2, m), y, "clean k-space boundary (exact at W = 0)" if m == -2 else "") for m in (-2.0, 0.0, 2.0)]
+
+
+def _haldane_lines(x, ys):
+    mc = 3 * np.sqrt(3) * HALDANE_T2 * np.sin(x)
+    return [(x, mc, "k space: M = +-3 sqrt(3) t2 sin(phi)"), (x, -mc, "")]
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset("ssh-vw", "SSH winding number over (v, w), periodic chain of SIZE cells", "winding number W",
+               Axis("v", -2.0, 2.0, 41, 21, "v (intracell)"), Axis("w", -2.0, 2.0, 41, 21, "w (intercell)"),
+               size=64, quick_size=32, n_keys=0, quick_keys=0, make=_ssh_vw, boundaries=_ssh_vw_lines),
+        Preset("ssh-disorder",
+               "SSH winding number over (w, W) at v = 1, bond disorder W intracell and W/2 intercell, "
+               "mean over disorder keys (strong-disorder transition)", "mean winding number",
+               Axis("w", 0.2, 2.0, 19, 10, "w (intercell)"), Axis("W", 0.0, 6.0, 13, 7, "W (intracell bond disorder)"),
+               size=64, quick_size=32, n_keys=16, quick_keys=4, make=_ssh_disorder,
+               boundaries=_ssh_disorder_lines),
+        Preset("qwz-disorder", "QWZ Bott index over (m, W), Anderson disorder W, SIZE x SIZE periodic, mean over keys",
+               "mean Bott index",
+               Axis("m", -3.0, 3.0, 25, 13, "m"), Axis("W", 0.0, 6.0, 7, 4, "W (Anderson disorder)"),
+               size=10, quick_size=6, n_keys=8, quick_keys=3, make=_qwz_disorder,
+               boundaries=_qwz_disorder_lines),
+        Preset("haldane", f"Haldane Bott index over (phi, M), t1 = {HALDANE_T1}, t2 = {HALDANE_T2}, SIZE x SIZE periodic",
+               "Bott index",
+               Axis("phi", -np.pi, np.pi, 33, 13, "phi"), Axis("M", -1.5, 1.5, 31, 13, "M"),
+               size=9, quick_size=6, n_keys=0, quick_keys=0, make=_haldane, boundaries=_haldane_lines),
+    )
+}
+
+
 def boundary_lines(preset: str, xs: np.ndarray, ys: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, str]]:
     """Phase boundaries in the preset's ``(x, y)`` plane: ``[(x, y, label), ...]``."""
-    x = np.linspace(xs.min(), xs.max(), 400)
-    if preset == "ssh-vw":
-        return [(x, x, "k space: |v| = |w|"), (x, -x, "")]
-    if preset == "ssh-disorder":
-        Ws = np.linspace(ys.min(), ys.max(), 200)
-        return [(np.array([ssh_critical_w(float(W)) for W in Ws]), Ws, "E ln|v_n| = E ln|w_n| (Mondragon-Shem 2014)")]
-    if preset == "qwz-disorder":
-        y = np.array([ys.min(), ys.max()])
-        return [(np.full(2, m), y, "clean k-space boundary (exact at W = 0)" if m == -2 else "") for m in (-2.0, 0.0, 2.0)]
-    if preset == "haldane":
-        mc = 3 * np.sqrt(3) * HALDANE_T2 * np.sin(x)
-        return [(x, mc, "k space: M = +-3 sqrt(3) t2 sin(phi)"), (x, -mc, "")]
-    raise ValueError(f"Argument `preset` must be one of {sorted(PRESETS)}, got {preset!r}.")
+    if preset not in PRESETS:
+        raise ValueError(f"Argument `preset` must be one of {sorted(PRESETS)}, got {preset!r}.")
+    return PRESETS[preset].boundaries(np.linspace(xs.min(), xs.max(), 400), ys)
 
 
 # ------------------------------------------------------------------------------ run and plot
@@ -213,7 +226,7 @@ def run_preset(preset: str, out: str | Path, *, quick: bool = False, size: int |
     import jax
 
     import tnn
-    from tnn import io, sweeps
+    from tnn import results as tres, sweeps
 
     if preset not in PRESETS:
         raise ValueError(f"Argument `preset` must be one of {sorted(PRESETS)}, got {preset!r}.")
@@ -262,7 +275,7 @@ def run_preset(preset: str, out: str | Path, *, quick: bool = False, size: int |
         "nan_cells": int(np.isnan(da.values).sum()), "n_items": n_items, "version": tnn.__version__,
         "files": {"sweep": "sweep.nc", "figure": "phase_diagram.png"},
     }
-    io.write_json(out / "config.json", cfg)
+    tres.write_json(out / "config.json", cfg)
     return cfg
 
 
@@ -273,6 +286,8 @@ def _plot(path: Path, p: Preset, da, stats, size: int) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
+
+    from tnn import results as tres
 
     xs, ys = np.asarray(da.coords[p.x.name]), np.asarray(da.coords[p.y.name])
     panels = [(np.asarray(da.values, float), p.invariant)] if stats is None else [
@@ -299,90 +314,8 @@ def _plot(path: Path, p: Preset, da, stats, size: int) -> None:
         if handles:
             ax.legend(handles=handles, fontsize=7, loc="upper right", framealpha=0.85)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-" + path.name + ".", suffix=".png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
+        with tres.atomic_target(path, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=110)
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-# ------------------------------------------------------------------------------------- the CLI
-def register_cli(sub) -> None:
-    lines = "\n".join(f"  {name:14s} {p.help}" for name, p in PRESETS.items())
-    ap = sub.add_parser(
-        "sweep", help="phase diagrams over parameter grids and disorder keys (tnn.sweeps), with presets",
-        description=f"Sweep an invariant over a preset's parameter grid, on all local devices.\n\npresets:\n{lines}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    ap.add_argument("preset", nargs="?", choices=sorted(PRESETS), metavar="PRESET",
-                    help=f"which sweep to run: one of {', '.join(PRESETS)}")
-    ap.add_argument("--list", action="store_true", help="list the presets with their defaults and exit")
-    ap.add_argument("--out", default=None, help="output folder (default: results/sweep/<PRESET>); a rerun resumes there")
-    ap.add_argument("--quick", action="store_true", help="smaller system, coarser grid and fewer keys")
-    ap.add_argument("--size", type=int, default=None, help="system size: cells of the chain, or L of an L x L sample")
-    ap.add_argument("--points", type=int, default=None, help="grid points per axis (default: the preset's)")
-    ap.add_argument("--n-keys", type=int, default=None, help="disorder keys per grid point (disordered presets only)")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the disorder keys (default: 0)")
-    ap.add_argument("--chunk", type=int, default=None,
-                    help="grid points per compiled vmap call (default: sized from the measured memory of one point)")
-    ap.add_argument("--host-devices", type=int, default=None,
-                    help="on CPU, split the host into this many JAX devices (must come before JAX starts; "
-                         "default: as JAX starts, usually 1)")
-    ap.add_argument("--no-progress", action="store_true", help="no progress bar")
-    ap.set_defaults(func=_main)
-
-
-def _parse(args: argparse.Namespace) -> dict:
-    """Command-line arguments -> :func:`run_preset` keywords (every check names its option)."""
-    if args.preset is None:
-        raise ValueError("Argument `PRESET` is required (one of " + ", ".join(PRESETS) + "); see `tnn sweep --help`.")
-    for opt in ("size", "points", "chunk", "host_devices"):
-        v = getattr(args, opt)
-        if v is not None and v < (2 if opt == "points" else 1):
-            raise ValueError(f"Argument `--{opt.replace('_', '-')}` must be >= {2 if opt == 'points' else 1}, got {v}.")
-    if args.n_keys is not None and args.n_keys < 0:
-        raise ValueError(f"Argument `--n-keys` must be >= 0, got {args.n_keys}.")
-    if args.seed < 0:
-        raise ValueError(f"Argument `--seed` must be >= 0, got {args.seed}.")
-    out = Path(args.out if args.out is not None else Path("results") / "sweep" / args.preset)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".tmp-probe-", dir=out)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as err:
-        raise ValueError(f"Argument `--out` ({out}) is not a writable folder: {err.strerror or err}.") from None
-    return dict(preset=args.preset, out=out, quick=args.quick, size=args.size, points=args.points,
-                n_keys=args.n_keys, seed=args.seed, chunk=args.chunk, progress=not args.no_progress)
-
-
-def _set_host_devices(n: int) -> None:
-    import jax
-
-    try:
-        jax.config.update("jax_num_cpu_devices", n)
-    except RuntimeError as err:  # JAX already started in this process
-        print(f"tnn sweep: warning: --host-devices {n} ignored ({err})", file=sys.stderr)
-
-
-def _main(args: argparse.Namespace) -> int:
-    if args.list:
-        for name, p in PRESETS.items():
-            print(f"{name:14s} {p.help}\n{'':14s} axes {p.x.name} in [{p.x.lo:.3g}, {p.x.hi:.3g}] x "
-                  f"{p.y.name} in [{p.y.lo:.3g}, {p.y.hi:.3g}], {p.x.n} x {p.y.n} points, size {p.size}, "
-                  f"{p.n_keys} keys")
-        return 0
-    kw = _parse(args)
-    if args.host_devices is not None:
-        _set_host_devices(args.host_devices)
-    cfg = run_preset(**kw)
-    rate = cfg["items_per_second"]
-    print(f"{cfg['preset']}: {cfg['n_items']} points on {cfg['n_devices']} device(s) in {cfg['seconds']:.1f} s"
-          f" ({rate:.0f} points/s), {cfg['nan_cells']} ill-defined (NaN)"
-          f" -> {kw['out']}/sweep.nc, {kw['out']}/phase_diagram.png")
-    return 0

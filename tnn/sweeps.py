@@ -98,7 +98,7 @@ import jax.numpy as jnp
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from tnn import _checks
-from tnn import io as tio
+from tnn import results as tres
 
 __all__ = [
     "PointFn",
@@ -490,7 +490,7 @@ def sweep(fn: PointFn, grid: Mapping[str, Any], *, n_keys: int = 0, seed: int = 
             "n_keys": n_keys, "seed": seed, "chunk": pl.chunk, "fingerprint": pl.fingerprint,
             "out_shape": list(pl.out_shape), "out_dtype": pl.out_dtype,
         }
-        tio.write_json(partial / "meta.json", meta)
+        tres.write_json(partial / "meta.json", meta)
 
     values = _run(fn, axes, n_keys, seed, pl, devices, partial, progress)
     shape = (*pl.shape, *((n_keys,) if n_keys else ()), *pl.out_shape)
@@ -567,7 +567,7 @@ def _save_npy(path: Path, arr: np.ndarray) -> None:
 
     buf = _io.BytesIO()
     np.save(buf, arr, allow_pickle=False)
-    tio.atomic_write_bytes(path, buf.getvalue())
+    tres.atomic_write_bytes(path, buf.getvalue())
 
 
 def _partial_dir(path: Path | None) -> Path | None:
@@ -576,7 +576,7 @@ def _partial_dir(path: Path | None) -> Path | None:
 
 def _read_meta(partial: Path) -> dict | None:
     f = partial / "meta.json"
-    return tio.read_json(f) if f.exists() else None
+    return tres.read_json(f) if f.exists() else None
 
 
 def _coords_of(da) -> dict[str, list]:
@@ -638,23 +638,13 @@ def save(path, da) -> Path:
         raise ValueError(f"Argument `path` must end in .nc or .npz, got {str(path)!r}.")
     if path.suffix == ".npz":
         arrays = {"values": np.asarray(da.values), "dims": np.asarray(da.dims, dtype=str),
-                  "attrs": np.asarray(json.dumps(tio.to_jsonable(dict(da.attrs)))),
+                  "attrs": np.asarray(json.dumps(tres.to_jsonable(dict(da.attrs)))),
                   "name": np.asarray(str(da.name))}
         for c in da.coords:
             arrays[f"coord_{c}"] = np.asarray(da.coords[c].values)
-        return tio.save_arrays(path, arrays)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-" + path.name + ".", suffix=".nc", dir=path.parent)
-    os.close(fd)
-    try:
+        return tres.save_arrays(path, arrays)
+    with tres.atomic_target(path, suffix=".nc") as tmp:
         da.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
     return path
 
 
@@ -663,7 +653,7 @@ def load(path):
     xr = _xr()
     path = Path(path)
     if path.suffix == ".npz":
-        z = tio.load_arrays(path)
+        z = tres.load_arrays(path)
         dims = tuple(str(d) for d in z["dims"])
         coords = {k[len("coord_"):]: v for k, v in z.items() if k.startswith("coord_")}
         return xr.DataArray(z["values"], dims=dims, coords=coords, name=str(z["name"]),

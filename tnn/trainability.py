@@ -199,12 +199,12 @@ def gradient_variance(model_config, lengths: Sequence[int], *, n_inits: int = 16
 def write_sensitivity(results: Mapping[str, dict], folder: str | Path, name: str = "init_sensitivity") -> dict[str, Path]:
     """Write ``<folder>/<name>.json`` and the success-rate-vs-sigma figure ``<folder>/<name>.png``
     for ``results``: model -> :func:`init_sensitivity`."""
-    from tnn import io
+    from tnn import results as tres
     from tnn._plots import pyplot, save_figure
 
     plt = pyplot()
     folder = Path(folder)
-    jpath = io.write_json(folder / f"{name}.json", dict(results))
+    jpath = tres.write_json(folder / f"{name}.json", dict(results))
     fig, ax = plt.subplots(1, 2, figsize=(11, 3.8))
     for m, r in results.items():
         sig = [(c["sigma"], c) for c in r["conditions"] if c["sigma"] is not None]
@@ -228,12 +228,12 @@ def write_sensitivity(results: Mapping[str, dict], folder: str | Path, name: str
 def write_gradient_variance(results: Mapping[str, dict], folder: str | Path, name: str = "gradient_variance") -> dict[str, Path]:
     """Write ``<folder>/<name>.json`` and ``<folder>/<name>.png`` (variance against L, log-log, with
     the fitted power law) for ``results``: model -> :func:`gradient_variance`."""
-    from tnn import io
+    from tnn import results as tres
     from tnn._plots import pyplot, save_figure
 
     plt = pyplot()
     folder = Path(folder)
-    jpath = io.write_json(folder / f"{name}.json", dict(results))
+    jpath = tres.write_json(folder / f"{name}.json", dict(results))
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for m, r in results.items():
         L = np.asarray(r["lengths"], float)

@@ -15,13 +15,16 @@ whole chunks of ``chunk_size`` (the last chunk padded with the next indices and 
 not depend on which shards ran before, in which process, or whether the run was interrupted:
 resuming skips the shards whose checksum matches the manifest and recomputes the others.
 
-Speed: LAPACK runs single-threaded (:mod:`tnn.data._threads`; on a shared 2-core machine threaded
-OpenBLAS made a batch of N = 100 ``eigh`` 20x slower, and the thread count changes the last bits);
+Speed: LAPACK runs single-threaded (:func:`tnn.threads.blas_threads`; on a shared 2-core machine
+threaded OpenBLAS made a batch of N = 100 ``eigh`` 20x slower (20 ms against 0.75 ms per matrix), and
+one thread makes the floating-point results independent of the number of workers, which the
+bit-for-bit resume relies on);
 chiral chains (SSH without onsite disorder) are diagonalized through one ``L x L`` SVD of the chiral
 block (:func:`chiral_eigh`) instead of a ``2L x 2L`` ``eigh``, and only when an eigenvector feature is
 stored: otherwise labels and energies come from the polar route's one ``eigh`` of ``h^dag h``
 (about half the SVD's cost at L = 50); shards are serialized, hashed and
-written by a background thread while the next one is computed; ``workers > 1`` runs subprocesses.
+written by a background thread while the next one is computed; ``workers > 1`` runs a
+``concurrent.futures`` process pool (spawned, one BLAS and one XLA thread each).
 
 Rejection sampling (``classes``, ``balance``, ``boundary_fraction``) uses the clean model's
 k-space invariant (exact and cheap): attempt ``a`` of sample ``i`` draws its parameters from
@@ -39,10 +42,6 @@ import functools
 import json
 import logging
 import os
-import queue
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -52,10 +51,10 @@ import jax
 import jax.numpy as jnp
 
 import tnn
-from tnn import hamiltonians, invariants, kspace
-from tnn import io as tio
+from tnn import hamiltonians, invariants, systems
+from tnn import results as tres
 from tnn.data import store
-from tnn.data._threads import single_threaded_blas
+from tnn.threads import blas_threads
 from tnn.data.spec import KSPACE_GAP_TOL, DatasetSpec, ParamDist
 
 __all__ = [
@@ -173,17 +172,10 @@ def _draw_params(spec: DatasetSpec, key):
     return jnp.stack([_draw(d, k, jnp.float64) for d, k in zip(spec.params, keys)])
 
 
-def _model_params(spec: DatasetSpec, theta) -> dict:
-    if spec.model == "ssh":
-        return {"t": theta}
-    return {name: theta[i] for i, name in enumerate(spec.param_names)}
-
-
 def _kspace(spec: DatasetSpec, theta):
     """Clean k-space invariant (float) and gap of parameters ``theta``."""
-    if spec.model == "ssh":
-        return kspace.winding_number_and_gap(theta, spec.ranges, spec.kspace_nk)
-    return kspace.chern_number_and_gap(spec.model, _model_params(spec, theta), spec.kspace_nk)
+    system = systems.get(spec.model)
+    return system.kspace(system.to_params(theta, spec.ranges), spec.ranges, spec.kspace_nk)
 
 
 def _kclass(inv, gap):
@@ -251,16 +243,10 @@ def _finish(spec: DatasetSpec, lat, k_samples, i, theta, kinv, kgap, near, n_att
     theta, kinv, kgap = jax.lax.optimization_barrier((theta, kinv, kgap))
     w = _draw(spec.strength, k_str, jnp.float64)
     key = None if spec.disorder == "none" else k_dis
-    if spec.model == "ssh":
-        wb = w if spec.disorder == "bond" else 0.0
-        wo = w if spec.disorder == "onsite" else 0.0
-        tm = hamiltonians.ssh_terms(theta, lat, spec.ranges, bond_disorder=wb, onsite_disorder=wo, key=key)
-    else:
-        # Clean samples build without disorder (a traced zero strength would ask for a key).
-        tm = hamiltonians.terms(spec.model, _model_params(spec, theta), lat,
-                                onsite_disorder=0.0 if key is None else w, key=key)
+    system = systems.get(spec.model)
+    tm = system.dataset_terms(theta, lat, spec.ranges, spec.disorder, w, key)
     H = hamiltonians.assemble(tm)
-    chiral = spec.model == "ssh" and spec.disorder != "onsite"
+    chiral = system.is_chiral(spec.disorder)
     V = None
     # Raw values (gap_tol=0) with their certificate; validity is decided below from the certificate
     # (spec.gap_tol None) or the spectral gap (an explicit spec.gap_tol).
@@ -275,7 +261,7 @@ def _finish(spec: DatasetSpec, lat, k_samples, i, theta, kinv, kgap, near, n_att
         X, s, Yh = jnp.linalg.svd(invariants.chiral_block(H))
         E, V = _chiral_eigensystem(X, s, Yh)
         inv, cert = invariants.winding_number_from_svd(X, s, Yh, lat, trim=spec.trim, return_certificate=True, gap_tol=raw)
-    elif spec.model == "ssh":
+    elif system.invariant == "winding":
         # Onsite disorder breaks chiral symmetry: Q = sign(H) of the full H.
         E, V = jnp.linalg.eigh(H)
         inv, cert = invariants.winding_number_from_eigh(E, V, lat, trim=spec.trim, return_certificate=True, gap_tol=raw)
@@ -292,7 +278,7 @@ def _finish(spec: DatasetSpec, lat, k_samples, i, theta, kinv, kgap, near, n_att
     finite = jnp.isfinite(inv)
     rclass = jnp.where(finite, jnp.rint(jnp.where(finite, inv, 0.0)), INVALID_CLASS).astype(jnp.int32)
     kcls, kdefined = _kclass(kinv, kgap)
-    broken = (w > 0) if (spec.model == "ssh" and spec.disorder == "onsite") else jnp.bool_(False)
+    broken = (w > 0) if (system.invariant == "winding" and not chiral) else jnp.bool_(False)
     if spec.label == "realspace":
         label, ill = rclass, broken | invalid | ~finite
     else:
@@ -335,7 +321,7 @@ def _features(spec: DatasetSpec, lat, tm, H, E, V) -> dict:
         # Q = sign(H) at half filling: -1 on the n/2 lowest states, +1 above (the split the
         # invariants use, robust to the exact zero modes of open topological chains).
         s = jnp.where(jnp.arange(n) < n // 2, -1.0, 1.0).astype(V.dtype)
-        if spec.model == "ssh":
+        if systems.get(spec.model).invariant == "winding":
             out["projector"] = (V[0::2] * s[None, :]) @ jnp.conj(V[1::2].T)  # U = P_A Q P_B, (L, L)
         else:
             out["projector"] = (V * s[None, :]) @ jnp.conj(V.T)  # Q, (N, N)
@@ -384,7 +370,7 @@ def _chunk_fn(key_spec: DatasetSpec) -> Callable:
 
 @functools.lru_cache(maxsize=16)
 def _candidates_fn(key_spec: DatasetSpec) -> Callable:
-    if key_spec.model != "ssh":
+    if systems.get(key_spec.model).invariant == "chern":
         key_spec = dataclasses.replace(key_spec, kspace_nk=min(key_spec.kspace_nk, PREFLIGHT_NK_2D))
 
     @jax.jit
@@ -408,7 +394,7 @@ def compute_samples(spec: DatasetSpec, start: int, stop: int, on_chunk: Callable
     """
     if not (0 <= start < stop):
         raise ValueError(f"Arguments `start`, `stop` must satisfy 0 <= start < stop, got {start}, {stop}.")
-    with jax.enable_x64(True), single_threaded_blas():
+    with jax.enable_x64(True), blas_threads(1):
         fn = _chunk_fn(_compute_key(spec))
         root = jax.random.key(spec.seed or 0)
         parts = []
@@ -508,7 +494,7 @@ def _compute_shard(spec: DatasetSpec, k: int, on_chunk=None) -> dict[str, np.nda
 def _write_shard(out: Path, k: int, arrays: dict) -> tuple[int, dict, dict]:
     """Write shard ``k`` atomically; returns ``k``, its manifest entry and the array metadata."""
     data = store.npz_bytes(arrays)
-    tio.atomic_write_bytes(out / store.shard_name(k), data)
+    tres.atomic_write_bytes(out / store.shard_name(k), data)
     meta = {name: {"shape": list(a.shape[1:]), "dtype": a.dtype.str} for name, a in sorted(arrays.items())}
     return k, _shard_entry(k, arrays, data), meta
 
@@ -532,102 +518,68 @@ def _run_in_process(spec: DatasetSpec, out: Path, todo: list[int], commit, on_ch
                 commit(*pending.result())
 
 
-def _start_workers(spec: DatasetSpec, out: Path, n_workers: int) -> list[subprocess.Popen]:
-    """Start ``n_workers`` subprocesses (``python -m tnn.data._worker``) and send them the spec:
-    each imports JAX and compiles the generator while this process runs the preflight. Each runs
-    one BLAS and one XLA thread."""
-    env = dict(os.environ)
-    env["OPENBLAS_NUM_THREADS"] = "1"
-    env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
-    spec_line = json.dumps(spec.to_dict()) + "\n"
-    procs = []
-    for _ in range(n_workers):
-        p = subprocess.Popen([sys.executable, "-m", "tnn.data._worker", str(out)], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True, env=env)
-        procs.append(p)
-        try:
-            p.stdin.write(spec_line)
-            p.stdin.flush()
-        except OSError:  # died at once; feed() reports it
-            pass
-    return procs
+# Worker processes (``workers > 1``): a concurrent.futures process pool. "spawn" (never fork: the
+# parent holds JAX's threads), so -- as with any multiprocessing -- a script that calls generate()
+# with workers > 1 needs the ``if __name__ == "__main__":`` guard. Each worker runs one BLAS and one
+# XLA thread (environment set while the pool spawns them) and compiles the generator in its
+# initializer, while this process runs the preflight.
+_WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1"}
+_WORKER_XLA_FLAG = "--xla_cpu_multi_thread_eigen=false"
 
 
-def _stop_workers(procs: list[subprocess.Popen], kill: bool = False) -> None:
-    """End workers that get no more shards (closing stdin ends them; ``kill``: at once) and reap
-    them. Safe to call twice."""
-    for p in procs:
-        if kill and p.poll() is None:
-            p.kill()
-        try:
-            p.stdin.close()
-        except OSError:
-            pass
-    for p in procs:
-        try:
-            p.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-        p.stdout.close()
+def _worker_init(spec_dict: dict) -> None:
+    spec = DatasetSpec.from_dict(spec_dict)
+    compute_samples(spec, 0, spec.chunk_size)  # compile (and run) one chunk; results discarded
 
 
-def _run_workers(procs: list[subprocess.Popen], todo: list[int], commit) -> None:
-    """Compute the shards ``todo`` in the started workers ``procs`` (:func:`_start_workers`), each
-    taking the next shard as it finishes one; ``commit`` each in this (the only manifest-writing)
-    process as it completes."""
-    jobs: queue.Queue = queue.Queue()
-    for k in todo:
-        jobs.put(k)
-    results: queue.Queue = queue.Queue()
+def _worker_shard(spec_dict: dict, out: str, k: int) -> tuple[int, dict, dict]:
+    spec = DatasetSpec.from_dict(spec_dict)
+    return _write_shard(Path(out), k, _compute_shard(spec, k))
 
-    def feed(p: subprocess.Popen) -> None:
-        # Keep up to two shards queued at each worker: it computes the next while writing one.
-        in_flight = 0
-        try:
-            while True:
-                while in_flight < 2:
-                    try:
-                        k = jobs.get_nowait()
-                    except queue.Empty:
-                        break
-                    p.stdin.write(f"{k}\n")
-                    in_flight += 1
-                p.stdin.flush()
-                if in_flight == 0:
-                    break
-                line = p.stdout.readline()
-                msg = json.loads(line) if line else {"error": f"worker exited with code {p.wait()}"}
-                results.put(msg)
-                if "error" in msg:
-                    break
-                in_flight -= 1
-        except (OSError, ValueError) as err:  # broken pipe: the worker died
-            results.put({"error": f"worker failed: {err!r}"})
-        finally:
-            try:
-                p.stdin.close()
-            except OSError:
-                pass
 
-    threads = [threading.Thread(target=feed, args=(p,), daemon=True) for p in procs]
-    for t in threads:
-        t.start()
+def _worker_ready() -> None:
+    """A no-op task: submitting one per worker makes the pool spawn (and initialize) them all now."""
+
+
+def _start_workers(spec: DatasetSpec, n_workers: int) -> concurrent.futures.ProcessPoolExecutor:
+    """A pool of ``n_workers`` processes, spawned now: each imports JAX and compiles the generator
+    while this process runs the preflight."""
+    import multiprocessing  # noqa: PLC0415
+
+    saved = {k: os.environ.get(k) for k in (*_WORKER_ENV, "XLA_FLAGS")}
+    os.environ.update(_WORKER_ENV)
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + _WORKER_XLA_FLAG).strip()
     try:
-        for _ in range(len(todo)):
-            msg = results.get()
-            if "error" in msg:
-                raise RuntimeError(f"dataset worker failed:\n{msg['error']}")
-            commit(msg["k"], msg["entry"], msg["meta"])
+        pool = concurrent.futures.ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context("spawn"),
+                                                      initializer=_worker_init, initargs=(spec.to_dict(),))
+        for _ in range(n_workers):
+            pool.submit(_worker_ready)
     finally:
-        while not jobs.empty():  # stop handing out shards
-            try:
-                jobs.get_nowait()
-            except queue.Empty:
-                break
-        for t in threads:
-            t.join(timeout=600)
-        _stop_workers(procs)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return pool
+
+
+def _run_workers(pool: concurrent.futures.ProcessPoolExecutor, n_workers: int, spec: DatasetSpec, out: Path,
+                 todo: list[int], commit) -> None:
+    """Compute and write the shards ``todo`` in the pool, two per worker in flight (one computing
+    while the other's result comes back); ``commit`` each in this (the only manifest-writing)
+    process as it completes."""
+    spec_dict, queue_ = spec.to_dict(), list(todo)
+    running: set = set()
+    try:
+        while queue_ or running:
+            while queue_ and len(running) < 2 * n_workers:
+                running.add(pool.submit(_worker_shard, spec_dict, str(out), queue_.pop(0)))
+            done, running = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+            for f in done:
+                commit(*f.result())
+    finally:
+        for f in running:
+            f.cancel()
 
 
 def _remove_dataset_files(out: Path) -> None:
@@ -655,9 +607,13 @@ def generate(spec: DatasetSpec, out, *, overwrite: bool = False, progress: bool 
       stop_after: stop after computing this many shards in this call (the manifest then says
         ``complete: false``); for tests and for splitting a long run.
       on_shard: called with the shard index after each shard is committed (file and manifest).
-      workers: number of subprocesses computing shards in parallel (one BLAS and one XLA thread
-        each; each starts Python and compiles the generator, a few seconds, so they pay off for
-        runs of many shards). The bytes do not depend on it.
+      workers: number of processes computing shards in parallel (a ``concurrent.futures`` pool,
+        spawned: one BLAS and one XLA thread each; each starts Python and compiles the generator, a
+        few seconds, so they pay off for runs of many shards; a script calling this with
+        ``workers > 1`` needs the usual ``if __name__ == "__main__":`` guard). The bytes do not
+        depend on it. Measured (``tnn data generate --preset ssh --n 4096 --size 32 --workers 2``,
+        2 shared cores): 10.7-10.8 s against 11.9-12.1 s with the hand-written subprocess pool it
+        replaced, same bytes.
 
     Returns:
       The :class:`~tnn.data.store.Dataset` (``allow_incomplete`` when stopped early); its
@@ -712,13 +668,13 @@ def generate(spec: DatasetSpec, out, *, overwrite: bool = False, progress: bool 
     t0 = time.perf_counter()
     todo = todo if stop_after is None else todo[:stop_after]
     # Workers start (import, compile) while the preflight runs here; they get no shard if it fails.
-    procs = _start_workers(spec, out, min(workers, len(todo))) if workers > 1 and len(todo) > 1 else None
+    n_workers = min(workers, len(todo))
+    pool = _start_workers(spec, n_workers) if n_workers > 1 else None
     try:
-        _generate_todo(spec, out, manifest, todo, kept, repaired, report, procs, progress, on_shard)
-    except BaseException:
-        if procs is not None:
-            _stop_workers(procs, kill=True)  # the preflight or a shard failed: nothing more to do
-        raise
+        _generate_todo(spec, out, manifest, todo, kept, repaired, report, (pool, n_workers), progress, on_shard)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     if all(e is not None for e in manifest["shards"]) and not manifest["complete"]:
         manifest["complete"] = True
         store.write_manifest(out, manifest)
@@ -728,9 +684,10 @@ def generate(spec: DatasetSpec, out, *, overwrite: bool = False, progress: bool 
     return ds
 
 
-def _generate_todo(spec, out, manifest, todo, kept, repaired, report, procs, progress, on_shard) -> None:
-    """The preflight, then the shards ``todo`` (in ``procs`` or in this process), each committed
-    to ``manifest`` as it completes."""
+def _generate_todo(spec, out, manifest, todo, kept, repaired, report, workers, progress, on_shard) -> None:
+    """The preflight, then the shards ``todo`` (in ``pool`` or in this process), each committed
+    to ``manifest`` as it completes. ``workers``: ``(pool or None, n_workers)``."""
+    pool, n_workers = workers
     if todo:
         preflight(spec)
         if repaired:
@@ -750,14 +707,14 @@ def _generate_todo(spec, out, manifest, todo, kept, repaired, report, procs, pro
         manifest["complete"] = all(e is not None for e in manifest["shards"])
         store.write_manifest(out, manifest)
         report["written"].append(k)
-        if bar is not None and procs is not None:
+        if bar is not None and pool is not None:
             bar.update(entry["count"])
         if on_shard is not None:
             on_shard(k)
 
     try:
-        if procs is not None:
-            _run_workers(procs, todo, commit)
+        if pool is not None:
+            _run_workers(pool, n_workers, spec, out, todo, commit)
         else:
             _run_in_process(spec, out, todo, commit, None if bar is None else bar.update)
     finally:

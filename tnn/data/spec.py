@@ -13,13 +13,16 @@ Parameter vectors (``params``, one :class:`ParamDist` per scalar, in this order)
 * ``ssh``: ``t[r]`` for each hopping range ``r`` in ``ranges`` (``t[r]`` couples ``B_n`` with
   ``A_{n+r}``, :func:`tnn.hamiltonians.ssh`);
 * ``qwz``: ``m``;
-* ``haldane``: ``t1, t2, phi, M``.
+* ``haldane``: ``t1, t2, phi, M``;
+* ``kitaev``: ``mu, t, delta``.
 
 Presets (:func:`preset`): ``ssh`` (clean open chain of 50 cells, ranges ``(-1, 0, 1, 2)``, windings
 ``{-1, 0, 1, 2}`` balanced), ``ssh-pbc``, ``ssh-bond`` (chiral bond disorder), ``ssh-onsite``
 (chiral-breaking onsite disorder), ``ssh01`` (windings ``{0, 1}`` only, for "unseen winding"
-tests), ``qwz`` (12 x 12 square, Anderson disorder) and ``haldane`` (12 x 12 honeycomb, Anderson
-disorder). Any field can be overridden: ``preset("qwz", size=(16, 16), n=500)``.
+tests), ``qwz`` (12 x 12 square, Anderson disorder), ``haldane`` (12 x 12 honeycomb, Anderson
+disorder) and ``kitaev`` (open chain of 40 cells, windings ``{-1, 0, 1}`` balanced; ``kitaev-pbc``,
+``kitaev-mu`` with chemical-potential disorder). Each system module of :mod:`tnn.systems` holds its own.
+Any field can be overridden: ``preset("qwz", size=(16, 16), n=500)``.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from tnn import systems
 from tnn._checks import is_int as _is_int
 
 __all__ = [
@@ -50,22 +54,22 @@ __all__ = [
     "choice",
 ]
 
+# Everything per model comes from the registry (tnn.systems): a new system appears here unchanged.
 #: model -> lattice kind
-MODELS = {"ssh": "chain", "qwz": "square", "haldane": "honeycomb"}
+MODELS = {name: s.lattice for name, s in systems.SYSTEMS.items()}
+#: features every system provides; a system adds its own (System.features, e.g. SSH "hoppings")
+_COMMON_FEATURES = ("wavefunctions", "density", "hamiltonian", "projector")
 #: every feature name, and the models that provide it
 FEATURES = {
-    "wavefunctions": ("ssh", "qwz", "haldane"),
-    "density": ("ssh", "qwz", "haldane"),
-    "hamiltonian": ("ssh", "qwz", "haldane"),
-    "hoppings": ("ssh",),
-    "projector": ("ssh", "qwz", "haldane"),
+    f: tuple(n for n, s in systems.SYSTEMS.items() if f in _COMMON_FEATURES or f in s.features)
+    for f in ("wavefunctions", "density", "hamiltonian", "hoppings", "projector")
 }
 #: disorder kinds per model ("none" is always allowed)
-DISORDER_KINDS = {"ssh": ("none", "bond", "onsite"), "qwz": ("none", "anderson"), "haldane": ("none", "anderson")}
+DISORDER_KINDS = {name: s.disorders for name, s in systems.SYSTEMS.items()}
 #: which invariant is the training label: the rounded real-space value or the clean k-space value
 LABELS = ("realspace", "kspace")
 #: real-space methods per model
-METHODS = {"ssh": ("winding",), "qwz": ("marker", "bott", "kitaev"), "haldane": ("marker", "bott", "kitaev")}
+METHODS = {name: s.methods for name, s in systems.SYSTEMS.items()}
 DTYPES = ("float64", "float32")
 GAUGES = ("overlap", "maxabs", "none")
 DISTS = {"uniform": 2, "normal": 2, "fixed": 1, "choice": None}
@@ -144,13 +148,7 @@ def choice(name: str, *values: float) -> ParamDist:
 
 def param_names(model: str, ranges: tuple[int, ...] = ()) -> tuple[str, ...]:
     """Names of the sampled parameter vector of ``model`` (the order of ``DatasetSpec.params``)."""
-    if model == "ssh":
-        return tuple(f"t[{r}]" for r in ranges)
-    if model == "qwz":
-        return ("m",)
-    if model == "haldane":
-        return ("t1", "t2", "phi", "M")
-    raise ValueError(f"Argument `model` must be one of {sorted(MODELS)}, got {model!r}.")
+    return systems.get(model).sample_names(ranges)
 
 
 def _int_tuple(field: str, value, allow_negative=True) -> tuple[int, ...]:
@@ -189,15 +187,15 @@ class DatasetSpec:
     r"""Everything that determines a dataset. Saved as ``manifest.json["spec"]``.
 
     Attributes:
-      model: ``"ssh"``, ``"qwz"`` or ``"haldane"``.
-      size: cells along each direction, ``(L,)`` for ``ssh`` or ``(lx, ly)``; one size per dataset
+      model: a system of :data:`tnn.systems.SYSTEMS` (``"ssh"``, ``"qwz"``, ``"haldane"``, ``"kitaev"``).
+      size: cells along each direction, ``(L,)`` for chains or ``(lx, ly)``; one size per dataset
         (size transfer = train on one dataset, test on another).
       pbc: periodic (True) or open boundaries.
       ranges: SSH hopping ranges (static), e.g. ``(0, 1)`` for the standard chain; ``()`` otherwise.
       params: one :class:`ParamDist` per model parameter, in :func:`param_names` order. Each sample
         draws its parameters independently (per-sample PRNG key).
       disorder: ``"none"``, SSH ``"bond"`` (chiral) / ``"onsite"`` (breaks chiral symmetry),
-        QWZ/Haldane ``"anderson"``.
+        QWZ/Haldane ``"anderson"``, Kitaev ``"mu"`` (chiral); ``System.disorders``.
       strength: distribution of the disorder strength ``W`` (uniform noise in ``[-W/2, W/2]``), e.g.
         ``choice("W", 0.5, 1.0)``; must be ``fixed("W", 0)`` without disorder.
       classes: allowed classes of the clean k-space invariant (rejection sampling); ``None``: any.
@@ -264,8 +262,9 @@ class DatasetSpec:
         if self.model not in MODELS:
             raise ValueError(f"Argument `model` must be one of {sorted(MODELS)}, got {self.model!r}.")
         model = self.model
+        system = systems.get(model)
         size = _int_tuple("size", self.size)
-        want = 1 if model == "ssh" else 2
+        want = system.ndim
         if len(size) != want:
             raise ValueError(f"Argument `size` must have {want} entr{'y' if want == 1 else 'ies'} for {model}, got {size}.")
         if any(s < 1 for s in size):
@@ -276,9 +275,9 @@ class DatasetSpec:
         set_("pbc", bool(self.pbc))
         # ranges
         ranges = _int_tuple("ranges", self.ranges)
-        if model == "ssh":
+        if system.uses_ranges:
             if not ranges:
-                ranges = (0, 1)
+                ranges = system.default_ranges
             if len(set(ranges)) != len(ranges):
                 raise ValueError(f"Argument `ranges` must not repeat a range, got {ranges}.")
             rmax = max(abs(r) for r in ranges)
@@ -286,7 +285,8 @@ class DatasetSpec:
             if size[0] < need:
                 raise ValueError(f"Argument `size` must be >= {need} cells for ranges={ranges} with pbc={self.pbc}, got {size[0]}.")
         elif ranges:
-            raise ValueError(f"Argument `ranges` applies to the ssh model only, got {ranges} for {model}.")
+            with_ranges = sorted(n for n, s in systems.SYSTEMS.items() if s.uses_ranges)
+            raise ValueError(f"Argument `ranges` applies to the {', '.join(with_ranges)} model only, got {ranges} for {model}.")
         set_("ranges", ranges)
         # params
         names = param_names(model, ranges)
@@ -342,7 +342,7 @@ class DatasetSpec:
             raise ValueError(f"Argument `gauge` must be one of {GAUGES}, got {self.gauge!r}.")
         if self.label not in LABELS:
             raise ValueError(f"Argument `label` must be one of {LABELS}, got {self.label!r}.")
-        method = self.method or ("winding" if model == "ssh" else ("bott" if self.pbc else "marker"))
+        method = self.method or system.default_method(self.pbc)
         if method not in METHODS[model]:
             raise ValueError(f"Argument `method` must be one of {METHODS[model]} for {model}, got {method!r}.")
         if method == "bott" and not self.pbc:
@@ -367,7 +367,7 @@ class DatasetSpec:
             if self.pbc and method == "kitaev":
                 trim = None
             validity.boundary_distance(lat, trim)
-        nk = self.kspace_nk or (512 if model == "ssh" else 48)
+        nk = self.kspace_nk or system.kspace_nk
         set_("kspace_nk", _pos_int("kspace_nk", nk, 4))
         set_("n", _pos_int("n", self.n))
         if self.n > MAX_SAMPLES:
@@ -471,59 +471,13 @@ class DatasetSpec:
 
 
 def default_classes(model: str, ranges: tuple[int, ...] = ()) -> tuple[int, ...]:
-    """Every class the clean model can have: windings ``min(ranges)..max(ranges)``; Chern ``-1, 0, 1``."""
-    if model == "ssh":
-        return tuple(range(min(ranges), max(ranges) + 1))
-    return (-1, 0, 1)
+    """Every class the clean model can have (SSH: windings ``min(ranges)..max(ranges)``; Chern ``-1, 0, 1``)."""
+    return systems.get(model).classes(ranges)
 
 
 # ---------------------------------------------------------------------------------- presets
-def _ssh_base(**kw) -> dict:
-    ranges = (-1, 0, 1, 2)
-    base = dict(
-        model="ssh", size=(50,), pbc=False, ranges=ranges,
-        params=tuple(uniform(f"t[{r}]", -1.0, 1.0) for r in ranges),
-        classes=(-1, 0, 1, 2), balance=True, features=("wavefunctions", "hoppings"),
-        dtype="float64", n=2000, shard_size=512, chunk_size=64,
-    )
-    base.update(kw)
-    return base
-
-
-def _qwz_base(**kw) -> dict:
-    base = dict(
-        model="qwz", size=(12, 12), pbc=False, params=(uniform("m", -3.0, 3.0),),
-        disorder="anderson", strength=choice("W", 0.0, 1.0, 2.0), classes=(-1, 0, 1), balance=True,
-        features=("wavefunctions",), dtype="float32", n=1000, shard_size=128, chunk_size=16,
-    )
-    base.update(kw)
-    return base
-
-
-def _haldane_base(**kw) -> dict:
-    # t2 = 0.2 < t1 / 3 keeps the half-filling gap direct; the transition |M| = 3 sqrt(3) t2 |sin phi|
-    # (up to 1.04) lies inside the M range for most phi, so all three classes are common.
-    base = dict(
-        model="haldane", size=(12, 12), pbc=False,
-        params=(fixed("t1", 1.0), fixed("t2", 0.2), uniform("phi", -math.pi, math.pi), uniform("M", -1.5, 1.5)),
-        disorder="anderson", strength=choice("W", 0.0, 1.0, 2.0), classes=(-1, 0, 1), balance=True,
-        features=("wavefunctions",), dtype="float32", n=1000, shard_size=128, chunk_size=16,
-    )
-    base.update(kw)
-    return base
-
-
-PRESETS = {
-    "ssh": lambda: _ssh_base(),
-    "ssh-pbc": lambda: _ssh_base(pbc=True),
-    "ssh-bond": lambda: _ssh_base(disorder="bond", strength=choice("W", 0.5, 1.0)),
-    "ssh-onsite": lambda: _ssh_base(disorder="onsite", strength=choice("W", 0.5, 1.0)),
-    "ssh01": lambda: _ssh_base(classes=(0, 1)),
-    "qwz": lambda: _qwz_base(),
-    "qwz-pbc": lambda: _qwz_base(pbc=True),
-    "haldane": lambda: _haldane_base(),
-    "haldane-pbc": lambda: _haldane_base(pbc=True),
-}
+#: every system's presets (tnn.systems): name -> () -> dict of DatasetSpec fields
+PRESETS = systems.presets()
 
 
 def preset(name: str, **overrides) -> DatasetSpec:
@@ -537,7 +491,7 @@ def preset(name: str, **overrides) -> DatasetSpec:
     kw["name"] = name
     if "size" in overrides and _is_int(overrides["size"]):
         s = int(overrides["size"])
-        overrides["size"] = (s,) if kw["model"] == "ssh" else (s, s)
+        overrides["size"] = (s,) * systems.get(kw["model"]).ndim
     bad = set(overrides) - {f.name for f in dataclasses.fields(DatasetSpec)}
     if bad:
         raise ValueError(f"Argument `overrides` has unknown spec fields {sorted(bad)}.")

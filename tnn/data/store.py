@@ -11,7 +11,7 @@ Layout::
 Every array in a shard has a leading sample axis. Shards are written by a deterministic writer
 (fixed zip timestamps, sorted members, no compression), so equal content gives equal bytes and the
 sha256 in the manifest identifies the content. Files are written to a temporary name (``.tmp-*``)
-and moved into place (:func:`tnn.io.atomic_write_bytes`); the manifest is rewritten the same way
+and moved into place (:func:`tnn.results.atomic_write_bytes`); the manifest is rewritten the same way
 after each shard. A reader hashes the bytes it read before parsing them: a corrupted or truncated
 shard raises :class:`ShardError` naming the file and is never loaded.
 
@@ -35,7 +35,7 @@ from typing import Iterator
 
 import numpy as np
 
-from tnn import io as tio
+from tnn import results as tres
 from tnn.data.spec import DatasetSpec
 
 __all__ = [
@@ -117,7 +117,7 @@ def read_manifest(path: str | os.PathLike) -> dict:
 
 
 def write_manifest(path: str | os.PathLike, manifest: dict) -> None:
-    tio.atomic_write_text(Path(path) / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    tres.atomic_write_text(Path(path) / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
 
 
 def read_shard(path: Path, entry: dict) -> dict[str, np.ndarray]:

@@ -6,7 +6,7 @@ parameter dict, and the Flax baselines -- is a :class:`Model` holding three pure
 * ``init(key, x) -> params``: ``params`` is a plain pytree (nested ``dict`` of arrays, nothing
   else: no ``FrozenDict``, no collections, no mutable state). ``jax.grad``, ``jax.hessian`` and
   ``jax.flatten_util.ravel_pytree`` therefore treat every model the same, and
-  :func:`tnn.io.save_params` stores it.
+  :func:`tnn.results.save_params` stores it.
 * ``apply(params, x) -> outputs``: **batched**. Every leaf of ``x`` carries a leading batch axis
   ``B``; outputs have shape ``(B, n_out)``: logits over ``config.classes`` for
   ``task="classify"`` (``n_out = len(classes)``), the regressed invariant for ``task="regress"``

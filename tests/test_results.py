@@ -1,4 +1,4 @@
-"""tnn.io: atomic writes leave either the old or the new file, never a partial one; parameter
+"""tnn.results: atomic writes leave either the old or the new file, never a partial one; parameter
 archives and CSV round-trip exactly."""
 
 import json
@@ -7,28 +7,28 @@ import os
 import numpy as np
 import pytest
 
-from tnn import io
+from tnn import results as tres
 
 
 def test_atomic_write_replaces_and_leaves_no_temporary(tmp_path):
     p = tmp_path / "sub" / "a.json"
-    io.write_json(p, {"x": (1, 2.5), "y": np.float64(3.0), "z": np.arange(3)})
-    assert io.read_json(p) == {"x": [1, 2.5], "y": 3.0, "z": [0, 1, 2]}
-    io.write_json(p, {"x": 2})
-    assert io.read_json(p) == {"x": 2}
+    tres.write_json(p, {"x": (1, 2.5), "y": np.float64(3.0), "z": np.arange(3)})
+    assert tres.read_json(p) == {"x": [1, 2.5], "y": 3.0, "z": [0, 1, 2]}
+    tres.write_json(p, {"x": 2})
+    assert tres.read_json(p) == {"x": 2}
     assert os.listdir(p.parent) == ["a.json"]
 
 
 def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
     p = tmp_path / "a.txt"
-    io.atomic_write_text(p, "old")
+    tres.atomic_write_text(p, "old")
 
     def boom(*a, **k):
         raise KeyboardInterrupt  # a kill arriving between the write and the rename
 
     monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(KeyboardInterrupt):
-        io.atomic_write_text(p, "new")
+        tres.atomic_write_text(p, "new")
     monkeypatch.undo()
     assert p.read_text() == "old" and os.listdir(tmp_path) == ["a.txt"]
 
@@ -36,30 +36,30 @@ def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
 def test_params_roundtrip_and_bad_trees(tmp_path):
     params = {"conv": {"kernel": np.random.default_rng(0).normal(size=(3, 2)), "bias": np.zeros(2)},
               "log_tau": np.asarray(2.0), "c": np.array([1 + 2j])}
-    io.save_params(tmp_path / "p.npz", params)
-    back = io.load_params(tmp_path / "p.npz")
+    tres.save_params(tmp_path / "p.npz", params)
+    back = tres.load_params(tmp_path / "p.npz")
     assert back.keys() == params.keys() and back["conv"].keys() == params["conv"].keys()
     for a, b in [(back["conv"]["kernel"], params["conv"]["kernel"]), (back["c"], params["c"]), (back["log_tau"], params["log_tau"])]:
         np.testing.assert_array_equal(a, b)
         assert a.dtype == b.dtype
     with pytest.raises(ValueError, match="`params`"):
-        io.flatten_params({"a": [np.zeros(2)]})
+        tres.flatten_params({"a": [np.zeros(2)]})
     with pytest.raises(ValueError, match="`params`"):
-        io.flatten_params({"a/b": np.zeros(2)})
+        tres.flatten_params({"a/b": np.zeros(2)})
 
 
 def test_csv_roundtrip_is_exact(tmp_path):
     rows = [{"seed": 0, "loss": 0.1 + 0.2, "acc": None}, {"seed": 1, "loss": 1e-300, "extra": "x"}]
-    io.write_csv(tmp_path / "m.csv", rows)
-    back = io.read_csv(tmp_path / "m.csv")
+    tres.write_csv(tmp_path / "m.csv", rows)
+    back = tres.read_csv(tmp_path / "m.csv")
     assert back[0] == {"seed": 0, "loss": 0.1 + 0.2, "acc": None, "extra": None}
     assert back[1]["loss"] == 1e-300 and back[1]["extra"] == "x"
 
 
 def test_results_dir_layout(tmp_path):
-    d = io.results_dir(tmp_path / "run")
+    d = tres.results_dir(tmp_path / "run")
     assert (d / "params").is_dir() and (d / "figures").is_dir()
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValueError, match="`path`"):
-        io.results_dir(tmp_path / "file")
-    json.dumps(io.to_jsonable({"t": (1, np.int32(2)), "p": tmp_path}))
+        tres.results_dir(tmp_path / "file")
+    json.dumps(tres.to_jsonable({"t": (1, np.int32(2)), "p": tmp_path}))

@@ -22,6 +22,7 @@ what every :mod:`tnn.models` model produces.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io as _io
@@ -34,6 +35,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 __all__ = [
+    "atomic_target",
     "atomic_write_bytes",
     "atomic_write_text",
     "write_json",
@@ -54,29 +56,33 @@ _SEP = "/"
 
 
 # ------------------------------------------------------------------------------------ atomic
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temporary file in the same folder + ``os.replace``).
-
-    The folder is created if needed. The temporary file is flushed and fsynced before the rename so
-    that the new content is on disk when the name appears.
-    """
+@contextlib.contextmanager
+def atomic_target(path: str | os.PathLike, suffix: str = ""):
+    """Yield a temporary file name next to ``path`` (``suffix`` kept, for writers that look at it);
+    when the block ends normally it replaces ``path`` atomically (``os.replace``), on any failure
+    (KeyboardInterrupt included) it is removed, so no half-written file ever carries ``path``'s
+    name. The folder is created if needed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-" + path.name + ".", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-" + path.name + ".", suffix=suffix, dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
-        # Clean up on any failure (including KeyboardInterrupt) so no stray temporary stays behind.
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
-    return path
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (:func:`atomic_target`); the temporary file is flushed
+    and fsynced before the rename so that the new content is on disk when the name appears."""
+    with atomic_target(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    return Path(path)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

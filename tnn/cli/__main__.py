@@ -1,0 +1,7 @@
+"""``python -m tnn.cli``: the ``tnn`` command."""
+
+import sys
+
+from tnn.cli import main
+
+sys.exit(main())

@@ -1,0 +1,56 @@
+"""Physical systems as plug-ins: one module per system, and the registry everything else asks.
+
+Each module (``ssh``, ``qwz``, ``haldane``, ``kitaev``) holds everything specific to its system --
+real-space builder, Bloch Hamiltonian and k-space invariant, which real-space invariant labels it,
+dataset presets and parameter sampler, the ``tnn demo`` panel -- and describes it with a
+:class:`tnn.systems.base.System` named ``SYSTEM``. Adding a system is one new module and one line
+in :data:`SYSTEMS` below; ``tnn.hamiltonians``, ``tnn.kspace``, ``tnn.data`` and ``tnn.demo``
+pick it up from here.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from tnn.systems import haldane, kitaev, qwz, ssh
+from tnn.systems.base import DemoPanel, System
+
+__all__ = ["SYSTEMS", "System", "DemoPanel", "get", "builders", "presets", "lookup"]
+
+#: name -> System, in the order of the demo's panels
+SYSTEMS: dict[str, System] = {
+    "ssh": ssh.SYSTEM,
+    "qwz": qwz.SYSTEM,
+    "haldane": haldane.SYSTEM,
+    "kitaev": kitaev.SYSTEM,
+}
+
+
+def get(name: str) -> System:
+    """The registered system ``name``; ``ValueError`` naming the known ones otherwise."""
+    try:
+        return SYSTEMS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"Argument `model` must be one of {sorted(SYSTEMS)}, got {name!r}.") from None
+
+
+def builders() -> dict[str, Callable]:
+    """Every system's public builders by name (``ssh``, ``qwz_terms``, ``kitaev_chain``, ...)."""
+    return {name: fn for s in SYSTEMS.values() for name, fn in s.builders.items()}
+
+
+def lookup(name: str):
+    """The public object ``name`` of a system module (its ``__all__``), or None. ``tnn.hamiltonians``
+    and ``tnn.kspace`` use it to keep ``tnn.hamiltonians.ssh``, ``tnn.kspace.qwz_bloch``, ... working."""
+    import sys  # noqa: PLC0415
+
+    for s in SYSTEMS.values():
+        module = sys.modules[s.builders[next(iter(s.builders))].__module__]
+        if name in getattr(module, "__all__", ()) and name != "SYSTEM":
+            return getattr(module, name)
+    return None
+
+
+def presets() -> dict[str, Callable[[], dict]]:
+    """Every system's dataset presets, ``name -> () -> dict of DatasetSpec fields``."""
+    return {name: make for s in SYSTEMS.values() for name, make in s.presets.items()}

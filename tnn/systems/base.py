@@ -1,0 +1,153 @@
+r"""What a physical system is, for the rest of the library: one :class:`System` record per module.
+
+A system module (``tnn/systems/ssh.py``, ``qwz.py``, ``haldane.py``, ``kitaev.py``) holds everything
+specific to one family of Hamiltonians and describes it with a :class:`System`; the registry
+(:mod:`tnn.systems`) maps names to these records. ``tnn.hamiltonians``, ``tnn.kspace``,
+``tnn.data`` and ``tnn.demo`` ask the registry and never compare system names.
+
+Conventions of the parameters:
+
+* ``params``: a dict keyed by ``System.params`` (the builder's physical arguments, e.g.
+  ``{"t": t}`` for SSH, ``{"m": m}`` for QWZ); the same dict goes to the builder, the Bloch
+  Hamiltonian and the k-space invariant.
+* ``theta``: the flat float vector ``(P,)`` a dataset samples, one entry per name of
+  ``System.sample_names(ranges)``; ``System.to_params(theta, ranges)`` turns it into ``params``.
+* ``ranges``: the static hopping ranges of the SSH family (``()`` for every other system).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Protocol
+
+import numpy as np
+
+__all__ = ["System", "DemoPanel", "TermsFn", "KspaceFn", "CHERN_2D"]
+
+
+class TermsFn(Protocol):
+    """``(theta (P,), lat, ranges, disorder: str, W scalar, key | None) -> tnn.hamiltonians.Terms``:
+    a dataset sample's Hamiltonian; ``key is None`` means clean."""
+
+    def __call__(self, theta, lat, ranges: tuple[int, ...], disorder: str, w, key) -> Any: ...
+
+
+class KspaceFn(Protocol):
+    """``(params: dict, ranges, nk) -> (invariant float, gap float)``, jittable and vmappable."""
+
+    def __call__(self, params: dict, ranges: tuple[int, ...], nk: int) -> tuple[Any, Any]: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoPanel:
+    """A system's panel(s) in ``tnn demo``.
+
+    run: ``(quick: bool, key) -> (report: dict, extra)``; ``report`` is JSON-ready and goes into
+      ``demo.json`` under the system's name; ``extra`` holds what only the plot needs (fine k-space
+      reference curves).
+    plot: ``(axes: list of matplotlib Axes, report, extra) -> None``.
+    n_axes: how many axes the panel draws on. width: the relative width of each.
+    summary: ``(report) -> list of str``, the lines ``tnn demo`` prints.
+    """
+
+    run: Callable[[bool, Any], tuple[dict, Any]]
+    plot: Callable[[list, dict, Any], None]
+    n_axes: int = 1
+    width: float = 1.1
+    summary: Callable[[dict], list[str]] = lambda rep: []
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class System:
+    """Everything the library needs to know about one physical system.
+
+    Attributes:
+      name: registry key, e.g. ``"ssh"``.
+      lattice: lattice kind of :mod:`tnn.lattice` (``"chain"``, ``"square"``, ``"honeycomb"``).
+      params: names of the builder's physical arguments (the keys of ``params``).
+      invariant: ``"winding"`` (chiral chains, :func:`tnn.invariants.winding_number`) or
+        ``"chern"`` (:func:`tnn.invariants.chern_number`).
+      builders: public builder functions by name, reachable as ``tnn.hamiltonians.<name>``.
+      check_core: ``(check, core)``: ``check(**params, lat=lat, **kwargs) -> (args, lat, static)``
+        validates a call of the builder; ``core(*args, lat, *static) -> Terms`` builds it.
+      bloch: ``(params, k, ranges) -> (2, 2)`` Bloch Hamiltonian; ``k`` scalar (1D) or ``(2,)``.
+      reciprocal: reciprocal vectors ``(d, d)`` (rows).
+      kspace: the jittable k-space invariant and gap (:class:`KspaceFn`).
+      critical_k: momenta ``(n, 2)`` where a 2D model's gap can close (evaluated by the FHS
+        Chern number besides its grid), or None.
+      kspace_nk: default k grid of ``kspace`` in datasets.
+      uses_ranges: whether the system has SSH hopping ranges.
+      vector_params: the parameters of shape ``(len(ranges),)`` (all others are scalars).
+      default_ranges: the ranges when a dataset gives none.
+      sample_names: ``ranges -> names`` of the dataset parameter vector ``theta``.
+      to_params: ``(theta, ranges) -> params``.
+      dataset_terms: a dataset sample's Hamiltonian (:class:`TermsFn`).
+      disorders: the disorder kinds of datasets (``"none"`` first).
+      chiral_disorders: for winding systems, the disorder kinds that keep chiral symmetry; a
+        sample with another kind and ``W > 0`` is flagged ``symmetry_broken``.
+      methods: real-space methods of datasets; the first one is the default for open samples and
+        ``pbc_method`` (if set) the default for periodic ones.
+      features: features beyond the common ones (``"hoppings"`` for SSH).
+      classes: ``ranges -> every class`` the clean model can have.
+      presets: dataset presets, ``name -> () -> dict of DatasetSpec fields``.
+      demo: the ``tnn demo`` panel, or None.
+    """
+
+    name: str
+    lattice: str
+    params: tuple[str, ...]
+    invariant: str
+    builders: dict[str, Callable]
+    check_core: tuple[Callable, Callable]
+    bloch: Callable
+    reciprocal: np.ndarray
+    kspace: KspaceFn
+    sample_names: Callable[[tuple[int, ...]], tuple[str, ...]]
+    to_params: Callable
+    dataset_terms: TermsFn
+    disorders: tuple[str, ...]
+    methods: tuple[str, ...]
+    classes: Callable[[tuple[int, ...]], tuple[int, ...]]
+    presets: dict[str, Callable[[], dict]]
+    critical_k: np.ndarray | None = None
+    kspace_nk: int = 48
+    uses_ranges: bool = False
+    vector_params: tuple[str, ...] = ()
+    default_ranges: tuple[int, ...] = ()
+    chiral_disorders: tuple[str, ...] = ("none",)
+    pbc_method: str | None = None
+    features: tuple[str, ...] = ()
+    demo: DemoPanel | None = None
+
+    def __post_init__(self):
+        if self.invariant not in ("winding", "chern"):
+            raise ValueError(f"Argument `invariant` must be 'winding' or 'chern', got {self.invariant!r}.")
+        if not self.disorders or self.disorders[0] != "none":
+            raise ValueError(f"Argument `disorders` must start with 'none', got {self.disorders!r}.")
+
+    @property
+    def ndim(self) -> int:
+        return int(self.reciprocal.shape[0])
+
+    def default_method(self, pbc: bool) -> str:
+        return self.pbc_method if (pbc and self.pbc_method) else self.methods[0]
+
+    def param_shape(self, name: str, ranges: tuple[int, ...]) -> tuple[int, ...]:
+        return (len(ranges),) if name in self.vector_params else ()
+
+    def is_chiral(self, disorder: str) -> bool:
+        """Whether samples with ``disorder`` keep the chiral symmetry the winding number needs."""
+        return self.invariant == "winding" and disorder in self.chiral_disorders
+
+    def __repr__(self) -> str:
+        return f"System({self.name!r}, lattice={self.lattice!r}, invariant={self.invariant!r})"
+
+
+#: the fields the 2D Chern insulators of the registry share (QWZ, Haldane): ``System(**CHERN_2D, ...)``
+CHERN_2D = dict(
+    invariant="chern",
+    disorders=("none", "anderson"),
+    methods=("marker", "bott", "kitaev"),
+    pbc_method="bott",
+    classes=lambda ranges: (-1, 0, 1),
+)

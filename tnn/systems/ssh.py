@@ -1,0 +1,214 @@
+r"""The SSH family (class AIII): chains with chiral hoppings of any range.
+
+``H = sum_n sum_i t[i] (c^dag_{A,n+r_i} c_{B,n} + h.c.)``, i.e. ``H[A_{n+r}, B_n] = t_r``; with
+``ranges=(0, 1)``, ``t = (v, w)`` is the standard chain. Bloch: ``q(k) = sum_i t_i e^{i r_i k}``,
+``H(k) = [[0, conj q], [q, 0]]`` in the (A, B) basis; the invariant is the winding number of ``q``
+(``docs/conventions.md``). Disorder: ``bond`` (chiral) and ``onsite`` (breaks chiral symmetry).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from tnn import _checks, kspace
+from tnn.hamiltonians import Terms, build, check_ranges, uniform_noise
+from tnn.kspace import as_real as _real, phase as _phase
+from tnn.lattice import Lattice
+from tnn.systems import _demo
+from tnn.systems.base import DemoPanel, System
+
+__all__ = ["SYSTEM", "ssh", "ssh_terms", "ssh_q", "ssh_bloch", "min_cells_for_ranges"]
+
+
+def min_cells_for_ranges(ranges: tuple[int, ...], pbc: bool) -> int:
+    """Smallest chain length for which every hopping range is represented unambiguously."""
+    rmax = max(abs(r) for r in ranges)
+    return 2 * rmax + 1 if pbc else rmax + 1
+
+
+def _ssh_check(t, lat, ranges=(0, 1), bond_disorder=0.0, onsite_disorder=0.0, key=None):
+    lat = _checks.lattice(lat, ("chain",), "the SSH model", builder=True)
+    ranges = check_ranges(ranges)
+    t = _checks.as_param("t", t, (len(ranges),))
+    need = min_cells_for_ranges(ranges, lat.pbc)
+    if lat.n_cells < need:
+        raise ValueError(
+            f"Argument `lat` has {lat.n_cells} cells, too few for ranges={ranges} with "
+            f"pbc={lat.pbc}: need at least {need}."
+        )
+    wb = _checks.nonnegative("bond_disorder", bond_disorder)
+    wo = _checks.nonnegative("onsite_disorder", onsite_disorder)
+    disordered = not (_checks.is_zero(bond_disorder) and _checks.is_zero(onsite_disorder))
+    key = _checks.check_key(key, disordered, "bond_disorder or onsite_disorder")
+    return (t, wb, wo, key), lat, (ranges,)
+
+
+def _ssh_core(t, wb, wo, key, lat: Lattice, ranges) -> Terms:
+    fams = [lat.hop((r,), 0, 1) for r in ranges]  # B_n -> A_{n+r}
+    rows = tuple(f[0] for f in fams)
+    cols = tuple(f[1] for f in fams)
+    vals = [jnp.broadcast_to(t[i], rows[i].shape) for i in range(len(ranges))]
+    diag = None
+    if key is not None:
+        # Separate streams for bonds and sites: switching onsite disorder on leaves the bonds alone.
+        kb, ko = jax.random.split(key, 2)
+        n_b = sum(len(r) for r in rows)
+        noise = uniform_noise(kb, (n_b,), wb, t.dtype)
+        splits = np.cumsum([len(r) for r in rows])[:-1]
+        vals = [v + n for v, n in zip(vals, jnp.split(noise, splits))]
+        diag = uniform_noise(ko, (lat.n_sites,), wo, t.dtype)
+    return Terms(lat.n_sites, rows, cols, tuple(vals), (True,) * len(rows), diag)
+
+
+def ssh_terms(t, lat: Lattice, ranges=(0, 1), bond_disorder=0.0, onsite_disorder=0.0, key=None) -> Terms:
+    """The :class:`Terms` of :func:`ssh` (same arguments, same checks)."""
+    args, lat, static = _ssh_check(t, lat, ranges, bond_disorder, onsite_disorder, key)
+    return _ssh_core(*args, lat, *static)
+
+
+def ssh(t, lat: Lattice, ranges=(0, 1), bond_disorder=0.0, onsite_disorder=0.0, key=None) -> jax.Array:
+    r"""Real-space Hamiltonian of the SSH family, shape ``(2L, 2L)``.
+
+    Args:
+      t: hopping amplitudes, shape ``(len(ranges),)``; ``t[i]`` couples ``B_n`` with
+        ``A_{n+ranges[i]}``. With ``ranges=(0, 1)``, ``t = (v, w)`` is the standard SSH chain.
+      lat: a :func:`tnn.lattice.chain` with ``L`` cells (static). Needs ``L > max|r|`` (open) or
+        ``L > 2 max|r|`` (periodic).
+      ranges: static tuple of ints.
+      bond_disorder: ``Wb >= 0``; uniform ``[-Wb/2, Wb/2]`` added to every bond (chiral).
+      onsite_disorder: ``Wo >= 0``; uniform ``[-Wo/2, Wo/2]`` on every site (breaks chirality).
+      key: PRNG key, required when a disorder strength is nonzero or traced. With a key, noise is
+        always drawn (so ``vmap`` over strengths including 0 is consistent).
+
+    Returns:
+      ``H`` of shape ``(2L, 2L)``, real for real ``t``.
+    """
+    args, lat, static = _ssh_check(t, lat, ranges, bond_disorder, onsite_disorder, key)
+    return build(_ssh_core, args, lat, static, False)
+
+
+def ssh_q(t, k, ranges=(0, 1)):
+    """``q(k) = sum_i t_i e^{i r_i k}``; ``t`` ``(n_r,)``, ``k`` scalar -> complex scalar."""
+    (t, k), c = _real(t, k)
+    r = jnp.asarray(ranges, dtype=t.dtype)
+    return jnp.sum(t.astype(c) * _phase(r * k, c))
+
+
+def ssh_bloch(t, k, ranges=(0, 1)):
+    """SSH-family Bloch matrix ``(2, 2)`` in the (A, B) basis at scalar ``k``."""
+    q = ssh_q(t, k, ranges)
+    z = jnp.zeros_like(q)
+    return jnp.stack([jnp.stack([z, jnp.conj(q)]), jnp.stack([q, z])])
+
+
+# ------------------------------------------------------------------------------ datasets
+def _dataset_terms(theta, lat, ranges, disorder, w, key):
+    wb = w if disorder == "bond" else 0.0
+    wo = w if disorder == "onsite" else 0.0
+    return ssh_terms(theta, lat, ranges, bond_disorder=wb, onsite_disorder=wo, key=key)
+
+
+def _base(**kw) -> dict:
+    from tnn.data.spec import uniform  # noqa: PLC0415  (tnn.data asks the registry)
+
+    ranges = (-1, 0, 1, 2)
+    base = dict(
+        model="ssh", size=(50,), pbc=False, ranges=ranges,
+        params=tuple(uniform(f"t[{r}]", -1.0, 1.0) for r in ranges),
+        classes=(-1, 0, 1, 2), balance=True, features=("wavefunctions", "hoppings"),
+        dtype="float64", n=2000, shard_size=512, chunk_size=64,
+    )
+    base.update(kw)
+    return base
+
+
+def _disordered(kind: str) -> dict:
+    from tnn.data.spec import choice  # noqa: PLC0415
+
+    return _base(disorder=kind, strength=choice("W", 0.5, 1.0))
+
+
+PRESETS = {
+    "ssh": lambda: _base(),
+    "ssh-pbc": lambda: _base(pbc=True),
+    "ssh-bond": lambda: _disordered("bond"),
+    "ssh-onsite": lambda: _disordered("onsite"),
+    "ssh01": lambda: _base(classes=(0, 1)),
+}
+
+
+# ------------------------------------------------------------------------------ demo panel
+def _demo_run(quick: bool, key):
+    from tnn import invariants, lattice  # noqa: PLC0415
+
+    L = 40 if quick else 80
+    ratios = np.linspace(0.05, 1.95, 20 if quick else 39)
+    ts = jnp.stack([jnp.asarray(ratios), jnp.ones_like(jnp.asarray(ratios))], axis=-1)
+    obc, pbc = lattice.chain(L, pbc=False), lattice.chain(L, pbc=True)
+
+    @jax.jit
+    def point(t, k):
+        w_obc = invariants.winding_number(ssh(t, obc), obc)
+        w_pbc = invariants.winding_number(ssh(t, pbc), pbc)
+        w_dis = invariants.winding_number(ssh(t, pbc, bond_disorder=1.0, key=k), pbc)
+        return w_obc, w_pbc, w_dis
+
+    keys = jax.random.split(jax.random.fold_in(key, 1), len(ratios))
+    w_obc, w_pbc, w_dis = (np.asarray(a) for a in jax.vmap(point)(ts, keys))
+    w_k = _demo.kspace_or_none(lambda r: kspace.winding_number((float(r), 1.0)), ratios)
+    clean = [i for i, w in enumerate(w_k) if w is not None and abs(ratios[i] - 1.0) > 0.25]
+    rep = {
+        "L": L, "v_over_w": ratios.tolist(), "kspace": w_k,
+        "obc_bulk_trace": w_obc.tolist(), "pbc": w_pbc.tolist(), "pbc_bond_disorder_1.0": w_dis.tolist(),
+        "max_dev_from_kspace_away_from_transition": float(
+            max(max(abs(w_obc[i] - w_k[i]), abs(w_pbc[i] - w_k[i])) for i in clean)
+        ),
+    }
+    r_fine = np.linspace(ratios[0], ratios[-1], 801)
+    w_fine = jax.jit(jax.vmap(lambda v: kspace.winding_number(jnp.stack([v, jnp.ones_like(v)]))))(jnp.asarray(r_fine))
+    return rep, (r_fine, np.asarray(w_fine))
+
+
+def _demo_plot(axes, rep, fine):
+    ax = axes[0]
+    _demo.step_reference(ax, fine, "k space")
+    x = np.asarray(rep["v_over_w"])
+    ax.plot(x, rep["obc_bulk_trace"], "o", ms=4, label=f"OBC bulk trace, L={rep['L']}")
+    ax.plot(x, rep["pbc"], "x", label="PBC")
+    ax.plot(x, rep["pbc_bond_disorder_1.0"], "s", ms=4, mfc="none", label="PBC, bond disorder 1.0")
+    ax.set(xlabel="v / w", ylabel="winding number", title="SSH (k space gapless at v = w)")
+    ax.legend(fontsize=7)
+
+
+def _demo_summary(rep) -> list[str]:
+    return [f"SSH  L={rep['L']}: max |real space - k space| away from v=w: "
+            f"{rep['max_dev_from_kspace_away_from_transition']:.2e}"]
+
+
+SYSTEM = System(
+    name="ssh",
+    lattice="chain",
+    params=("t",),
+    vector_params=("t",),
+    invariant="winding",
+    builders={"ssh": ssh, "ssh_terms": ssh_terms},
+    check_core=(_ssh_check, _ssh_core),
+    bloch=lambda p, k, ranges: ssh_bloch(p["t"], k, ranges),
+    reciprocal=np.array([[2 * np.pi]]),
+    kspace=lambda p, ranges, nk: kspace.winding_number_and_gap(p["t"], ranges, nk),
+    kspace_nk=512,
+    uses_ranges=True,
+    default_ranges=(0, 1),
+    sample_names=lambda ranges: tuple(f"t[{r}]" for r in ranges),
+    to_params=lambda theta, ranges: {"t": theta},
+    dataset_terms=_dataset_terms,
+    disorders=("none", "bond", "onsite"),
+    chiral_disorders=("none", "bond"),
+    methods=("winding",),
+    features=("hoppings",),
+    classes=lambda ranges: tuple(range(min(ranges), max(ranges) + 1)),
+    presets=PRESETS,
+    demo=DemoPanel(_demo_run, _demo_plot, summary=_demo_summary),
+)
