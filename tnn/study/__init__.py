@@ -38,8 +38,8 @@ in an existing folder is refused (``ValueError`` naming ``out``).
 
 from tnn.study.cli import register_cli
 from tnn.study.config import PROFILES, SECTIONS, STUDY_MODELS, StudyConfig, profile
-from tnn.study.runner import label_quality, run_study, test_sets_1d
+from tnn.study.runner import label_quality, run_study, eval_sets_1d
 from tnn.study.summary import results_table, sanity
 
 __all__ = ["StudyConfig", "STUDY_MODELS", "PROFILES", "SECTIONS", "profile", "run_study", "results_table", "sanity",
-           "label_quality", "test_sets_1d", "register_cli"]
+           "label_quality", "eval_sets_1d", "register_cli"]

@@ -46,9 +46,9 @@ def _n(rows, model, split):
 
 
 def _ds_of(summary, split):
-    from tnn.study.runner import test_sets_1d
+    from tnn.study.runner import eval_sets_1d
 
-    return test_sets_1d(summary["config"]).get(split, (None,))[0]
+    return eval_sets_1d(summary["config"]).get(split, (None,))[0]
 
 
 def _quality(d) -> str:

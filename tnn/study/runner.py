@@ -17,7 +17,7 @@ import numpy as np
 
 from tnn.study.config import FEATURES, NOT_RESULTS, STUDY_MODELS, StudyConfig
 
-__all__ = ["run_study", "label_quality", "test_sets_1d", "GAP_BINS"]
+__all__ = ["run_study", "label_quality", "eval_sets_1d", "GAP_BINS"]
 
 #: k-space gap bins of "accuracy against the distance to the nearest phase boundary"
 GAP_BINS = (0.0, 0.05, 0.1, 0.2, 0.4, np.inf)
@@ -68,7 +68,7 @@ def dataset_specs(c: StudyConfig) -> dict:
     return specs
 
 
-def test_sets_1d(c: StudyConfig) -> dict:
+def eval_sets_1d(c: StudyConfig) -> dict:
     """``{split name: (dataset, split)}`` the 1D models are scored on (clean test, sizes, disorder, periodic)."""
     out = {"test": ("ssh", "test")}
     for f in c.transfer_factors:
@@ -334,7 +334,7 @@ def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, 
         from tnn.train import dataset_classes
 
         classes = tuple(dataset_classes(st.sets["ssh"]))
-        tests = test_sets_1d(c)
+        tests = eval_sets_1d(c)
         runs, rows, members = {}, [], {}
         # ---- 1D models
         for m in c.models:
