@@ -86,14 +86,14 @@ class StudyConfig:
     onsite: tuple[float, ...] = (0.5, 1.0)
     models: tuple[str, ...] = tuple(STUDY_MODELS)
     noise: float = 0.1
-    epochs: int = 15
+    epochs: int = 10
     batch_size: int = 32
     learning_rate: float = 3e-3
     width: int = 16
     depth: int = 2
     channels: int = 2
     tau: float = 10.0
-    unseen_models: tuple[str, ...] = ("topo-exact", "topo-random", "cnn", "symmetric")
+    unseen_models: tuple[str, ...] = ("topo-exact", "topo-random", "cnn")
     sections: tuple[str, ...] = SECTIONS
     sigmas: tuple[float, ...] = (0.01, 0.1, 0.3, 1.0)
     sens_seeds: int = 4
@@ -104,10 +104,10 @@ class StudyConfig:
     probe_n: int = 160
     probe_seeds: int = 2
     models_2d: tuple[str, ...] = ("topo-exact", "cnn", "resnet")
-    size_2d: int = 8
-    test_size_2d: int = 12
-    n_2d: int = 600
-    n_test_2d: int = 150
+    size_2d: int = 12
+    test_size_2d: int = 14
+    n_2d: int = 300
+    n_test_2d: int = 80
     epochs_2d: int = 10
     out: str = "results/study"
 
@@ -248,7 +248,7 @@ PROFILES = {
                  onsite=(0.5, 1.0, 2.0), epochs=40, width=32, unseen_models=tuple(STUDY_MODELS),
                  sigmas=(1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0), sens_seeds=16, sens_epochs=10,
                  grad_lengths=(16, 32, 64, 128), probe_seeds=5, landscape_models=tuple(STUDY_MODELS), landscape_batch=256,
-                 probe_n=1000, size_2d=10, test_size_2d=16, n_2d=4000, n_test_2d=500, epochs_2d=30),
+                 probe_n=1000, size_2d=12, test_size_2d=20, n_2d=3000, n_test_2d=400, epochs_2d=30),
 }
 
 

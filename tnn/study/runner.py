@@ -349,6 +349,8 @@ def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, 
                                        {"unseen": ("unseen", "test"), "test01": ("ssh01", "test")}, tcfg)
             runs[f"{m}@01"] = info
             rows += r
+        # the analysis parts read only the training set and the test sets of ``ssh``: free the rest
+        st._cache = {k: v for k, v in st._cache.items() if k[0] == "ssh"}
         # ---- 2D: QWZ (Anderson disorder) -> larger QWZ, honeycomb Haldane
         if has2d:
             cls2 = tuple(dataset_classes(st.sets["qwz"]))
@@ -365,6 +367,7 @@ def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, 
                 r, info = _train_and_score(st, f"2d-{m}", m, mcfg, "qwz", t2, tcfg2)
                 runs[f"2d-{m}"] = info
                 rows += r
+            st._cache = {k: v for k, v in st._cache.items() if k[0] == "ssh"}
         summary = {"rows": rows, "datasets": st.ds_info, "runs": runs, "classes": list(classes), "splits": list(tests),
                    "out": str(out), "config": c}
         # ---- analysis parts
