@@ -54,7 +54,7 @@ def test_unwritable_out_is_a_one_line_error(argv, tmp_path, capsys):
 @pytest.fixture(scope="module")
 def small_dataset(tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "ssh"
-    argv = ["data", "generate", "--preset", "ssh", "--n", "96", "--size", "8", "--features",
+    argv = ["data", "generate", "--preset", "ssh", "--n", "96", "--size", "24", "--features",
             "wavefunctions,hamiltonian", "--shard-size", "32", "--chunk-size", "16", "--quiet", "--out", str(out)]
     assert cli.main(argv) == 0
     return out, argv

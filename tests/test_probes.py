@@ -38,11 +38,13 @@ def test_edge_potential_keeps_bulk_winding_and_moves_edge_modes():
 def test_proxy_sets_and_saliency():
     rng = np.random.default_rng(0)
     L, ranges, classes = 16, (0, 1), (0, 1)
-    t = np.stack([rng.uniform(0.2, 1.0, 12), rng.uniform(0.2, 1.0, 12)], axis=1)
-    t[:6, 1] += 0.8  # six topological chains
+    # Deep in the phases (|v/w| or |w/v| <= 1/2): certified on 16 cells (tnn.validity), open and periodic.
+    small, large = rng.uniform(0.2, 0.5, 12), rng.uniform(1.0, 1.7, 12)
+    t = np.stack([np.where(np.arange(12) < 6, small, large), np.where(np.arange(12) < 6, large, small)], axis=1)
+    # six topological chains (w > v), six trivial ones
     pd = probes.proxy_disagreeing(t, L, ranges, classes, mu=0.7)
     topo = pd["y"] == 1
-    assert topo.sum() >= 4 and pd["changed"] == 0
+    assert topo.sum() >= 4 and pd["changed"] == 0 and pd["invalid"] == 0
     assert np.all(pd["zero_modes_before"][:6] == 2) and np.all(pd["zero_modes_after"] == 0)
     per = probes.periodic_versions(t, L, ranges, classes)
     lat = tnn.lattice.chain(L)

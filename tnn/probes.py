@@ -139,8 +139,9 @@ def proxy_disagreeing(t, L: int, ranges, classes, mu: float = 1.0, edge_cells: i
     """Open chains (hoppings ``t`` ``(B, R)``) with the edge potential ``(+mu, -mu)`` on the
     (left, right) ``edge_cells`` (:func:`edge_potential`).
 
-    Labels: the rounded bulk winding of the perturbed chain (``method="eigh"``); samples whose value
-    changed from the unperturbed chain's are dropped (counted in ``changed``). Also returns
+    Labels: the rounded bulk winding of the perturbed chain (``method="eigh"``); samples whose
+    certified value changed from the unperturbed chain's are dropped (counted in ``changed``), and
+    so are samples not certified before or after (:mod:`tnn.validity`; counted in ``invalid``). Also returns
     ``zero_modes_before`` / ``zero_modes_after``: per sample, the number of eigenvalues with
     ``|E| < 1e-3 * max|E|`` (the edge modes that a proxy would look for)."""
     lat = chain(int(L), pbc=False)
@@ -151,7 +152,8 @@ def proxy_disagreeing(t, L: int, ranges, classes, mu: float = 1.0, edge_cells: i
     H = edge_potential(H0, lat, jnp.asarray([mu, -mu]), edge_cells)
     w0 = winding_labels(H0, lat)
     w1 = winding_labels(H, lat, method="eigh")
-    same = np.isfinite(w0) & np.isfinite(w1) & (np.round(np.nan_to_num(w0)) == np.round(np.nan_to_num(w1)))
+    both = np.isfinite(w0) & np.isfinite(w1)
+    same = both & (np.round(np.nan_to_num(w0)) == np.round(np.nan_to_num(w1)))
     feats = chain_features(H)
 
     def zero_modes(Es):
@@ -162,7 +164,8 @@ def proxy_disagreeing(t, L: int, ranges, classes, mu: float = 1.0, edge_cells: i
     z1 = zero_modes(feats["energies"])
     feats = {k: v[same] for k, v in feats.items()}
     feats, y, dropped = _clean(feats, w1[same], classes)
-    return {"x": feats, "y": y, "lat": lat, "dropped": dropped, "changed": int((~same).sum()),
+    return {"x": feats, "y": y, "lat": lat, "dropped": dropped, "changed": int((both & ~same).sum()),
+            "invalid": int((~both).sum()),
             "zero_modes_before": z0, "zero_modes_after": z1}
 
 

@@ -547,12 +547,11 @@ def _run(fn, axes, n_keys, seed, pl: SweepPlan, devices, partial: Path | None, p
             cols = [np.concatenate([c, np.repeat(c[-1:], pad)]) for c in cols]
         return runner(*(jax.device_put(c, sharding) for c in cols)), hi - lo
 
-    # Launch chunk j+1 before waiting on chunk j: JAX dispatches asynchronously, so the host's
-    # indexing, transfer and disk write overlap the devices' work.
-    pending = launch(todo[0]) if todo else None
-    for i, j in enumerate(todo):
-        res, n = pending
-        pending = launch(todo[i + 1]) if i + 1 < len(todo) else None
+    # One chunk in flight at a time. Overlapping the next chunk's launch with this one's wait
+    # deadlocked XLA's CPU runtime (jax 0.10.2) with 4 forced host devices running LAPACK custom
+    # calls (SVD) side by side: reproduced about one run in two, blocked with no CPU use.
+    for j in todo:
+        res, n = launch(j)
         arr = np.asarray(res)[:n]
         if partial is not None:
             _save_npy(partial / f"chunk_{j:06d}.npy", arr)

@@ -91,6 +91,8 @@ __all__ = [
     "projector_reference",
     "projector_tail",
     "certify",
+    "extended_states",
+    "mobility_tol",
     "zero_energy_lyapunov",
     "ssh_bond_lyapunov",
     "ssh_bond_transition",
@@ -124,12 +126,15 @@ class Certificate:
     Attributes:
       tail: the tail moment ``tau`` (module docstring); small means localized.
       gap: the spectral (bulk) gap at the Fermi level (reported; not a criterion by default).
+      mobility_gap: the gap at the Fermi level between *extended* bulk states only (participation
+        of at least ``(2 D)^d`` cells, :func:`extended_states`); localized states are left out.
       distance: ``|value - rint(value)|`` of the raw value (for a marker map: of its window mean).
       reason: int32 code of :data:`REASONS`; 0 is valid.
     """
 
     tail: jax.Array
     gap: jax.Array
+    mobility_gap: jax.Array
     distance: jax.Array
     reason: jax.Array
 
@@ -230,7 +235,25 @@ def projector_tail(W, rows: np.ndarray, weights: np.ndarray):
 
 
 # ------------------------------------------------------------------------------ the decision
-def certify(value, *, tail, tail_max: float, gap, e_max, gap_tol, nan_input, integer_value=None):
+def extended_states(cell_weights, lat: Lattice, D: float):
+    """Which states are extended: ``cell_weights`` ``(n_cells, n_states)`` (each column the state's
+    weight per cell, summing to 1); a state is extended when its participation number
+    ``1 / sum_c w_c^2`` is at least ``(2 D)^d`` cells (at most half the sample). A Bloch-like state of
+    an open chain has ``2L/3``; a state localized on ``xi`` cells about ``xi``."""
+    need = min((2.0 * D) ** lat.ndim, lat.n_cells / 2.0)
+    return 1.0 / jnp.sum(cell_weights**2, axis=0) >= need
+
+
+def mobility_tol(lat: Lattice, e_max):
+    """The Thouless-scale window ``c E_max / min(dims)`` (``c = 2`` open, 1 periodic) in which an
+    extended state at the Fermi level makes a finite sample critical: a clean sample's finite-size
+    gap at a transition is ``~ pi v_F / L`` (measured ``gap L / E_max`` 1.55 for SSH, 1.2-1.3 for QWZ
+    open samples)."""
+    return (2.0 if not lat.pbc else 1.0) * e_max / min(lat.dims)
+
+
+def certify(value, *, tail, tail_max: float, gap, e_max, gap_tol, nan_input, integer_value=None,
+            mobility_gap=None, mobility_min=None):
     """Apply the criterion; returns ``(value or NaN, Certificate)``.
 
     Args:
@@ -242,6 +265,9 @@ def certify(value, *, tail, tail_max: float, gap, e_max, gap_tol, nan_input, int
         raw values); the reason code still reports the certificate (or ``gapless``).
       nan_input: bool scalar, the input held a NaN.
       integer_value: the scalar whose distance to an integer is tested (default ``value``).
+      mobility_gap, mobility_min: the gap between extended states at the Fermi level and its
+        threshold (:func:`mobility_tol`): below it the sample is ``delocalized`` (an extended state
+        sits within the Thouless window of the Fermi level: critical at this size).
     """
     iv = value if integer_value is None else integer_value
     finite = jnp.isfinite(iv)
@@ -251,16 +277,22 @@ def certify(value, *, tail, tail_max: float, gap, e_max, gap_tol, nan_input, int
     gap_tol = jnp.asarray(gap_tol, gap.dtype)
     explicit = gap_tol >= 0
     on_state = ~(gap > FERMI_FLOOR * e_max)
+    if mobility_gap is None:
+        mobility_gap = jnp.asarray(jnp.inf, gap.dtype)
+        critical = jnp.bool_(False)
+    else:
+        mobility_gap = jax.lax.stop_gradient(mobility_gap)
+        critical = mobility_gap < mobility_min
     reason = jnp.where(nan_input | ~jnp.isfinite(tail) | ~finite, NAN_INPUT,
              jnp.where(on_state, FERMI_LEVEL_ON_STATE,
-             jnp.where(~(tail <= tail_max), DELOCALIZED,
+             jnp.where(~(tail <= tail_max) | critical, DELOCALIZED,
              jnp.where(dist > INTEGER_TOL, NOT_INTEGER,
              jnp.where(explicit & (gap < gap_tol), GAPLESS, VALID)))))
     reason = reason.astype(jnp.int32)
     keep = jnp.where(explicit, gap >= gap_tol, reason == VALID)
     keep = keep & ~nan_input
     out = jnp.where(keep, value, jnp.nan)
-    return out, Certificate(tail=tail, gap=gap, distance=dist, reason=reason)
+    return out, Certificate(tail=tail, gap=gap, mobility_gap=mobility_gap, distance=dist, reason=reason)
 
 
 # ------------------------------------------------------------------------------ chains: Lyapunov
