@@ -1,7 +1,7 @@
 """Sensitivity to initialization and gradient variance at init, on the datasets of a ``tnn study``.
 
 Input: a study folder (``tnn study --out DIR``): ``config.json`` and ``data/ssh`` (train/val), and
-as out-of-distribution sets ``data/transfer`` (held-out chain length) and ``data/disorder`` (bond
+as out-of-distribution sets ``data/ssh-L*`` (held-out chain lengths) and ``data/bond-W*`` (chiral bond
 disorder), test splits. For each model of ``--models`` (default: topo and the study's baselines):
 
 * :func:`tnn.trainability.init_sensitivity` -- topo from exact + noise sigma (``--sigmas``, default
@@ -59,10 +59,11 @@ def main() -> None:
         x, y, lat, _ = load_dataset(root / "data" / "ssh", mcfg, "train")
         vx, vy, _, _ = load_dataset(root / "data" / "ssh", mcfg, "val")
         ood = {}
-        for ds in ("transfer", "disorder"):
-            if (root / "data" / ds).exists():
-                ox, oy, olat, _ = load_dataset(root / "data" / ds, mcfg, "test")
-                ood[ds] = (ox, oy, olat)
+        # the study's size-transfer (ssh-L<2L>, ...) and chiral-disorder (bond-W<w>) test sets
+        for folder in sorted((root / "data").glob("ssh-L*")) + sorted((root / "data").glob("bond-W*")):
+            ox, oy, olat, _ = load_dataset(folder, mcfg, "test")
+            if len(oy):
+                ood[folder.name] = (ox, oy, olat)
         sens[name] = trainability.init_sensitivity(mcfg, lat, (x, y), (vx, vy), ood, tcfg, sigmas=args.sigmas,
                                                    threshold=args.threshold, progress=progress)
         gvar[name] = trainability.gradient_variance(mcfg, args.lengths, n_inits=args.n_inits, progress=progress)

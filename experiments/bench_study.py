@@ -1,0 +1,65 @@
+"""Wall time and peak memory of ``tnn study`` per profile, each in a fresh folder (a benchmark, not a test).
+
+Each profile runs as its own process (``tnn study --profile P --no-progress --out <tmp>/P``) under
+``/usr/bin/time`` when present (peak resident memory), else with wall time only; then a second run in
+the same folder measures the resume path (every unit reused). Writes a table to stdout and JSON to
+``results/bench_study.json`` (``--out``). The machine is usually shared: the load average before
+and after each run is recorded next to its time. Nothing asserts.
+
+Run: ``OPENBLAS_NUM_THREADS=1 .venv/bin/python experiments/bench_study.py [--profiles quick default]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _run(cmd: list[str]) -> tuple[float, float | None, int]:
+    timer = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
+    full = ([timer, "-f", "MAXRSS_KB %M"] if timer else []) + cmd
+    t0 = time.perf_counter()
+    p = subprocess.run(full, capture_output=True, text=True, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    wall = time.perf_counter() - t0
+    m = re.search(r"MAXRSS_KB (\d+)", p.stderr)
+    if p.returncode != 0:
+        sys.stderr.write(p.stderr[-3000:])
+    return wall, (int(m.group(1)) / 1e6 if m else None), p.returncode
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--profiles", nargs="+", default=["quick", "default"])
+    ap.add_argument("--out", default="results/bench_study.json")
+    args = ap.parse_args()
+    tnn_bin = str(Path(sys.executable).with_name("tnn"))
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-study-") as tmp:
+        for prof in args.profiles:
+            folder = Path(tmp) / prof
+            load0 = os.getloadavg()[0]
+            wall, rss, rc = _run([tnn_bin, "study", "--profile", prof, "--no-progress", "--out", str(folder)])
+            load1 = os.getloadavg()[0]
+            again, _, rc2 = _run([tnn_bin, "study", "--profile", prof, "--no-progress", "--out", str(folder)])
+            size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+            rows.append({"profile": prof, "wall_s": wall, "peak_rss_gb": rss, "rerun_s": again, "returncode": rc,
+                         "rerun_returncode": rc2, "folder_mb": size / 1e6, "load_before": load0, "load_after": load1})
+            print(f"{prof:8s} {wall:7.1f} s  (rerun, all reused: {again:5.1f} s)  peak RSS "
+                  f"{'n/a' if rss is None else f'{rss:.2f} GB'}  folder {size / 1e6:.0f} MB  load {load0:.1f} -> {load1:.1f}"
+                  f"  rc {rc}/{rc2}", flush=True)
+    from tnn import results as io
+
+    io.write_json(args.out, {"rows": rows, "cpus": os.cpu_count(), "platform": platform.platform()})
+    print(f"-> {args.out}")
+
+
+if __name__ == "__main__":
+    main()

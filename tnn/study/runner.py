@@ -1,0 +1,393 @@
+"""Running (or resuming) a study: datasets, trainings, evaluations and the analysis parts.
+
+Every unit of work leaves a file that a rerun trusts: a dataset (``tnn.data``, resumable), a
+training folder (``tnn.train.fit``, resumable from its checkpoint) with ``eval.json`` (its test
+metrics, keyed by the model, training and dataset digests), and one ``parts/<name>.json`` per
+analysis (keyed by the study config). A rerun after a kill recomputes only what has no such file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from tnn.study.config import FEATURES, NOT_RESULTS, STUDY_MODELS, StudyConfig
+
+__all__ = ["run_study", "label_quality", "eval_sets_1d", "GAP_BINS"]
+
+#: k-space gap bins of "accuracy against the distance to the nearest phase boundary"
+GAP_BINS = (0.0, 0.05, 0.1, 0.2, 0.4, np.inf)
+#: 2D models: study name -> (tnn.models name, init)
+MODELS_2D = {"topo-exact": ("topo", "exact"), "cnn": ("cnn", "default"), "resnet": ("resnet", "default")}
+
+
+def label_quality(ds) -> dict:
+    """Label quality of a dataset: ``valid_fraction`` (certified samples, all splits) and
+    ``clean_agree`` (the share of valid clean samples whose label equals the k-space class; None
+    when there is no clean valid sample)."""
+    d = ds.load("all", ("invalid", "strength", "class", "kspace_class", "kspace_gapless"))
+    invalid = d["invalid"].astype(bool)
+    clean = (d["strength"] == 0) & ~invalid & ~d["kspace_gapless"].astype(bool)
+    agree = float(np.mean(d["class"][clean] == d["kspace_class"][clean])) if clean.any() else None
+    return {"valid_fraction": float(1.0 - invalid.mean()), "clean_agree": agree, "n_clean_valid": int(clean.sum())}
+
+
+def _wname(prefix: str, w: float) -> str:
+    return f"{prefix}-W{w:g}"
+
+
+def dataset_specs(c: StudyConfig) -> dict:
+    """``{name: tnn.data.DatasetSpec}`` of every dataset of the study."""
+    from tnn import data
+    from tnn.data.spec import fixed
+
+    s, L = c.data_seed, c.size
+    test = dict(splits=(0.0, 0.0, 1.0), n=c.n_test, features=FEATURES)
+    specs = {"ssh": data.preset("ssh", size=L, n=c.n, seed=s, splits=c.splits, features=FEATURES)}
+    for i, f in enumerate(c.transfer_factors):
+        specs[f"ssh-L{f * L}"] = data.preset("ssh", size=f * L, seed=s + 10 + i, **test)
+    for i, w in enumerate(c.disorder):
+        if w > 0:
+            specs[_wname("bond", w)] = data.preset("ssh-bond", size=L, strength=fixed("W", w), seed=s + 30 + i, **test)
+    if "generalization" in c.sections:
+        specs["periodic"] = data.preset("ssh-pbc", size=L, seed=s + 20, **test)
+        specs["ssh01"] = data.preset("ssh01", size=L, n=c.n, seed=s + 21, splits=c.splits, features=FEATURES)
+        specs["unseen"] = data.preset("ssh", size=L, classes=(-1, 2), seed=s + 22, **test)
+        for i, w in enumerate(c.onsite):
+            specs[_wname("onsite", w)] = data.preset("ssh-onsite", size=L, strength=fixed("W", w), seed=s + 40 + i, **test)
+    if "2d" in c.sections:
+        f2 = ("wavefunctions", "hamiltonian")
+        common = dict(features=f2, dtype="float64", shard_size=64, chunk_size=8)
+        specs["qwz"] = data.preset("qwz", size=c.size_2d, n=c.n_2d, seed=s + 50, splits=c.splits, **common)
+        specs["qwz-large"] = data.preset("qwz", size=c.test_size_2d, n=c.n_test_2d, seed=s + 51, splits=(0.0, 0.0, 1.0), **common)
+        specs["haldane"] = data.preset("haldane", size=c.size_2d, n=c.n_test_2d, seed=s + 52, splits=(0.0, 0.0, 1.0), **common)
+    return specs
+
+
+def eval_sets_1d(c: StudyConfig) -> dict:
+    """``{split name: (dataset, split)}`` the 1D models are scored on (clean test, sizes, disorder, periodic)."""
+    out = {"test": ("ssh", "test")}
+    for f in c.transfer_factors:
+        out[f"L{f * c.size}"] = (f"ssh-L{f * c.size}", "test")
+    for w in c.disorder:
+        if w > 0:
+            out[_wname("bond", w)] = (_wname("bond", w), "test")
+    if "generalization" in c.sections:
+        out["periodic"] = ("periodic", "test")
+    return out
+
+
+def _check_folder(out: Path, config: StudyConfig) -> None:
+    from tnn import results as io
+
+    path = out / "config.json"
+    if not path.exists():
+        return
+    saved = io.read_json(path).get("study", {})
+    now = io.to_jsonable(config)
+    diff = [k for k in now if k not in NOT_RESULTS and saved.get(k) != now[k]]
+    if diff:
+        raise ValueError(
+            f"StudyConfig field `out`: {out} holds a study with a different config (fields {diff}); "
+            "choose another folder or delete that one."
+        )
+
+
+def _folder_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file()) if Path(path).exists() else 0
+
+
+class _Study:
+    """The state of one invocation: folders, open datasets, a cache of loaded splits, the bar."""
+
+    def __init__(self, config: StudyConfig, log, progress: bool):
+        from tnn import results as io
+
+        self.c, self.log, self.progress = config, log, progress
+        self.out = Path(config.out)
+        self.key = io.to_jsonable({k: v for k, v in dataclasses.asdict(config).items() if k not in NOT_RESULTS})
+        self.sets: dict = {}
+        self.ds_info: dict = {}
+        self._cache: dict = {}
+        self.reused: list[str] = []
+        self.seconds: dict[str, float] = {}
+        self.bar = None
+
+    # -------------------------------------------------------------- helpers
+    def step(self, what: str) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(what[:40], refresh=False)
+            self.bar.update(1)
+
+    def load(self, ds_name: str, split: str, mcfg, drop: bool = True):
+        """``(x, y, lat, info, gap)``: :func:`tnn.train.load_dataset` plus the k-space gap of each sample."""
+        from tnn.train import load_dataset
+
+        k = (ds_name, split, mcfg.resolved_input(), drop)
+        if k not in self._cache:
+            ds = self.sets[ds_name]
+            x, y, lat, info = load_dataset(ds, mcfg, split, drop_ill_defined=drop)
+            d = ds.load(split, ("kspace_gap", "ill_defined", "kspace_class"))
+            keep = ~d["ill_defined"].astype(bool) if drop else np.ones(len(d["kspace_gap"]), bool)
+            self._cache[k] = (x, y, lat, info, d["kspace_gap"][keep], d["kspace_class"][keep])
+        return self._cache[k]
+
+    def part(self, name: str, fn: Callable[[], dict]) -> dict:
+        """The cached result of analysis ``name`` (``parts/<name>.json``), computed if missing."""
+        from tnn import results as io
+
+        path = self.out / "parts" / f"{name}.json"
+        if path.exists():
+            saved = io.read_json(path)
+            if saved.get("key") == self.key:
+                self.reused.append(name)
+                self.seconds[name] = saved["seconds"]
+                self.log(f"part  {name:14s} reused")
+                self.step(name)
+                return saved["result"]
+        t0 = time.perf_counter()
+        res = io.to_jsonable(fn())
+        self.seconds[name] = time.perf_counter() - t0
+        io.write_json(path, {"key": self.key, "result": res, "seconds": self.seconds[name]})
+        self.log(f"part  {name:14s} {self.seconds[name]:.1f} s")
+        self.step(name)
+        return io.read_json(path)["result"]  # the same JSON a rerun reads (NaN, tuples -> lists)
+
+
+def _score(model, mcfg, params, x, y, gap, kclass=None) -> dict:
+    """Accuracy, per-class accuracy, loss, confusion matrix and accuracy per k-space gap bin."""
+    from tnn.train import metrics_from_outputs, predict
+
+    out = predict(model, params, x)
+    m = metrics_from_outputs(mcfg, out, y)
+    classes = np.asarray(mcfg.classes)
+    pred = classes[np.asarray(out).argmax(axis=1)] if mcfg.task == "classify" else \
+        classes[np.abs(np.asarray(out)[:, :1] - classes[None, :]).argmin(axis=1)]
+    yt = np.asarray(y).astype(int)
+    conf = [[int(np.sum((yt == a) & (pred == b))) for b in classes] for a in classes]
+    bins = []
+    for lo, hi in zip(GAP_BINS[:-1], GAP_BINS[1:]):
+        sel = (gap >= lo) & (gap < hi)
+        bins.append([int(sel.sum()), float(np.mean(pred[sel] == yt[sel])) if sel.any() else None])
+    res = {"acc": m["acc"], **{f"acc_{c}": m[f"acc_{c}"] for c in mcfg.classes}, "loss": m["loss"], "mae": m["mae"],
+           "ece": m.get("ece"), "confusion": conf, "gap_bins": bins}
+    if kclass is not None:  # control sets: how often the prediction claims the clean k-space class
+        res["claims_clean"] = float(np.mean(pred == np.asarray(kclass).astype(int)))
+    return res
+
+
+def _fits(model, params, other, x_other) -> bool:
+    from tnn.probes import params_fit
+
+    return other is model or params_fit(other, params, x_other)
+
+
+def _train_and_score(st: _Study, tag: str, mname: str, mcfg, train_ds: str, tests: dict, tcfg, extra_stages=None):
+    """Train ``mname`` on ``train_ds`` (resumable) and score every member on ``tests``; cached in
+    ``runs/<tag>/eval.json``. Returns ``(rows, info, members, model)``."""
+    import jax
+
+    from tnn import results as io
+    from tnn.models import count_params, make_model
+    from tnn.train import fit
+
+    run_dir = st.out / "runs" / tag
+    digests = {k: st.ds_info[v[0]]["digest"] for k, v in tests.items()}
+    digests["train"] = st.ds_info[train_ds]["digest"]
+    key = io.to_jsonable({"model": mcfg, "train": tcfg, "datasets": digests, "study": st.key})
+    ev_path = run_dir / "eval.json"
+    ev = io.read_json(ev_path) if ev_path.exists() else None
+    if ev is not None and ev.get("key") == key:
+        st.reused.append(tag)
+        st.log(f"model {tag:14s} reused ({run_dir})")
+        st.step(tag)
+        return ev["rows"], ev["info"]
+    t0 = time.perf_counter()
+    x, y, lat, info, _, _ = st.load(train_ds, "train", mcfg)
+    vx, vy, _, _, _, _ = st.load(train_ds, "val", mcfg)
+    model = make_model(mcfg, lat)
+    if (run_dir / "checkpoint.npz").exists():
+        st.log(f"model {tag:14s} resumed from the checkpoint of an earlier run ({run_dir})")
+    res = fit(model, tcfg, (x, y), (vx, vy), results_dir=run_dir, resume=True, progress=False,
+              extra_config={"data": info, "study": str(st.out)})
+    members = [res.member(i) for i in range(len(res.seeds))]
+    stages = [("trained", members)]
+    if mcfg.name == "topo" and mcfg.init == "exact":  # the exact tensors, untrained
+        x1 = jax.tree_util.tree_map(lambda a: a[:1], model.prepare(x))
+        stages.append(("init", [model.init(jax.random.key(s), x1) for s in res.seeds]))
+    extra_info = {}
+    if extra_stages is not None:
+        more, extra_info = extra_stages(model, members, (vx, vy))
+        stages += more
+    rows = []
+    for split, (ds_name, ds_split) in tests.items():
+        tx, ty, tlat, tinfo, gap, _ = st.load(ds_name, ds_split, mcfg)
+        tmodel = model if tlat == lat else make_model(mcfg, tlat)
+        fits = tinfo["n"] > 0 and _fits(model, members[0], tmodel, tx)
+        for stage, plist in stages:
+            for s, p in zip(res.seeds, plist):
+                row: dict[str, Any] = {"model": tag, "stage": stage, "seed": s, "split": split, "L": tinfo["size"][0],
+                                       "n": tinfo["n"], "n_ill_defined": tinfo["dropped_ill_defined"],
+                                       "epochs": res.epochs_run if stage == "trained" else 0}
+                if fits:
+                    row.update(_score(tmodel, mcfg, p, tx, ty, gap))
+                else:
+                    row["note"] = "n/a: parameters depend on the input size" if tinfo["n"] > 0 else "n/a: no valid sample"
+                rows.append(row)
+    hist = res.history
+    train_s = sum(max(r["time_s"] for r in hist if r["epoch"] == e) for e in sorted({r["epoch"] for r in hist}))
+    info = {"n_params": count_params(members[0]), "epochs": res.epochs_run, "train_seconds": train_s,
+            "input": mcfg.resolved_input(), "encoding": "-" if mcfg.name == "topo" else mcfg.resolved_encoding(lat),
+            "val_acc": {str(s): [r.get("val_acc") for r in hist if r["seed"] == s] for s in res.seeds},
+            "train_loss": {str(s): [r.get("train_loss") for r in hist if r["seed"] == s] for s in res.seeds},
+            **extra_info}
+    io.write_json(ev_path, {"key": key, "rows": rows, "info": info})
+    st.log(f"model {tag:14s} {res.epochs_run} epochs x {len(res.seeds)} seeds, {info['n_params']} params, "
+           f"{time.perf_counter() - t0:.1f} s")
+    st.step(tag)
+    return io.read_json(ev_path)["rows"], info
+
+
+def _prune_stage(model, members, val):
+    """The pruned shallow network: every member SVD-truncated to the smallest rank that keeps 95%
+    of its validation accuracy (:func:`tnn.prune.accuracy_vs_rank`)."""
+    from tnn import prune
+
+    out, ranks = [], []
+    for p in members:
+        curve = prune.accuracy_vs_rank(model, p, val)
+        k = curve["smallest_rank_95"] or curve["max_rank"]
+        ranks.append(int(k))
+        out.append(prune.svd_prune(p, int(k)))
+    return [("pruned", out)], {"pruned_rank": ranks, "max_rank": int(curve["max_rank"])}
+
+
+def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, progress: bool = False,
+              keep_datasets: bool = True) -> dict:
+    """Run (or resume) the study ``config``; write the results folder; return a summary.
+
+    ``log`` receives one line per unit of work (dataset, training, analysis part; "reused" or
+    "resumed" on a rerun); ``progress`` shows one tqdm bar with ETA over the whole study.
+    ``keep_datasets=False`` deletes ``<out>/data/`` at the end (a rerun regenerates it
+    bit-identically and reuses everything else).
+
+    Returns a dict: ``rows`` (the rows of ``metrics.csv``), ``datasets`` (name -> sizes, label
+    quality), ``runs`` (model -> training info), ``parts`` (analysis -> result), ``reused`` (units
+    reused from an earlier run), ``splits``, ``classes``, ``sizes``, ``seconds``, ``out``.
+    """
+    import jax
+    from tqdm.auto import tqdm
+
+    import tnn
+    from tnn import data, results as io
+    from tnn.study import analyses, plots, report
+
+    t_start = time.perf_counter()
+    if not isinstance(config, StudyConfig):
+        raise ValueError(f"Argument `config` must be a tnn.study.StudyConfig, got {type(config).__name__}.")
+    config = config.validate()
+    log = log or (lambda s: None)
+    tnn.enable_x64()  # labels and topo's exact contraction are float64 (docs/conventions.md)
+    out = Path(config.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"StudyConfig field `out`: {out} exists and is not a folder.")
+    _check_folder(out, config)
+    specs = dataset_specs(config)
+    tcfg = config.train_config()
+    io.write_json(out / "config.json", {"study": config, "train": tcfg, "datasets": {k: s.to_dict() for k, s in specs.items()},
+                                        "versions": {"tnn": tnn.__version__, "jax": jax.__version__}})
+    st = _Study(config, log, progress)
+    c = config
+    gen, has2d = "generalization" in c.sections, "2d" in c.sections
+    unseen = c.unseen_models if gen else ()
+    n_parts = len(analyses.parts(c))
+    total = len(specs) + len(c.models) + len(unseen) + (len(c.models_2d) if has2d else 0) + n_parts
+    st.bar = tqdm(total=total, desc="tnn study", unit="step", disable=not progress, smoothing=0.1)
+    try:
+        # ---- datasets
+        for name, spec in specs.items():
+            t0 = time.perf_counter()
+            ds = data.generate(spec, out / "data" / name, progress=False)
+            st.sets[name] = ds
+            rep = getattr(ds, "report", None) or {}
+            written, kept = len(rep.get("written", ())), len(rep.get("kept", ()))
+            ill = {s: int(ds.load(s, ("ill_defined",))["ill_defined"].astype(bool).sum()) for s in ("train", "val", "test")}
+            lbl = ds.load("test", ("label", "ill_defined"))
+            yv = lbl["label"][~lbl["ill_defined"].astype(bool)]
+            vals, counts = np.unique(yv, return_counts=True)
+            st.ds_info[name] = {"preset": spec.name, "model": spec.model, "size": list(spec.size), "L": spec.size[0],
+                                "pbc": spec.pbc, "disorder": spec.disorder,
+                                "W": list(spec.strength.args) if spec.disorder != "none" else [0.0], "seed": spec.seed,
+                                "n": spec.n, "digest": spec.digest(),
+                                **{f"n_{s}": ds.n_split(s) for s in ("train", "val", "test")},
+                                **{f"ill_defined_{s}": ill[s] for s in ("train", "val", "test")},
+                                "majority": float(counts.max() / counts.sum()) if counts.size else None,
+                                "test_classes": {str(int(v)): int(n) for v, n in zip(vals, counts)},
+                                **label_quality(ds)}
+            state = f"resumed: {kept} shards kept, {written} computed" if written and kept else "new" if written else "reused"
+            log(f"data  {name:14s} {'x'.join(map(str, spec.size)):<6s} n={spec.n:<5d} ({state}, {time.perf_counter() - t0:.1f} s)")
+            st.step(f"data {name}")
+        from tnn.train import dataset_classes
+
+        classes = tuple(dataset_classes(st.sets["ssh"]))
+        tests = eval_sets_1d(c)
+        runs, rows, members = {}, [], {}
+        # ---- 1D models
+        for m in c.models:
+            mcfg = c.model_config(m, classes)
+            r, info = _train_and_score(st, m, m, mcfg, "ssh", tests, tcfg, _prune_stage if m == "shallow" else None)
+            runs[m] = info
+            rows += r
+        # ---- unseen windings: trained on {0, 1} (the same class head: -1 and 2 are never seen)
+        for m in unseen:
+            mcfg = c.model_config(m, classes)
+            r, info = _train_and_score(st, f"{m}@01", m, mcfg, "ssh01",
+                                       {"unseen": ("unseen", "test"), "test01": ("ssh01", "test")}, tcfg)
+            runs[f"{m}@01"] = info
+            rows += r
+        # the analysis parts read only the training set and the test sets of ``ssh``: free the rest
+        st._cache = {k: v for k, v in st._cache.items() if k[0] == "ssh"}
+        # ---- 2D: QWZ (Anderson disorder) -> larger QWZ, honeycomb Haldane
+        if has2d:
+            cls2 = tuple(dataset_classes(st.sets["qwz"]))
+            t2 = {"qwz": ("qwz", "test"), "qwz-large": ("qwz-large", "test"), "haldane": ("haldane", "test")}
+            tcfg2 = dataclasses.replace(c.train_config(c.epochs_2d), batch_size=min(c.batch_size, 8)).validate()
+            for m in c.models_2d:
+                arch, init = MODELS_2D[m]
+                from tnn.models import ModelConfig
+
+                if arch == "topo":
+                    mcfg = ModelConfig("topo", classes=cls2, init=init, channels=1, tau=c.tau).validate()
+                else:
+                    mcfg = ModelConfig(arch, classes=cls2, width=c.width, depth=c.depth).validate()
+                r, info = _train_and_score(st, f"2d-{m}", m, mcfg, "qwz", t2, tcfg2)
+                runs[f"2d-{m}"] = info
+                rows += r
+            st._cache = {k: v for k, v in st._cache.items() if k[0] == "ssh"}
+        summary = {"rows": rows, "datasets": st.ds_info, "runs": runs, "classes": list(classes), "splits": list(tests),
+                   "out": str(out), "config": c}
+        # ---- analysis parts
+        summary["parts"] = {name: st.part(name, lambda fn=fn: fn(st, summary)) for name, fn in analyses.parts(c).items()}
+        rows += analyses.extra_rows(summary)
+    finally:
+        st.bar.close()
+    columns = ["model", "stage", "seed", "split", "L", "n", "n_ill_defined", "epochs", "acc",
+               *[f"acc_{k}" for k in classes], "loss", "mae", "ece", "claims_clean", "note"]
+    io.write_csv(out / "metrics.csv", [{k: r.get(k) for k in columns} for r in rows], columns=columns)
+    summary["reused"] = st.reused
+    summary["part_seconds"] = st.seconds
+    summary["seconds"] = time.perf_counter() - t_start
+    summary["figures"] = plots.write_all(out, summary)
+    if not keep_datasets:
+        import shutil
+
+        shutil.rmtree(out / "data", ignore_errors=True)
+    summary["sizes"] = {"data": _folder_bytes(out / "data"), "runs": _folder_bytes(out / "runs")}
+    summary["sizes"]["total"] = _folder_bytes(out)
+    summary["keep_datasets"] = keep_datasets
+    io.atomic_write_text(out / "report.md", report.write(summary))
+    return summary

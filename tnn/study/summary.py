@@ -1,0 +1,30 @@
+"""The compact summaries printed by ``tnn study``: the accuracy table and the sanity check."""
+
+from __future__ import annotations
+
+from tnn.study.stats import cells, fmt
+
+__all__ = ["results_table", "sanity"]
+
+
+def sanity(summary: dict) -> tuple[bool, list[tuple[str, list[float] | None]]]:
+    """The exact topo model untrained (1D and 2D): accuracy per test set over seeds; passes iff every one is 1."""
+    rows = summary["rows"]
+    per = [(f"{r['model']}:{r['split']}", None) for r in rows if r["stage"] == "init" and r["seed"] == rows[0]["seed"]]
+    per = [(k, cells(rows, k.split(":")[0], k.split(":")[1], "init")) for k, _ in per]
+    ok = bool(per) and all(v is not None and all(a == 1.0 for a in v) for _, v in per)
+    return ok, per
+
+
+def results_table(summary: dict) -> str:
+    """Accuracy per 1D model (trained) and test set: ``mean ± std [min–max]`` over seeds."""
+    rows = summary["rows"]
+    splits = [sp for sp in summary["splits"] if sp == "test" or sp.startswith("L") or sp.startswith("bond-")]
+    models = [m for m in dict.fromkeys(r["model"] for r in rows) if "@" not in m and not m.startswith("2d-")]
+    w = max(len(m) for m in models + ["model"])
+    cols = [[fmt(cells(rows, m, sp)).split(" **")[0] for sp in splits] for m in models]
+    cw = max([len(h) for h in splits] + [len(x) for col in cols for x in col])
+    lines = [f"{'model':{w}s}  " + "  ".join(f"{h:{cw}s}" for h in splits)]
+    for m, col in zip(models, cols):
+        lines.append(f"{m:{w}s}  " + "  ".join(f"{x:{cw}s}" for x in col))
+    return "\n".join(line.rstrip() for line in lines)
