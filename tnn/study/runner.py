@@ -19,6 +19,8 @@ from tnn.study.config import FEATURES, NOT_RESULTS, STUDY_MODELS, StudyConfig
 
 __all__ = ["run_study", "label_quality", "eval_sets_1d", "GAP_BINS"]
 
+#: the study's main dataset (clean SSH chains at the training size): what the analyses read
+MAIN_SET = "ssh"
 #: k-space gap bins of "accuracy against the distance to the nearest phase boundary"
 GAP_BINS = (0.0, 0.05, 0.1, 0.2, 0.4, np.inf)
 #: 2D models: study name -> (tnn.models name, init)
@@ -122,6 +124,10 @@ class _Study:
         if self.bar is not None:
             self.bar.set_postfix_str(what[:40], refresh=False)
             self.bar.update(1)
+
+    def release(self, keep: str) -> None:
+        """Free the cached arrays of every dataset but ``keep`` (a dataset name of the study)."""
+        self._cache = {k: v for k, v in self._cache.items() if k[0] == keep}
 
     def load(self, ds_name: str, split: str, mcfg, drop: bool = True):
         """``(x, y, lat, info, gap)``: :func:`tnn.train.load_dataset` plus the k-space gap of each sample."""
@@ -350,7 +356,7 @@ def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, 
             runs[f"{m}@01"] = info
             rows += r
         # the analysis parts read only the training set and the test sets of ``ssh``: free the rest
-        st._cache = {k: v for k, v in st._cache.items() if k[0] == "ssh"}
+        st.release(MAIN_SET)
         # ---- 2D: QWZ (Anderson disorder) -> larger QWZ, honeycomb Haldane
         if has2d:
             cls2 = tuple(dataset_classes(st.sets["qwz"]))
@@ -367,7 +373,7 @@ def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, 
                 r, info = _train_and_score(st, f"2d-{m}", m, mcfg, "qwz", t2, tcfg2)
                 runs[f"2d-{m}"] = info
                 rows += r
-            st._cache = {k: v for k, v in st._cache.items() if k[0] == "ssh"}
+            st.release(MAIN_SET)
         summary = {"rows": rows, "datasets": st.ds_info, "runs": runs, "classes": list(classes), "splits": list(tests),
                    "out": str(out), "config": c}
         # ---- analysis parts
