@@ -49,7 +49,11 @@ Semantics
   differently). On a CPU
   host, several devices exist only when asked for before JAX starts:
   ``XLA_FLAGS=--xla_force_host_platform_device_count=4`` or
-  ``jax.config.update("jax_num_cpu_devices", 4)``.
+  ``jax.config.update("jax_num_cpu_devices", 4)``. Measured caveat: with jaxlib 0.10.2 on a shared
+  2-core machine, 4 forced host devices running LAPACK calls (the invariants' SVD/eigh) side by side
+  wedged the CPU runtime (blocked, no CPU use) in about half of the runs; forced host devices cannot
+  beat the real cores anyway, so on CPU prefer ``devices=jax.local_devices()[:1]`` (or as many
+  devices as cores) for production sweeps.
 * **Streaming and resuming.** With ``out`` (``.nc``: NetCDF4 through h5netcdf; ``.npz``: NumPy
   archive with the axes), every finished chunk is written atomically to ``<out>.partial/`` next to
   a ``meta.json`` that records the grid, ``n_keys``, ``seed``, ``chunk`` and the fingerprint of
