@@ -58,7 +58,7 @@ def qwz_case(quick: bool):
     lat = lattice.square(16, 16, pbc=True)
 
     def qwz_bott(m, W, key):
-        return invariants.bott_index(hamiltonians.qwz(m, lat, onsite_disorder=W, key=key), lat, gap_tol=1e-9)
+        return invariants.bott_index(hamiltonians.qwz(m, lat, onsite_disorder=W, key=key), lat)
 
     n = 4 if quick else 8
     return "QWZ Bott, 16x16 periodic", qwz_bott, {"m": np.linspace(-2.5, 2.5, n), "W": np.array([0.0, 2.0])}, 2
