@@ -51,8 +51,9 @@ def test_fit_metrics_unchanged(name, tmp_path):
 @pytest.mark.slow
 def test_study_quick_metrics_unchanged(tmp_path):
     """``tnn study --quick`` writes the metrics.csv that main wrote before issue 12 (about 100 s on
-    two cores, hence slow). The fixture is main's output at 221fa94; a deliberate change of the study
-    (tnn/study.py belongs to issue 14) must regenerate it and say so."""
+    two cores, hence slow). The fixture was regenerated after the deliberate rewrite of the study
+    (issue 14: profiles, sections, the validity certificate of issue 10) from ``tnn study --quick`` on
+    that code; a later deliberate change must regenerate it again and say so."""
     from tnn import cli
 
     out = tmp_path / "study"
