@@ -1,4 +1,4 @@
-r"""Real-space invariants of :mod:`tnn.invariants` against PHYSICS.md and :mod:`tnn.kspace`.
+r"""Real-space invariants of :mod:`tnn.invariants` against docs/conventions.md and :mod:`tnn.kspace`.
 
 Every sign is fixed by one rule: a clean system's real-space invariant equals its k-space one.
 
@@ -79,7 +79,7 @@ def haldane_eigh(phi, lat):
 
 
 def qwz_chern(m):
-    """PHYSICS.md (pinned against the FHS number by tests/test_kspace.py)."""
+    """docs/conventions.md (pinned against the FHS number by tests/test_kspace.py)."""
     return 0 if abs(m) > 2 else (1 if m < 0 else -1)
 
 
