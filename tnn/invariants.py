@@ -481,13 +481,18 @@ def _not_finite(*arrays):
     return jnp.logical_not(functools.reduce(jnp.logical_and, [jnp.all(jnp.isfinite(a)) for a in arrays]))
 
 
-@functools.partial(jax.jit, static_argnames=("lat", "trim", "density"))
-def _winding_polar_core(H, gap_tol, lat: Lattice, trim, density: bool = False):
+def _winding_polar(H, gap_tol, lat: Lattice, trim, density: bool = False):
+    """Value, certificate and the singular values ``s`` (descending) of the chiral block."""
     # The kernel is nonzero on the bulk rows only (a contiguous range): form just those rows of U.
     h = chiral_block(H)
     bad = _not_finite(h)
     U, X, s, Yh = _polar(jnp.where(bad, 0.0, h).astype(h.dtype), _polar_rows(lat, trim))
-    return _winding_from_polar(U, X, s, Yh, gap_tol, bad, lat, trim, density)
+    return (*_winding_from_polar(U, X, s, Yh, gap_tol, bad, lat, trim, density), s)
+
+
+@functools.partial(jax.jit, static_argnames=("lat", "trim", "density"))
+def _winding_polar_core(H, gap_tol, lat: Lattice, trim, density: bool = False):
+    return _winding_polar(H, gap_tol, lat, trim, density)[:2]
 
 
 @functools.partial(jax.jit, static_argnames=("lat", "trim"))
@@ -496,8 +501,9 @@ def winding_polar_energies(H, lat: Lattice, trim=None):
     spectrum ``E = (-s, s)`` ``(2L,)`` ascending of a chiral chain ``H``, from one SVD of its chiral
     block: labels and energies of a chiral chain for :mod:`tnn.data` in one call. ``trim`` static."""
     trim_t = _winding_trim(lat, trim)
-    value, cert = _winding_polar_core(H, jnp.asarray(0.0, jnp.real(H).dtype), lat, trim_t)
-    s = jax.lax.stop_gradient(jnp.linalg.svd(chiral_block(H), compute_uv=False))
+    # The energies are the same SVD's singular values (no second decomposition).
+    value, cert, s = _winding_polar(H, jnp.asarray(0.0, jnp.real(H).dtype), lat, trim_t)
+    s = jax.lax.stop_gradient(s)
     return value, cert, jnp.concatenate([-s, s[::-1]])
 
 
