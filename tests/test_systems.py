@@ -2,7 +2,8 @@ r"""Physical systems as plug-ins (tnn.systems) and the fourth system, the Kitaev
 
 * The registry is the only place that knows system names: no ``== "ssh"``-style comparison in the
   library outside ``tnn/systems/`` (a source scan), and every registered system is reachable from
-  hamiltonians, kspace, data presets and the demo.
+  hamiltonians, kspace, data presets, the demo and ``tnn sweep`` (each sweep preset is declared in
+  its system's module; the runner ``tnn.sweep_presets`` only asks the registry).
 * Kitaev chain (Majorana basis, docs/conventions.md): ``H`` is Hermitian, purely imaginary
   (``H = iA``, ``A`` real antisymmetric) and chiral (no a-a or b-b entries); the spectrum of a
   periodic chain is ``+-|q(k)|`` with ``|q|^2 = (mu + 2t cos k)^2 + 4 delta^2 sin^2 k`` at
@@ -10,7 +11,9 @@ r"""Physical systems as plug-ins (tnn.systems) and the fourth system, the Kitaev
   matrix; the k-space winding is ``sign(delta t)`` inside ``|mu| < 2|t|`` and 0 outside; the
   real-space winding number (chiral-block polar route, certified) equals it on open and periodic
   chains deep in each phase, and the exact topo model on a generated ``kitaev`` dataset predicts
-  every certified label.
+  every certified label; its ``kitaev-mu-delta`` sweep preset (periodic chain, t = 1) equals the
+  k-space winding at every certified cell, is NaN where k space is gapless (``delta = 0`` inside
+  ``|mu| < 2|t|``) and is certified deep in each phase.
 """
 
 import re
@@ -141,3 +144,45 @@ def test_kitaev_demo_panel(tmp_path):
     panel.plot([ax], rep, fine)
     plt.close(fig)
     assert panel.summary(rep)[0].startswith("Kitaev")
+
+
+def test_sweep_presets_live_in_their_system_modules():
+    from tnn import sweep_presets
+
+    owners = {p.name: name for name, s in systems.SYSTEMS.items() for p in s.sweep_presets}
+    assert list(sweep_presets.PRESETS) == list(systems.sweep_presets()) == list(owners)
+    assert owners == {"ssh-vw": "ssh", "ssh-disorder": "ssh", "qwz-disorder": "qwz", "haldane": "haldane",
+                      "kitaev-mu-delta": "kitaev"}
+    for preset, owner in owners.items():
+        p = sweep_presets.PRESETS[preset]
+        assert p.make.__module__ == p.boundaries.__module__ == systems.SYSTEMS[owner].dataset_terms.__module__
+    # names that lived in tnn.sweep_presets before the move stay reachable there
+    assert sweep_presets.ssh_critical_w is systems.ssh.ssh_critical_w
+    assert sweep_presets.SSH_INTER_RATIO == 0.5
+
+
+def test_kitaev_sweep_preset_matches_kspace(tmp_path):
+    from tnn import cli, sweeps
+
+    out = tmp_path / "kitaev"
+    argv = ["sweep", "kitaev-mu-delta", "--size", "24", "--points", "5", "--out", str(out), "--no-progress"]
+    assert cli.main(argv) == 0
+    da = sweeps.load(out / "sweep.nc")
+    assert da.dims == ("mu", "delta") and da.shape == (5, 5)
+    n_valid = 0
+    for mu in da.coords["mu"].values:
+        for delta in da.coords["delta"].values:
+            val = da.sel(mu=mu, delta=delta).item()
+            try:
+                want = kitaev.winding_number(float(mu), 1.0, float(delta))
+            except kspace.GaplessError:
+                assert np.isnan(val), (mu, delta, val)
+                continue
+            if np.isfinite(val):
+                assert val == pytest.approx(want, abs=1e-3), (mu, delta)
+                n_valid += 1
+    assert n_valid >= 15
+    # deep in each phase (localization length of a few cells at most) the value is certified
+    for mu, delta, w in [(0.0, 1.5, 1), (0.0, -0.75, -1), (3.0, 0.75, 0), (-3.0, -0.75, 0)]:
+        assert da.sel(mu=mu, delta=delta).item() == pytest.approx(w, abs=1e-3), (mu, delta)
+    assert (out / "phase_diagram.png").stat().st_size > 0

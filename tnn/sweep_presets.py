@@ -1,28 +1,18 @@
 r"""Sweep presets: phase diagrams of the invariants from :func:`tnn.sweeps.sweep` (``tnn sweep``, :mod:`tnn.cli.sweep`).
 
-Each preset (the table :data:`PRESETS`, the one place that knows them, ready to move into a system
-registry) is a one-point function built from the public builders of :mod:`tnn.hamiltonians` and
-:mod:`tnn.invariants`, two grid axes, a disorder-key count and the boundary lines to draw:
+The presets live with their systems: each module of :mod:`tnn.systems` declares its
+:class:`tnn.systems.SweepPreset` records (the one-point function, the two grid axes, the disorder
+keys and the known phase boundaries to draw), e.g. ``ssh-vw`` and ``ssh-disorder`` (with the
+Mondragon-Shem line :func:`tnn.systems.ssh.ssh_critical_w`) in :mod:`tnn.systems.ssh`,
+``qwz-disorder``, ``haldane`` and ``kitaev-mu-delta`` in theirs. :data:`PRESETS` is what the
+registry holds, in its order; ``tnn sweep --list`` prints them with their defaults.
 
-* ``ssh-vw``: SSH winding number over ``(v, w)``, periodic chain; k space: ``|v| = |w|``.
-* ``ssh-disorder``: SSH winding number over ``(w, W)`` at ``v = 1`` with chiral bond disorder
-  ``W`` on the intracell bonds and ``W / 2`` on the intercell bonds (the ratio ``W1 = 2 W2`` of
-  Mondragon-Shem, Hughes, Song & Prodan, PRL 113, 046802 (2014)), averaged over disorder keys. The
-  clean transition at ``w = 1`` bends with ``W``: the topological Anderson insulator at moderate
-  ``W`` (trivial ``w < 1`` turned topological) and the strong-disorder transition back to 0. The line
-  drawn is their criterion for the divergence of the localization length at zero energy,
-  ``E ln|t_intra| = E ln|t_inter|`` over the disorder distribution.
-* ``qwz-disorder``: QWZ Bott index over ``(m, W)`` with Anderson disorder ``W``, averaged over keys;
-  the clean k-space boundaries ``m = 0, +-2`` are drawn (exact at ``W = 0`` only).
-* ``haldane``: Haldane Bott index over ``(phi, M)`` at ``t1 = 1, t2 = 0.2``; k space:
-  ``M = +-3 sqrt(3) t2 sin(phi)``.
-
-Every preset uses the invariants' default validity certificate (:mod:`tnn.validity`): a disordered
-sample's spectral gap closes (rare regions put states near zero energy) while the invariant stays
-quantized in the mobility gap, and the certificate (localization of the ground-state correlations,
-not the spectral gap) keeps those; samples whose correlations reach across the sample (near a
-transition, clean or disordered) are NaN. NaN cells (ill-defined) are drawn in their own colour,
-never as a value.
+This module runs and draws any of them and knows none by name. Every preset uses the invariants'
+default validity certificate (:mod:`tnn.validity`): a disordered sample's spectral gap closes (rare
+regions put states near zero energy) while the invariant stays quantized in the mobility gap, and
+the certificate (localization of the ground-state correlations, not the spectral gap) keeps those;
+samples whose correlations reach across the sample (near a transition, clean or disordered) are
+NaN. NaN cells (ill-defined) are drawn in their own colour, never as a value.
 
 Output in ``results/sweep/<preset>/`` (``--out``): ``sweep.nc`` (the :func:`tnn.sweeps.sweep`
 array, NetCDF), ``phase_diagram.png`` and ``config.json`` (preset, sizes, grid, seed, plan,
@@ -31,184 +21,31 @@ timing). Running the same command again after a kill resumes from ``sweep.nc.par
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import time
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-__all__ = ["Axis", "Preset", "PRESETS", "run_preset", "boundary_lines", "ssh_critical_w"]
+from tnn import systems
+from tnn.systems import SweepAxis, SweepPreset
+
+__all__ = ["SweepAxis", "SweepPreset", "Axis", "Preset", "PRESETS", "run_preset", "boundary_lines"]
+
+#: earlier names of :class:`tnn.systems.SweepAxis` and :class:`tnn.systems.SweepPreset`
+Axis, Preset = SweepAxis, SweepPreset
+
+#: every system's sweep presets by name (:func:`tnn.systems.sweep_presets`)
+PRESETS: dict[str, SweepPreset] = systems.sweep_presets()
 
 
-@dataclasses.dataclass(frozen=True)
-class Axis:
-    """One grid axis: ``n`` (``quick_n`` with ``--quick``) points from ``lo`` to ``hi``."""
-
-    name: str
-    lo: float
-    hi: float
-    n: int
-    quick_n: int
-    label: str
-
-
-@dataclasses.dataclass(frozen=True)
-class Preset:
-    """A sweep preset: ``make(size)`` returns the one-point function of ``x.name, y.name[, key]``;
-    ``boundaries(x, ys)`` the known phase boundaries (``x``: 400 points across the x axis, ``ys`` the
-    y grid) as ``[(x, y, label), ...]``."""
-
-    name: str
-    help: str
-    invariant: str
-    x: Axis
-    y: Axis
-    size: int
-    quick_size: int
-    n_keys: int
-    quick_keys: int
-    make: Callable[[int], Callable]
-    boundaries: Callable[[np.ndarray, np.ndarray], list] = lambda x, ys: []
-
-
-# ------------------------------------------------------------------------------ point functions
-def _ssh_vw(size: int):
-    import jax.numpy as jnp
-
-    from tnn import hamiltonians, invariants, lattice
-
-    lat = lattice.chain(size, pbc=True)
-
-    def ssh_winding(v, w):
-        return invariants.winding_number(hamiltonians.ssh(jnp.stack([v, w]), lat), lat)
-
-    return ssh_winding
-
-
-#: Bond-disorder widths of ``ssh-disorder``: intracell ``W``, intercell ``W * SSH_INTER_RATIO``.
-SSH_INTER_RATIO = 0.5
-
-
-def _ssh_disorder(size: int):
-    import jax.numpy as jnp
-
-    from tnn import hamiltonians, invariants, lattice
-
-    lat = lattice.chain(size, pbc=True)
-    # The builder draws one width for every bond; unit-width noise split by bond family (masks of
-    # the clean intracell and intercell bonds) gives each family its own width, same distribution.
-    mask_v = np.asarray(hamiltonians.ssh(np.array([1.0, 0.0]), lat))
-    mask_w = np.asarray(hamiltonians.ssh(np.array([0.0, 1.0]), lat))
-
-    def ssh_winding_disordered(w, W, key):
-        noise = hamiltonians.ssh(jnp.zeros(2, dtype=w.dtype), lat, bond_disorder=1.0, key=key)
-        H = (mask_v + w * mask_w) + W * (mask_v * noise) + (SSH_INTER_RATIO * W) * (mask_w * noise)
-        return invariants.winding_number(H, lat)
-
-    return ssh_winding_disordered
-
-
-def _qwz_disorder(size: int):
-    from tnn import hamiltonians, invariants, lattice
-
-    lat = lattice.square(size, size, pbc=True)
-
-    def qwz_bott_disordered(m, W, key):
-        return invariants.bott_index(hamiltonians.qwz(m, lat, onsite_disorder=W, key=key), lat)
-
-    return qwz_bott_disordered
-
-
-HALDANE_T1, HALDANE_T2 = 1.0, 0.2
-
-
-def _haldane(size: int):
-    from tnn import hamiltonians, invariants, lattice
-
-    lat = lattice.honeycomb(size, size, pbc=True)
-
-    def haldane_bott(phi, M):
-        return invariants.bott_index(hamiltonians.haldane(HALDANE_T1, HALDANE_T2, phi, M, lat), lat)
-
-    return haldane_bott
-
-
-
-
-# ------------------------------------------------------------------------------ boundary lines
-def _mean_log_abs(a: float, b: float) -> float:
-    """``E ln|a + b u|`` for ``u`` uniform in ``[-1/2, 1/2]`` (closed form; ``b >= 0``)."""
-    if b == 0.0:
-        return float(np.log(abs(a)))
-
-    def F(x):  # an antiderivative of ln|x|, continuous at 0
-        return 0.0 if x == 0 else x * np.log(abs(x)) - x
-
-    return float((F(a + b / 2) - F(a - b / 2)) / b)
-
-
-def ssh_critical_w(W: float, v: float = 1.0, ratio: float = SSH_INTER_RATIO) -> float:
-    r"""Intercell ``w`` where ``E ln|v + W u| = E ln|w + ratio W u'|`` (``u, u'`` uniform, width 1).
-
-    The zero-energy localization length of a chiral chain diverges there (Mondragon-Shem et al.,
-    PRL 113, 046802 (2014)): the disordered phase boundary of ``ssh-disorder``. NaN if no root in
-    ``0 < w < 100``.
-    """
-    target = _mean_log_abs(v, W)
-    lo, hi = 1e-9, 100.0
-    g = lambda w: _mean_log_abs(w, ratio * W) - target  # noqa: E731 - increasing in w > 0
-    if g(lo) > 0 or g(hi) < 0:
-        return float("nan")
-    for _ in range(100):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if g(mid) < 0 else (lo, mid)
-    return 0.5 * (lo + hi)
-
-
-def _ssh_vw_lines(x, ys):
-    return [(x, x, "k space: |v| = |w|"), (x, -x, "")]
-
-
-def _ssh_disorder_lines(x, ys):
-    Ws = np.linspace(ys.min(), ys.max(), 200)
-    return [(np.array([ssh_critical_w(float(W)) for W in Ws]), Ws, "E ln|v_n| = E ln|w_n| (Mondragon-Shem 2014)")]
-
-
-def _qwz_disorder_lines(x, ys):
-    y = np.array([ys.min(), ys.max()])
-    return [(np.full(2, m), y, "clean k-space boundary (exact at W = 0)" if m == -2 else "") for m in (-2.0, 0.0, 2.0)]
-
-
-def _haldane_lines(x, ys):
-    mc = 3 * np.sqrt(3) * HALDANE_T2 * np.sin(x)
-    return [(x, mc, "k space: M = +-3 sqrt(3) t2 sin(phi)"), (x, -mc, "")]
-
-
-PRESETS: dict[str, Preset] = {
-    p.name: p
-    for p in (
-        Preset("ssh-vw", "SSH winding number over (v, w), periodic chain of SIZE cells", "winding number W",
-               Axis("v", -2.0, 2.0, 41, 21, "v (intracell)"), Axis("w", -2.0, 2.0, 41, 21, "w (intercell)"),
-               size=64, quick_size=32, n_keys=0, quick_keys=0, make=_ssh_vw, boundaries=_ssh_vw_lines),
-        Preset("ssh-disorder",
-               "SSH winding number over (w, W) at v = 1, bond disorder W intracell and W/2 intercell, "
-               "mean over disorder keys (strong-disorder transition)", "mean winding number",
-               Axis("w", 0.2, 2.0, 19, 10, "w (intercell)"), Axis("W", 0.0, 6.0, 13, 7, "W (intracell bond disorder)"),
-               size=64, quick_size=32, n_keys=16, quick_keys=4, make=_ssh_disorder,
-               boundaries=_ssh_disorder_lines),
-        Preset("qwz-disorder", "QWZ Bott index over (m, W), Anderson disorder W, SIZE x SIZE periodic, mean over keys",
-               "mean Bott index",
-               Axis("m", -3.0, 3.0, 25, 13, "m"), Axis("W", 0.0, 6.0, 7, 4, "W (Anderson disorder)"),
-               size=10, quick_size=6, n_keys=8, quick_keys=3, make=_qwz_disorder,
-               boundaries=_qwz_disorder_lines),
-        Preset("haldane", f"Haldane Bott index over (phi, M), t1 = {HALDANE_T1}, t2 = {HALDANE_T2}, SIZE x SIZE periodic",
-               "Bott index",
-               Axis("phi", -np.pi, np.pi, 33, 13, "phi"), Axis("M", -1.5, 1.5, 31, 13, "M"),
-               size=9, quick_size=6, n_keys=0, quick_keys=0, make=_haldane, boundaries=_haldane_lines),
-    )
-}
+def __getattr__(name: str):
+    # Names that lived here before the presets moved to their systems (ssh_critical_w,
+    # SSH_INTER_RATIO, ...) stay reachable; a new system's public names appear without an edit.
+    obj = None if name.startswith("__") else systems.lookup(name)
+    if obj is None:
+        raise AttributeError(f"module 'tnn.sweep_presets' has no attribute {name!r}")
+    return obj
 
 
 def boundary_lines(preset: str, xs: np.ndarray, ys: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, str]]:
@@ -279,7 +116,7 @@ def run_preset(preset: str, out: str | Path, *, quick: bool = False, size: int |
     return cfg
 
 
-def _plot(path: Path, p: Preset, da, stats, size: int) -> None:
+def _plot(path: Path, p: SweepPreset, da, stats, size: int) -> None:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -14,7 +14,7 @@ __all__ = ["register_cli"]
 
 
 def register_cli(sub) -> None:
-    lines = "\n".join(f"  {name:14s} {p.help}" for name, p in PRESETS.items())
+    lines = "\n".join(f"  {name:16s} {p.help}" for name, p in PRESETS.items())
     ap = sub.add_parser(
         "sweep", help="phase diagrams over parameter grids and disorder keys (tnn.sweeps), with presets",
         description=f"Sweep an invariant over a preset's parameter grid, on all local devices.\n\npresets:\n{lines}",
@@ -74,7 +74,7 @@ def _set_host_devices(n: int) -> None:
 def _main(args: argparse.Namespace) -> int:
     if args.list:
         for name, p in PRESETS.items():
-            print(f"{name:14s} {p.help}\n{'':14s} axes {p.x.name} in [{p.x.lo:.3g}, {p.x.hi:.3g}] x "
+            print(f"{name:16s} {p.help}\n{'':16s} axes {p.x.name} in [{p.x.lo:.3g}, {p.x.hi:.3g}] x "
                   f"{p.y.name} in [{p.y.lo:.3g}, {p.y.hi:.3g}], {p.x.n} x {p.y.n} points, size {p.size}, "
                   f"{p.n_keys} keys")
         return 0

@@ -2,10 +2,11 @@
 
 Each module (``ssh``, ``qwz``, ``haldane``, ``kitaev``) holds everything specific to its system --
 real-space builder, Bloch Hamiltonian and k-space invariant, which real-space invariant labels it,
-dataset presets and parameter sampler, the ``tnn demo`` panel -- and describes it with a
-:class:`tnn.systems.base.System` named ``SYSTEM``. Adding a system is one new module and one line
-in :data:`SYSTEMS` below; ``tnn.hamiltonians``, ``tnn.kspace``, ``tnn.data`` and ``tnn.demo``
-pick it up from here.
+dataset presets and parameter sampler, the ``tnn demo`` panel, the ``tnn sweep`` phase diagrams
+with their known boundaries -- and describes it with a :class:`tnn.systems.base.System` named
+``SYSTEM``. Adding a system is one new module and one line in :data:`SYSTEMS` below;
+``tnn.hamiltonians``, ``tnn.kspace``, ``tnn.data``, ``tnn.demo`` and ``tnn.sweep_presets`` pick it
+up from here.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from __future__ import annotations
 from typing import Callable
 
 from tnn.systems import haldane, kitaev, qwz, ssh
-from tnn.systems.base import DemoPanel, System
+from tnn.systems.base import DemoPanel, SweepAxis, SweepPreset, System
 
-__all__ = ["SYSTEMS", "System", "DemoPanel", "get", "builders", "presets", "lookup"]
+__all__ = ["SYSTEMS", "System", "DemoPanel", "SweepAxis", "SweepPreset", "get", "builders", "presets",
+           "sweep_presets", "lookup"]
 
 #: name -> System, in the order of the demo's panels
 SYSTEMS: dict[str, System] = {
@@ -54,3 +56,14 @@ def lookup(name: str):
 def presets() -> dict[str, Callable[[], dict]]:
     """Every system's dataset presets, ``name -> () -> dict of DatasetSpec fields``."""
     return {name: make for s in SYSTEMS.values() for name, make in s.presets.items()}
+
+
+def sweep_presets() -> dict[str, SweepPreset]:
+    """Every system's ``tnn sweep`` presets by name, in the registry's order."""
+    out: dict[str, SweepPreset] = {}
+    for s in SYSTEMS.values():
+        for p in s.sweep_presets:
+            if p.name in out:
+                raise ValueError(f"Sweep preset {p.name!r} of system {s.name!r} is already defined by another system.")
+            out[p.name] = p
+    return out

@@ -1,9 +1,10 @@
 r"""What a physical system is, for the rest of the library: one :class:`System` record per module.
 
 A system module (``tnn/systems/ssh.py``, ``qwz.py``, ``haldane.py``, ``kitaev.py``) holds everything
-specific to one family of Hamiltonians and describes it with a :class:`System`; the registry
+specific to one family of Hamiltonians (its dataset presets, ``tnn demo`` panel and ``tnn sweep``
+phase diagrams included) and describes it with a :class:`System`; the registry
 (:mod:`tnn.systems`) maps names to these records. ``tnn.hamiltonians``, ``tnn.kspace``,
-``tnn.data`` and ``tnn.demo`` ask the registry and never compare system names.
+``tnn.data``, ``tnn.demo`` and ``tnn.sweep_presets`` ask the registry and never compare system names.
 
 Conventions of the parameters:
 
@@ -22,7 +23,7 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
-__all__ = ["System", "DemoPanel", "TermsFn", "KspaceFn", "CHERN_2D"]
+__all__ = ["System", "DemoPanel", "SweepAxis", "SweepPreset", "TermsFn", "KspaceFn", "CHERN_2D"]
 
 
 class TermsFn(Protocol):
@@ -55,6 +56,47 @@ class DemoPanel:
     n_axes: int = 1
     width: float = 1.1
     summary: Callable[[dict], list[str]] = lambda rep: []
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepAxis:
+    """One grid axis of a :class:`SweepPreset`: ``n`` (``quick_n`` with ``--quick``) points from
+    ``lo`` to ``hi``; ``name`` is the point function's argument, ``label`` the figure's axis label."""
+
+    name: str
+    lo: float
+    hi: float
+    n: int
+    quick_n: int
+    label: str
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepPreset:
+    """A phase diagram of ``tnn sweep`` (:mod:`tnn.sweep_presets` runs and draws it).
+
+    name: the preset's name on the command line (unique over the registry). help: one line for
+      ``tnn sweep --help``. invariant: the colour bar's label.
+    x, y: the two grid axes. size, quick_size: system size (cells of a chain, ``L`` of an
+      ``L x L`` sample), default and ``--quick``.
+    n_keys, quick_keys: disorder keys per grid point (0: a clean preset, its function takes no key).
+    make: ``size -> fn``, the one-point function ``fn(x, y[, key]) -> invariant`` of
+      :func:`tnn.sweeps.sweep` (NaN where not certified).
+    boundaries: ``(x, ys) -> [(x, y, label), ...]``, the known phase boundaries to draw (``x``: 400
+      points across the x axis, ``ys``: the y grid); an empty label keeps a line out of the legend.
+    """
+
+    name: str
+    help: str
+    invariant: str
+    x: SweepAxis
+    y: SweepAxis
+    size: int
+    quick_size: int
+    n_keys: int
+    quick_keys: int
+    make: Callable[[int], Callable]
+    boundaries: Callable[[np.ndarray, np.ndarray], list] = lambda x, ys: []
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -91,6 +133,7 @@ class System:
       classes: ``ranges -> every class`` the clean model can have.
       presets: dataset presets, ``name -> () -> dict of DatasetSpec fields``.
       demo: the ``tnn demo`` panel, or None.
+      sweep_presets: the system's ``tnn sweep`` phase diagrams (:class:`SweepPreset`), or ``()``.
     """
 
     name: str
@@ -118,6 +161,7 @@ class System:
     pbc_method: str | None = None
     features: tuple[str, ...] = ()
     demo: DemoPanel | None = None
+    sweep_presets: tuple[SweepPreset, ...] = ()
 
     def __post_init__(self):
         if self.invariant not in ("winding", "chern"):

@@ -20,7 +20,7 @@ from tnn.hamiltonians import Terms, anderson_noise, build, complex_dtype, real_d
 from tnn.kspace import as_real as _real, phase as _phase
 from tnn.lattice import Lattice
 from tnn.systems import _demo
-from tnn.systems.base import CHERN_2D, DemoPanel, System
+from tnn.systems.base import CHERN_2D, DemoPanel, SweepAxis, SweepPreset, System
 
 __all__ = ["SYSTEM", "haldane", "haldane_terms", "haldane_bloch", "haldane_nnn_chirality"]
 
@@ -217,6 +217,36 @@ def _demo_plot(axes, h, extra):
     axes[1].legend(handles=handles, fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
 
 
+# ------------------------------------------------------------------------------ sweep presets
+_SWEEP_T1, _SWEEP_T2 = 1.0, 0.2
+
+
+def _sweep(size: int):
+    """``haldane``: the Bott index over ``(phi, M)`` at ``t1 = 1, t2 = 0.2`` on a periodic
+    ``size x size`` sample."""
+    from tnn import invariants, lattice  # noqa: PLC0415
+
+    lat = lattice.honeycomb(size, size, pbc=True)
+
+    def haldane_bott(phi, M):
+        return invariants.bott_index(haldane(_SWEEP_T1, _SWEEP_T2, phi, M, lat), lat)
+
+    return haldane_bott
+
+
+def _sweep_lines(x, ys):
+    mc = 3 * np.sqrt(3) * _SWEEP_T2 * np.sin(x)
+    return [(x, mc, "k space: M = +-3 sqrt(3) t2 sin(phi)"), (x, -mc, "")]
+
+
+SWEEP_PRESETS = (
+    SweepPreset("haldane",
+                f"Haldane Bott index over (phi, M), t1 = {_SWEEP_T1}, t2 = {_SWEEP_T2}, SIZE x SIZE periodic", "Bott index",
+                SweepAxis("phi", -np.pi, np.pi, 33, 13, "phi"), SweepAxis("M", -1.5, 1.5, 31, 13, "M"),
+                size=9, quick_size=6, n_keys=0, quick_keys=0, make=_sweep, boundaries=_sweep_lines),
+)
+
+
 SYSTEM = System(
     **CHERN_2D,
     name="haldane",
@@ -234,4 +264,5 @@ SYSTEM = System(
     dataset_terms=_dataset_terms,
     presets=PRESETS,
     demo=DemoPanel(_demo_run, _demo_plot, n_axes=2, width=1.0),
+    sweep_presets=SWEEP_PRESETS,
 )

@@ -35,7 +35,7 @@ from tnn import _checks, kspace
 from tnn.hamiltonians import Terms, build, complex_dtype, real_dtype, uniform_noise
 from tnn.lattice import Lattice
 from tnn.systems import _demo
-from tnn.systems.base import DemoPanel, System
+from tnn.systems.base import DemoPanel, SweepAxis, SweepPreset, System
 
 __all__ = ["SYSTEM", "kitaev_chain", "kitaev_chain_terms", "kitaev_bloch", "kitaev_taus"]
 
@@ -203,6 +203,40 @@ def _demo_summary(rep) -> list[str]:
             f"{rep['max_dev_from_kspace_away_from_transition']:.2e}"]
 
 
+# ------------------------------------------------------------------------------ sweep presets
+_SWEEP_T = 1.0
+
+
+def _sweep_mu_delta(size: int):
+    """``kitaev-mu-delta``: the winding number over ``(mu, delta)`` at ``t = 1``, periodic chain of
+    ``size`` cells. k space: ``sign(delta t)`` for ``|mu| < 2|t|``, 0 for ``|mu| > 2|t|``; gapless
+    on ``|mu| = 2|t|`` and on ``delta = 0`` between them."""
+    from tnn import invariants, lattice  # noqa: PLC0415
+
+    lat = lattice.chain(size, pbc=True)
+
+    def kitaev_winding(mu, delta):
+        return invariants.winding_number(kitaev_chain(mu, _SWEEP_T, delta, lat), lat)
+
+    return kitaev_winding
+
+
+def _mu_delta_lines(x, ys):
+    mu_c = 2 * abs(_SWEEP_T)
+    y = np.array([ys.min(), ys.max()])
+    return [(np.full(2, -mu_c), y, "k space: |mu| = 2|t|"), (np.full(2, mu_c), y, ""),
+            (np.array([-mu_c, mu_c]), np.zeros(2), "k space: delta = 0, gapless for |mu| < 2|t|")]
+
+
+SWEEP_PRESETS = (
+    SweepPreset("kitaev-mu-delta", f"Kitaev chain winding number over (mu, delta), t = {_SWEEP_T}, periodic chain of "
+                "SIZE cells", "winding number W",
+                SweepAxis("mu", -3.0, 3.0, 31, 13, "mu (chemical potential)"),
+                SweepAxis("delta", -1.5, 1.5, 31, 13, "delta (p-wave pairing)"),
+                size=64, quick_size=32, n_keys=0, quick_keys=0, make=_sweep_mu_delta, boundaries=_mu_delta_lines),
+)
+
+
 SYSTEM = System(
     name="kitaev",
     lattice="chain",
@@ -223,4 +257,5 @@ SYSTEM = System(
     classes=lambda ranges: (-1, 0, 1),
     presets=PRESETS,
     demo=DemoPanel(_demo_run, _demo_plot, summary=_demo_summary),
+    sweep_presets=SWEEP_PRESETS,
 )

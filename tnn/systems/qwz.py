@@ -19,7 +19,7 @@ from tnn.hamiltonians import Terms, anderson_noise, block_family, build, complex
 from tnn.kspace import as_real as _real, phase as _phase
 from tnn.lattice import Lattice
 from tnn.systems import _demo
-from tnn.systems.base import CHERN_2D, DemoPanel, System
+from tnn.systems.base import CHERN_2D, DemoPanel, SweepAxis, SweepPreset, System
 
 __all__ = ["SYSTEM", "qwz", "qwz_terms", "qwz_bloch", "QWZ_TX", "QWZ_TY"]
 
@@ -155,6 +155,34 @@ def _demo_summary(q) -> list[str]:
             f"     marker : {' '.join(f'{b:+4.1f}' for b in q['marker_bulk'])}"]
 
 
+# ------------------------------------------------------------------------------ sweep presets
+def _sweep_disorder(size: int):
+    """``qwz-disorder``: the Bott index over ``(m, W)`` with Anderson disorder ``W`` on a periodic
+    ``size x size`` sample."""
+    from tnn import invariants, lattice  # noqa: PLC0415
+
+    lat = lattice.square(size, size, pbc=True)
+
+    def qwz_bott_disordered(m, W, key):
+        return invariants.bott_index(qwz(m, lat, onsite_disorder=W, key=key), lat)
+
+    return qwz_bott_disordered
+
+
+def _disorder_lines(x, ys):
+    # the clean k-space boundaries m = 0, +-2 (exact at W = 0 only)
+    y = np.array([ys.min(), ys.max()])
+    return [(np.full(2, m), y, "clean k-space boundary (exact at W = 0)" if m == -2 else "") for m in (-2.0, 0.0, 2.0)]
+
+
+SWEEP_PRESETS = (
+    SweepPreset("qwz-disorder", "QWZ Bott index over (m, W), Anderson disorder W, SIZE x SIZE periodic, mean over keys",
+                "mean Bott index",
+                SweepAxis("m", -3.0, 3.0, 25, 13, "m"), SweepAxis("W", 0.0, 6.0, 7, 4, "W (Anderson disorder)"),
+                size=10, quick_size=6, n_keys=8, quick_keys=3, make=_sweep_disorder, boundaries=_disorder_lines),
+)
+
+
 SYSTEM = System(
     **CHERN_2D,
     name="qwz",
@@ -172,4 +200,5 @@ SYSTEM = System(
     dataset_terms=_dataset_terms,
     presets=PRESETS,
     demo=DemoPanel(_demo_run, _demo_plot, summary=_demo_summary),
+    sweep_presets=SWEEP_PRESETS,
 )

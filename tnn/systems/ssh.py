@@ -17,9 +17,10 @@ from tnn.hamiltonians import Terms, build, check_ranges, uniform_noise
 from tnn.kspace import as_real as _real, phase as _phase
 from tnn.lattice import Lattice
 from tnn.systems import _demo
-from tnn.systems.base import DemoPanel, System
+from tnn.systems.base import DemoPanel, SweepAxis, SweepPreset, System
 
-__all__ = ["SYSTEM", "ssh", "ssh_terms", "ssh_q", "ssh_bloch", "min_cells_for_ranges"]
+__all__ = ["SYSTEM", "ssh", "ssh_terms", "ssh_q", "ssh_bloch", "min_cells_for_ranges", "ssh_critical_w",
+           "SSH_INTER_RATIO"]
 
 
 def min_cells_for_ranges(ranges: tuple[int, ...], pbc: bool) -> int:
@@ -187,6 +188,93 @@ def _demo_summary(rep) -> list[str]:
             f"{rep['max_dev_from_kspace_away_from_transition']:.2e}"]
 
 
+# ------------------------------------------------------------------------------ sweep presets
+#: Bond-disorder widths of the ``ssh-disorder`` sweep: intracell ``W``, intercell ``W * SSH_INTER_RATIO``.
+SSH_INTER_RATIO = 0.5
+
+
+def _sweep_vw(size: int):
+    """``ssh-vw``: the winding number over ``(v, w)``, periodic chain; k space: ``|v| = |w|``."""
+    from tnn import invariants, lattice  # noqa: PLC0415
+
+    lat = lattice.chain(size, pbc=True)
+
+    def ssh_winding(v, w):
+        return invariants.winding_number(ssh(jnp.stack([v, w]), lat), lat)
+
+    return ssh_winding
+
+
+def _sweep_disorder(size: int):
+    r"""``ssh-disorder``: the winding number over ``(w, W)`` at ``v = 1`` with chiral bond disorder
+    ``W`` on the intracell bonds and ``W / 2`` on the intercell bonds (the ratio ``W1 = 2 W2`` of
+    Mondragon-Shem, Hughes, Song & Prodan, PRL 113, 046802 (2014)). The clean transition at
+    ``w = 1`` bends with ``W``: the topological Anderson insulator at moderate ``W`` (trivial
+    ``w < 1`` turned topological) and the strong-disorder transition back to 0
+    (:func:`ssh_critical_w`). Equal widths would have no finite-``W`` transition
+    (:func:`tnn.validity.ssh_bond_lyapunov`)."""
+    from tnn import invariants, lattice  # noqa: PLC0415
+
+    lat = lattice.chain(size, pbc=True)
+    # The builder draws one width for every bond; unit-width noise split by bond family (masks of
+    # the clean intracell and intercell bonds) gives each family its own width, same distribution.
+    mask_v = np.asarray(ssh(np.array([1.0, 0.0]), lat))
+    mask_w = np.asarray(ssh(np.array([0.0, 1.0]), lat))
+
+    def ssh_winding_disordered(w, W, key):
+        noise = ssh(jnp.zeros(2, dtype=w.dtype), lat, bond_disorder=1.0, key=key)
+        H = (mask_v + w * mask_w) + W * (mask_v * noise) + (SSH_INTER_RATIO * W) * (mask_w * noise)
+        return invariants.winding_number(H, lat)
+
+    return ssh_winding_disordered
+
+
+def ssh_critical_w(W, v: float = 1.0, ratio: float = SSH_INTER_RATIO):
+    r"""Intercell ``w`` where ``E ln|v + W u| = E ln|w + ratio W u'|`` (``u, u'`` uniform, width 1).
+
+    The zero-energy Lyapunov exponent of the chiral chain (:func:`tnn.validity.ssh_bond_lyapunov`,
+    closed form) vanishes there and the localization length diverges (Mondragon-Shem et al., PRL
+    113, 046802 (2014)): the disordered phase boundary of the ``ssh-disorder`` sweep. ``W`` scalar
+    (-> float) or array (-> array of the same shape), by bisection in ``0 < w < 100``; NaN where
+    there is no root there.
+    """
+    from tnn import validity  # noqa: PLC0415
+
+    Ws = np.asarray(W, dtype=float)
+    # -gamma(w) = E ln|w + ratio W u'| - E ln|v + W u| increases with w > 0
+    g = lambda w: -validity.ssh_bond_lyapunov(v, w, Ws, ratio * Ws)  # noqa: E731
+    lo, hi = np.full(Ws.shape, 1e-9), np.full(Ws.shape, 100.0)
+    ok = (g(lo) <= 0) & (g(hi) >= 0)
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        below = g(mid) < 0
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    out = np.where(ok, 0.5 * (lo + hi), np.nan)
+    return float(out) if out.ndim == 0 else out
+
+
+def _vw_lines(x, ys):
+    return [(x, x, "k space: |v| = |w|"), (x, -x, "")]
+
+
+def _disorder_lines(x, ys):
+    Ws = np.linspace(ys.min(), ys.max(), 200)
+    return [(ssh_critical_w(Ws), Ws, "E ln|v_n| = E ln|w_n| (Mondragon-Shem 2014)")]
+
+
+SWEEP_PRESETS = (
+    SweepPreset("ssh-vw", "SSH winding number over (v, w), periodic chain of SIZE cells", "winding number W",
+                SweepAxis("v", -2.0, 2.0, 41, 21, "v (intracell)"), SweepAxis("w", -2.0, 2.0, 41, 21, "w (intercell)"),
+                size=64, quick_size=32, n_keys=0, quick_keys=0, make=_sweep_vw, boundaries=_vw_lines),
+    SweepPreset("ssh-disorder",
+                "SSH winding number over (w, W) at v = 1, bond disorder W intracell and W/2 intercell, "
+                "mean over disorder keys (strong-disorder transition)", "mean winding number",
+                SweepAxis("w", 0.2, 2.0, 19, 10, "w (intercell)"),
+                SweepAxis("W", 0.0, 6.0, 13, 7, "W (intracell bond disorder)"),
+                size=64, quick_size=32, n_keys=16, quick_keys=4, make=_sweep_disorder, boundaries=_disorder_lines),
+)
+
+
 SYSTEM = System(
     name="ssh",
     lattice="chain",
@@ -211,4 +299,5 @@ SYSTEM = System(
     classes=lambda ranges: tuple(range(min(ranges), max(ranges) + 1)),
     presets=PRESETS,
     demo=DemoPanel(_demo_run, _demo_plot, summary=_demo_summary),
+    sweep_presets=SWEEP_PRESETS,
 )
