@@ -12,6 +12,12 @@ Quick use::
 or from the shell: ``tnn data generate --preset ssh --n 2000 --out data/ssh`` and
 ``tnn data info data/ssh``.
 
+Modules: :mod:`~tnn.data.spec` (specs, presets), :mod:`~tnn.data.samples` (draws, rejection,
+labels and features of each sample: :func:`compute_samples`, :func:`preflight`),
+:mod:`~tnn.data.eigensystem` (eigenvector gauge, chiral eigensystem), :mod:`~tnn.data.generation`
+(shards, manifest, resume, worker processes: :func:`generate`), :mod:`~tnn.data.store` (reading),
+:mod:`~tnn.data.cli` (``tnn data``).
+
 Stored arrays (leading sample axis ``S``; ``N = 2 * n_cells`` sites, ``L`` chain cells)
 --------------------------------------------------------------------------------------
 Features (``spec.dtype``: float64/complex128, or float32/complex64; real for the SSH chain,
@@ -64,16 +70,9 @@ be switched with ``dtype="float64"``.
 """
 
 from tnn.data.cli import dataset_info, register_cli
-from tnn.data.generation import (
-    INVALID_CLASS,
-    LABEL_ARRAYS,
-    MAX_ATTEMPTS,
-    compute_samples,
-    fix_gauge,
-    gauge_reference,
-    generate,
-    preflight,
-)
+from tnn.data.eigensystem import chiral_eigh, fix_gauge, gauge_reference
+from tnn.data.generation import generate
+from tnn.data.samples import INVALID_CLASS, LABEL_ARRAYS, MAX_ATTEMPTS, compute_samples, preflight
 from tnn.data.spec import (
     FEATURES,
     LABELS,
@@ -108,6 +107,7 @@ __all__ = [
     "preflight",
     "fix_gauge",
     "gauge_reference",
+    "chiral_eigh",
     "INVALID_CLASS",
     "LABEL_ARRAYS",
     "MAX_ATTEMPTS",

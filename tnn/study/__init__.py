@@ -18,8 +18,9 @@ trains the models of :data:`STUDY_MODELS` on open SSH-family chains and writes o
 
 Modules: :mod:`~tnn.study.config` (config, profiles), :mod:`~tnn.study.runner` (datasets,
 trainings, resumable units), :mod:`~tnn.study.analyses` (the analysis parts),
-:mod:`~tnn.study.report` (``report.md``, findings), :mod:`~tnn.study.plots` (figures),
-:mod:`~tnn.study.cli` (``tnn study``).
+:mod:`~tnn.study.report` (``report.md``), :mod:`~tnn.study.tables` (its table builders),
+:mod:`~tnn.study.claims` (the findings and their thresholds), :mod:`~tnn.study.plots` (figures),
+:mod:`~tnn.study.stats` (values over seeds), :mod:`~tnn.study.cli` (``tnn study``).
 
 Results folder (``out``)::
 

@@ -121,7 +121,7 @@ def drift(st, summary) -> dict:
 def onsite(st, summary) -> dict:
     """Trained 1D models on on-site-disordered chains (chiral symmetry broken: no protected winding)."""
     from tnn.models import make_model
-    from tnn.study.runner import _fits, _score
+    from tnn.study.runner import member_fits, score_member
 
     c = st.c
     out: dict[str, Any] = {"sets": {}, "rows": []}
@@ -141,8 +141,8 @@ def onsite(st, summary) -> dict:
             for s in cfg["seeds"]:
                 row = {"model": m, "stage": "trained", "seed": s, "split": n, "L": lat.n_cells, "n": int(ok.sum()),
                        "n_ill_defined": int(info["dropped_ill_defined"])}
-                if ok.any() and _fits(model, params[s], tm, xs):
-                    r = _score(tm, mcfg, params[s], xs, kcls[ok], gap[ok], kclass=kcls[ok])
+                if ok.any() and member_fits(model, params[s], tm, xs):
+                    r = score_member(tm, mcfg, params[s], xs, kcls[ok], gap[ok], kclass=kcls[ok])
                     row["claims_clean"] = r["claims_clean"]
                 else:
                     row["note"] = "n/a"
@@ -268,34 +268,44 @@ def _probe_set(st, n: int):
     return {"x": pr.chain_features(H, spec.gauge), "y": y, "t": t, "ranges": spec.ranges, "lat": lat}
 
 
-def pruning(st, summary) -> dict:
-    """Accuracy against SVD rank per model and seed; first-layer cell weights of the baselines."""
-    from tnn import prune
-
+def _each_member(st, one, n_seeds: int | None = None) -> dict:
+    """``{model: [one(model, params, seed, test), ...]}`` over every model of the study and its seeds
+    (the first ``n_seeds``; all when None) on the probe set (:func:`_probe_set`); seeds for which
+    ``one`` returns None are left out."""
     c = st.c
     test = _probe_set(st, c.probe_n)
     out = {}
     for m in c.models:
         model, params, _, cfg = _run(st, m)
-        x = {k: test["x"][k] for k in (("energies", "wavefunctions") if model.config.resolved_input() == "wavefunctions"
-                                       else (model.config.resolved_input(),))}
-        per = []
-        for s in cfg["seeds"]:
-            mr = max(prune.matrix_ranks(params[s]).values(), default=0)
-            ranks = sorted({k for k in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64) if k < mr} | {mr}) if mr else []
-            if not ranks:
-                continue
-            curve = prune.accuracy_vs_rank(model, params[s], (x, test["y"]), ranks)
-            try:
-                sites = prune.input_site_weights(model, params[s])
-                ef = sites.get("edge_fraction"), sites.get("edge_share")
-            except ValueError:
-                ef = (None, None)
-            per.append({"seed": s, "ranks": curve["ranks"], "acc": curve["acc"], "full_acc": curve["full_acc"],
-                        "max_rank": curve["max_rank"], "smallest_rank_95": curve["smallest_rank_95"],
-                        "edge_fraction": ef[0], "edge_share": ef[1]})
-        out[m] = per
+        per = (one(model, params[s], s, test) for s in cfg["seeds"][:n_seeds])
+        out[m] = [r for r in per if r is not None]
     return out
+
+
+def pruning(st, summary) -> dict:
+    """Accuracy against SVD rank per model and seed; first-layer cell weights of the baselines."""
+    return _each_member(st, _pruning_curve)
+
+
+def _pruning_curve(model, p, s, test) -> dict | None:
+    """Accuracy of member ``p`` (seed ``s``) against SVD rank on ``test``; None without a matrix to prune."""
+    from tnn import prune
+    from tnn.train.loaders import feature_fields
+
+    mr = max(prune.matrix_ranks(p).values(), default=0)
+    ranks = sorted({k for k in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64) if k < mr} | {mr}) if mr else []
+    if not ranks:
+        return None
+    x = {k: test["x"][k] for k in feature_fields(model.config)}
+    curve = prune.accuracy_vs_rank(model, p, (x, test["y"]), ranks)
+    try:
+        sites = prune.input_site_weights(model, p)
+        ef = sites.get("edge_fraction"), sites.get("edge_share")
+    except ValueError:
+        ef = (None, None)
+    return {"seed": s, "ranks": curve["ranks"], "acc": curve["acc"], "full_acc": curve["full_acc"],
+            "max_rank": curve["max_rank"], "smallest_rank_95": curve["smallest_rank_95"],
+            "edge_fraction": ef[0], "edge_share": ef[1]}
 
 
 def probes(st, summary) -> dict:
@@ -303,21 +313,16 @@ def probes(st, summary) -> dict:
     from tnn import probes as pr
 
     c = st.c
-    test = _probe_set(st, c.probe_n)
-    out = {}
-    for m in c.models:
-        model, params, _, cfg = _run(st, m)
-        per = []
-        for s in cfg["seeds"][: c.probe_seeds]:
-            r = pr.run_probes(model.config, params[s], test, edge_cells=1, mu=1.0,
-                              saliency_samples=min(64, c.probe_n))
-            sal = r["saliency"]
-            per.append({"seed": s, "acc": r["acc"], "n": r["n"], "dropped": r["dropped"],
-                        "zero_modes_before": r["zero_modes_before"], "zero_modes_after": r["zero_modes_after"],
-                        "saliency": sal["saliency"], "edge_fraction": sal["edge_fraction"],
-                        "edge_share": sal.get("edge_share"), "saliency_classes": sal["classes"]})
-        out[m] = per
-    return out
+
+    def one(model, p, s, test):
+        r = pr.run_probes(model.config, p, test, edge_cells=1, mu=1.0, saliency_samples=min(64, c.probe_n))
+        sal = r["saliency"]
+        return {"seed": s, "acc": r["acc"], "n": r["n"], "dropped": r["dropped"],
+                "zero_modes_before": r["zero_modes_before"], "zero_modes_after": r["zero_modes_after"],
+                "saliency": sal["saliency"], "edge_fraction": sal["edge_fraction"],
+                "edge_share": sal.get("edge_share"), "saliency_classes": sal["classes"]}
+
+    return _each_member(st, one, c.probe_seeds)
 
 
 def extra_rows(summary) -> list[dict]:

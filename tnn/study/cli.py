@@ -72,7 +72,7 @@ def _main(args: argparse.Namespace) -> int:
     ok, _ = sanity(summary)
     if "topo-exact" in summary["runs"]:
         print(f"sanity check (exact topo, untrained, = 1 on every certified sample, 1D and 2D): {'PASS' if ok else 'FAIL'}")
-    from tnn.study.report import findings
+    from tnn.study.claims import findings
 
     for f in findings(summary):
         print(f"finding: {f['verdict']:12s} {f['claim']}")

@@ -17,7 +17,7 @@ import numpy as np
 
 from tnn.study.config import FEATURES, NOT_RESULTS, STUDY_MODELS, StudyConfig
 
-__all__ = ["run_study", "label_quality", "eval_sets_1d", "GAP_BINS"]
+__all__ = ["run_study", "label_quality", "eval_sets_1d", "GAP_BINS", "score_member", "member_fits"]
 
 #: the study's main dataset (clean SSH chains at the training size): what the analyses read
 MAIN_SET = "ssh"
@@ -164,7 +164,7 @@ class _Study:
         return io.read_json(path)["result"]  # the same JSON a rerun reads (NaN, tuples -> lists)
 
 
-def _score(model, mcfg, params, x, y, gap, kclass=None) -> dict:
+def score_member(model, mcfg, params, x, y, gap, kclass=None) -> dict:
     """Accuracy, per-class accuracy, loss, confusion matrix and accuracy per k-space gap bin."""
     from tnn.train import metrics_from_outputs, predict
 
@@ -186,7 +186,8 @@ def _score(model, mcfg, params, x, y, gap, kclass=None) -> dict:
     return res
 
 
-def _fits(model, params, other, x_other) -> bool:
+def member_fits(model, params, other, x_other) -> bool:
+    """Whether ``params`` of ``model`` can run ``other`` (the same model on another lattice) on ``x_other``."""
     from tnn.probes import params_fit
 
     return other is model or params_fit(other, params, x_other)
@@ -233,14 +234,14 @@ def _train_and_score(st: _Study, tag: str, mname: str, mcfg, train_ds: str, test
     for split, (ds_name, ds_split) in tests.items():
         tx, ty, tlat, tinfo, gap, _ = st.load(ds_name, ds_split, mcfg)
         tmodel = model if tlat == lat else make_model(mcfg, tlat)
-        fits = tinfo["n"] > 0 and _fits(model, members[0], tmodel, tx)
+        fits = tinfo["n"] > 0 and member_fits(model, members[0], tmodel, tx)
         for stage, plist in stages:
             for s, p in zip(res.seeds, plist):
                 row: dict[str, Any] = {"model": tag, "stage": stage, "seed": s, "split": split, "L": tinfo["size"][0],
                                        "n": tinfo["n"], "n_ill_defined": tinfo["dropped_ill_defined"],
                                        "epochs": res.epochs_run if stage == "trained" else 0}
                 if fits:
-                    row.update(_score(tmodel, mcfg, p, tx, ty, gap))
+                    row.update(score_member(tmodel, mcfg, p, tx, ty, gap))
                 else:
                     row["note"] = "n/a: parameters depend on the input size" if tinfo["n"] > 0 else "n/a: no valid sample"
                 rows.append(row)

@@ -1,0 +1,371 @@
+r"""Dataset samples: what turns a :class:`~tnn.data.spec.DatasetSpec` and a sample index into arrays.
+
+A chunk of ``chunk_size`` samples is one jitted call: the parameter draws (with rejection, one
+sample after the other under ``lax.map``, since a ``vmap``-ed ``while_loop`` would run every lane
+as long as the slowest), then Hamiltonian, eigensystem, labels and features under ``vmap``.
+:func:`compute_samples` runs such chunks; :mod:`tnn.data.generation` writes them as shards.
+
+Determinism
+-----------
+Sample ``i`` depends only on ``(spec, i)``: its PRNG key is ``fold_in(k_samples, i)`` with
+``k_samples, k_classes = split(key(seed))``, and every random choice of the sample (parameter draws,
+rejection attempts, the near-boundary coin, the disorder strength and the disorder itself) comes
+from that key. Balancing assigns the target class of sample ``i`` from a permutation keyed by
+``fold_in(k_classes, i // n_classes)``.
+
+Speed: LAPACK runs single-threaded (:func:`tnn.threads.blas_threads`; on a shared 2-core machine
+threaded OpenBLAS made a batch of N = 100 ``eigh`` 20x slower (20 ms against 0.75 ms per matrix), and
+one thread makes the floating-point results independent of the number of workers, which the
+bit-for-bit resume relies on);
+chiral chains (SSH without onsite disorder) are diagonalized through one ``L x L`` SVD of the chiral
+block (:func:`~tnn.data.eigensystem.chiral_eigh`) instead of a ``2L x 2L`` ``eigh``, and only when an
+eigenvector feature is stored: otherwise labels and energies come from the polar route's one ``eigh``
+of ``h^dag h`` (about half the SVD's cost at L = 50).
+
+Rejection sampling (``classes``, ``balance``, ``boundary_fraction``) uses the clean model's
+k-space invariant (exact and cheap): attempt ``a`` of sample ``i`` draws its parameters from
+``fold_in(k_params_i, a)`` until the class (and, for near-boundary samples, a k-space gap below
+``boundary_gap``) is right, at most :data:`MAX_ATTEMPTS` times. Before any shard is written a
+preflight (:func:`preflight`) draws :data:`PREFLIGHT_DRAWS` candidates and refuses (``ValueError``)
+classes rarer than :data:`MIN_CLASS_PROBABILITY`, so a run never stalls on an unreachable class.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Callable
+
+import numpy as np
+import jax
+import jax.numpy as jnp
+
+from tnn import hamiltonians, invariants, systems
+from tnn.data.eigensystem import chiral_eigensystem, fix_gauge
+from tnn.data.spec import KSPACE_GAP_TOL, DatasetSpec, ParamDist
+from tnn.threads import blas_threads
+
+__all__ = [
+    "compute_samples",
+    "preflight",
+    "INVALID_CLASS",
+    "MAX_ATTEMPTS",
+    "LABEL_ARRAYS",
+    "PREFLIGHT_DRAWS",
+    "MIN_CLASS_PROBABILITY",
+]
+
+#: class stored for samples whose invariant is NaN (never a real class)
+INVALID_CLASS = -1000
+#: rejection attempts per sample before giving up (raises RuntimeError; the preflight makes it ~impossible)
+MAX_ATTEMPTS = 3000
+PREFLIGHT_DRAWS = 1024
+#: k-grid of the preflight estimate for the 2D models (an estimate: a coarse grid is enough)
+PREFLIGHT_NK_2D = 16
+MIN_CLASS_PROBABILITY = 0.01
+#: arrays stored for every dataset, whatever its features
+LABEL_ARRAYS = (
+    "label", "invariant", "class", "kspace", "kspace_class", "gap", "kspace_gap", "invalid", "reason", "tail",
+    "kspace_gapless", "symmetry_broken", "ill_defined", "params", "strength", "near_boundary",
+    "attempts", "index", "energies",
+)
+
+
+# ------------------------------------------------------------------------------------ draws
+def _draw(d: ParamDist, key, dtype):
+    if d.dist == "uniform":
+        lo, hi = d.args
+        return lo + (hi - lo) * jax.random.uniform(key, (), dtype)
+    if d.dist == "normal":
+        mean, std = d.args
+        return mean + std * jax.random.normal(key, (), dtype)
+    if d.dist == "fixed":
+        return jnp.asarray(d.args[0], dtype)
+    vals = jnp.asarray(d.args, dtype)
+    return vals[jax.random.randint(key, (), 0, len(d.args))]
+
+
+def _draw_params(spec: DatasetSpec, key):
+    keys = jax.random.split(key, len(spec.params))
+    return jnp.stack([_draw(d, k, jnp.float64) for d, k in zip(spec.params, keys)])
+
+
+def _kspace(spec: DatasetSpec, theta):
+    """Clean k-space invariant (float) and gap of parameters ``theta``."""
+    system = systems.get(spec.model)
+    return system.kspace(system.to_params(theta, spec.ranges), spec.ranges, spec.kspace_nk)
+
+
+def _kclass(inv, gap):
+    defined = (gap > KSPACE_GAP_TOL) & jnp.isfinite(inv)
+    return jnp.where(defined, jnp.rint(jnp.where(defined, inv, 0.0)), INVALID_CLASS).astype(jnp.int32), defined
+
+
+def _needs_rejection(spec: DatasetSpec) -> bool:
+    return spec.classes is not None or spec.boundary_fraction > 0
+
+
+# ------------------------------------------------------------------------------------ one sample
+def _keys(k_samples, i):
+    ki = jax.random.fold_in(k_samples, i.astype(jnp.uint32))
+    return jax.random.split(ki, 4)  # parameters, near-boundary coin, strength, disorder
+
+
+def _select(spec: DatasetSpec, k_samples, k_classes, i):
+    """Parameters of sample ``i`` (after rejection): ``theta, kinv, kgap, near, attempts``."""
+    k_par, k_near, _, _ = _keys(k_samples, i)
+    if spec.balance:
+        nc = len(spec.classes)
+        perm = jax.random.permutation(jax.random.fold_in(k_classes, (i // nc).astype(jnp.uint32)), nc)
+        target = jnp.asarray(spec.classes, jnp.int32)[perm[i % nc]]
+    near = (jax.random.uniform(k_near, (), jnp.float64) < spec.boundary_fraction) if spec.boundary_fraction > 0 else jnp.bool_(False)
+
+    def attempt(a):
+        theta = _draw_params(spec, jax.random.fold_in(k_par, a.astype(jnp.uint32)))
+        inv, gap = _kspace(spec, theta)
+        return theta, inv, gap
+
+    def accepted(inv, gap):
+        cls, defined = _kclass(inv, gap)
+        ok = jnp.bool_(True)
+        if spec.classes is not None:
+            ok = ok & defined & ((cls == target) if spec.balance else jnp.isin(cls, jnp.asarray(spec.classes, jnp.int32)))
+        if spec.boundary_fraction > 0:
+            ok = ok & (~near | (gap < spec.boundary_gap))
+        return ok
+
+    a0 = jnp.int32(0)
+    theta, kinv, kgap = attempt(a0)
+    n_att = jnp.int32(1)
+    if _needs_rejection(spec):
+
+        def cond(s):
+            a, _, inv, gap = s
+            return (~accepted(inv, gap)) & (a < MAX_ATTEMPTS)
+
+        def body(s):
+            a = s[0] + 1
+            return (a, *attempt(a))
+
+        a, theta, kinv, kgap = jax.lax.while_loop(cond, body, (a0, theta, kinv, kgap))
+        # attempts > MAX_ATTEMPTS marks a sample whose conditions were never met.
+        n_att = jnp.where(accepted(kinv, kgap), a + 1, MAX_ATTEMPTS + 1)
+    return theta, kinv, kgap, near, n_att
+
+
+def _finish(spec: DatasetSpec, lat, k_samples, i, theta, kinv, kgap, near, n_att):
+    """Hamiltonian, eigensystem, labels and features of sample ``i`` with parameters ``theta``."""
+    _, _, k_str, k_dis = _keys(k_samples, i)
+    # Sequence the k-space reference before the real-space diagonalization: XLA's CPU runtime may
+    # run independent custom calls (LAPACK) concurrently; keep one LAPACK call in flight.
+    theta, kinv, kgap = jax.lax.optimization_barrier((theta, kinv, kgap))
+    w = _draw(spec.strength, k_str, jnp.float64)
+    key = None if spec.disorder == "none" else k_dis
+    system = systems.get(spec.model)
+    tm = system.dataset_terms(theta, lat, spec.ranges, spec.disorder, w, key)
+    H = hamiltonians.assemble(tm)
+    chiral = system.is_chiral(spec.disorder)
+    V = None
+    # Raw values (gap_tol=0) with their certificate; validity is decided below from the certificate
+    # (spec.gap_tol None) or the spectral gap (an explicit spec.gap_tol).
+    raw = jnp.asarray(0.0, jnp.float64)
+    if chiral and not _needs_eigenvectors(spec):
+        # Labels and energies from one SVD of the chiral block (the polar route of
+        # tnn.invariants.winding_number itself); eigenvectors only when a feature needs them.
+        inv, cert, E = invariants.winding_polar_energies(H, lat, trim=spec.trim)
+    elif chiral:
+        # One L x L SVD of the chiral block gives the eigensystem of the 2L x 2L H and the same
+        # polar-route labels.
+        X, s, Yh = jnp.linalg.svd(invariants.chiral_block(H))
+        E, V = chiral_eigensystem(X, s, Yh)
+        inv, cert = invariants.winding_number_from_svd(X, s, Yh, lat, trim=spec.trim, return_certificate=True, gap_tol=raw)
+    elif system.invariant == "winding":
+        # Onsite disorder breaks chiral symmetry: Q = sign(H) of the full H.
+        E, V = jnp.linalg.eigh(H)
+        inv, cert = invariants.winding_number_from_eigh(E, V, lat, trim=spec.trim, return_certificate=True, gap_tol=raw)
+    else:
+        E, V = jnp.linalg.eigh(H)
+        window = None if spec.method == "bott" else spec.trim
+        inv, cert = invariants.chern_number_from_eigh(E, V, lat, method=spec.method, window=window,
+                                                      return_certificate=True, gap_tol=raw)
+    gap = cert.gap
+    if spec.gap_tol is None:
+        invalid = cert.reason != 0
+    else:
+        invalid = ~(gap >= spec.gap_tol)
+    finite = jnp.isfinite(inv)
+    rclass = jnp.where(finite, jnp.rint(jnp.where(finite, inv, 0.0)), INVALID_CLASS).astype(jnp.int32)
+    kcls, kdefined = _kclass(kinv, kgap)
+    broken = (w > 0) if (system.invariant == "winding" and not chiral) else jnp.bool_(False)
+    if spec.label == "realspace":
+        label, ill = rclass, broken | invalid | ~finite
+    else:
+        label, ill = kcls, broken | ~kdefined
+
+    out = {
+        "label": label, "invariant": inv, "class": rclass, "kspace": kinv, "kspace_class": kcls,
+        "gap": gap, "kspace_gap": kgap, "invalid": invalid, "reason": cert.reason, "tail": cert.tail,
+        "kspace_gapless": ~kdefined, "symmetry_broken": broken, "ill_defined": ill, "params": theta,
+        "strength": w, "near_boundary": near, "attempts": n_att, "index": i.astype(jnp.int64), "energies": E,
+    }
+    feats = _features(spec, lat, tm, H, E, V)
+    out.update(feats)
+    return out
+
+
+def _needs_eigenvectors(spec: DatasetSpec) -> bool:
+    return any(f in spec.features for f in ("wavefunctions", "density", "projector"))
+
+
+def _features(spec: DatasetSpec, lat, tm, H, E, V) -> dict:
+    out = {}
+    n = lat.n_sites
+    if "wavefunctions" in spec.features:
+        out["wavefunctions"] = fix_gauge(V, spec.gauge)
+    if "density" in spec.features:
+        out["density"] = jnp.abs(V) ** 2
+    if "hamiltonian" in spec.features:
+        out["hamiltonian"] = H
+    if "hoppings" in spec.features:
+        L = lat.dims[0]
+        R = len(spec.ranges)
+        hop = jnp.zeros((R + 2, L), dtype=H.dtype)
+        for r in range(R):
+            hop = hop.at[r, np.asarray(tm.cols[r]) // 2].set(tm.vals[r].astype(H.dtype))
+        if tm.diag is not None:
+            hop = hop.at[R].set(tm.diag[0::2].astype(H.dtype)).at[R + 1].set(tm.diag[1::2].astype(H.dtype))
+        out["hoppings"] = hop
+    if "projector" in spec.features:
+        # Q = sign(H) at half filling: -1 on the n/2 lowest states, +1 above (the split the
+        # invariants use, robust to the exact zero modes of open topological chains).
+        s = jnp.where(jnp.arange(n) < n // 2, -1.0, 1.0).astype(V.dtype)
+        if systems.get(spec.model).invariant == "winding":
+            out["projector"] = (V[0::2] * s[None, :]) @ jnp.conj(V[1::2].T)  # U = P_A Q P_B, (L, L)
+        else:
+            out["projector"] = (V * s[None, :]) @ jnp.conj(V.T)  # Q, (N, N)
+    return out
+
+
+_FEATURES = ("wavefunctions", "density", "hamiltonian", "hoppings", "projector")
+
+
+def _cast_features(spec: DatasetSpec, arrays: dict) -> dict:
+    """Features in ``spec.dtype`` (labels stay float64). Inside the jitted chunk function: XLA's
+    conversion is part of the compiled call, where a NumPy cast afterwards cost about 15% of a QWZ
+    sample. Both round to nearest, so the stored values do not depend on where it happens."""
+    if spec.dtype == "float64":
+        return arrays
+    out = dict(arrays)
+    for f in _FEATURES:
+        if f in out:
+            a = out[f]
+            out[f] = a.astype(jnp.complex64 if jnp.iscomplexobj(a) else jnp.float32)
+    return out
+
+
+def _compute_key(spec: DatasetSpec) -> DatasetSpec:
+    """The part of the spec that the compiled chunk function depends on (seed and n are data)."""
+    return dataclasses.replace(spec, n=spec.chunk_size, seed=0, shard_size=spec.chunk_size,
+                               splits=(1.0, 0.0, 0.0), name="")
+
+
+@functools.lru_cache(maxsize=16)
+def _chunk_fn(key_spec: DatasetSpec) -> Callable:
+    lat = key_spec.lattice()
+
+    @jax.jit
+    def chunk(root, idx):
+        k_samples, k_classes = jax.random.split(root)
+        select = functools.partial(_select, key_spec, k_samples, k_classes)
+        # Rejection runs sample by sample: under vmap a while_loop runs every lane until the slowest
+        # one is done (B x max attempts k-space evaluations instead of sum of attempts).
+        sel = jax.lax.map(select, idx) if _needs_rejection(key_spec) else jax.vmap(select)(idx)
+        out = jax.vmap(lambda i, *s: _finish(key_spec, lat, k_samples, i, *s))(idx, *sel)
+        return _cast_features(key_spec, out)
+
+    return chunk
+
+
+@functools.lru_cache(maxsize=16)
+def _candidates_fn(key_spec: DatasetSpec) -> Callable:
+    if systems.get(key_spec.model).invariant == "chern":
+        key_spec = dataclasses.replace(key_spec, kspace_nk=min(key_spec.kspace_nk, PREFLIGHT_NK_2D))
+
+    @jax.jit
+    def cand(keys):
+        def one(k):
+            theta = _draw_params(key_spec, k)
+            return _kspace(key_spec, theta)
+
+        return jax.vmap(one)(keys)
+
+    return cand
+
+
+def compute_samples(spec: DatasetSpec, start: int, stop: int, on_chunk: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
+    """Samples ``[start, stop)`` of ``spec`` as NumPy arrays with a leading sample axis.
+
+    Computed in whole chunks of ``spec.chunk_size`` starting at ``start`` (pass a multiple of
+    ``chunk_size`` to reproduce the stored shards bit for bit). Runs with float64 enabled inside
+    (``jax.enable_x64``), whatever the global setting, and single-threaded LAPACK; features are cast
+    to ``spec.dtype`` after. ``on_chunk(count)`` is called as each chunk reaches the host.
+    """
+    if not (0 <= start < stop):
+        raise ValueError(f"Arguments `start`, `stop` must satisfy 0 <= start < stop, got {start}, {stop}.")
+    with jax.enable_x64(True), blas_threads(1):
+        fn = _chunk_fn(_compute_key(spec))
+        root = jax.random.key(spec.seed or 0)
+        parts = []
+        c = spec.chunk_size
+        for s0 in range(start, stop, c):
+            idx = jnp.arange(s0, s0 + c, dtype=jnp.int64)
+            parts.append(fn(root, idx))
+        # Every chunk is dispatched first (JAX runs them back to back), then pulled to the host.
+        host = []
+        for j, p in enumerate(parts):
+            host.append(jax.tree.map(np.asarray, p))
+            if on_chunk is not None:
+                on_chunk(min(c, stop - start - j * c))
+    out = {k: np.concatenate([h[k] for h in host])[: stop - start] for k in host[0]}
+    failed = out["attempts"] > MAX_ATTEMPTS
+    if np.any(failed):
+        raise RuntimeError(
+            f"samples {out['index'][failed][:5].tolist()} did not reach their class after {MAX_ATTEMPTS} "
+            "rejection attempts; widen the parameter ranges or drop the rare classes."
+        )
+    return out
+
+
+def preflight(spec: DatasetSpec) -> dict[int, float]:
+    """Estimate, from :data:`PREFLIGHT_DRAWS` draws, the probability of each requested class (joint
+    with a near-boundary gap when ``boundary_fraction > 0``); ``ValueError`` if one is below
+    :data:`MIN_CLASS_PROBABILITY`. Returns ``{class: probability}`` (empty without rejection)."""
+    if not _needs_rejection(spec):
+        return {}
+    with jax.enable_x64(True):
+        keys = jax.random.split(jax.random.fold_in(jax.random.key(spec.seed or 0), 0xFFFFFFFF), PREFLIGHT_DRAWS)
+        inv, gap = _candidates_fn(_compute_key(spec))(keys)
+        cls, defined = _kclass(inv, gap)
+        cls, defined, gap = np.asarray(cls), np.asarray(defined), np.asarray(gap)
+    classes = spec.classes if spec.classes is not None else tuple(sorted(set(cls[defined].tolist())))
+    probs, problems = {}, []
+    for c in classes:
+        hit = defined & (cls == c)
+        p = float(hit.mean())
+        probs[int(c)] = p
+        if p < MIN_CLASS_PROBABILITY:
+            problems.append(f"class {c}: p = {p:.4f}")
+        if spec.boundary_fraction > 0:
+            pn = float((hit & (gap < spec.boundary_gap)).mean())
+            if pn < MIN_CLASS_PROBABILITY:
+                problems.append(f"class {c} with k-space gap < {spec.boundary_gap}: p = {pn:.4f}")
+    if spec.boundary_fraction > 0 and spec.classes is None and float((gap < spec.boundary_gap).mean()) < MIN_CLASS_PROBABILITY:
+        problems.append(f"k-space gap < {spec.boundary_gap}: p = {float((gap < spec.boundary_gap).mean()):.4f}")
+    if problems:
+        raise ValueError(
+            "Argument `spec`: the parameter distributions rarely produce what classes/balance/"
+            f"boundary_fraction ask for ({'; '.join(problems)}; need >= {MIN_CLASS_PROBABILITY}). "
+            "Widen the parameter ranges, drop those classes or raise boundary_gap."
+        )
+    return probs
+
