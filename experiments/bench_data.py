@@ -54,7 +54,7 @@ import jax
 import tnn
 from tnn import data, hamiltonians, invariants, kspace, lattice
 from tnn.data import generation
-from tnn.data._threads import single_threaded_blas
+from tnn.threads import blas_threads
 
 
 # ------------------------------------------------------------------------------------ NumPy loop
@@ -298,7 +298,7 @@ def main(argv=None) -> int:
             err = check_numpy_labels(spec.model, ref)
             assert err < 1e-8, f"{name}: the NumPy loop's labels differ from tnn's by {err:.2e}"
             np_default = numpy_loop(ref, c["n_np"])
-            with single_threaded_blas():
+            with blas_threads(1):
                 np_single = numpy_loop(ref, c["n_np"])
             baseline[spec.model] = (err, np_default, np_single)
         err, np_default, np_single = baseline[spec.model]
