@@ -1,7 +1,8 @@
 r"""Real-space topological invariants: winding number, local Chern marker, Bott index, Chern number.
 
 All functions are batchless and pure: one Hamiltonian ``H`` of shape ``(N, N)`` (``N = lat.n_sites``,
-site order of :mod:`tnn.lattice`), or one eigensystem ``(E, V)`` from ``eigh`` (``E`` ascending
+site order of :mod:`tnn.lattice` or of a :func:`tnn.lattice.from_sites` lattice; a NumPy or JAX array,
+or a ``scipy.sparse`` matrix, made dense at the input check before any work), or one eigensystem ``(E, V)`` from ``eigh`` (``E`` ascending
 ``(N,)``, ``V`` columns ``(N, N)``), and a static lattice. They run under ``jit`` (lattice, ``trim``,
 ``window``, ``radius``, ``method`` and ``return_gap`` static) and ``vmap`` (over stacks of ``H``, or over
 the parameters and keys that build them), in float64 when :func:`tnn.enable_x64` is on. Each is the

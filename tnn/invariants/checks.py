@@ -25,8 +25,12 @@ def check_pbc(lat: Lattice, pbc: bool, what: str):
 
 
 def check_H(H, lat: Lattice):
+    """``H`` ``(N, N)`` of ``lat`` as a JAX array in the library's site order: dense or ``scipy.sparse``
+    input (made dense first), numeric, and for concrete values finite and Hermitian; a
+    :func:`tnn.lattice.from_sites` lattice's own site order is undone here (``lat.to_library_order``)."""
     if H is None:
         raise ValueError("Argument `H` must be given, got None.")
+    H = _checks.densify(H)
     arr = _checks.square_matrix("H", H, lat.n_sites)
     if not (jnp.issubdtype(arr.dtype, jnp.number)) or jnp.issubdtype(arr.dtype, jnp.bool_):
         raise ValueError(f"Argument `H` must be numeric, got dtype {arr.dtype}.")

@@ -75,7 +75,12 @@ def polar_factor(h):
     return polar_svd(h, (0, h.shape[0]))[0]
 
 
-def chiral_block(H):
+def chiral_block(H, lat=None):
     """The chiral block ``h = H[A, B] = H[0::2, 1::2]`` ``(L, L)`` of a chain Hamiltonian ``(2L, 2L)``;
-    ``H = [[0, h], [h^dag, 0]]`` in (A, B) order when chiral symmetry holds."""
+    ``H = [[0, h], [h^dag, 0]]`` in (A, B) order when chiral symmetry holds. Rows are the A sites and
+    columns the B sites of cells ``0..L-1`` in the library's order: for a lattice with a site order of
+    its own (:func:`tnn.lattice.from_sites`) pass it as ``lat``, and ``H`` is put in the library's
+    order first (as every invariant does)."""
+    if lat is not None:
+        H = lat.to_library_order(H)
     return H[0::2, 1::2]

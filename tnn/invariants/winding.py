@@ -89,14 +89,25 @@ def _winding_polar_core(H, gap_tol, lat: Lattice, trim, density: bool = False):
     return _winding_polar(H, gap_tol, lat, trim, density)[:2]
 
 
-@functools.partial(jax.jit, static_argnames=("lat", "trim"))
 def winding_polar_energies(H, lat: Lattice, trim=None):
     """The polar route's raw value (as ``gap_tol=0``), its :class:`tnn.validity.Certificate`, and the
-    spectrum ``E = (-s, s)`` ``(2L,)`` ascending of a chiral chain ``H``, from one SVD of its chiral
-    block: labels and energies of a chiral chain for :mod:`tnn.data` in one call. ``trim`` static."""
+    spectrum ``E = (-s, s)`` ``(2L,)`` ascending of a chiral chain ``H`` ``(2L, 2L)``, from one SVD of
+    its chiral block: labels and energies of a chiral chain for :mod:`tnn.data` in one call.
+
+    ``H`` is read as :func:`winding_number` reads it (same checks; dense or ``scipy.sparse``; in the
+    site order of ``lat``, which may be a :func:`tnn.lattice.from_sites` lattice). ``trim`` static.
+    """
+    lat = _checks.lattice(lat, ("chain",), "the winding number")
     trim_t = _winding_trim(lat, trim)
+    H = check_H(H, lat)
+    _check_chiral(H, lat)
+    return _polar_energies_core(H, lat, trim_t)
+
+
+@functools.partial(jax.jit, static_argnames=("lat", "trim"))
+def _polar_energies_core(H, lat: Lattice, trim):
     # The energies are the same SVD's singular values (no second decomposition).
-    value, cert, s = _winding_polar(H, jnp.asarray(0.0, jnp.real(H).dtype), lat, trim_t)
+    value, cert, s = _winding_polar(H, jnp.asarray(0.0, jnp.real(H).dtype), lat, trim)
     s = jax.lax.stop_gradient(s)
     return value, cert, jnp.concatenate([-s, s[::-1]])
 
@@ -111,7 +122,8 @@ def _winding_svd_core(X, s, Yh, gap_tol, lat: Lattice, trim):
 def winding_number_from_svd(X, s, Yh, lat: Lattice, trim=None, return_gap: bool = False, gap_tol=None,
                             return_certificate: bool = False):
     r""":func:`winding_number` (polar route) from an SVD ``h = X diag(s) Yh`` of the chiral block
-    ``h = H[0::2, 1::2]``, for callers who have it already (e.g. :func:`tnn.data.chiral_eigh`).
+    ``h = H[0::2, 1::2]`` in the library's site order (``chiral_block(H, lat)`` for a
+    :func:`tnn.lattice.from_sites` lattice), for callers who have it already (e.g. :func:`tnn.data.chiral_eigh`).
 
     ``U = X Yh`` exactly as the polar route of :func:`winding_number` (the same decomposition), so the
     two agree to rounding. Args: ``X`` ``(L, L)``, ``s`` ``(L,)`` descending (as ``jnp.linalg.svd``
