@@ -5,6 +5,8 @@ r"""Your own Hamiltonian in: tnn.lattice.from_sites builds a Lattice from per-si
 * A shuffled QWZ sample gives the built-in Bott index and bulk Chern marker.
 * The library's own order gives a lattice equal (and hash-equal) to the built-in one; a shuffled one
   is a hashable, leafless pytree that jit takes as an argument.
+* A SciPy sparse H gives the same values as the dense one (every real-space invariant), and the
+  data path (winding_polar_energies, chiral_block with the lattice) reads the user's order too.
 * Bad input is refused with a ValueError naming the argument (shapes, labels, cells, geometry, box,
   Hermiticity, chiral structure in the user's order, builders on a user-ordered lattice).
 """
@@ -103,3 +105,64 @@ def test_bad_input_is_refused_naming_the_argument():
         invariants.winding_number(H[:-1, :-1], lat)
     with pytest.raises(ValueError, match="site order of its own"):
         hamiltonians.ssh(np.array([0.5, 1.0]), lat)
+
+
+def test_scipy_sparse_hamiltonians_in_any_order():
+    """A SciPy sparse H (as from another package) on a from_sites lattice, sites shuffled, gives the
+    built-in values: the SSH winding number and density, the QWZ marker map, its bulk Chern number,
+    the Kitaev number and the Bott index."""
+    sparse = pytest.importorskip("scipy.sparse")
+    L = 24
+    perm = np.random.default_rng(3).permutation(2 * L)
+    for pbc in (False, True):
+        H, pos, cells, sub = hand_ssh(0.4, 1.0, L, pbc, perm)
+        lat = lattice.from_sites(pos, cells, sub, box=(L,) if pbc else None)
+        ref_lat = lattice.chain(L, pbc=pbc)
+        Href = hamiltonians.ssh(np.array([0.4, 1.0]), ref_lat)
+        ref = float(invariants.winding_number(Href, ref_lat))
+        for Hs in (sparse.csr_matrix(H), sparse.coo_array(H)):
+            assert float(invariants.winding_number(Hs, lat)) == pytest.approx(ref, abs=1e-10)
+            assert float(invariants.winding_number(Hs, lat, method="eigh")) == pytest.approx(ref, abs=1e-8)
+        np.testing.assert_allclose(np.asarray(invariants.winding_density(sparse.csr_matrix(H), lat)),
+                                   np.asarray(invariants.winding_density(Href, ref_lat)), atol=1e-10)
+    lx = ly = 8
+    for pbc in (False, True):
+        ref_lat = lattice.square(lx, ly, pbc=pbc)
+        Href = np.asarray(hamiltonians.qwz(-1.0, ref_lat))
+        p = np.random.default_rng(4).permutation(ref_lat.n_sites)
+        lat = lattice.from_sites(ref_lat.positions[p], ref_lat.site_coords[p], ref_lat.sublattice[p],
+                                 box=(lx, ly) if pbc else None)
+        Hs = sparse.csr_matrix(Href[np.ix_(p, p)])
+        assert float(invariants.kitaev_chern_number(Hs, lat, gap_tol=0.0)) == pytest.approx(
+            float(invariants.kitaev_chern_number(Href, ref_lat, gap_tol=0.0)), abs=1e-10)
+        if pbc:
+            assert float(invariants.bott_index(Hs, lat, gap_tol=0.0)) == pytest.approx(
+                float(invariants.bott_index(Href, ref_lat, gap_tol=0.0)), abs=1e-10)
+            continue
+        np.testing.assert_allclose(np.asarray(invariants.local_chern_marker(Hs, lat, gap_tol=0.0)),
+                                   np.asarray(invariants.local_chern_marker(Href, ref_lat, gap_tol=0.0)), atol=1e-10)
+        assert float(invariants.chern_number(Hs, lat, gap_tol=0.0)) == pytest.approx(
+            float(invariants.chern_number(Href, ref_lat, gap_tol=0.0)), abs=1e-10)
+    bad = sparse.csr_matrix(np.triu(Href))
+    with pytest.raises(ValueError, match="Hermitian"):
+        invariants.bott_index(bad, ref_lat, gap_tol=0.0)
+
+
+def test_data_routes_read_a_from_sites_order():
+    """winding_polar_energies (the data path's labels and energies) and chiral_block(H, lat) (the SVD
+    route of winding_number_from_svd) read H in a from_sites lattice's order, as winding_number does."""
+    L = 20
+    perm = np.random.default_rng(5).permutation(2 * L)
+    for pbc in (False, True):
+        H, pos, cells, sub = hand_ssh(0.5, 1.0, L, pbc, perm)
+        lat = lattice.from_sites(pos, cells, sub, box=(L,) if pbc else None)
+        ref_lat = lattice.chain(L, pbc=pbc)
+        Href = hamiltonians.ssh(np.array([0.5, 1.0]), ref_lat)
+        v, cert, E = invariants.winding_polar_energies(H, lat)
+        rv, rcert, rE = invariants.winding_polar_energies(Href, ref_lat)
+        assert float(v) == pytest.approx(float(rv), abs=1e-10) and float(cert.tail) == pytest.approx(float(rcert.tail), abs=1e-12)
+        np.testing.assert_allclose(np.asarray(E), np.linalg.eigvalsh(H), atol=1e-12)
+        X, s, Yh = jnp.linalg.svd(invariants.chiral_block(H, lat))
+        got = float(invariants.winding_number_from_svd(X, s, Yh, lat, gap_tol=0.0))
+        assert got == pytest.approx(float(invariants.winding_number(H, lat, gap_tol=0.0)), abs=1e-10)
+        assert float(jax.jit(invariants.winding_polar_energies, static_argnames="lat")(jnp.asarray(H), lat)[0]) == pytest.approx(float(rv), abs=1e-10)

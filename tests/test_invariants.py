@@ -332,7 +332,7 @@ def test_marker_gradient_finite_differences():
 
     def site_marker(m, eigh):
         E, V = eigh(hamiltonians.qwz(m, lp))
-        return invariants._marker_sites(V[:, : lp.n_sites // 2], x, y)[3]
+        return invariants.chern.marker_sites(V[:, : lp.n_sites // 2], x, y)[3]
 
     assert np.isnan(float(jax.jit(jax.grad(site_marker), static_argnums=1)(-1.2, jnp.linalg.eigh)))
     f = jax.jit(functools.partial(site_marker, eigh=invariants.eigh))
@@ -516,11 +516,26 @@ def test_vmap_equals_loop_and_no_recompile():
     for k in range(2):
         np.testing.assert_allclose(vm[k], A(invariants.local_chern_marker(Hq[k], lo, gap_tol=0.0)), atol=1e-12)
     # New values (Hamiltonian, tolerance, default or not) do not recompile the cores.
-    before = invariants._winding_polar_core._cache_size()
-    invariants.winding_number(ssh((0.4, 1.2), lat), lat)
-    invariants.winding_number(ssh((0.5, 1.1), lat), lat, gap_tol=0.1)
-    invariants.winding_number(ssh((0.7, 1.3), lat), lat, gap_tol=0.2, return_gap=True)
-    assert invariants._winding_polar_core._cache_size() == before
+    # Counted through JAX's public monitoring events (one per backend compilation), after one call
+    # of each kind.
+    def calls(a):
+        invariants.winding_number(ssh((0.4 + a, 1.2), lat), lat)
+        invariants.winding_number(ssh((0.5 + a, 1.1), lat), lat, gap_tol=0.1 + a)
+        invariants.winding_number(ssh((0.7 + a, 1.3), lat), lat, gap_tol=0.2 + a, return_gap=True)
+
+    calls(0.0)
+    compiled = []
+
+    def listener(event, _secs, **_kw):
+        if event.endswith("backend_compile_duration"):
+            compiled.append(event)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        calls(0.05)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    assert compiled == []
 
 
 def test_strict_promotion_and_float64():

@@ -7,6 +7,8 @@ when the caller passes concrete arrays.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import jax
 import jax.numpy as jnp
@@ -39,6 +41,17 @@ def is_concrete(x) -> bool:
     converted array says nothing about whether the user passed a constant.
     """
     return not isinstance(x, jax.core.Tracer)
+
+
+def densify(x):
+    """A ``scipy.sparse`` matrix or array as a dense NumPy array; anything else unchanged.
+
+    SciPy is not a dependency of tnn: a sparse matrix can only exist once ``scipy.sparse`` has been
+    imported, so it is looked up in ``sys.modules`` (never imported here)."""
+    sp = sys.modules.get("scipy.sparse")
+    if sp is not None and sp.issparse(x):
+        return x.toarray()
+    return x
 
 
 def concrete_value(x) -> np.ndarray | None:

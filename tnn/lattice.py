@@ -319,8 +319,8 @@ def from_sites(positions, cells, sublattice, box=None) -> Lattice:
     lattice (``a = 1``, both orbitals at the cell's position) or a honeycomb lattice (``a1 = (1, 0)``,
     ``a2 = (1/2, sqrt(3)/2)``, B at ``(1/2, sqrt(3)/6)`` from A). Cells must fill a full
     ``L`` or ``lx x ly`` block. The site order is free: the returned lattice carries it (``order``),
-    and every invariant reads its ``H`` (``(N, N)``) and eigenvectors in that order, with the same
-    checks as for a built-in lattice. The builders of :mod:`tnn.hamiltonians` write the library's
+    and every invariant reads its ``H`` (``(N, N)``, dense or ``scipy.sparse``) and eigenvectors in
+    that order, with the same checks as for a built-in lattice. The builders of :mod:`tnn.hamiltonians` write the library's
     order and refuse such a lattice.
 
     Raises ``ValueError`` naming the argument when shapes, labels, cells or positions do not fit.

@@ -176,7 +176,7 @@ def _finish(spec: DatasetSpec, lat, k_samples, i, theta, kinv, kgap, near, n_att
     elif chiral:
         # One L x L SVD of the chiral block gives the eigensystem of the 2L x 2L H and the same
         # polar-route labels.
-        X, s, Yh = jnp.linalg.svd(invariants.chiral_block(H))
+        X, s, Yh = jnp.linalg.svd(invariants.chiral_block(H, lat))
         E, V = chiral_eigensystem(X, s, Yh)
         inv, cert = invariants.winding_number_from_svd(X, s, Yh, lat, trim=spec.trim, return_certificate=True, gap_tol=raw)
     elif system.invariant == "winding":

@@ -1,0 +1,111 @@
+"""Input checks at the public edge of :mod:`tnn.invariants` (every failure a ``ValueError`` naming
+the argument), and the shape of what the public functions return.
+
+``check_H`` is where a user's Hamiltonian becomes the library's: a NumPy/JAX array or a
+``scipy.sparse`` matrix (made dense here, before any work), checked for shape, finiteness and
+Hermiticity, and reordered from a :func:`tnn.lattice.from_sites` lattice's site order into the
+library's (docs/conventions.md). Every public entry point that takes ``H`` goes through it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import jax
+import jax.numpy as jnp
+
+from tnn import _checks, validity
+from tnn import contractions as tc
+from tnn.lattice import Lattice
+
+# ------------------------------------------------------------------------------ input checks
+def check_pbc(lat: Lattice, pbc: bool, what: str):
+    if lat.pbc != pbc:
+        need = "periodic (pbc=True)" if pbc else "open (pbc=False)"
+        raise ValueError(f"Argument `lat` must be {need} for {what}, got pbc={lat.pbc}.")
+
+
+def check_H(H, lat: Lattice):
+    """``H`` ``(N, N)`` of ``lat`` as a JAX array in the library's site order: dense or ``scipy.sparse``
+    input (made dense first), numeric, and for concrete values finite and Hermitian; a
+    :func:`tnn.lattice.from_sites` lattice's own site order is undone here (``lat.to_library_order``)."""
+    if H is None:
+        raise ValueError("Argument `H` must be given, got None.")
+    H = _checks.densify(H)
+    arr = _checks.square_matrix("H", H, lat.n_sites)
+    if not (jnp.issubdtype(arr.dtype, jnp.number)) or jnp.issubdtype(arr.dtype, jnp.bool_):
+        raise ValueError(f"Argument `H` must be numeric, got dtype {arr.dtype}.")
+    if not jnp.issubdtype(arr.dtype, jnp.inexact):
+        arr = arr.astype(jnp.result_type(float))
+    val = _checks.concrete_value(H)
+    if val is not None:
+        if not np.all(np.isfinite(val)):
+            raise ValueError("Argument `H` must be finite.")
+        scale = max(1.0, float(np.max(np.abs(val)))) if val.size else 1.0
+        if np.max(np.abs(val - np.conj(val.T))) > 1e-10 * scale:
+            raise ValueError("Argument `H` must be Hermitian (H == H^dag up to 1e-10 relative).")
+    return lat.to_library_order(arr)  # a user's own site order (tnn.lattice.from_sites)
+
+
+def check_eigensystem(E, V, lat: Lattice):
+    n = lat.n_sites
+    E = E if isinstance(E, jax.Array) else jnp.asarray(E)
+    V = V if isinstance(V, jax.Array) else jnp.asarray(V)
+    if E.shape != (n,):
+        raise ValueError(f"Argument `E` must have shape ({n},) to match the lattice, but has shape {tuple(E.shape)}.")
+    if V.shape != (n, n):
+        raise ValueError(f"Argument `V` must have shape ({n}, {n}) to match the lattice, but has shape {tuple(V.shape)}.")
+    if jnp.issubdtype(E.dtype, jnp.complexfloating):
+        raise ValueError(f"Argument `E` must be real, got dtype {E.dtype}.")
+    ev = _checks.concrete_value(E)
+    if ev is not None and (not np.all(np.isfinite(ev)) or np.any(np.diff(ev) < 0)):
+        raise ValueError("Argument `E` must be finite and sorted ascending (as returned by eigh).")
+    if not jnp.issubdtype(E.dtype, jnp.floating):
+        E = E.astype(jnp.result_type(float))
+    if not jnp.issubdtype(V.dtype, jnp.inexact):
+        V = V.astype(jnp.result_type(float))
+    return E, lat.to_library_order(V=V)[1]  # eigenvector rows in the library's site order
+
+
+def check_gap_tol(gap_tol, lat: Lattice | None = None, trim=None):
+    """``gap_tol`` as a float array; None becomes the sentinel -1 ("the certificate decides"), so
+    switching between the certificate and explicit tolerances never recompiles. With None, a sample too
+    small for a certificate (:func:`tnn.validity.boundary_distance`) raises here, before any work."""
+    dtype = jnp.result_type(float)
+    if gap_tol is None:
+        if lat is not None:
+            validity.boundary_distance(lat, trim)
+        return jnp.asarray(-1.0, dtype=dtype)
+    arr = _checks.as_param("gap_tol", gap_tol, ())
+    val = _checks.concrete_value(gap_tol)
+    if val is not None and float(val) < 0:
+        raise ValueError(f"Argument `gap_tol` must be >= 0, got {float(val)}.")
+    return jnp.asarray(arr, dtype=dtype)
+
+
+def return_mode(return_gap, return_certificate) -> str:
+    rg = _check_bool("return_gap", return_gap)
+    rc = _check_bool("return_certificate", return_certificate)
+    if rg and rc:
+        raise ValueError("Arguments `return_gap` and `return_certificate` are exclusive (the certificate holds the gap).")
+    return "gap" if rg else ("certificate" if rc else "value")
+
+
+def returned(value, cert, mode: str):
+    if mode == "gap":
+        return value, cert.gap
+    if mode == "certificate":
+        return value, cert
+    return value
+
+
+def _check_bool(name, x) -> bool:
+    if not isinstance(x, (bool, np.bool_)):
+        raise ValueError(f"Argument `{name}` must be a bool, got {x!r}.")
+    return bool(x)
+
+
+def window_trim(lat: Lattice, trim):
+    """Validated trim tuple for the bulk window of an open lattice (periodic: no window)."""
+    if lat.pbc:
+        return None
+    return tc.check_trim(lat, trim)

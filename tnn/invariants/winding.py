@@ -1,0 +1,285 @@
+r"""Real-space winding number of a chain (class AIII): the polar route (one SVD of the chiral
+block, :mod:`tnn.invariants.polar`) and the eigensystem route (``Q = V sign(E) V^dag``), with their
+certificates. Conventions: :mod:`tnn.invariants` and docs/conventions.md.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import jax
+import jax.numpy as jnp
+
+from tnn import _checks, validity
+from tnn import contractions as tc
+from tnn.invariants.checks import check_eigensystem, check_gap_tol, check_H, return_mode, returned
+from tnn.invariants.polar import ZERO_MODE_FLOOR, chiral_block, polar_svd
+from tnn.invariants.spectral import BULK_WEIGHT_FRACTION, boundary, certify_eigh, eigh_jit, not_finite
+from tnn.lattice import Lattice
+
+# ------------------------------------------------------------------------------ winding number
+def _winding_trim(lat: Lattice, trim):
+    if lat.pbc:
+        if trim not in (None, 0):
+            raise ValueError(f"Argument `trim` applies to open chains only (periodic chains use all cells), got {trim!r}.")
+        return (0,)
+    return tc.check_trim(lat, trim)
+
+
+def _polar_rows(lat: Lattice, trim):
+    """Row range ``(r0, r1)`` of ``U`` that the kernel reads: the bulk cells of an open chain."""
+    L = lat.dims[0]
+    return (0, L) if lat.pbc else (trim[0], L - trim[0])
+
+
+def _winding_from_polar(U, X, s, Yh, gap_tol, nan_input, lat: Lattice, trim, density: bool = False):
+    """Value and certificate of the polar route from the rows ``r0:r1`` of ``U`` and the SVD
+    ``h = X diag(s) Yh`` (``s`` descending)."""
+    L = lat.dims[0]
+    r0, r1 = _polar_rows(lat, trim)
+    K = jnp.asarray(tc.exact_winding_kernel(lat, _public_trim(lat, trim))[r0:r1], dtype=jnp.real(U).dtype)
+    # Fast path = the winding_from_polar network with the exact kernel (a single fused reduction).
+    U2 = jnp.real(U) ** 2 + jnp.imag(U) ** 2
+    rows = jnp.sum(K * U2, axis=1)
+    total = jnp.sum(rows)
+    if density:
+        value = jnp.zeros(L, rows.dtype).at[r0:r1].set(rows) if (r0, r1) != (0, L) else rows
+    else:
+        value = total
+    X, s, Yh = (jax.lax.stop_gradient(a) for a in (X, s, Yh))
+    if lat.pbc:
+        gap = 2 * s[-1]
+    else:
+        # Bulk singular pairs: half of the window's share of weight or more in the window.
+        wa = jnp.sum(jnp.abs(X[r0:r1]) ** 2, axis=0)
+        wb = jnp.sum(jnp.abs(Yh[:, r0:r1]) ** 2, axis=1)
+        bulk = (wa + wb) / 2 >= BULK_WEIGHT_FRACTION * (r1 - r0) / L
+        gap = 2 * jnp.min(jnp.where(bulk, s, jnp.inf))
+        gap = jnp.where(jnp.isfinite(gap), gap, 0.0)
+    D = boundary(lat, trim)
+    tail = jnp.sum(jnp.asarray(validity.winding_tail_weights(lat, (r0, r1), D), U2.dtype)
+                   * jax.lax.stop_gradient(U2))
+    # Singular pair k is the pair of states +-s_k with cell weights (|X_ik|^2 + |Y_ik|^2) / 2.
+    cw = (jnp.abs(X) ** 2 + jnp.abs(Yh.T) ** 2) / 2
+    ext = validity.extended_states(cw, lat, D) & (s > ZERO_MODE_FLOOR * s[0])
+    if not lat.pbc:
+        ext = ext & bulk  # edge states of an open sample are not bulk states
+    mgap = 2 * jnp.min(jnp.where(ext, s, jnp.inf))
+    return validity.certify(value, tail=tail, tail_max=validity.TAIL_MAX[1], gap=gap, e_max=s[0],
+                            gap_tol=gap_tol, nan_input=nan_input, integer_value=total, mobility_gap=mgap,
+                            mobility_min=validity.mobility_tol(lat, s[0]))
+
+
+def _public_trim(lat: Lattice, trim):
+    return None if lat.pbc else trim
+
+
+def _winding_polar(H, gap_tol, lat: Lattice, trim, density: bool = False):
+    """Value, certificate and the singular values ``s`` (descending) of the chiral block."""
+    # The kernel is nonzero on the bulk rows only (a contiguous range): form just those rows of U.
+    h = chiral_block(H)
+    bad = not_finite(h)
+    U, X, s, Yh = polar_svd(jnp.where(bad, 0.0, h).astype(h.dtype), _polar_rows(lat, trim))
+    return (*_winding_from_polar(U, X, s, Yh, gap_tol, bad, lat, trim, density), s)
+
+
+@functools.partial(jax.jit, static_argnames=("lat", "trim", "density"))
+def _winding_polar_core(H, gap_tol, lat: Lattice, trim, density: bool = False):
+    return _winding_polar(H, gap_tol, lat, trim, density)[:2]
+
+
+def winding_polar_energies(H, lat: Lattice, trim=None):
+    """The polar route's raw value (as ``gap_tol=0``), its :class:`tnn.validity.Certificate`, and the
+    spectrum ``E = (-s, s)`` ``(2L,)`` ascending of a chiral chain ``H`` ``(2L, 2L)``, from one SVD of
+    its chiral block: labels and energies of a chiral chain for :mod:`tnn.data` in one call.
+
+    ``H`` is read as :func:`winding_number` reads it (same checks; dense or ``scipy.sparse``; in the
+    site order of ``lat``, which may be a :func:`tnn.lattice.from_sites` lattice). ``trim`` static.
+    """
+    lat = _checks.lattice(lat, ("chain",), "the winding number")
+    trim_t = _winding_trim(lat, trim)
+    H = check_H(H, lat)
+    _check_chiral(H, lat)
+    return _polar_energies_core(H, lat, trim_t)
+
+
+@functools.partial(jax.jit, static_argnames=("lat", "trim"))
+def _polar_energies_core(H, lat: Lattice, trim):
+    # The energies are the same SVD's singular values (no second decomposition).
+    value, cert, s = _winding_polar(H, jnp.asarray(0.0, jnp.real(H).dtype), lat, trim)
+    s = jax.lax.stop_gradient(s)
+    return value, cert, jnp.concatenate([-s, s[::-1]])
+
+
+@functools.partial(jax.jit, static_argnames=("lat", "trim"))
+def _winding_svd_core(X, s, Yh, gap_tol, lat: Lattice, trim):
+    r0, r1 = _polar_rows(lat, trim)
+    U = X[r0:r1] @ Yh
+    return _winding_from_polar(U, X, s, Yh, gap_tol, not_finite(X, s, Yh), lat, trim)
+
+
+def winding_number_from_svd(X, s, Yh, lat: Lattice, trim=None, return_gap: bool = False, gap_tol=None,
+                            return_certificate: bool = False):
+    r""":func:`winding_number` (polar route) from an SVD ``h = X diag(s) Yh`` of the chiral block
+    ``h = H[0::2, 1::2]`` in the library's site order (``chiral_block(H, lat)`` for a
+    :func:`tnn.lattice.from_sites` lattice), for callers who have it already (e.g. :func:`tnn.data.chiral_eigh`).
+
+    ``U = X Yh`` exactly as the polar route of :func:`winding_number` (the same decomposition), so the
+    two agree to rounding. Args: ``X`` ``(L, L)``, ``s`` ``(L,)`` descending (as ``jnp.linalg.svd``
+    returns it), ``Yh`` ``(L, L)``; the rest as :func:`winding_number`. Returns a scalar, or
+    ``(W, gap)`` / ``(W, certificate)``.
+    """
+    lat = _checks.lattice(lat, ("chain",), "the winding number")
+    trim_t = _winding_trim(lat, trim)
+    mode = return_mode(return_gap, return_certificate)
+    L = lat.dims[0]
+    X, s, Yh = jnp.asarray(X), jnp.asarray(s), jnp.asarray(Yh)
+    if X.shape != (L, L) or Yh.shape != (L, L) or s.shape != (L,):
+        raise ValueError(f"Arguments `X`, `s`, `Yh` must have shapes ({L}, {L}), ({L},), ({L}, {L}) for a chain of "
+                         f"{L} cells, got {X.shape}, {s.shape}, {Yh.shape}.")
+    tol = check_gap_tol(gap_tol, lat, trim_t)
+    return returned(*_winding_svd_core(X, s, Yh, tol, lat, trim_t), mode)
+
+
+def _check_chiral(H, lat):
+    val = _checks.concrete_value(H)
+    if val is None:
+        return
+    scale = max(1.0, float(np.max(np.abs(val))))
+    off = max(float(np.max(np.abs(val[0::2, 0::2]))), float(np.max(np.abs(val[1::2, 1::2]))))
+    if off > 1e-10 * scale:
+        _check_site_order(val, lat, scale)
+        raise ValueError(
+            "Argument `H` breaks chiral symmetry in the site order of tnn.lattice (A_n = 2n, B_n = 2n + 1): "
+            "it has nonzero A-A or B-B entries (e.g. onsite disorder). The winding number is then not a "
+            "protected invariant; method='eigh' computes the same formula with Q = sign(H) of the full H "
+            "(meaningful only for weak symmetry breaking, as a control)."
+        )
+
+
+def _check_site_order(val, lat: Lattice, scale):
+    """Raise if ``H`` is chiral for the block order (all A sites, then all B) instead of ours."""
+    L = lat.dims[0]
+    if np.max(np.abs(val[:L, :L])) <= 1e-10 * scale and np.max(np.abs(val[L:, L:])) <= 1e-10 * scale:
+        raise ValueError(
+            "Argument `H` is chiral for the site order (all A sites, then all B sites), not the order of "
+            "tnn.lattice.chain (A_n = 2n, B_n = 2n + 1); every route would compute a wrong number. Reorder "
+            "it first: perm = np.arange(2 * L).reshape(2, L).T.reshape(-1); H = H[np.ix_(perm, perm)]."
+        )
+
+
+def winding_number(H, lat: Lattice, trim=None, return_gap: bool = False, gap_tol=None, method: str = "polar",
+                   return_certificate: bool = False):
+    r"""Real-space winding number of a chain (docs/conventions.md), an integer when it is valid.
+
+    ``W = (1/L') sum_{i in A} sum_{j in B} (x_i - x_j) |U_ij|^2`` with ``U`` the A-B block of
+    ``Q = sign(H)`` (Mondragon-Shem, Hughes, Song, Prodan, PRL 113, 046802 (2014)).
+
+    Validity (default, ``gap_tol=None``): the value is returned only when the certificate of
+    :mod:`tnn.validity` holds (the share of ``W`` carried by correlations longer than the window's
+    distance to the boundary is at most 0.03, and the value is within 0.25 of an integer);
+    otherwise NaN, with the reason in the certificate (``return_certificate=True``). A mobility gap is
+    enough: strongly bond-disordered chains with a closed spectral gap keep their value.
+
+    Args:
+      H: ``(2L, 2L)`` Hamiltonian of ``lat`` (site ``2n`` = A_n, ``2n+1`` = B_n).
+      lat: a chain lattice (static). Open: bulk trace over cells ``trim <= i < L - trim``; periodic:
+        minimum-image distances over all cells.
+      trim: cells trimmed on each side of an open chain (static int; default ``L // 4``; at least 1
+        for a certified value). Must be None or 0 for a periodic chain (at least 4 cells).
+      return_gap: also return the (bulk) gap ``2 min s`` of the chiral block's singular values.
+      gap_tol: None (default): the certificate decides. A number: the spectral test instead (NaN where
+        the bulk gap is below it; ``0.0`` returns raw values); see :func:`default_gap_tol`.
+      method: ``"polar"`` (default): ``U`` is the polar factor of the chiral block
+        ``h = H[0::2, 1::2]``, from one SVD (``L x L``); requires chiral symmetry (checked for
+        concrete ``H``). ``"eigh"``: ``Q = V sign(E) V^dag`` of the full ``H`` (``2L x 2L`` ``eigh``),
+        for Hamiltonians that break chiral symmetry (a control: the value is not protected there).
+        The two agree to rounding on chiral chains (near-zero bulk modes included).
+      return_certificate: also return the :class:`tnn.validity.Certificate` (tail, gap, distance to
+        an integer, reason code).
+
+    Returns:
+      Scalar ``W`` (NaN when not valid), or ``(W, gap)`` / ``(W, certificate)``.
+    """
+    lat = _checks.lattice(lat, ("chain",), "the winding number")
+    trim_t = _winding_trim(lat, trim)
+    mode = return_mode(return_gap, return_certificate)
+    if method not in ("polar", "eigh"):
+        raise ValueError(f"Argument `method` must be 'polar' or 'eigh', got {method!r}.")
+    H = check_H(H, lat)
+    tol = check_gap_tol(gap_tol, lat, trim_t)
+    if method == "eigh":
+        val = _checks.concrete_value(H)
+        if val is not None:
+            _check_site_order(val, lat, max(1.0, float(np.max(np.abs(val)))))
+        E, V = eigh_jit(H)
+        out = _winding_eigh_core(E, V, tol, lat, trim_t)
+    else:
+        _check_chiral(H, lat)
+        out = _winding_polar_core(H, tol, lat, trim_t)
+    return returned(*out, mode)
+
+
+def winding_density(H, lat: Lattice, trim=None, return_gap: bool = False, gap_tol=None,
+                    return_certificate: bool = False):
+    r"""Per-cell contributions ``w_i = sum_j K_ij |U_ij|^2`` ``(L,)`` of :func:`winding_number`
+    (polar route), ``sum_i w_i = W``; zero outside the bulk cells of an open chain.
+
+    Unlike ``W`` it is not quantized, so its gradients with respect to Hamiltonian parameters are
+    informative; they are finite also on open topological chains (zero modes) and for degenerate
+    singular values. Arguments as :func:`winding_number`; NaN everywhere when ``W`` is not valid.
+    Returns ``(L,)``, or ``((L,), gap)`` / ``((L,), certificate)``.
+    """
+    lat = _checks.lattice(lat, ("chain",), "the winding density")
+    trim_t = _winding_trim(lat, trim)
+    mode = return_mode(return_gap, return_certificate)
+    H = check_H(H, lat)
+    tol = check_gap_tol(gap_tol, lat, trim_t)
+    _check_chiral(H, lat)
+    return returned(*_winding_polar_core(H, tol, lat, trim_t, True), mode)
+
+
+
+@functools.partial(jax.jit, static_argnames=("lat", "trim"))
+def _winding_eigh_core(E, V, gap_tol, lat: Lattice, trim):
+    n = lat.n_sites
+    n_occ = n // 2
+    s = jnp.asarray(tc.exact_winding_weights(n, n_occ), dtype=jnp.real(V).dtype)
+    # sign(0) = 0 for exact zero modes (an exactly degenerate pair at E = 0 comes back from eigh in an
+    # arbitrary basis), as the polar route does.
+    Es = jax.lax.stop_gradient(E)
+    s = jnp.where(jnp.abs(Es) <= ZERO_MODE_FLOOR * jnp.max(jnp.abs(Es)), 0.0, s)
+    VA, VB = V[0::2], V[1::2]
+    r0, r1 = _polar_rows(lat, trim)
+    U = (VA[r0:r1] * s.astype(V.dtype)[None, :]) @ jnp.conj(VB.T)
+    K = jnp.asarray(tc.exact_winding_kernel(lat, _public_trim(lat, trim))[r0:r1], dtype=s.dtype)
+    U2 = jnp.real(U) ** 2 + jnp.imag(U) ** 2
+    value = jnp.sum(K * U2)
+    tail = jnp.sum(jnp.asarray(validity.winding_tail_weights(lat, (r0, r1), boundary(lat, trim)), U2.dtype)
+                   * jax.lax.stop_gradient(U2))
+    return certify_eigh(value, E, V, gap_tol, lat, None if lat.pbc else trim, tail, validity.TAIL_MAX[1])
+
+
+def winding_number_from_eigh(E, V, lat: Lattice, trim=None, return_gap: bool = False, gap_tol=None,
+                             return_certificate: bool = False):
+    r""":func:`winding_number` from an eigensystem ``(E, V)`` of ``H`` (no second diagonalization).
+
+    ``U = V_A diag(s) V_B^dag`` with ``s_n = -1`` for the ``N/2`` lowest states and ``+1`` above
+    (``Q = sign(H)`` at half filling; the two zero modes of an open topological chain end up one on
+    each side and stay on the edges, outside the bulk trace). Works for any ``H`` (chiral or not).
+
+    Args:
+      E: ``(2L,)`` ascending eigenvalues. V: ``(2L, 2L)`` eigenvectors (columns).
+      lat, trim, return_gap, gap_tol, return_certificate: as :func:`winding_number` (the gap is the
+        bulk gap of ``E``).
+
+    Returns:
+      Scalar, or ``(W, gap)`` / ``(W, certificate)``.
+    """
+    lat = _checks.lattice(lat, ("chain",), "the winding number")
+    trim_t = _winding_trim(lat, trim)
+    mode = return_mode(return_gap, return_certificate)
+    E, V = check_eigensystem(E, V, lat)
+    tol = check_gap_tol(gap_tol, lat, trim_t)
+    return returned(*_winding_eigh_core(E, V, tol, lat, trim_t), mode)
