@@ -115,7 +115,9 @@ def _polar_energies_core(H, lat: Lattice, trim):
 @functools.partial(jax.jit, static_argnames=("lat", "trim"))
 def _winding_svd_core(X, s, Yh, gap_tol, lat: Lattice, trim):
     r0, r1 = _polar_rows(lat, trim)
-    U = X[r0:r1] @ Yh
+    # exact zero modes get sign(0) = 0, as in the polar route (tnn.invariants.polar)
+    keep = (s > ZERO_MODE_FLOOR * jnp.max(s)).astype(X.dtype)
+    U = (X[r0:r1] * keep) @ Yh
     return _winding_from_polar(U, X, s, Yh, gap_tol, not_finite(X, s, Yh), lat, trim)
 
 
