@@ -35,6 +35,7 @@ import numpy as np
 import jax
 import jax.numpy as jnp
 
+from tnn import _checks
 from tnn.lattice import Lattice
 
 __all__ = [
@@ -116,15 +117,7 @@ def uniform_noise(key, shape, width, dtype):
 
 
 def check_ranges(ranges) -> tuple[int, ...]:
-    try:
-        r = tuple(ranges)
-    except TypeError as err:
-        raise ValueError(f"Argument `ranges` must be a tuple of ints, got {ranges!r}.") from err
-    if len(r) == 0 or not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in r):
-        raise ValueError(f"Argument `ranges` must be a non-empty tuple of ints, got {ranges!r}.")
-    if len(set(r)) != len(r):
-        raise ValueError(f"Argument `ranges` must not repeat a range, got {r}.")
-    return tuple(int(x) for x in r)
+    return _checks.check_ints("ranges", ranges, min_length=1, distinct=True)
 
 
 def chiral_operator(lat: Lattice) -> np.ndarray:

@@ -119,12 +119,6 @@ def bloch_hamiltonian(model: str, params: dict, k, ranges=(0, 1)):
 
 
 # --------------------------------------------------------------------------------- winding (1D)
-def _check_nk(nk, minimum: int = 4) -> int:
-    if isinstance(nk, (bool, np.bool_)) or not isinstance(nk, (int, np.integer)) or nk < minimum:
-        raise ValueError(f"Argument `nk` must be an int >= {minimum}, got {nk!r}.")
-    return int(nk)
-
-
 def winding_number_and_gap(t, ranges=(0, 1), nk: int = 512):
     """Jittable winding number of ``q(k)`` (float, integer-valued) and the gap.
 
@@ -137,7 +131,7 @@ def winding_number_and_gap(t, ranges=(0, 1), nk: int = 512):
     when ``q`` vanishes exactly on a grid point (gap 0).
     """
     ranges = check_ranges(ranges)
-    nk = _check_nk(nk)
+    nk = _checks.check_int("nk", nk, 4)
     t = _checks.as_param("t", t, (len(ranges),))
     if not jnp.issubdtype(t.dtype, jnp.floating):
         t = t.astype(jnp.result_type(float))
@@ -275,7 +269,7 @@ def chern_number_and_gap(model: str, params: dict, nk: int = 48):
 
         chern = sorted(n for n, s in systems.SYSTEMS.items() if s.invariant == "chern")
         raise ValueError(f"Argument `model` must be one of {chern} for a Chern number, got {model!r}.")
-    nk = _check_nk(nk)
+    nk = _checks.check_int("nk", nk, 4)
     p = _check_params(model, params)
     return _fhs(model, p, nk)
 

@@ -29,6 +29,8 @@ import functools
 import jax
 import numpy as np
 
+from tnn import _checks
+
 __all__ = ["Lattice", "chain", "square", "honeycomb", "from_sites"]
 
 _SQRT3 = float(np.sqrt(3.0))
@@ -83,8 +85,8 @@ class Lattice:
         want = _BRAVAIS[self.kind].shape[0]
         if len(dims) != want:
             raise ValueError(f"Argument `dims` must have length {want} for a {self.kind}, got {self.dims!r}.")
-        object.__setattr__(self, "dims", tuple(_check_size("dims", d) for d in dims))
-        object.__setattr__(self, "pbc", _check_pbc(self.pbc))
+        object.__setattr__(self, "dims", tuple(_checks.check_int("dims", d, 1) for d in dims))
+        object.__setattr__(self, "pbc", _checks.check_bool("pbc", self.pbc))
         if self.order is not None:
             order = tuple(int(i) for i in self.order)
             if sorted(order) != list(range(self.n_sites)):
@@ -174,16 +176,10 @@ class Lattice:
         term ``t c^dag_{R+offset, orb_to} c_{R, orb_from}`` is the matrix entry ``H[rows, cols]``.
         The arrays are read-only and cached per ``(lattice, offset, orb_to, orb_from)``.
         """
-        try:
-            off = tuple(offset)
-        except TypeError as err:
-            raise ValueError(f"Argument `offset` must be a tuple of {self.ndim} ints, got {offset!r}.") from err
-        if len(off) != self.ndim or not all(_is_int(o) for o in off):
-            raise ValueError(f"Argument `offset` must be a tuple of {self.ndim} ints, got {offset!r}.")
-        for name, o in (("orb_to", orb_to), ("orb_from", orb_from)):
-            if not _is_int(o) or not 0 <= o < self.n_orb:
-                raise ValueError(f"Argument `{name}` must be an int in [0, {self.n_orb}), got {o!r}.")
-        return _hop(self, tuple(int(o) for o in off), int(orb_to), int(orb_from))
+        off = _checks.check_ints("offset", offset, length=self.ndim)
+        orb_to = _checks.check_int("orb_to", orb_to, 0, self.n_orb - 1)
+        orb_from = _checks.check_int("orb_from", orb_from, 0, self.n_orb - 1)
+        return _hop(self, off, orb_to, orb_from)
 
     def _hop_uncached(self, offset: tuple[int, ...], orb_to: int, orb_from: int) -> tuple[np.ndarray, ...]:
         target = self.cell_coords + np.asarray(offset, dtype=np.int64)
@@ -253,10 +249,6 @@ def _hop(lat: Lattice, offset: tuple[int, ...], orb_to: int, orb_from: int) -> t
     return lat._hop_uncached(offset, orb_to, orb_from)
 
 
-def _is_int(x) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
-
-
 def _nn_families(kind: str):
     if kind == "chain":
         return [((0,), 0, 1), ((1,), 0, 1)]
@@ -274,33 +266,19 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _check_size(name: str, value, minimum: int = 1) -> int:
-    if not _is_int(value):
-        raise ValueError(f"Argument `{name}` must be an int, got {value!r} ({type(value).__name__}).")
-    if value < minimum:
-        raise ValueError(f"Argument `{name}` must be >= {minimum}, got {value}.")
-    return int(value)
-
-
-def _check_pbc(pbc) -> bool:
-    if not isinstance(pbc, (bool, np.bool_)):
-        raise ValueError(f"Argument `pbc` must be a bool, got {pbc!r}.")
-    return bool(pbc)
-
-
 def chain(n_cells: int, pbc: bool = False) -> Lattice:
     """A 1D chain of ``n_cells`` two-site (A, B) cells; ``N = 2 * n_cells`` sites."""
-    return Lattice("chain", (_check_size("n_cells", n_cells),), _check_pbc(pbc))
+    return Lattice("chain", (_checks.check_int("n_cells", n_cells, 1),), _checks.check_bool("pbc", pbc))
 
 
 def square(lx: int, ly: int, pbc: bool = False) -> Lattice:
     """A square lattice of ``lx * ly`` cells with two orbitals each (QWZ); ``N = 2 lx ly``."""
-    return Lattice("square", (_check_size("lx", lx), _check_size("ly", ly)), _check_pbc(pbc))
+    return Lattice("square", (_checks.check_int("lx", lx, 1), _checks.check_int("ly", ly, 1)), _checks.check_bool("pbc", pbc))
 
 
 def honeycomb(lx: int, ly: int, pbc: bool = False) -> Lattice:
     """A honeycomb lattice of ``lx * ly`` rhombic cells (sites A, B each); ``N = 2 lx ly``."""
-    return Lattice("honeycomb", (_check_size("lx", lx), _check_size("ly", ly)), _check_pbc(pbc))
+    return Lattice("honeycomb", (_checks.check_int("lx", lx, 1), _checks.check_int("ly", ly, 1)), _checks.check_bool("pbc", pbc))
 
 
 def from_sites(positions, cells, sublattice, box=None) -> Lattice:
@@ -331,8 +309,7 @@ def from_sites(positions, cells, sublattice, box=None) -> Lattice:
     if pos.ndim != 2 or pos.shape[1] not in (1, 2) or pos.shape[0] == 0:
         raise ValueError(f"Argument `positions` must have shape (N,) or (N, d) with d = 1 or 2, but has shape {np.shape(positions)}.")
     n, d = pos.shape
-    if not np.all(np.isfinite(pos)):
-        raise ValueError("Argument `positions` must be finite.")
+    _checks.check_finite("positions", pos)
     cl = np.asarray(cells)
     if cl.ndim == 1:
         cl = cl[:, None]

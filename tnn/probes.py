@@ -34,7 +34,7 @@ import numpy as np
 import jax
 import jax.numpy as jnp
 
-from tnn import hamiltonians, invariants
+from tnn import _checks, hamiltonians, invariants
 from tnn.lattice import Lattice, chain
 
 __all__ = [
@@ -53,15 +53,11 @@ __all__ = [
 
 
 def _check_chain(lat, name: str = "lat") -> Lattice:
-    if not isinstance(lat, Lattice) or lat.kind != "chain":
-        raise ValueError(f"Argument `{name}` must be a tnn.lattice.chain, got {lat!r}.")
-    return lat
+    return _checks.lattice(lat, ("chain",), "the edge probes", name=name)
 
 
 def _check_edge(lat: Lattice, edge_cells) -> int:
-    if not isinstance(edge_cells, (int, np.integer)) or isinstance(edge_cells, bool) or edge_cells < 1 or 2 * edge_cells >= lat.n_cells:
-        raise ValueError(f"Argument `edge_cells` must be an int in [1, {(lat.n_cells - 1) // 2}], got {edge_cells!r}.")
-    return int(edge_cells)
+    return _checks.check_int("edge_cells", edge_cells, 1, (lat.n_cells - 1) // 2)
 
 
 def _edge_sites(lat: Lattice, e: int) -> np.ndarray:

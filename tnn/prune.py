@@ -31,13 +31,9 @@ import numpy as np
 import jax
 import jax.numpy as jnp
 
+from tnn import _checks
+
 __all__ = ["svd_prune", "matrix_ranks", "accuracy_vs_rank", "smallest_rank", "input_site_weights", "write_pruning"]
-
-
-def _check_rank(rank) -> int:
-    if not isinstance(rank, (int, np.integer)) or isinstance(rank, (bool, np.bool_)) or rank < 1:
-        raise ValueError(f"Argument `rank` must be an int >= 1, got {rank!r}.")
-    return int(rank)
 
 
 def _truncate(w, k: int):
@@ -66,7 +62,7 @@ def svd_prune(params, rank: int):
     Returns:
       a pytree like ``params``; every pruned matrix has rank ``<= k``.
     """
-    k = _check_rank(rank)
+    k = _checks.check_int("rank", rank, 1)
 
     def one(path, a):
         a = jnp.asarray(a)
@@ -111,7 +107,7 @@ def accuracy_vs_rank(model, params, data, ranks: Sequence[int] | None = None, *,
     max_rank = max(matrix_ranks(params).values(), default=0)
     if ranks is None:
         ranks = list(range(1, max_rank + 1))
-    ranks = [_check_rank(r) for r in ranks]
+    ranks = [_checks.check_int("rank", r, 1) for r in ranks]
     full = evaluate(model, params, data)
     acc, loss = [], []
     for k in tqdm(ranks, desc=f"prune {model.name}", disable=not progress):
@@ -126,8 +122,7 @@ def accuracy_vs_rank(model, params, data, ranks: Sequence[int] | None = None, *,
 
 def smallest_rank(ranks, acc, full_acc: float, fraction: float = 0.95) -> int | None:
     """The smallest ``k`` of ``ranks`` whose accuracy is ``>= fraction * full_acc`` (None if none)."""
-    if not (isinstance(fraction, (int, float)) and 0 < fraction <= 1):
-        raise ValueError(f"Argument `fraction` must be a number in (0, 1], got {fraction!r}.")
+    _checks.check_real("fraction", fraction, 0, 1, lo_open=True)
     ranks, acc = np.asarray(ranks), np.asarray(acc)
     ok = acc >= fraction * full_acc
     return int(ranks[ok].min()) if np.any(ok) else None
@@ -158,8 +153,7 @@ def input_site_weights(model, params, top: int = 1, edge_cells: int = 2) -> dict
     * Convolutions: ``offset_weights`` ``(window,)`` per kernel position (weight sharing makes every
       cell look through the same window).
     """
-    if not isinstance(top, (int, np.integer)) or top < 1:
-        raise ValueError(f"Argument `top` must be an int >= 1, got {top!r}.")
+    _checks.check_int("top", top, 1)
     name, K = _first_kernel(params)
     W = K.reshape(-1, K.shape[-1])
     U, S, _ = np.linalg.svd(W, full_matrices=False)

@@ -29,6 +29,8 @@ import numpy as np
 import jax
 import jax.numpy as jnp
 
+from tnn import _checks
+
 __all__ = ["DEFAULT_SIGMAS", "init_conditions", "init_sensitivity", "gradient_variance", "write_sensitivity",
            "write_gradient_variance"]
 
@@ -37,13 +39,7 @@ DEFAULT_SIGMAS = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)
 
 
 def _check_sigmas(sigmas) -> tuple[float, ...]:
-    try:
-        s = tuple(float(v) for v in sigmas)
-    except (TypeError, ValueError):
-        raise ValueError(f"Argument `sigmas` must be a sequence of numbers >= 0, got {sigmas!r}.") from None
-    if not all(np.isfinite(v) and v >= 0 for v in s):
-        raise ValueError(f"Argument `sigmas` must hold finite numbers >= 0 (sigma is a noise scale), got {sigmas!r}.")
-    return s
+    return _checks.check_reals("sigmas", sigmas, 0.0)
 
 
 def init_conditions(model_config, sigmas=DEFAULT_SIGMAS, random: bool = True) -> list[tuple[str, Any]]:
@@ -93,8 +89,7 @@ def init_sensitivity(model_config, lat, train_data, val_data, ood: Mapping[str, 
     from tnn.probes import params_fit
     from tnn.train import evaluate, fit
 
-    if not (isinstance(threshold, (int, float)) and 0 < threshold <= 1):
-        raise ValueError(f"Argument `threshold` must be a number in (0, 1], got {threshold!r}.")
+    threshold = _checks.check_real("threshold", threshold, 0, 1, lo_open=True)
     conds = init_conditions(model_config, sigmas, random)
     tcfg = train_config.validate()
     out: dict[str, Any] = {"model": model_config.name, "threshold": threshold, "seeds": list(tcfg.seeds),
@@ -159,15 +154,9 @@ def gradient_variance(model_config, lengths: Sequence[int], *, n_inits: int = 16
     from tnn.models import make_model
     from tnn.train import encode_labels, make_loss
 
-    try:
-        Ls = [int(v) for v in lengths]
-    except (TypeError, ValueError):
-        raise ValueError(f"Argument `lengths` must be a sequence of ints, got {lengths!r}.") from None
-    if len(Ls) < 2 or any(v < 8 for v in Ls):
-        raise ValueError(f"Argument `lengths` must hold at least two chain lengths >= 8, got {lengths!r}.")
-    for name, v in (("n_inits", n_inits), ("n_samples", n_samples)):
-        if not isinstance(v, (int, np.integer)) or v < 2:
-            raise ValueError(f"Argument `{name}` must be an int >= 2, got {v!r}.")
+    Ls = list(_checks.check_ints("lengths", lengths, 8, min_length=2))
+    n_inits = _checks.check_int("n_inits", n_inits, 2)
+    n_samples = _checks.check_int("n_samples", n_samples, 2)
     feature = model_config.resolved_input()
     fields = ("wavefunctions", "energies") if feature == "wavefunctions" else (feature,)
     var, gn = [], []

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from tnn import systems
-from tnn._checks import is_int as _is_int
+from tnn import _checks
 
 __all__ = [
     "ParamDist",
@@ -97,24 +97,19 @@ class ParamDist:
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
             raise ValueError(f"Argument `name` of a ParamDist must be a non-empty string, got {self.name!r}.")
-        if self.dist not in DISTS:
-            raise ValueError(f"Argument `dist` of parameter {self.name!r} must be one of {sorted(DISTS)}, got {self.dist!r}.")
-        try:
-            args = tuple(float(a) for a in self.args)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"Argument `args` of parameter {self.name!r} must be a tuple of numbers, got {self.args!r}.") from err
+
+        def error(field, msg, value):
+            return ValueError(f"Argument `{field}` of parameter {self.name!r} {msg}, got {value!r}.")
+
+        _checks.check_choice("dist", self.dist, sorted(DISTS), error=error)
         want = DISTS[self.dist]
-        if (want is not None and len(args) != want) or len(args) == 0:
-            raise ValueError(
-                f"Argument `args` of parameter {self.name!r} must hold {want or 'at least one'} number(s) for "
-                f"dist={self.dist!r}, got {args}."
-            )
-        if not all(math.isfinite(a) for a in args):
-            raise ValueError(f"Argument `args` of parameter {self.name!r} must be finite, got {args}.")
+        args = _checks.check_reals("args", self.args, min_length=1, error=error)
+        if want is not None and len(args) != want:
+            raise error("args", f"must hold {want} number(s) for dist={self.dist!r}", self.args)
         if self.dist == "uniform" and not args[0] <= args[1]:
-            raise ValueError(f"Argument `args` of parameter {self.name!r} must have low <= high, got {args}.")
+            raise error("args", "must have low <= high", args)
         if self.dist == "normal" and args[1] < 0:
-            raise ValueError(f"Argument `args` of parameter {self.name!r} must have std >= 0, got {args}.")
+            raise error("args", "must have std >= 0", args)
         object.__setattr__(self, "args", args)
 
     @property
@@ -149,37 +144,6 @@ def choice(name: str, *values: float) -> ParamDist:
 def param_names(model: str, ranges: tuple[int, ...] = ()) -> tuple[str, ...]:
     """Names of the sampled parameter vector of ``model`` (the order of ``DatasetSpec.params``)."""
     return systems.get(model).sample_names(ranges)
-
-
-def _int_tuple(field: str, value, allow_negative=True) -> tuple[int, ...]:
-    try:
-        out = tuple(value)
-    except TypeError as err:
-        raise ValueError(f"Argument `{field}` must be a tuple of ints, got {value!r}.") from err
-    if not all(_is_int(v) for v in out):
-        raise ValueError(f"Argument `{field}` must be a tuple of ints, got {value!r}.")
-    out = tuple(int(v) for v in out)
-    if not allow_negative and any(v < 1 for v in out):
-        raise ValueError(f"Argument `{field}` must hold positive ints, got {out}.")
-    return out
-
-
-def _pos_int(field: str, value, minimum: int = 1) -> int:
-    if not _is_int(value) or value < minimum:
-        raise ValueError(f"Argument `{field}` must be an int >= {minimum}, got {value!r}.")
-    return int(value)
-
-
-def _float_in(field: str, value, lo: float, hi: float, lo_open=False) -> float:
-    if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"Argument `{field}` must be a number, got {value!r}.")
-    try:
-        v = float(value)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"Argument `{field}` must be a number, got {value!r}.") from err
-    if not (math.isfinite(v) and (v > lo if lo_open else v >= lo) and v <= hi):
-        raise ValueError(f"Argument `{field}` must be in {'(' if lo_open else '['}{lo}, {hi}], got {value!r}.")
-    return v
 
 
 @dataclasses.dataclass(frozen=True)
@@ -263,18 +227,14 @@ class DatasetSpec:
             raise ValueError(f"Argument `model` must be one of {sorted(MODELS)}, got {self.model!r}.")
         model = self.model
         system = systems.get(model)
-        size = _int_tuple("size", self.size)
+        size = _checks.check_ints("size", self.size, 1)
         want = system.ndim
         if len(size) != want:
             raise ValueError(f"Argument `size` must have {want} entr{'y' if want == 1 else 'ies'} for {model}, got {size}.")
-        if any(s < 1 for s in size):
-            raise ValueError(f"Argument `size` must be positive, got {size}.")
         set_("size", size)
-        if not isinstance(self.pbc, (bool, np.bool_)):
-            raise ValueError(f"Argument `pbc` must be a bool, got {self.pbc!r}.")
-        set_("pbc", bool(self.pbc))
+        set_("pbc", _checks.check_bool("pbc", self.pbc))
         # ranges
-        ranges = _int_tuple("ranges", self.ranges)
+        ranges = _checks.check_ints("ranges", self.ranges)
         if system.uses_ranges:
             if not ranges:
                 ranges = system.default_ranges
@@ -311,17 +271,13 @@ class DatasetSpec:
             raise ValueError(f"Argument `strength` must be fixed('W', 0) when disorder='none', got {self.strength}.")
         # classes / balancing / boundary oversampling
         if self.classes is not None:
-            classes = _int_tuple("classes", self.classes)
-            if not classes or len(set(classes)) != len(classes):
-                raise ValueError(f"Argument `classes` must be a non-empty tuple of distinct ints, got {self.classes!r}.")
+            classes = _checks.check_ints("classes", self.classes, min_length=1, distinct=True)
             set_("classes", tuple(sorted(classes)))
-        if not isinstance(self.balance, (bool, np.bool_)):
-            raise ValueError(f"Argument `balance` must be a bool, got {self.balance!r}.")
-        set_("balance", bool(self.balance))
+        set_("balance", _checks.check_bool("balance", self.balance))
         if self.balance and self.classes is None:
             set_("classes", default_classes(model, ranges))
-        set_("boundary_fraction", _float_in("boundary_fraction", self.boundary_fraction, 0.0, 1.0))
-        set_("boundary_gap", _float_in("boundary_gap", self.boundary_gap, 0.0, math.inf, lo_open=True))
+        set_("boundary_fraction", _checks.check_real("boundary_fraction", self.boundary_fraction, 0.0, 1.0))
+        set_("boundary_gap", _checks.check_real("boundary_gap", self.boundary_gap, 0.0, lo_open=True))
         # features
         feats = self.features if not isinstance(self.features, str) else (self.features,)
         try:
@@ -336,12 +292,9 @@ class DatasetSpec:
             if model not in FEATURES[f]:
                 raise ValueError(f"Argument `features`: feature {f!r} is not available for the {model} model (only {FEATURES[f]}).")
         set_("features", feats)
-        if self.dtype not in DTYPES:
-            raise ValueError(f"Argument `dtype` must be one of {DTYPES}, got {self.dtype!r}.")
-        if self.gauge not in GAUGES:
-            raise ValueError(f"Argument `gauge` must be one of {GAUGES}, got {self.gauge!r}.")
-        if self.label not in LABELS:
-            raise ValueError(f"Argument `label` must be one of {LABELS}, got {self.label!r}.")
+        _checks.check_choice("dtype", self.dtype, DTYPES)
+        _checks.check_choice("gauge", self.gauge, GAUGES)
+        _checks.check_choice("label", self.label, LABELS)
         method = self.method or system.default_method(self.pbc)
         if method not in METHODS[model]:
             raise ValueError(f"Argument `method` must be one of {METHODS[model]} for {model}, got {method!r}.")
@@ -350,49 +303,40 @@ class DatasetSpec:
         if method == "marker" and self.pbc:
             raise ValueError("Argument `method`='marker' needs an open sample (pbc=False); use 'bott' or 'kitaev'.")
         set_("method", method)
+        # the lattice's own checks (contractions, validity): imported here, they import the physics
+        from tnn import contractions, validity  # noqa: PLC0415
+
         if self.trim is not None:
-            if not _is_int(self.trim) or self.trim < 0 or any(2 * self.trim >= s for s in size):
-                raise ValueError(f"Argument `trim` must be an int with 0 <= 2*trim < every size {size}, got {self.trim!r}.")
-            if self.pbc and method != "kitaev" and self.trim != 0:
-                raise ValueError(f"Argument `trim` applies to open samples only, got trim={self.trim} with pbc=True.")
-            set_("trim", int(self.trim))
+            trim = _checks.check_int("trim", self.trim, 0)
+            contractions.check_trim(self.lattice(), trim)  # 2 * trim < every size
+            if self.pbc and method != "kitaev" and trim != 0:
+                raise ValueError(f"Argument `trim` applies to open samples only, got trim={trim} with pbc=True.")
+            set_("trim", trim)
         if self.gap_tol is not None:
-            set_("gap_tol", _float_in("gap_tol", self.gap_tol, 0.0, math.inf))
+            set_("gap_tol", _checks.check_real("gap_tol", self.gap_tol, 0.0))
         elif self.label == "realspace":
             # A certified label needs a window at least one cell from the boundary.
-            from tnn import contractions, validity  # noqa: PLC0415
-
             lat = self.lattice()
             trim = None if (self.pbc and method != "kitaev") else contractions.check_trim(lat, self.trim)
             if self.pbc and method == "kitaev":
                 trim = None
             validity.boundary_distance(lat, trim)
         nk = self.kspace_nk or system.kspace_nk
-        set_("kspace_nk", _pos_int("kspace_nk", nk, 4))
-        set_("n", _pos_int("n", self.n))
-        if self.n > MAX_SAMPLES:
-            raise ValueError(f"Argument `n` must be <= {MAX_SAMPLES}, got {self.n}.")
+        set_("kspace_nk", _checks.check_int("kspace_nk", nk, 4))
+        set_("n", _checks.check_int("n", self.n, 1, MAX_SAMPLES))
         random = any(p.is_random for p in params) or self.strength.is_random or self.disorder != "none"
         if self.seed is None:
             if self.disorder != "none":
                 raise ValueError(f"Argument `seed` must be an int when disorder is requested (disorder={self.disorder!r}), got None.")
             if random or self.balance or self.boundary_fraction > 0:
                 raise ValueError("Argument `seed` must be an int when parameters are sampled, got None.")
-        elif not _is_int(self.seed) or not 0 <= self.seed < 2**63:
-            raise ValueError(f"Argument `seed` must be an int in [0, 2**63), got {self.seed!r}.")
         else:
-            set_("seed", int(self.seed))
-        set_("chunk_size", _pos_int("chunk_size", self.chunk_size))
-        set_("shard_size", _pos_int("shard_size", self.shard_size))
+            set_("seed", _checks.check_int("seed", self.seed, 0, 2**63 - 1))
+        set_("chunk_size", _checks.check_int("chunk_size", self.chunk_size, 1))
+        set_("shard_size", _checks.check_int("shard_size", self.shard_size, 1))
         if self.shard_size % self.chunk_size:
             raise ValueError(f"Argument `shard_size` must be a multiple of chunk_size={self.chunk_size}, got {self.shard_size}.")
-        try:
-            splits = tuple(float(s) for s in self.splits)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"Argument `splits` must be three fractions (train, val, test), got {self.splits!r}.") from err
-        if len(splits) != 3 or any(not (0 <= s <= 1) for s in splits) or abs(sum(splits) - 1) > 1e-9:
-            raise ValueError(f"Argument `splits` must be three fractions in [0, 1] summing to 1, got {self.splits!r}.")
-        set_("splits", splits)
+        set_("splits", _checks.check_splits("splits", self.splits))
         if not isinstance(self.name, str):
             raise ValueError(f"Argument `name` must be a string, got {self.name!r}.")
 
@@ -489,7 +433,7 @@ def preset(name: str, **overrides) -> DatasetSpec:
         raise ValueError(f"Argument `preset` must be one of {sorted(PRESETS)}, got {name!r}.")
     kw = PRESETS[name]()
     kw["name"] = name
-    if "size" in overrides and _is_int(overrides["size"]):
+    if "size" in overrides and _checks.is_int(overrides["size"]):
         s = int(overrides["size"])
         overrides["size"] = (s,) * systems.get(kw["model"]).ndim
     bad = set(overrides) - {f.name for f in dataclasses.fields(DatasetSpec)}

@@ -35,7 +35,7 @@ from typing import Iterator
 
 import numpy as np
 
-from tnn import results as tres
+from tnn import _checks, results as tres
 from tnn.data.spec import DatasetSpec
 
 __all__ = [
@@ -254,10 +254,8 @@ class Dataset:
         larger than memory stream. Without ``shuffle`` the order is the sample index order.
         ``drop_last`` drops a final partial batch.
         """
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"Argument `batch_size` must be a positive int, got {batch_size!r}.")
-        if not isinstance(buffer_shards, (int, np.integer)) or buffer_shards < 1:
-            raise ValueError(f"Argument `buffer_shards` must be a positive int, got {buffer_shards!r}.")
+        batch_size = _checks.check_int("batch_size", batch_size, 1)
+        buffer_shards = _checks.check_int("buffer_shards", buffer_shards, 1)
         fields = self._fields(fields)
         start, stop = self._split(split)
         pieces = self._pieces(start, stop)

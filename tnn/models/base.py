@@ -42,6 +42,7 @@ import numpy as np
 import jax
 import jax.numpy as jnp
 
+from tnn import _checks
 from tnn.lattice import Lattice
 
 __all__ = [
@@ -82,22 +83,6 @@ class ApplyFn(Protocol):
 
 def _field_error(field: str, msg: str, value) -> ValueError:
     return ValueError(f"ModelConfig field `{field}` {msg}, got {value!r}.")
-
-
-def _pos_int(name, v, minimum=1):
-    if not isinstance(v, (int, np.integer)) or isinstance(v, (bool, np.bool_)) or v < minimum:
-        raise _field_error(name, f"must be an int >= {minimum}", v)
-
-
-def _pos_float(name, v, allow_zero=False):
-    ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
-    if not ok or not np.isfinite(v) or (v < 0 if allow_zero else v <= 0):
-        raise _field_error(name, "must be a finite number " + (">= 0" if allow_zero else "> 0"), v)
-
-
-def _choice(name, v, options):
-    if v not in options:
-        raise _field_error(name, f"must be one of {options}", v)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,40 +146,9 @@ class ModelConfig:
 
     def validate(self) -> "ModelConfig":
         """Check every field; return the config with ``auto`` fields still symbolic."""
-        _choice("name", self.name, MODEL_NAMES)
-        _choice("task", self.task, TASKS)
-        try:
-            classes = tuple(self.classes)
-        except TypeError:
-            raise _field_error("classes", "must be a tuple of distinct integers", self.classes) from None
-        if (
-            len(classes) < (2 if self.task == "classify" else 1)
-            or not all(isinstance(c, (int, np.integer)) and not isinstance(c, bool) for c in classes)
-            or len(set(classes)) != len(classes)
-        ):
-            raise _field_error(
-                "classes", "must be a tuple of distinct integers (at least 2 for classify)", self.classes
-            )
-        _choice("input", self.input, INPUTS)
-        _choice("encoding", self.encoding, ENCODINGS)
-        _pos_int("radius", self.radius, 0)
-        _pos_int("width", self.width)
-        _pos_int("depth", self.depth, 0)
-        _pos_int("kernel_size", self.kernel_size)
-        _choice("padding", self.padding, PADDINGS)
-        _choice("norm", self.norm, NORMS)
-        _pos_int("channels", self.channels)
-        _pos_int("head_width", self.head_width, 0)
-        _pos_int("fn_width", self.fn_width)
-        _choice("init", self.init, INITS)
-        _pos_float("init_scale", self.init_scale)
-        _pos_float("noise", self.noise, allow_zero=True)
-        _pos_float("tau", self.tau)
-        _pos_float("beta", self.beta)
-        if not (isinstance(self.trim, (int, float)) and 0.0 <= self.trim < 0.5):
-            raise _field_error("trim", "must be a number in [0, 0.5)", self.trim)
-        _choice("spectral", self.spectral, SPECTRALS)
-        _choice("dtype", self.dtype, DTYPES)
+        classes = _checks.integers(min_length=2 if self.task == "classify" else 1, distinct=True)
+        rules = {"name": _checks.choice(MODEL_NAMES), "task": _checks.choice(TASKS), "classes": classes, **_RULES}
+        checked = _checks.check_fields(self, rules, _field_error)
         if self.name == "topo":
             if self.input not in ("auto", "wavefunctions"):
                 raise _field_error("input", "must be 'wavefunctions' (or 'auto') for topo", self.input)
@@ -205,7 +159,7 @@ class ModelConfig:
                 raise _field_error("init", f"must be 'default' for {self.name} (exact/random inits are topo's)", self.init)
         if self.init == "exact_noise" and self.noise == 0:
             raise _field_error("noise", "must be > 0 with init='exact_noise'", self.noise)
-        return dataclasses.replace(self, classes=tuple(int(c) for c in classes))
+        return dataclasses.replace(self, classes=checked["classes"])
 
     @property
     def n_out(self) -> int:
@@ -241,12 +195,25 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "ModelConfig":
         """Rebuild a config from its JSON form (lists back to tuples); unknown keys raise."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        bad = sorted(set(d) - names)
-        if bad:
-            raise ValueError(f"ModelConfig field `{bad[0]}` is not a ModelConfig field (known: {sorted(names)}).")
-        kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()}
-        return cls(**kw).validate()
+        return _checks.config_from_dict(cls, d)
+
+
+#: the checks of ModelConfig.validate after name, task and classes, field by field (then the checks
+#: between fields)
+_RULES = {
+    "input": _checks.choice(INPUTS),
+    "encoding": _checks.choice(ENCODINGS),
+    ("radius", "depth", "head_width"): _checks.integer(0),
+    ("width", "kernel_size", "channels", "fn_width"): _checks.integer(1),
+    "padding": _checks.choice(PADDINGS),
+    "norm": _checks.choice(NORMS),
+    "init": _checks.choice(INITS),
+    ("init_scale", "tau", "beta"): _checks.real(0, lo_open=True),
+    "noise": _checks.real(0),
+    "trim": _checks.real(0, 0.5, hi_open=True),
+    "spectral": _checks.choice(SPECTRALS),
+    "dtype": _checks.choice(DTYPES),
+}
 
 
 def n_outputs(config: ModelConfig) -> int:

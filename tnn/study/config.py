@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import math
+import functools
 from pathlib import Path
 
-import numpy as np
-
-from tnn._checks import is_int as _is_int, seed_tuple
+from tnn import _checks
 
 __all__ = ["StudyConfig", "STUDY_MODELS", "PROFILES", "SECTIONS", "profile"]
 
@@ -120,63 +118,16 @@ class StudyConfig:
         """Check every field; return the config with tuples and plain Python numbers."""
         if not isinstance(self.profile, str) or not self.profile:
             raise _err("profile", "must be a non-empty name", self.profile)
-        seeds = seed_tuple(self.seeds, _err)
-        if not _is_int(self.data_seed) or not 0 <= self.data_seed < 2**40:
-            raise _err("data_seed", "must be a non-negative int", self.data_seed)
-        if not _is_int(self.size) or self.size < 8:
-            raise _err("size", "must be an int >= 8 (cells)", self.size)
-        tf = _ints("transfer_factors", self.transfer_factors, 2)
-        try:
-            splits = tuple(float(s) for s in self.splits)
-        except (TypeError, ValueError):
-            raise _err("splits", "must be three fractions (train, val, test)", self.splits) from None
-        if len(splits) != 3 or not all(0 < s < 1 for s in splits) or abs(sum(splits) - 1) > 1e-9:
-            raise _err("splits", "must be three fractions in (0, 1) summing to 1", self.splits)
-        for f in ("batch_size", "epochs", "width", "channels", "sens_seeds", "sens_epochs", "epochs_2d",
-                  "landscape_batch", "probe_n", "probe_seeds"):
-            v = getattr(self, f)
-            if not _is_int(v) or v < 1:
-                raise _err(f, "must be a positive int", v)
-        if not _is_int(self.n) or self.n < 1:
-            raise _err("n", "must be a positive int", self.n)
-        if int(round(splits[0] * self.n)) < self.batch_size or int(round(splits[2] * self.n)) < 1:
-            raise _err("n", f"must give at least batch_size={self.batch_size} training and one test sample "
-                       f"with splits={splits}", self.n)
-        for f in ("n_test", "n_test_2d"):
-            v = getattr(self, f)
-            if not _is_int(v) or v < 1:
-                raise _err(f, "must be a positive int", v)
-        if not _is_int(self.n_2d) or self.n_2d < 32:
-            raise _err("n_2d", "must be an int >= 32", self.n_2d)
-        models_2d = _names("models_2d", self.models_2d, ("topo-exact", "cnn", "resnet"))
-        dis = _floats("disorder", self.disorder, 0.0, allow_zero=True)
-        ons = _floats("onsite", self.onsite, 0.0, allow_zero=False)
-        models = _names("models", self.models, STUDY_MODELS, empty=False)
-        unseen = _names("unseen_models", self.unseen_models, STUDY_MODELS)
-        sections = _names("sections", self.sections, SECTIONS)
-        lmodels = _names("landscape_models", self.landscape_models, STUDY_MODELS)
-        sig = _floats("sigmas", self.sigmas, 0.0, allow_zero=False)
-        gl = _ints("grad_lengths", self.grad_lengths, 8)
-        if "trainability" in sections and len(gl) < 2:
+        seeds = _checks.seed_tuple(self.seeds, _err)
+        c = _checks.check_fields(self, _RULES, _err)
+        if int(round(c["splits"][0] * c["n"])) < c["batch_size"] or int(round(c["splits"][2] * c["n"])) < 1:
+            raise _err("n", f"must give at least batch_size={c['batch_size']} training and one test sample "
+                       f"with splits={c['splits']}", self.n)
+        if "trainability" in c["sections"] and len(c["grad_lengths"]) < 2:
             raise _err("grad_lengths", "must hold at least two chain lengths (a fit against L)", self.grad_lengths)
-        for f in ("noise", "learning_rate", "tau"):
-            v = getattr(self, f)
-            if not isinstance(v, (int, float, np.integer, np.floating)) or isinstance(v, bool) or not math.isfinite(v) or v <= 0:
-                raise _err(f, "must be a finite number > 0", v)
-        if not _is_int(self.depth) or self.depth < 0:
-            raise _err("depth", "must be an int >= 0", self.depth)
-        for f in ("size_2d", "test_size_2d"):
-            v = getattr(self, f)
-            if not _is_int(v) or v < 4:
-                raise _err(f, "must be an int >= 4 (cells per side)", v)
         if not isinstance(self.out, (str, Path)) or not str(self.out):
             raise _err("out", "must be a non-empty path", self.out)
-        return dataclasses.replace(
-            self, seeds=tuple(int(s) for s in seeds), data_seed=int(self.data_seed), splits=splits, models=models,
-            transfer_factors=tf, disorder=dis, onsite=ons, unseen_models=unseen, sections=sections,
-            landscape_models=lmodels, models_2d=models_2d, sigmas=sig, grad_lengths=gl, noise=float(self.noise),
-            learning_rate=float(self.learning_rate), tau=float(self.tau), out=str(self.out),
-        )
+        return dataclasses.replace(self, seeds=seeds, **c, out=str(self.out))
 
     # ------------------------------------------------------------------ derived
     def model_config(self, name: str, classes: tuple[int, ...]):
@@ -199,38 +150,46 @@ class StudyConfig:
                            learning_rate=self.learning_rate, eval_train=False, val_fraction=0.0).validate()
 
 
-def _ints(field, value, lo):
-    try:
-        v = tuple(value)
-    except TypeError:
-        raise _err(field, f"must be a tuple of ints >= {lo}", value) from None
-    if not v or not all(_is_int(x) and x >= lo for x in v) or len(set(v)) != len(v):
-        raise _err(field, f"must be a non-empty tuple of distinct ints >= {lo}", value)
-    return tuple(int(x) for x in v)
+def _names(valid, empty=True):
+    """A rule of :func:`tnn._checks.check_fields`: a tuple of distinct names from ``valid``
+    (non-empty unless ``empty``); a single name becomes a 1-tuple."""
+    def rule(field, value, error):
+        try:
+            v = (value,) if isinstance(value, str) else tuple(value)
+        except TypeError:
+            raise error(field, f"must be a tuple of names from {tuple(valid)}", value) from None
+        bad = [m for m in v if m not in valid]
+        if bad or (not v and not empty) or len(set(v)) != len(v):
+            what = f"unknown name(s) {bad}; valid: {', '.join(valid)}" if bad else \
+                f"must be a {'' if empty else 'non-empty '}tuple of distinct names from {', '.join(valid)}"
+            raise error(field, what, value)
+        return v
+    return rule
 
 
-def _floats(field, value, lo, allow_zero):
-    try:
-        v = tuple(float(x) for x in value)
-    except (TypeError, ValueError):
-        raise _err(field, "must be a tuple of numbers", value) from None
-    ok = all(math.isfinite(x) and (x >= lo if allow_zero else x > lo) for x in v)
-    if not v or not ok or len(set(v)) != len(v):
-        raise _err(field, f"must be a non-empty tuple of distinct finite numbers {'>=' if allow_zero else '>'} {lo}", value)
-    return v
-
-
-def _names(field, value, valid, empty=True):
-    try:
-        v = (value,) if isinstance(value, str) else tuple(value)
-    except TypeError:
-        raise _err(field, f"must be a tuple of names from {tuple(valid)}", value) from None
-    bad = [m for m in v if m not in valid]
-    if bad or (not v and not empty) or len(set(v)) != len(v):
-        what = f"unknown name(s) {bad}; valid: {', '.join(valid)}" if bad else \
-            f"must be a {'' if empty else 'non-empty '}tuple of distinct names from {', '.join(valid)}"
-        raise _err(field, what, value)
-    return v
+#: the checks of StudyConfig.validate after profile and seeds, field by field (then the checks
+#: between fields)
+_RULES = {
+    "data_seed": _checks.integer(0, 2**40 - 1),
+    "size": _checks.integer(8),
+    "transfer_factors": _checks.integers(2, min_length=1, distinct=True),
+    "splits": functools.partial(_checks.check_splits, strict=True),
+    ("batch_size", "epochs", "width", "channels", "sens_seeds", "sens_epochs", "epochs_2d", "landscape_batch",
+     "probe_n", "probe_seeds", "n", "n_test", "n_test_2d"): _checks.integer(1),
+    "n_2d": _checks.integer(32),
+    "models_2d": _names(("topo-exact", "cnn", "resnet")),
+    "disorder": _checks.reals(0.0, min_length=1, distinct=True),
+    "onsite": _checks.reals(0.0, lo_open=True, min_length=1, distinct=True),
+    "models": _names(STUDY_MODELS, empty=False),
+    "unseen_models": _names(STUDY_MODELS),
+    "sections": _names(SECTIONS),
+    "landscape_models": _names(STUDY_MODELS),
+    "sigmas": _checks.reals(0.0, lo_open=True, min_length=1, distinct=True),
+    "grad_lengths": _checks.integers(8, min_length=1, distinct=True),
+    ("noise", "learning_rate", "tau"): _checks.real(0, lo_open=True),
+    "depth": _checks.integer(0),
+    ("size_2d", "test_size_2d"): _checks.integer(4),
+}
 
 
 #: profile name -> field overrides of :class:`StudyConfig` (``default``: the dataclass defaults)

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any, Mapping
 
-import numpy as np
-
-from tnn._checks import is_int as _is_int, seed_tuple
+from tnn import _checks
 
 __all__ = ["TrainConfig", "Interrupted", "OPTIMIZERS", "SCHEDULES", "ENSEMBLES", "MONITORS"]
 
@@ -20,10 +17,6 @@ MONITORS = ("val_loss", "val_acc", "train_loss")
 
 def _field_error(field: str, msg: str, value) -> ValueError:
     return ValueError(f"TrainConfig field `{field}` {msg}, got {value!r}.")
-
-
-def _is_num(v) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)) and math.isfinite(v)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,39 +73,8 @@ class TrainConfig:
     ece_bins: int = 10
 
     def validate(self) -> "TrainConfig":
-        seeds = seed_tuple(self.seeds, _field_error)
-        for name in ("epochs", "batch_size", "eval_batch_size", "checkpoint_every", "ece_bins"):
-            v = getattr(self, name)
-            if not _is_int(v) or v < 1:
-                raise _field_error(name, "must be an int >= 1", v)
-        for name in ("warmup_epochs", "early_stopping", "split_seed"):
-            v = getattr(self, name)
-            if not _is_int(v) or v < 0:
-                raise _field_error(name, "must be an int >= 0", v)
-        if self.optimizer not in OPTIMIZERS:
-            raise _field_error("optimizer", f"must be one of {OPTIMIZERS}", self.optimizer)
-        if self.schedule not in SCHEDULES:
-            raise _field_error("schedule", f"must be one of {SCHEDULES}", self.schedule)
-        if self.ensemble not in ENSEMBLES:
-            raise _field_error("ensemble", f"must be one of {ENSEMBLES}", self.ensemble)
-        if self.monitor not in MONITORS:
-            raise _field_error("monitor", f"must be one of {MONITORS}", self.monitor)
-        if not _is_num(self.learning_rate) or self.learning_rate <= 0:
-            raise _field_error("learning_rate", "must be a finite number > 0", self.learning_rate)
-        if not _is_num(self.decay_rate) or not 0 < self.decay_rate <= 1:
-            raise _field_error("decay_rate", "must be a number in (0, 1]", self.decay_rate)
-        for name in ("weight_decay", "clip_norm", "min_delta"):
-            v = getattr(self, name)
-            if not _is_num(v) or v < 0:
-                raise _field_error(name, "must be a finite number >= 0", v)
-        if not _is_num(self.momentum) or not 0 <= self.momentum < 1:
-            raise _field_error("momentum", "must be a number in [0, 1)", self.momentum)
-        if not _is_num(self.val_fraction) or not 0 <= self.val_fraction < 1:
-            raise _field_error("val_fraction", "must be a number in [0, 1)", self.val_fraction)
-        if not _is_num(self.vmap_memory_mb) or self.vmap_memory_mb <= 0:
-            raise _field_error("vmap_memory_mb", "must be a number > 0", self.vmap_memory_mb)
-        if not isinstance(self.eval_train, (bool, np.bool_)):
-            raise _field_error("eval_train", "must be a bool", self.eval_train)
+        seeds = _checks.seed_tuple(self.seeds, _field_error)
+        _checks.check_fields(self, _RULES, _field_error)
         if self.schedule == "warmup_cosine" and self.warmup_epochs >= self.epochs:
             raise _field_error("warmup_epochs", f"must be < epochs ({self.epochs}) for warmup_cosine", self.warmup_epochs)
         if self.weight_decay > 0 and self.optimizer != "adamw":
@@ -121,11 +83,25 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "TrainConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        bad = sorted(set(d) - names)
-        if bad:
-            raise ValueError(f"TrainConfig field `{bad[0]}` is not a TrainConfig field (known: {sorted(names)}).")
-        return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()}).validate()
+        """Rebuild a config from its JSON form (lists back to tuples); unknown keys raise."""
+        return _checks.config_from_dict(cls, d)
+
+
+#: the checks of TrainConfig.validate, field by field (then the checks between fields)
+_RULES = {
+    ("epochs", "batch_size", "eval_batch_size", "checkpoint_every", "ece_bins"): _checks.integer(1),
+    ("warmup_epochs", "early_stopping", "split_seed"): _checks.integer(0),
+    "optimizer": _checks.choice(OPTIMIZERS),
+    "schedule": _checks.choice(SCHEDULES),
+    "ensemble": _checks.choice(ENSEMBLES),
+    "monitor": _checks.choice(MONITORS),
+    "learning_rate": _checks.real(0, lo_open=True),
+    "decay_rate": _checks.real(0, 1, lo_open=True),
+    ("weight_decay", "clip_norm", "min_delta"): _checks.real(0),
+    ("momentum", "val_fraction"): _checks.real(0, 1, hi_open=True),
+    "vmap_memory_mb": _checks.real(0, lo_open=True),
+    "eval_train": _checks.boolean(),
+}
 
 
 class Interrupted(Exception):

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 import numpy as np
 import jax
 
-from tnn._checks import is_int as _is_int
+from tnn import _checks
 from tnn.models import Model, ModelConfig
 from tnn.train.loss import encode_labels
 
@@ -122,8 +122,7 @@ class DatasetLoader:
         missing = [f for f in self.fields if f not in self.ds.arrays]
         if missing:
             raise ValueError(f"Argument `path`: dataset {self.ds.path} stores no {missing[0]!r}.")
-        if not _is_int(batch_size) or batch_size < 1:
-            raise ValueError(f"Argument `batch_size` must be a positive int, got {batch_size!r}.")
+        _checks.check_int("batch_size", batch_size, 1)
         self.split, self.batch_size, self.seed, self.drop = split, int(batch_size), int(seed), drop_ill_defined
         self.lattice = self.ds.spec.lattice()
         n = self.ds.n_split(split)

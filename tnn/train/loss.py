@@ -8,6 +8,7 @@ import numpy as np
 import jax.numpy as jnp
 import optax
 
+from tnn import _checks
 from tnn.models import Model, ModelConfig
 
 __all__ = ["encode_labels", "make_loss", "metrics_from_outputs"]
@@ -21,8 +22,7 @@ def encode_labels(model_config: ModelConfig, y) -> np.ndarray:
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"Argument `y` must have shape (n,), but has shape {y.shape}.")
-    if not np.all(np.isfinite(y)):
-        raise ValueError("Argument `y` must be finite.")
+    _checks.check_finite("y", y)
     if model_config.task == "regress":
         return y.astype(np.float64)
     classes = np.asarray(model_config.classes, dtype=np.float64)
