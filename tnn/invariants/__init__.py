@@ -68,10 +68,7 @@ the two agree to rounding, near-zero bulk modes included), with a custom JVP
 ``dU = X F Yh``, ``F_ij = (A_ij - conj(A_ji)) / (s_i + s_j)``, ``A = X^dag dh Y``: finite for
 degenerate singular values (clean periodic chains have ``s(k) = s(-k)``); pairs of modes both below
 ``1e-6 s_max`` (edge modes of open topological chains, whose mutual pairing is ill-conditioned) are
-held fixed. The primal SVD comes from ``eigh(h^dag h)`` where that is as accurate (every mode
-either ``s >= 3e-3 s_max`` or an exact zero mode at the edge; the value then agrees with the SVD's to
-~1e-11) and from ``gesdd`` elsewhere; under ``vmap`` the SVD runs only for batches that need it
-(:func:`tnn.invariants.polar.chiral_svd`). Everything from ``eigh`` uses :func:`eigh`, whose JVP drops the terms of
+held fixed. Everything from ``eigh`` uses :func:`eigh`, whose JVP drops the terms of
 (near-)degenerate pairs: exact for the projector-based invariants here, whose value does not depend
 on the basis inside a degenerate eigenspace, and finite where ``jnp.linalg.eigh``'s gradient is NaN.
 Gaps and certificates are not differentiated (``stop_gradient``); the Bott index, an integer, has
