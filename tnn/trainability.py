@@ -153,12 +153,13 @@ def gradient_variance(model_config, lengths: Sequence[int], *, n_inits: int = 16
     from tnn.lattice import chain
     from tnn.models import make_model
     from tnn.train import encode_labels, make_loss
+    from tnn.train.loaders import feature_fields
 
     Ls = list(_checks.check_ints("lengths", lengths, 8, min_length=2))
     n_inits = _checks.check_int("n_inits", n_inits, 2)
     n_samples = _checks.check_int("n_samples", n_samples, 2)
     feature = model_config.resolved_input()
-    fields = ("wavefunctions", "energies") if feature == "wavefunctions" else (feature,)
+    fields = feature_fields(model_config)
     var, gn = [], []
     for L in tqdm(Ls, desc=f"grad variance {model_config.name}", disable=not progress):
         spec = data.preset("ssh", size=L, n=n_samples, seed=seed, classes=tuple(model_config.classes),

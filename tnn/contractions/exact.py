@@ -9,6 +9,7 @@ import functools
 
 import numpy as np
 
+from tnn import _checks
 from tnn.lattice import Lattice
 
 # ------------------------------------------------------------------------------- exact tensors
@@ -21,21 +22,16 @@ def check_trim(lat: Lattice, trim) -> tuple[int, ...]:
     """``trim`` (None, int, or one int per direction) as a tuple of ints, validated against ``lat``."""
     if trim is None:
         return tuple(default_trim(n) for n in lat.dims)
-    if isinstance(trim, (int, np.integer)) and not isinstance(trim, (bool, np.bool_)):
-        trim = (int(trim),) * lat.ndim
-    try:
-        trim = tuple(trim)
-    except TypeError as err:
-        raise ValueError(f"Argument `trim` must be an int or a tuple of {lat.ndim} ints, got {trim!r}.") from err
-    if len(trim) != lat.ndim or not all(isinstance(t, (int, np.integer)) and not isinstance(t, (bool, np.bool_)) for t in trim):
-        raise ValueError(f"Argument `trim` must be an int or a tuple of {lat.ndim} ints, got {trim!r}.")
+    if _checks.is_int(trim):
+        trim = (_checks.check_int("trim", trim, 0),) * lat.ndim
+    trim = _checks.check_ints("trim", trim, 0, length=lat.ndim, error=lambda name, msg, value: _checks.argument_error(
+        name, "must be an int >= 0 or a " + msg.removeprefix("must be a "), value))
     for t, n in zip(trim, lat.dims):
-        if t < 0 or 2 * t >= n:
-            raise ValueError(
-                f"Argument `trim` must satisfy 0 <= trim and 2 * trim < {n} (cells along that direction) "
-                f"so that the bulk window is not empty, got {t}."
-            )
-    return tuple(int(t) for t in trim)
+        if 2 * t >= n:
+            raise _checks.argument_error(
+                "trim", f"must be an int in [0, {(n - 1) // 2}] along a direction of {n} cells (2 * trim < {n}, "
+                "so that the bulk window is not empty)", t)
+    return trim
 
 
 @functools.lru_cache(maxsize=None)
@@ -206,12 +202,12 @@ def exact_kitaev_sectors(lat: Lattice, radius: float | None = None) -> tuple[np.
     rmax = default_kitaev_radius(lat) / 0.4 / 2.0
     if radius is None:
         radius = default_kitaev_radius(lat)
-    if not isinstance(radius, (int, float, np.integer, np.floating)) or isinstance(radius, bool) or not (0 < radius <= rmax):
-        raise ValueError(
-            f"Argument `radius` must be a number in (0, {rmax:g}] (half the smallest linear extent of the "
-            f"sample), got {radius!r}."
-        )
-    return _kitaev_sectors(lat, float(radius))
+    radius = _checks.check_real(
+        "radius", radius, 0, rmax, lo_open=True,
+        error=lambda name, msg, value: _checks.argument_error(
+            name, msg + " (up to half the smallest linear extent of the sample)", value),
+    )
+    return _kitaev_sectors(lat, radius)
 
 
 def site_mask_from_cells(lat: Lattice, cells: np.ndarray) -> np.ndarray:

@@ -32,6 +32,7 @@ import numpy as np
 import jax
 
 import tnn
+from tnn import _checks
 from tnn import results as tres
 from tnn.data import store
 from tnn.data.eigensystem import chiral_eigh, fix_gauge, gauge_reference
@@ -222,10 +223,9 @@ def generate(spec: DatasetSpec, out, *, overwrite: bool = False, progress: bool 
     """
     if not isinstance(spec, DatasetSpec):
         raise ValueError(f"Argument `spec` must be a tnn.data.DatasetSpec, got {type(spec).__name__}.")
-    if stop_after is not None and (not isinstance(stop_after, int) or stop_after < 0):
-        raise ValueError(f"Argument `stop_after` must be a non-negative int or None, got {stop_after!r}.")
-    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-        raise ValueError(f"Argument `workers` must be a positive int, got {workers!r}.")
+    if stop_after is not None:
+        stop_after = _checks.check_int("stop_after", stop_after, 0)
+    workers = _checks.check_int("workers", workers, 1)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise store.DatasetError(f"Argument `out`: {out} exists and is not a folder.")

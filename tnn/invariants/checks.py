@@ -38,8 +38,7 @@ def check_H(H, lat: Lattice):
         arr = arr.astype(jnp.result_type(float))
     val = _checks.concrete_value(H)
     if val is not None:
-        if not np.all(np.isfinite(val)):
-            raise ValueError("Argument `H` must be finite.")
+        _checks.check_finite("H", val)
         scale = max(1.0, float(np.max(np.abs(val)))) if val.size else 1.0
         if np.max(np.abs(val - np.conj(val.T))) > 1e-10 * scale:
             raise ValueError("Argument `H` must be Hermitian (H == H^dag up to 1e-10 relative).")
@@ -57,8 +56,10 @@ def check_eigensystem(E, V, lat: Lattice):
     if jnp.issubdtype(E.dtype, jnp.complexfloating):
         raise ValueError(f"Argument `E` must be real, got dtype {E.dtype}.")
     ev = _checks.concrete_value(E)
-    if ev is not None and (not np.all(np.isfinite(ev)) or np.any(np.diff(ev) < 0)):
-        raise ValueError("Argument `E` must be finite and sorted ascending (as returned by eigh).")
+    if ev is not None:
+        _checks.check_finite("E", ev)
+        if np.any(np.diff(ev) < 0):
+            raise _checks.argument_error("E", "must be sorted ascending (as returned by eigh)", ev)
     if not jnp.issubdtype(E.dtype, jnp.floating):
         E = E.astype(jnp.result_type(float))
     if not jnp.issubdtype(V.dtype, jnp.inexact):
@@ -83,8 +84,8 @@ def check_gap_tol(gap_tol, lat: Lattice | None = None, trim=None):
 
 
 def return_mode(return_gap, return_certificate) -> str:
-    rg = _check_bool("return_gap", return_gap)
-    rc = _check_bool("return_certificate", return_certificate)
+    rg = _checks.check_bool("return_gap", return_gap)
+    rc = _checks.check_bool("return_certificate", return_certificate)
     if rg and rc:
         raise ValueError("Arguments `return_gap` and `return_certificate` are exclusive (the certificate holds the gap).")
     return "gap" if rg else ("certificate" if rc else "value")
@@ -96,12 +97,6 @@ def returned(value, cert, mode: str):
     if mode == "certificate":
         return value, cert
     return value
-
-
-def _check_bool(name, x) -> bool:
-    if not isinstance(x, (bool, np.bool_)):
-        raise ValueError(f"Argument `{name}` must be a bool, got {x!r}.")
-    return bool(x)
 
 
 def window_trim(lat: Lattice, trim):

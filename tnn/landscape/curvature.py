@@ -12,7 +12,8 @@ import numpy as np
 import jax
 import jax.numpy as jnp
 
-from tnn.landscape.pytrees import LossFn, Params, check_loss, flat_params, like_params, pos_int
+from tnn import _checks
+from tnn.landscape.pytrees import LossFn, Params, check_loss, flat_params, like_params
 
 __all__ = [
     "hessian",
@@ -131,8 +132,8 @@ def hessian_eigs(loss: LossFn, params: Params, k: int, key: jax.Array, num_steps
     check_loss(loss)
     x0, matvec = _flat_matvec(loss, params)
     P = x0.shape[0]
-    k = pos_int("k", k, 1, P)
-    m = _default_steps(k, P) if num_steps is None else pos_int("num_steps", num_steps, k, P)
+    k = _checks.check_int("k", k, 1, P)
+    m = _default_steps(k, P) if num_steps is None else _checks.check_int("num_steps", num_steps, k, P)
     v0 = jax.random.normal(key, (P,), x0.dtype)
     T = _tridiag(matvec, v0, m)
     theta = jnp.linalg.eigvalsh(T)
@@ -155,8 +156,8 @@ def slq(loss: LossFn, params: Params, key: jax.Array, num_steps: int = 64, num_p
     check_loss(loss)
     x0, matvec = _flat_matvec(loss, params)
     P = x0.shape[0]
-    m = pos_int("num_steps", num_steps, 1, P)
-    n = pos_int("num_probes", num_probes, 1)
+    m = _checks.check_int("num_steps", num_steps, 1, P)
+    n = _checks.check_int("num_probes", num_probes, 1)
     probes = stochtrace.sampler_normal(x0, num=n)(key)
 
     def one(v):
@@ -202,9 +203,9 @@ def spectral_density(
     Returns:
       ``(grid, density)``, each ``(grid_size,)``.
     """
-    n_grid = pos_int("grid_size", grid_size, 2)
-    if sigma is not None and not (isinstance(sigma, (int, float, np.floating, np.integer)) and np.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"Argument `sigma` must be a finite number > 0 or None, got {sigma!r}.")
+    n_grid = _checks.check_int("grid_size", grid_size, 2)
+    if sigma is not None:
+        sigma = _checks.check_real("sigma", sigma, 0, lo_open=True)
     nodes, weights = slq(loss, params, key, num_steps, num_probes)
     lo, hi = jnp.min(nodes), jnp.max(nodes)
     if sigma is None:
@@ -224,7 +225,7 @@ def hessian_trace(loss: LossFn, params: Params, key: jax.Array, num_probes: int 
 
     check_loss(loss)
     x0, matvec = _flat_matvec(loss, params)
-    n = pos_int("num_probes", num_probes, 1)
+    n = _checks.check_int("num_probes", num_probes, 1)
     est = stochtrace.estimator_monte_carlo(stochtrace.monte_carlo_trace(), stochtrace.sampler_signs(x0, num=n))
     return est(matvec, key)
 
@@ -252,8 +253,7 @@ def curvature_summary(eigenvalues, weights=None, rtol: float = 1e-8) -> dict[str
         if w.shape != lam.shape:
             raise ValueError(f"Argument `weights` must have the shape of `eigenvalues` {lam.shape}, but has {w.shape}.")
         w = w / w.sum()
-    if not (isinstance(rtol, (int, float)) and rtol >= 0):
-        raise ValueError(f"Argument `rtol` must be a number >= 0, got {rtol!r}.")
+    rtol = _checks.check_real("rtol", rtol, 0)
     lam, w = lam.ravel(), w.ravel()
     tol = rtol * np.max(np.abs(lam))
     pos = lam[lam > tol]

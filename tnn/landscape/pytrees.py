@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-__all__ = ["Params", "LossFn", "check_loss", "flat_params", "like_params", "pos_int"]
+__all__ = ["Params", "LossFn", "check_loss", "flat_params", "like_params"]
 
 Params = Any
 
@@ -56,11 +56,4 @@ def like_params(params, v, name: str):
     )
 
 
-def pos_int(name: str, v, lo: int = 1, hi: int | None = None) -> int:
-    """``v`` as an int in ``[lo, hi]`` (no upper bound when ``hi`` is None); ``ValueError`` naming ``name`` otherwise."""
-    ok = isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
-    if not ok or v < lo or (hi is not None and v > hi):
-        rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
-        raise ValueError(f"Argument `{name}` must be an int {rng}, got {v!r}.")
-    return int(v)
 

@@ -8,7 +8,8 @@ import numpy as np
 import jax
 import jax.numpy as jnp
 
-from tnn.landscape.pytrees import LossFn, Params, check_loss, flat_params, like_params, pos_int
+from tnn import _checks
+from tnn.landscape.pytrees import LossFn, Params, check_loss, flat_params, like_params
 
 __all__ = ["random_direction", "slice_1d", "slice_2d", "line_barrier"]
 
@@ -85,7 +86,7 @@ def line_barrier(loss: LossFn, start: Params, end: Params, n: int = 51) -> dict[
     Returns a dict: ``alphas`` ``(n,)``, ``losses`` ``(n,)``, ``barrier``, ``alpha_max`` (where the
     maximum is), ``start_loss``, ``end_loss``.
     """
-    n = pos_int("n", n, 2)
+    n = _checks.check_int("n", n, 2)
     end = like_params(start, end, "end")
     d = jax.tree_util.tree_map(lambda e, s: e - s, end, start)
     x0, _ = flat_params(start)

@@ -117,8 +117,7 @@ def _check_grid(grid) -> dict[str, np.ndarray]:
             raise ValueError(f"Argument `grid[{name!r}]` is empty; every axis needs at least one value.")
         if arr.dtype.kind not in "biuf":
             raise ValueError(f"Argument `grid[{name!r}]` must hold real numbers, got dtype {arr.dtype}.")
-        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-            raise ValueError(f"Argument `grid[{name!r}]` must be finite, got {arr.tolist()}.")
+        _checks.check_finite(f"grid[{name!r}]", arr)
         out[name] = arr
     return out
 
@@ -142,12 +141,6 @@ def _check_signature(fn, names: Sequence[str], n_keys: int) -> None:
         ) from None
 
 
-def _check_int(name: str, value, minimum: int) -> int:
-    if not _checks.is_int(value) or value < minimum:
-        raise ValueError(f"Argument `{name}` must be an int >= {minimum}, got {value!r}.")
-    return int(value)
-
-
 def _check_devices(devices) -> list:
     if devices is None:
         return list(jax.local_devices())
@@ -162,10 +155,10 @@ def check_args(fn, grid, n_keys, seed, chunk, devices):
     if not callable(fn):
         raise ValueError(f"Argument `fn` must be callable, got {type(fn).__name__}.")
     axes = _check_grid(grid)
-    n_keys = _check_int("n_keys", n_keys, 0)
-    seed = _check_int("seed", seed, 0)
+    n_keys = _checks.check_int("n_keys", n_keys, 0)
+    seed = _checks.check_int("seed", seed, 0)
     if chunk is not None:
-        chunk = _check_int("chunk", chunk, 1)
+        chunk = _checks.check_int("chunk", chunk, 1)
     _check_signature(fn, tuple(axes), n_keys)
     return axes, n_keys, seed, chunk, _check_devices(devices)
 

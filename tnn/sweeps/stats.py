@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tnn import _checks
+
 __all__ = ["disorder_stats", "seeds_needed"]
 
 
@@ -68,9 +70,7 @@ def seeds_needed(da, target_sem: float, dim: str = "seed"):
     Returns:
       ``DataArray`` (float: whole numbers or NaN) with ``da``'s dims less ``dim``.
     """
-    if not isinstance(target_sem, (int, float, np.floating, np.integer)) or isinstance(target_sem, bool) \
-            or not np.isfinite(target_sem) or target_sem <= 0:
-        raise ValueError(f"Argument `target_sem` must be a number > 0, got {target_sem!r}.")
+    target_sem = _checks.check_real("target_sem", target_sem, 0, lo_open=True)
     st = da if {"std", "nan_fraction"} <= set(getattr(da, "data_vars", ())) else disorder_stats(da, dim)
     std = np.asarray(st["std"].values, dtype=float)
     frac = np.asarray(st["nan_fraction"].values, dtype=float)
