@@ -107,18 +107,23 @@ def test_bad_input_is_refused_naming_the_argument():
         hamiltonians.ssh(np.array([0.5, 1.0]), lat)
 
 
+def shuffled_ssh(v, w, L, pbc, seed):
+    """A hand-written SSH chain with shuffled sites on its from_sites lattice, and the built-in
+    chain and H it must agree with: ``(H, lat, Href, ref_lat)``."""
+    perm = np.random.default_rng(seed).permutation(2 * L)
+    H, pos, cells, sub = hand_ssh(v, w, L, pbc, perm)
+    lat = lattice.from_sites(pos, cells, sub, box=(L,) if pbc else None)
+    ref_lat = lattice.chain(L, pbc=pbc)
+    return H, lat, hamiltonians.ssh(np.array([v, w]), ref_lat), ref_lat
+
+
 def test_scipy_sparse_hamiltonians_in_any_order():
     """A SciPy sparse H (as from another package) on a from_sites lattice, sites shuffled, gives the
     built-in values: the SSH winding number and density, the QWZ marker map, its bulk Chern number,
     the Kitaev number and the Bott index."""
     sparse = pytest.importorskip("scipy.sparse")
-    L = 24
-    perm = np.random.default_rng(3).permutation(2 * L)
     for pbc in (False, True):
-        H, pos, cells, sub = hand_ssh(0.4, 1.0, L, pbc, perm)
-        lat = lattice.from_sites(pos, cells, sub, box=(L,) if pbc else None)
-        ref_lat = lattice.chain(L, pbc=pbc)
-        Href = hamiltonians.ssh(np.array([0.4, 1.0]), ref_lat)
+        H, lat, Href, ref_lat = shuffled_ssh(0.4, 1.0, 24, pbc, seed=3)
         ref = float(invariants.winding_number(Href, ref_lat))
         for Hs in (sparse.csr_matrix(H), sparse.coo_array(H)):
             assert float(invariants.winding_number(Hs, lat)) == pytest.approx(ref, abs=1e-10)
@@ -151,13 +156,8 @@ def test_scipy_sparse_hamiltonians_in_any_order():
 def test_data_routes_read_a_from_sites_order():
     """winding_polar_energies (the data path's labels and energies) and chiral_block(H, lat) (the SVD
     route of winding_number_from_svd) read H in a from_sites lattice's order, as winding_number does."""
-    L = 20
-    perm = np.random.default_rng(5).permutation(2 * L)
     for pbc in (False, True):
-        H, pos, cells, sub = hand_ssh(0.5, 1.0, L, pbc, perm)
-        lat = lattice.from_sites(pos, cells, sub, box=(L,) if pbc else None)
-        ref_lat = lattice.chain(L, pbc=pbc)
-        Href = hamiltonians.ssh(np.array([0.5, 1.0]), ref_lat)
+        H, lat, Href, ref_lat = shuffled_ssh(0.5, 1.0, 20, pbc, seed=5)
         v, cert, E = invariants.winding_polar_energies(H, lat)
         rv, rcert, rE = invariants.winding_polar_energies(Href, ref_lat)
         assert float(v) == pytest.approx(float(rv), abs=1e-10) and float(cert.tail) == pytest.approx(float(rcert.tail), abs=1e-12)
