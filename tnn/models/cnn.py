@@ -16,11 +16,19 @@ import jax.numpy as jnp
 
 from tnn.models.base import Model, ModelConfig, from_linen
 
-__all__ = ["CNN", "build", "flax_padding"]
+__all__ = ["CNN", "build", "flax_padding", "spatial_dims"]
 
 
 def flax_padding(padding: str) -> str:
     return "CIRCULAR" if padding == "circular" else "SAME"
+
+
+def spatial_dims(x) -> int:
+    """The number of spatial axes of a batch ``x`` of shape ``(B, L, C)`` or ``(B, Lx, Ly, C)``."""
+    nd = x.ndim - 2
+    if nd not in (1, 2):
+        raise ValueError(f"Argument `x` must have shape (B, L, C) or (B, Lx, Ly, C), but has shape {x.shape}.")
+    return nd
 
 
 class CNN(nn.Module):
@@ -35,9 +43,7 @@ class CNN(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        nd = x.ndim - 2
-        if nd not in (1, 2):
-            raise ValueError(f"Argument `x` must have shape (B, L, C) or (B, Lx, Ly, C), but has shape {x.shape}.")
+        nd = spatial_dims(x)
         for _ in range(self.depth):
             x = nn.gelu(nn.Conv(self.width, (self.kernel_size,) * nd, padding=flax_padding(self.padding), param_dtype=self.param_dtype)(x))
         x = x.mean(axis=tuple(range(1, 1 + nd)))

@@ -17,7 +17,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from tnn.models.base import Model, ModelConfig, from_linen
-from tnn.models.cnn import flax_padding
+from tnn.models.cnn import flax_padding, spatial_dims
 
 __all__ = ["ResNet", "build"]
 
@@ -42,9 +42,7 @@ class ResNet(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        nd = x.ndim - 2
-        if nd not in (1, 2):
-            raise ValueError(f"Argument `x` must have shape (B, L, C) or (B, Lx, Ly, C), but has shape {x.shape}.")
+        nd = spatial_dims(x)
         k = (self.kernel_size,) * nd
         pad = flax_padding(self.padding)
         x = nn.Conv(self.width, k, padding=pad, param_dtype=self.param_dtype)(x)
