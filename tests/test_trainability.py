@@ -52,6 +52,10 @@ def test_exact_init_ends_at_the_invariant_and_gradient_variance():
     assert set(by) == {"sigma=0", "sigma=1", "random"}
     assert by["sigma=0"]["success_rate"] == 1.0 and by["sigma=0"]["steps_to_threshold"] == [len(y) // 8] * 2
     assert len(by["random"]["final_loss"]) == 2
-    gv = trainability.gradient_variance(ModelConfig("topo", channels=1, fn_width=2, head_width=0, init="random"),
-                                        [8, 12], n_inits=3, n_samples=8)
+    topo = ModelConfig("topo", channels=1, fn_width=2, head_width=0, init="random")
+    # At L = 8 no chain of this draw carries a certified label (tnn.validity): a clear error, not log(0).
+    with pytest.raises(ValueError, match="`lengths`: only 0 of 8 SSH chains of 8 cells"):
+        trainability.gradient_variance(topo, [8, 16], n_inits=3, n_samples=8)
+    gv = trainability.gradient_variance(topo, [16, 24], n_inits=3, n_samples=16)
     assert gv["variance"].shape == (2,) and np.all(gv["variance"] > 0) and np.isfinite(gv["alpha"])
+    assert all(2 <= k <= 16 for k in gv["n_certified"])

@@ -138,12 +138,14 @@ def gradient_variance(model_config, lengths: Sequence[int], *, n_inits: int = 16
     r"""Variance of the loss gradient at initialization against chain length ``L``.
 
     For each ``L``: ``n_samples`` SSH chains (:func:`tnn.data.preset` ``"ssh"`` restricted to
-    ``model_config.classes``, seed ``seed``; gapless ones dropped), ``n_inits`` initializations
+    ``model_config.classes``, seed ``seed``; samples without a certified label dropped, and
+    ``ValueError`` if fewer than two remain at some ``L``), ``n_inits`` initializations
     (keys ``0 .. n_inits - 1``; topo: its ``init`` as configured, use ``"random"``), the gradient of
     the training loss on the whole batch for each, and ``Var_init[dL/dtheta_k]`` averaged over ``k``.
 
     Returns:
-      dict: ``lengths``, ``variance`` ``(n_L,)``, ``grad_norm`` (mean squared norm), and the fits
+      dict: ``lengths``, ``variance`` ``(n_L,)``, ``grad_norm`` (mean squared norm), ``n_certified``
+      (the samples used at each ``L``), and the fits
       ``alpha`` (``Var ~ L^-alpha``), ``alpha_r2``, ``xi`` (``Var ~ exp(-L/xi)``, inf if it grows),
       ``xi_r2``.
     """
@@ -160,13 +162,19 @@ def gradient_variance(model_config, lengths: Sequence[int], *, n_inits: int = 16
     n_samples = _checks.check_int("n_samples", n_samples, 2)
     feature = model_config.resolved_input()
     fields = feature_fields(model_config)
-    var, gn = [], []
+    var, gn, n_cert = [], [], []
     for L in tqdm(Ls, desc=f"grad variance {model_config.name}", disable=not progress):
         spec = data.preset("ssh", size=L, n=n_samples, seed=seed, classes=tuple(model_config.classes),
                            features=("wavefunctions", "hamiltonian") if feature in ("wavefunctions", "hamiltonian") else (feature,),
                            chunk_size=n_samples, shard_size=n_samples)
         arr = data.compute_samples(spec, 0, n_samples)
         keep = ~arr["ill_defined"].astype(bool)
+        if keep.sum() < 2:
+            # Short chains rarely carry a certified label (tnn.validity: their correlations reach the
+            # boundary); a gradient over fewer than two samples would be meaningless (or 0 for none).
+            raise ValueError(f"Argument `lengths`: only {int(keep.sum())} of {n_samples} SSH chains of {L} cells have a "
+                             "certified label (tnn.validity); use longer chains or more samples (`n_samples`).")
+        n_cert.append(int(keep.sum()))
         feats = {f: arr[f][keep] for f in fields}
         model = make_model(model_config, chain(L))
         x = model.prepare(feats)
@@ -183,7 +191,7 @@ def gradient_variance(model_config, lengths: Sequence[int], *, n_inits: int = 16
     eslope, _, er2 = _fit_line(Ls_a, np.log(v))
     return {"model": model_config.name, "init": model_config.init, "lengths": Ls, "variance": v, "grad_norm": np.asarray(gn),
             "alpha": -slope, "alpha_r2": r2, "xi": float(-1 / eslope) if eslope < 0 else float("inf"), "xi_r2": er2,
-            "n_inits": int(n_inits), "n_samples": int(n_samples), "seed": int(seed)}
+            "n_inits": int(n_inits), "n_samples": int(n_samples), "n_certified": n_cert, "seed": int(seed)}
 
 
 def write_sensitivity(results: Mapping[str, dict], folder: str | Path, name: str = "init_sensitivity") -> dict[str, Path]:
