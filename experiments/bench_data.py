@@ -322,7 +322,9 @@ def main(argv=None) -> int:
             "target": c["target"], "labels_max_abs_diff": err,
         })
         print(f"{name}: numpy {base:.1f}/s, tnn steady {steady:.1f}/s, generate {gen1:.1f}/s (1 process), "
-              f"{genw:.1f}/s ({args.workers} workers; {marginal:.1f}/s once running)", flush=True)
+              f"{genw:.1f}/s ({args.workers} workers"
+              + (f"; {marginal:.1f}/s once running)" if marginal == marginal else "; rate once running not measured)"),
+              flush=True)
 
     print()
     hdr = (f"{'dataset':11} {'numpy/s':>8} {'(1 thr)':>8} {'steady/s':>9} {'gen 1p/s':>9} {f'gen {args.workers}w/s':>9} "
@@ -335,9 +337,11 @@ def main(argv=None) -> int:
         else:
             ok = " / ".join("ok" if v >= r["target"] else ("missed" if v == v else "-")
                             for v in (r["ratio_generate"], r["ratio_generate_w_marginal"]))
+        m = r["ratio_generate_w_marginal"]
+        running = f"{m:7.2f}x" if m == m else "-"
         print(f"{r['dataset']:11} {r['numpy_default_threads']:8.1f} {r['numpy_one_thread']:8.1f} {r['tnn_steady_1proc']:9.1f} "
               f"{r['tnn_generate_1']:9.1f} {r['tnn_generate_w']:9.1f} {r['ratio_steady']:11.2f}x {r['ratio_generate']:8.2f}x "
-              f"{r['ratio_generate_vs_numpy_default_threads']:8.2f}x {r['ratio_generate_w_marginal']:7.2f}x "
+              f"{r['ratio_generate_vs_numpy_default_threads']:8.2f}x {running:>8} "
               f"{'-' if r['target'] is None else format(r['target'], '4.1f') + 'x':>5} {ok}")
     print("numpy/s: the loop with NumPy's default BLAS threads, (1 thr) with one; ratios use the faster. steady: "
           "tnn.data.compute_samples in one process, compiled; gen: tnn.data.generate end to end (start-up, compile, "
