@@ -354,7 +354,7 @@ def test_cli_ssh_vw_quick_agrees_with_kspace(tmp_path, capsys):
 
 
 def test_cli_ssh_disorder_follows_the_strong_disorder_line(tmp_path):
-    from tnn import cli, sweep_presets
+    from tnn import cli, systems
 
     out = tmp_path / "dis"
     argv = ["sweep", "ssh-disorder", "--size", "32", "--points", "5", "--n-keys", "2", "--out", str(out), "--no-progress"]
@@ -365,14 +365,14 @@ def test_cli_ssh_disorder_follows_the_strong_disorder_line(tmp_path):
     # Far on either side of the disordered critical line the chain is in a definite phase.
     for w in da.coords["w"].values:
         for W in da.coords["W"].values:
-            wc = sweep_presets.ssh_critical_w(float(W))
+            wc = systems.ssh.ssh_critical_w(float(W))
             if w > 1.6 * wc:
                 assert mean.sel(w=w, W=W).item() == pytest.approx(1.0, abs=0.02), (w, W)
             elif w < wc / 1.6:
                 assert mean.sel(w=w, W=W).item() == pytest.approx(0.0, abs=0.02), (w, W)
-    assert sweep_presets.ssh_critical_w(0.0) == pytest.approx(1.0, abs=1e-9)
-    assert sweep_presets.ssh_critical_w(2.0) < 0.9  # topological Anderson insulator region
-    assert sweep_presets.ssh_critical_w(6.0) > 1.3  # strong disorder: trivial beyond the clean line
+    assert systems.ssh.ssh_critical_w(0.0) == pytest.approx(1.0, abs=1e-9)
+    assert systems.ssh.ssh_critical_w(2.0) < 0.9  # topological Anderson insulator region
+    assert systems.ssh.ssh_critical_w(6.0) > 1.3  # strong disorder: trivial beyond the clean line
 
 
 def test_cli_errors_and_help(tmp_path, capsys):

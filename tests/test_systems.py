@@ -156,9 +156,7 @@ def test_sweep_presets_live_in_their_system_modules():
     for preset, owner in owners.items():
         p = sweep_presets.PRESETS[preset]
         assert p.make.__module__ == p.boundaries.__module__ == systems.SYSTEMS[owner].dataset_terms.__module__
-    # names that lived in tnn.sweep_presets before the move stay reachable there
-    assert sweep_presets.ssh_critical_w is systems.ssh.ssh_critical_w
-    assert sweep_presets.SSH_INTER_RATIO == 0.5
+    assert systems.ssh.SSH_INTER_RATIO == 0.5
 
 
 def test_kitaev_sweep_preset_matches_kspace(tmp_path):

@@ -30,22 +30,10 @@ import numpy as np
 from tnn import systems
 from tnn.systems import SweepAxis, SweepPreset
 
-__all__ = ["SweepAxis", "SweepPreset", "Axis", "Preset", "PRESETS", "run_preset", "boundary_lines"]
-
-#: earlier names of :class:`tnn.systems.SweepAxis` and :class:`tnn.systems.SweepPreset`
-Axis, Preset = SweepAxis, SweepPreset
+__all__ = ["SweepAxis", "SweepPreset", "PRESETS", "run_preset", "boundary_lines"]
 
 #: every system's sweep presets by name (:func:`tnn.systems.sweep_presets`)
 PRESETS: dict[str, SweepPreset] = systems.sweep_presets()
-
-
-def __getattr__(name: str):
-    # Names that lived here before the presets moved to their systems (ssh_critical_w,
-    # SSH_INTER_RATIO, ...) stay reachable; a new system's public names appear without an edit.
-    obj = None if name.startswith("__") else systems.lookup(name)
-    if obj is None:
-        raise AttributeError(f"module 'tnn.sweep_presets' has no attribute {name!r}")
-    return obj
 
 
 def boundary_lines(preset: str, xs: np.ndarray, ys: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, str]]:
