@@ -1,201 +1,263 @@
-"""The findings of ``report.md``: each claim of the study checked against the numbers in
-``metrics.csv`` and ``parts/*.json`` with the thresholds of :data:`THRESHOLDS` (printed next to each
-claim), and marked supported, contradicted or inconclusive."""
+"""The findings of ``report.md``: each claim of the study checked against the numbers of the run, with
+95% intervals, by one rule (:func:`tnn.intervals.verdict`): **supported** only when the whole
+interval clears the claim's threshold, **contradicted** only when the whole interval lies on the
+other side, **inconclusive** otherwise. The threshold is printed next to every claim
+(:data:`THRESHOLDS`); accuracies are ensemble intervals over seeds and samples
+(:mod:`tnn.study.evidence`), success rates Clopper--Pearson intervals over seeds, drops paired
+intervals on the same samples."""
 
 from __future__ import annotations
 
-from tnn.study.stats import cells, fmt, mean, num
-from tnn.study.tables import models_1d, n_scored
+from tnn import intervals as iv
+from tnn.intervals import CONTRADICTED, INCONCLUSIVE, SUPPORTED
+from tnn.study import evidence as ev
+from tnn.study.config import split_tag
 
-__all__ = ["findings", "THRESHOLDS", "SUPPORTED", "CONTRADICTED", "INCONCLUSIVE", "BASELINES"]
+__all__ = ["findings", "THRESHOLDS", "SUPPORTED", "CONTRADICTED", "INCONCLUSIVE", "BASELINES", "SUMMARY_SOURCE"]
 
-#: thresholds of the findings
+#: thresholds of the findings (each compared with a 95% interval, never with a point estimate)
 THRESHOLDS = {
-    "exact": 1.0,            # untrained exact topo must score exactly 1 on every certified sample
-    "hard_gap": 0.10,        # topo-random below the exact solution by at least this: "hard to train"
-    "init_drop": 0.5,        # success rate near the exact solution minus random init, at least
-    "proxy_drop": 0.10,      # accuracy lost on an edge probe, at least (per baseline)
-    "proxy_none": 0.03,      # at most this lost on every probe: no proxy reliance
-    "learned": 0.10,         # a baseline counts as having learned when above majority + this
+    "express": 0.95,         # untrained exact topo against the exact labels on the clean test set, at least
+    "hard": 0.5,             # success rate (test accuracy >= 0.99) of topo from a random init: "hard" when below
+    "init_gap": 0.5,         # success rate near the exact solution minus from random init, at least
+    "proxy_drop": 0.05,      # accuracy lost on an edge probe (paired, same samples): "relies on edges" above
+    "learned": 0.10,         # a baseline counts as having learned when its lower bound is above majority + this
     "match": 0.03,           # pruned shallow within this of the best deep baseline: "matches"
-    "erode": 0.10,           # accuracy lost from clean to the strongest certified disorder
-    "transfer": 0.99,        # exact 2D model on larger / other lattices, at least
+    "erode": 0.10,           # accuracy lost from clean to the strongest chiral disorder
+    "transfer": 0.95,        # exact 2D model on larger / other lattices, at least
     "beat": 0.15,            # the summary's claim: hybrid above CNN and ResNet by more than this
-    "unseen": 0.99,          # exact structure on unseen windings, at least
-    "min_n": 20,             # fewest certified samples for a number to count in a finding
+    "unseen": 0.9,           # accuracy on unseen windings that counts as "reaches them"
 }
 
-SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 BASELINES = ("mlp", "shallow", "cnn", "resnet", "symmetric")
+#: where the ">15% over CNNs and ResNets" claim comes from (it is not in the paper's text)
+SUMMARY_SOURCE = ("an AI-written summary of the paper (not the paper itself, whose text makes no such "
+                  "numerical claim)")
 
 
-def _verdict(ok: bool | None, bad: bool | None) -> str:
-    return SUPPORTED if ok else CONTRADICTED if bad else INCONCLUSIVE
+def _claim(claim, verdict, evidence, threshold) -> dict:
+    return {"claim": claim, "verdict": verdict, "evidence": evidence, "threshold": threshold}
+
+
+def _runs(summary, base: str) -> list[str]:
+    """Every 1D run of study model ``base`` on every input (``base``, ``base:density``, ...)."""
+    return [t for t in summary.get("preds", {}) if split_tag(t)[0] == base]
+
+
+def _best(summary, tags, split):
+    """The run among ``tags`` with the highest mean accuracy on ``split`` and its interval."""
+    scored = [(t, ev.accuracy(summary, t, split)) for t in tags]
+    scored = [(t, r) for t, r in scored if r is not None]
+    return max(scored, key=lambda tr: tr[1]["mean"]) if scored else (None, None)
+
+
+def _combine(verdicts) -> str:
+    """All supported -> supported; any contradicted -> contradicted; else inconclusive."""
+    verdicts = list(verdicts)
+    if verdicts and all(v == SUPPORTED for v in verdicts):
+        return SUPPORTED
+    return CONTRADICTED if CONTRADICTED in verdicts else INCONCLUSIVE
 
 
 def findings(summary) -> list[dict]:
     """Claim by claim: ``{"claim", "verdict", "evidence", "threshold"}``."""
-    T = THRESHOLDS
-    rows, parts, ds = summary["rows"], summary["parts"], summary["datasets"]
     out = []
-    models = models_1d(rows)
-    splits = summary["splits"]
-    baselines = [m for m in BASELINES if m in models]
-
-    # 1. the exact model expresses the invariant
-    init = [r for r in rows if r["stage"] == "init" and r.get("acc") is not None]
-    if init:
-        worst = min(init, key=lambda r: r["acc"])
-        ok = all(r["acc"] >= T["exact"] for r in init)
-        out.append({"claim": "The exact topo model expresses the invariant (untrained: accuracy 1 on every certified "
-                             "sample of every 1D and 2D test set).", "verdict": _verdict(ok, not ok),
-                    "threshold": "accuracy = 1 on every set and seed",
-                    "evidence": f"{len(init)} (set, seed) pairs; lowest {worst['acc']:.4f} ({worst['model']}, {worst['split']})"})
-
-    # 2. harder to train and sensitive to init
-    tr = mean(cells(rows, "topo-random", "test"))
-    sens = parts.get("sensitivity", {}).get("conditions", [])
-    if tr is not None:
-        near = [cnd for cnd in sens if cnd.get("sigma") is not None]
-        rnd = [cnd for cnd in sens if cnd.get("init") == "random"]
-        drop = (near[0]["success_rate"] - rnd[0]["success_rate"]) if near and rnd else None
-        hard = tr <= 1.0 - T["hard_gap"]
-        ok = hard and drop is not None and drop >= T["init_drop"]
-        bad = tr > 1.0 - T["hard_gap"] / 2 and (drop is None or drop <= 0)
-        ev = f"topo-random test accuracy {fmt(cells(rows, 'topo-random', 'test'))} vs 1 for the exact tensors"
-        if drop is not None:
-            ev += (f"; success rate (accuracy >= {parts['sensitivity']['threshold']} on every OOD set) "
-                   f"{near[0]['success_rate']:.2f} at sigma = {near[0]['sigma']:g}, "
-                   + ", ".join(f"{cnd['success_rate']:.2f} at {cnd['label']}" for cnd in near[1:] + rnd))
-        out.append({"claim": "topo is harder to train than it is to express, and sensitive to its initialization.",
-                    "verdict": _verdict(ok, bad), "evidence": ev,
-                    "threshold": f"topo-random test accuracy <= {1 - T['hard_gap']:.2f} and success rate near the exact "
-                                 f"solution minus random init >= {T['init_drop']}"})
-
-    # 3. generic nets rely on edge-state proxies
-    pr = parts.get("probes", {})
-    if pr and baselines:
-        drops, learned = {}, {}
-        maj = ds["ssh"]["majority"] or 0
-        for m in baselines:
-            per = pr.get(m, [])
-            t = mean([r["acc"]["test"] for r in per])
-            probe = {k: mean([r["acc"].get(k) for r in per if r["acc"].get(k) is not None])
-                     for k in ("edge_masked", "periodic", "edge_potential")}
-            probe = {k: v for k, v in probe.items() if v is not None}
-            if t is not None and probe:
-                k = min(probe, key=probe.get)
-                drops[m] = (t - probe[k], k)
-                learned[m] = t >= maj + T["learned"]
-        use = [m for m in drops if learned[m]]
-        if not use:
-            v, ev = INCONCLUSIVE, "no baseline learned (test accuracy below majority + " + f"{T['learned']})"
-        else:
-            big = [m for m in use if drops[m][0] >= T["proxy_drop"]]
-            v = _verdict(len(big) * 2 >= len(use), all(drops[m][0] <= T["proxy_none"] for m in use))
-            ev = ", ".join(f"{m}: -{drops[m][0]:.3f} ({drops[m][1]})" for m in use)
-        out.append({"claim": "Generic networks rely on edge-state proxies (they lose accuracy when the edges are masked, "
-                             "the chain is closed, or the edge modes are moved by an edge potential).",
-                    "verdict": v, "evidence": ev,
-                    "threshold": f"at least half of the baselines that learned (test >= majority + {T['learned']}) lose "
-                                 f">= {T['proxy_drop']} on some probe; contradicted if all lose <= {T['proxy_none']}"})
-
-    # 4. shallow pruned nets match deep ones
-    pruned = mean(cells(rows, "shallow", "test", "pruned"))
-    deep = {m: mean(cells(rows, m, "test")) for m in ("mlp", "cnn", "resnet") if m in models}
-    deep = {m: v for m, v in deep.items() if v is not None}
-    if pruned is not None and deep:
-        best = max(deep, key=deep.get)
-        d = pruned - deep[best]
-        info = summary["runs"].get("shallow", {})
-        out.append({"claim": "Shallow pruned networks match deep ones.", "verdict": _verdict(d >= -T["match"], d <= -3 * T["match"]),
-                    "evidence": f"shallow MLP SVD-pruned to rank {info.get('pruned_rank')} of {info.get('max_rank')}: "
-                                f"{pruned:.3f}; best deep baseline {best} {deep[best]:.3f} (difference {d:+.3f})",
-                    "threshold": f"pruned shallow >= best deep - {T['match']}; contradicted below best deep - {3 * T['match']:.2f}"})
-
-    # 5. disorder erodes correlation-based learning
-    bond = [sp for sp in splits if sp.startswith("bond-")]
-    usable = [sp for sp in bond if n_scored(rows, baselines[0] if baselines else "topo-exact", sp) >= T["min_n"]]
-    if usable and baselines:
-        strong = usable[-1]
-        drops = {m: (mean(cells(rows, m, "test")) or 0) - (mean(cells(rows, m, strong)) or 0) for m in baselines}
-        exact = cells(rows, "topo-exact", strong, "init")
-        exact_ok = exact is not None and min(exact) >= 0.99
-        best = max(drops.values())
-        out.append({"claim": "Disorder erodes correlation-based learning (baselines lose accuracy under chiral disorder "
-                             "while the invariant, and the exact model, stay quantized).",
-                    "verdict": _verdict(best >= T["erode"] and exact_ok, best <= T["match"]),
-                    "evidence": f"clean -> {strong} ({n_scored(rows, baselines[0], strong)} certified samples, "
-                                f"valid fraction {100 * ds[strong]['valid_fraction']:.0f}%): "
-                                + ", ".join(f"{m} -{v:.3f}" for m, v in drops.items())
-                                + f"; exact topo untrained {fmt(exact)}",
-                    "threshold": f"some baseline loses >= {T['erode']} while exact topo stays >= 0.99; contradicted if "
-                                 f"all lose <= {T['match']}; strongest W with >= {T['min_n']} certified samples"})
-
-    # 6. the exact 2D model transfers across size and geometry
-    if any(r["model"] == "2d-topo-exact" for r in rows):
-        t2 = {sp: cells(rows, "2d-topo-exact", sp, "init") for sp in ("qwz-large", "haldane")}
-        n2 = {sp: n_scored(rows, "2d-topo-exact", sp) for sp in t2}
-        ok = all(v is not None and min(v) >= T["transfer"] and n2[sp] > 0 for sp, v in t2.items())
-        bad = any(v is not None and n2[sp] >= T["min_n"] and min(v) < T["transfer"] for sp, v in t2.items())
-        cnn = {m: {sp: mean(cells(rows, m, sp)) for sp in t2} for m in ("2d-cnn", "2d-resnet")}
-        v = SUPPORTED if ok and min(n2.values()) >= T["min_n"] else (CONTRADICTED if bad else INCONCLUSIVE)
-        out.append({"claim": "The exact 2D model (marker network) transfers across size and lattice geometry "
-                             "(QWZ square -> larger QWZ, -> honeycomb Haldane).", "verdict": v,
-                    "evidence": ", ".join(f"{sp}: {fmt(t2[sp])} on {n2[sp]} certified samples" for sp in t2)
-                                + "; trained baselines: " + ", ".join(
-                        f"{m} " + "/".join(num(x) for x in d.values()) for m, d in cnn.items()),
-                    "threshold": f"exact topo >= {T['transfer']} on both, each with >= {T['min_n']} certified samples "
-                                 "(fewer: inconclusive)"})
-
-    # 7. the summary's claim: hybrid beats CNNs and ResNets by > 15% and generalizes
-    cmp_m = [m for m in ("cnn", "resnet") if m in models]
-    if cmp_m:
-        size_splits = [sp for sp in splits if sp == "test" or sp.startswith("L")]
-        for hyb in [m for m in ("topo-random", "topo-noise") if m in models]:
-            margins = []
-            for sp in size_splits:
-                h = mean(cells(rows, hyb, sp))
-                o = [mean(cells(rows, m, sp)) for m in cmp_m]
-                o = [x for x in o if x is not None]
-                if h is not None and o:
-                    margins.append((sp, h - max(o)))
-            if margins:
-                worst = min(x for _, x in margins)
-                out.append({"claim": f"The paper's summary: the (trained) hybrid beats CNNs and ResNets by more than 15% "
-                                     f"accuracy and generalizes across sizes (here: {hyb}).",
-                            "verdict": _verdict(worst > T["beat"], worst <= 0),
-                            "evidence": ", ".join(f"{sp}: {x:+.3f}" for sp, x in margins) + f" ({hyb} minus the best of "
-                                        f"{', '.join(cmp_m)})",
-                            "threshold": f"margin > {T['beat']} on every size; contradicted when <= 0 on some size"})
-
-    # 8. unseen windings: the exact structure (untrained, or trained from it) against models trained from scratch
-    un_models = list(dict.fromkeys(r["model"] for r in rows if r["split"] == "unseen"))
-    if un_models:
-        ex = mean(cells(rows, "topo-exact@01", "unseen", "init"))
-        nets = {m: mean(cells(rows, m, "unseen")) for m in un_models}
-        scratch = {m: v for m, v in nets.items() if not m.startswith("topo-exact") and v is not None}
-        best = max(scratch.values(), default=None)
-        out.append({"claim": "Only the exact structure reaches winding numbers never seen in training (train {0, 1}, test "
-                             "{-1, 2}); models trained from scratch do not.",
-                    "verdict": INCONCLUSIVE if ex is None or best is None else
-                    _verdict(ex >= T["unseen"] and best < T["unseen"], ex < T["unseen"] or best >= T["unseen"]),
-                    "evidence": f"exact topo untrained {num(ex)}; trained: " + ", ".join(f"{m} {num(v)}" for m, v in nets.items()),
-                    "threshold": f"exact >= {T['unseen']} and every model trained from scratch below {T['unseen']}"})
-
-    # 9. the drift of exact topo under training
-    dr = parts.get("drift")
-    if dr and dr.get("seeds"):
-        scan = dr["tau_scan"]
-        g = [x["grad_norm"] for x in scan]
-        ok = all(s["grad_norm_exact"] > 0 for s in dr["seeds"]) and all(a > b for a, b in zip(g, g[1:]))
-        out.append({"claim": "Exact topo drifts under training because the exact solution is not a stationary point of "
-                             "the cross-entropy at finite logit scale tau (and Adam rescales the small gradient to "
-                             "steps of about the learning rate).",
-                    "verdict": _verdict(ok, not ok),
-                    "evidence": "gradient norm at the exact solution " + ", ".join(
-                        f"{x['grad_norm']:.2e} (tau={x['tau']:g})" for x in scan) + "; parameters moved by "
-                                + ", ".join(f"{s['displacement']:.3f}" for s in dr["seeds"]) + " (L2), "
-                                + ", ".join(f"{s['n_flipped']}/{s['n_test']}" for s in dr["seeds"]) + " test predictions flipped",
-                    "threshold": "gradient norm > 0 at the exact solution and decreasing as tau grows"})
+    for fn in (_express, _hard, _proxies, _pruned, _erode, _transfer_2d, _beat, _unseen, _drift):
+        out += fn(summary)
     return out
+
+
+# ---------------------------------------------------------------------------------------- claims
+def _express(summary):
+    T = THRESHOLDS
+    r = ev.accuracy(summary, "topo-exact", "test", "init")
+    if r is None:
+        return []
+    ceil = summary["parts"].get("ceiling", {}).get("test", {})
+    agree = ceil.get("topo_equals_realspace")
+    txt = (f"untrained exact topo {ev.fmt_ci(r)} on {r['n']} clean test chains (exact labels: k space)"
+           + (f"; it equals the rounded real-space invariant on {100 * agree:.1f}% of them" if agree is not None else ""))
+    return [_claim("The exact topo model expresses the invariant: untrained, it scores as the real-space invariant "
+                   "itself against the exact labels (the ceiling at this L/xi).",
+                   iv.verdict(r["lo"], r["hi"], T["express"]), txt,
+                   f"accuracy interval above {T['express']} on the clean test set")]
+
+
+def _hard(summary):
+    T = THRESHOLDS
+    ph = summary["parts"].get("phase", {})
+    cells = ph.get("cells", [])
+    out = []
+    if cells:
+        best = max(cells, key=lambda c: c["rate"])
+        worst = min(cells, key=lambda c: c["rate"])
+        default = [c for c in cells if c.get("is_default")]
+        v = (CONTRADICTED if best["lo"] > T["hard"] else SUPPORTED if best["hi"] < T["hard"] else INCONCLUSIVE)
+        txt = (f"{len(cells)} cells x {ph.get('n_seeds')} seeds; best {best['label']}: {best['k']}/{best['n']} "
+               f"[{best['lo']:.2f}, {best['hi']:.2f}]; worst {worst['label']}: {worst['k']}/{worst['n']}")
+        if default:
+            d = default[0]
+            txt += f"; the study's own budget ({d['label']}): {d['k']}/{d['n']} [{d['lo']:.2f}, {d['hi']:.2f}]"
+        out.append(_claim("topo is hard to train from a random initialization at every training budget of the grid "
+                          "(learning rate x steps x optimizer x tau x loss).", v, txt,
+                          f"success rate (test accuracy >= {ph.get('threshold', 0.99)}) Clopper-Pearson interval below "
+                          f"{T['hard']} in every cell; contradicted when some cell's interval is above {T['hard']}"))
+    sens = summary["parts"].get("sensitivity", {}).get("conditions", [])
+    near = [c for c in sens if c.get("sigma") is not None]
+    rnd = [c for c in sens if c.get("init") == "random"]
+    if near and rnd:
+        a, b = near[0], rnd[0]
+        ka, na, kb, nb = sum(a["success"]), len(a["success"]), sum(b["success"]), len(b["success"])
+        lo_a, hi_a = iv.clopper_pearson(ka, na)
+        lo_b, hi_b = iv.clopper_pearson(kb, nb)
+        v = iv.verdict(lo_a - hi_b, hi_a - lo_b, T["init_gap"])
+        out.append(_claim("topo is sensitive to its initialization: near the exact tensors it succeeds, from a random "
+                          "init it does not.", v,
+                          f"sigma = {a['sigma']:g}: {ka}/{na} [{lo_a:.2f}, {hi_a:.2f}]; random: "
+                          f"{kb}/{nb} [{lo_b:.2f}, {hi_b:.2f}] (same training budget)",
+                          f"difference of the Clopper-Pearson intervals (lo_near - hi_random, hi_near - lo_random) above "
+                          f"{T['init_gap']}"))
+    return out
+
+
+def _proxies(summary):
+    T = THRESHOLDS
+    pr = summary["parts"].get("probes", {}).get("verdicts", [])
+    if not pr:
+        return []
+    out = []
+    for inp in dict.fromkeys(p["input"] for p in pr):
+        sel = [p for p in pr if p["input"] == inp and p.get("learned")]
+        if not sel:
+            out.append(_claim(f"Generic networks reading `{inp}` rely on edge-state proxies.", INCONCLUSIVE,
+                              "no baseline on this input learned the task", f"lower bound above majority + {T['learned']}"))
+            continue
+        vs = [p["verdict"] for p in sel]
+        v = SUPPORTED if SUPPORTED in vs else CONTRADICTED if all(x == CONTRADICTED for x in vs) else INCONCLUSIVE
+        txt = "; ".join(f"{p['model']}: largest drop {p['drop']:+.3f} [{p['lo']:.3f}, {p['hi']:.3f}] on {p['probe']} "
+                        f"(McNemar p = {p['p']:.2g})" for p in sel)
+        out.append(_claim(f"Generic networks reading `{inp}` rely on edge-state proxies (they lose accuracy when the "
+                          "edges are masked or cut over a few correlation lengths, or the edge modes are moved).", v, txt,
+                          f"some model's paired drop interval above {T['proxy_drop']} (McNemar on the same samples); "
+                          f"contradicted when every learned model's interval is below {T['proxy_drop']}"))
+    return out
+
+
+def _pruned(summary):
+    T = THRESHOLDS
+    deep = [t for b in ("mlp", "cnn", "resnet") for t in _runs(summary, b)]
+    best, rb = _best(summary, deep, "test")
+    d = ev.difference(summary, "shallow", best, "test", "pruned") if best else None
+    if d is None:
+        return []
+    info = summary["runs"].get("shallow", {})
+    return [_claim("Shallow pruned networks match deep ones.", iv.verdict(d["lo"], d["hi"], -T["match"]),
+                   f"shallow MLP SVD-pruned to rank {info.get('pruned_rank')} of {info.get('max_rank')}: "
+                   f"{ev.fmt_ci(ev.accuracy(summary, 'shallow', 'test', 'pruned'))}; best deep run {best} "
+                   f"{ev.fmt_ci(rb)}; paired difference {ev.fmt_ci(d)}",
+                   f"difference interval above -{T['match']}")]
+
+
+def _erode(summary):
+    T = THRESHOLDS
+    bond = [sp for sp in summary["splits"] if sp.startswith("bond-")]
+    if not bond:
+        return []
+    strong = bond[-1]
+    parts = []
+    verdicts = []
+    for b in BASELINES:
+        for t in _runs(summary, b):
+            c0, c1 = ev.accuracy(summary, t, "test"), ev.accuracy(summary, t, strong)
+            if c0 is None or c1 is None:
+                continue
+            lo, hi = c0["lo"] - c1["hi"], c0["hi"] - c1["lo"]  # independent sets: the conservative interval
+            verdicts.append(iv.verdict(lo, hi, T["erode"]))
+            parts.append(f"{t} {c0['mean'] - c1['mean']:+.3f} [{lo:.2f}, {hi:.2f}]")
+    if not verdicts:
+        return []
+    ex0, ex1 = ev.accuracy(summary, "topo-exact", "test", "init"), ev.accuracy(summary, "topo-exact", strong, "init")
+    v = SUPPORTED if SUPPORTED in verdicts else CONTRADICTED if all(x == CONTRADICTED for x in verdicts) else INCONCLUSIVE
+    return [_claim("Disorder erodes correlation-based learning (baselines lose accuracy under chiral disorder).", v,
+                   f"clean -> {strong} (labels: the Lyapunov winding of the disordered ensemble): " + ", ".join(parts)
+                   + f"; the real-space invariant's own ceiling (exact topo untrained) {ev.fmt_ci(ex0)} -> {ev.fmt_ci(ex1)}",
+                   f"some baseline's drop interval above {T['erode']}; contradicted when every drop interval is below it")]
+
+
+def _transfer_2d(summary):
+    T = THRESHOLDS
+    if "2d-topo-exact" not in summary.get("preds", {}):
+        return []
+    rs = {sp: ev.accuracy(summary, "2d-topo-exact", sp, "init") for sp in ("qwz-large", "haldane")}
+    if any(r is None for r in rs.values()):
+        return []
+    v = _combine(iv.verdict(r["lo"], r["hi"], T["transfer"]) for r in rs.values())
+    others = {m: {sp: ev.fmt_ci(ev.accuracy(summary, m, sp)) for sp in rs} for m in ("2d-cnn", "2d-resnet")
+              if m in summary["preds"]}
+    return [_claim("The exact 2D model (marker network) transfers across size and lattice geometry (QWZ square -> "
+                   "larger QWZ, -> honeycomb Haldane).", v,
+                   ", ".join(f"{sp}: {ev.fmt_ci(r)} on {r['n']} samples" for sp, r in rs.items())
+                   + "; trained baselines: " + "; ".join(f"{m} " + ", ".join(f"{sp} {x}" for sp, x in d.items())
+                                                          for m, d in others.items()),
+                   f"accuracy interval above {T['transfer']} on both sets")]
+
+
+def _beat(summary):
+    T = THRESHOLDS
+    cmp_runs = [t for b in ("cnn", "resnet") for t in _runs(summary, b)]
+    if not cmp_runs:
+        return []
+    sizes = [sp for sp in summary["splits"] if sp == "test" or sp.startswith("L")]
+    out = []
+    for hyb in [m for m in ("topo-random", "topo-noise") if m in summary.get("preds", {})]:
+        per, verdicts = [], []
+        for sp in sizes:
+            best, _ = _best(summary, cmp_runs, sp)
+            d = ev.difference(summary, hyb, best, sp) if best else None
+            if d is None:
+                continue
+            verdicts.append(iv.verdict(d["lo"], d["hi"], T["beat"]))
+            per.append(f"{sp}: {ev.fmt_ci(d)} against {best}")
+        if per:
+            out.append(_claim(f"The claim of {SUMMARY_SOURCE}: the trained hybrid beats CNNs and ResNets by more than "
+                              f"15% accuracy and generalizes across sizes (here: {hyb}, against the best CNN/ResNet run "
+                              "on any input, the same chains at every size).", _combine(verdicts), "; ".join(per),
+                              f"paired difference interval above {T['beat']} at every size; contradicted when below it "
+                              "at some size"))
+    return out
+
+
+def _unseen(summary):
+    T = THRESHOLDS
+    tags = [t for t in summary.get("preds", {}) if "@01" in t]
+    if not tags:
+        return []
+    rs = {t: ev.accuracy(summary, t, "unseen") for t in tags}
+    ex = {t: ev.accuracy(summary, t, "unseen", "init") for t in tags if t.startswith("topo-exact@01")}
+    scratch = {t: r for t, r in rs.items() if not t.startswith("topo-exact") and r is not None}
+    reg = {t: r for t, r in scratch.items() if t.endswith("-reg")}
+    if not scratch:
+        return []
+    v_scratch = [iv.verdict(r["lo"], r["hi"], T["unseen"], above=False) for r in reg.values()]
+    txt = ("exact topo untrained: " + ", ".join(f"{t} {ev.fmt_ci(r)}" for t, r in ex.items() if r is not None)
+           + "; trained from scratch: " + ", ".join(f"{t} {ev.fmt_ci(r)}" for t, r in scratch.items()))
+    return [_claim("Models trained from scratch on windings {0, 1} do not reach the unseen windings {-1, 2}, even with "
+                   "a regression head that can output them (softmax heads cannot, by construction).",
+                   _combine(v_scratch) if v_scratch else INCONCLUSIVE, txt,
+                   f"every regression-head model's accuracy interval below {T['unseen']}; contradicted when one is above")]
+
+
+def _drift(summary):
+    dr = summary["parts"].get("drift")
+    if not dr or not dr.get("seeds"):
+        return []
+    scan = dr["tau_scan"]
+    g = [x["grad_norm"] for x in scan]
+    ok = all(s["grad_norm_exact"] > 0 for s in dr["seeds"]) and all(a > b for a, b in zip(g, g[1:]))
+    flipped = sum(s["n_flipped"] for s in dr["seeds"])
+    return [_claim("Exact topo drifts under cross-entropy training because the exact solution is not a stationary "
+                   "point at finite logit scale tau (a regression loss has it as a true minimum).",
+                   SUPPORTED if ok else CONTRADICTED,
+                   "gradient norm at the exact solution " + ", ".join(f"{x['grad_norm']:.2e} (tau={x['tau']:g})" for x in scan)
+                   + f"; {flipped} test predictions flipped over {len(dr['seeds'])} seeds",
+                   "gradient norm > 0 at the exact solution and decreasing as tau grows (a computed fact, no interval)")]

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from tnn import _checks
 
-__all__ = ["StudyConfig", "STUDY_MODELS", "PROFILES", "SECTIONS", "profile"]
+__all__ = ["StudyConfig", "STUDY_MODELS", "PROFILES", "SECTIONS", "BASELINE_INPUTS", "HEADS", "profile", "run_tag",
+           "split_tag"]
 
 #: study model name -> (tnn.models name, init, extra ModelConfig fields)
 STUDY_MODELS = {
@@ -21,11 +22,20 @@ STUDY_MODELS = {
     "resnet": ("resnet", "default", {}),
     "symmetric": ("symmetric", "default", {}),
 }
+#: what a baseline can read (docs/conventions.md, "Inputs"): the Hamiltonian, the eigenvector amplitudes
+#: |psi_n(i)|^2 ordered by energy, the few states nearest zero energy (the edge modes, when there are
+#: any), and the flattened projector sign(H) (chains: its chiral block)
+BASELINE_INPUTS = ("hamiltonian", "density", "edge_modes", "projector")
+#: output heads of the unseen-windings test: softmax over the training classes, or one real output rounded
+#: to the nearest integer (a head that can answer a class it never saw)
+HEADS = ("classify", "regress")
 #: the report's sections after "Accuracy" (each one can be switched off with ``sections``)
 SECTIONS = ("generalization", "trainability", "proxies", "2d")
 #: features stored in the 1D datasets: topo reads the eigensystem, the baselines the Hamiltonian;
 #: the hoppings let the probes rebuild each chain (periodic, with an edge potential)
-FEATURES = ("wavefunctions", "hamiltonian", "hoppings")
+FEATURES = ("wavefunctions", "hamiltonian", "hoppings", "density", "edge_modes", "projector")
+#: features of the test sets at other sizes: the size-agnostic inputs only (topo, the cell encodings)
+TRANSFER_FEATURES = ("wavefunctions", "hamiltonian", "hoppings", "edge_modes")
 #: the study's fields that do not change its results (ignored when a folder is reused)
 NOT_RESULTS = ("out", "profile")
 
@@ -56,7 +66,13 @@ class StudyConfig:
       width, depth: hidden channels/units and layers of the baselines (``shallow``: depth 1).
       channels: K, the tensor-network channels of topo.
       tau: sharpness of topo's class logits at the exact initialization.
+      inputs: the inputs besides the Hamiltonian that every model of ``input_models`` is also trained on
+        (from :data:`BASELINE_INPUTS`); run ``m:input`` in the results (``m`` alone reads the Hamiltonian).
+      input_models: the baselines trained on every input of ``inputs``.
+      n_test_disorder: samples of each disordered 1D test set (chiral and on-site disorder).
       unseen_models: models also trained on windings {0, 1} only (preset ``ssh01``), tested on -1, 2.
+      unseen_heads: the output heads of those models (:data:`HEADS`): ``classify`` (softmax over every
+        class, the unseen ones included but never trained) and ``regress`` (one real output, rounded).
       sections: the sections after Accuracy to compute, from :data:`SECTIONS`.
       sigmas: init-noise grid of the topo success-rate curve (Trainability).
       sens_seeds, sens_epochs: members and epochs per init condition of that curve.
@@ -68,18 +84,22 @@ class StudyConfig:
       size_2d, test_size_2d: QWZ training and larger-test lattice sides (open, Anderson disorder).
       n_2d, n_test_2d: samples of the QWZ training set and of each 2D test set.
       models_2d: 2D models, from ``topo-exact`` (the marker network), ``cnn``, ``resnet``.
+      train_2d_topo: also train the 2D marker network (else it is scored untrained only: the exact tensors).
       epochs_2d: training epochs in 2D (batch size ``min(batch_size, 8)``: few small samples are certified).
       out: the results folder.
     """
 
     profile: str = "default"
-    seeds: tuple[int, ...] = (0, 1)
+    seeds: tuple[int, ...] = tuple(range(10))
     data_seed: int = 0
     size: int = 32
     transfer_factors: tuple[int, ...] = (2, 4)
-    n: int = 1500
-    splits: tuple[float, float, float] = (0.7, 0.1, 0.2)
-    n_test: int = 300
+    n: int = 1800
+    splits: tuple[float, float, float] = (0.6, 0.1, 0.3)
+    n_test: int = 500
+    n_test_disorder: int = 250
+    inputs: tuple[str, ...] = ("density", "edge_modes", "projector")
+    input_models: tuple[str, ...] = ("mlp", "cnn", "resnet", "symmetric")
     disorder: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 3.0)
     onsite: tuple[float, ...] = (0.5, 1.0)
     models: tuple[str, ...] = tuple(STUDY_MODELS)
@@ -91,7 +111,8 @@ class StudyConfig:
     depth: int = 2
     channels: int = 2
     tau: float = 10.0
-    unseen_models: tuple[str, ...] = ("topo-exact", "topo-random", "cnn")
+    unseen_models: tuple[str, ...] = ("topo-exact", "topo-random", "mlp", "cnn", "resnet")
+    unseen_heads: tuple[str, ...] = HEADS
     sections: tuple[str, ...] = SECTIONS
     sigmas: tuple[float, ...] = (0.01, 0.1, 0.3, 1.0)
     sens_seeds: int = 4
@@ -107,6 +128,7 @@ class StudyConfig:
     n_2d: int = 300
     n_test_2d: int = 80
     epochs_2d: int = 10
+    train_2d_topo: bool = False
     out: str = "results/study"
 
     @classmethod
@@ -130,17 +152,26 @@ class StudyConfig:
         return dataclasses.replace(self, seeds=seeds, **c, out=str(self.out))
 
     # ------------------------------------------------------------------ derived
-    def model_config(self, name: str, classes: tuple[int, ...]):
-        """The :class:`tnn.models.ModelConfig` of study model ``name``."""
+    def model_config(self, name: str, classes: tuple[int, ...], input: str = "hamiltonian", task: str = "classify"):
+        """The :class:`tnn.models.ModelConfig` of study model ``name`` reading ``input`` (baselines;
+        topo always reads the eigensystem) with a ``task`` head (``regress``: one real output,
+        rounded to the nearest of ``classes``)."""
         from tnn.models import ModelConfig
 
         arch, init, extra = STUDY_MODELS[name]
         if arch == "topo":
-            return ModelConfig("topo", classes=tuple(classes), init=init, channels=self.channels, tau=self.tau,
+            return ModelConfig("topo", task=task, classes=tuple(classes), init=init, channels=self.channels, tau=self.tau,
                                noise=self.noise if init == "exact_noise" else 0.0).validate()
         kw = dict(width=self.width, depth=self.depth)
         kw.update(extra)
-        return ModelConfig(arch, classes=tuple(classes), **kw).validate()
+        return ModelConfig(arch, task=task, classes=tuple(classes), input=input, **kw).validate()
+
+    def runs_1d(self) -> list[tuple[str, str, str]]:
+        """``[(tag, model, input), ...]``: every 1D training of the study, in order (:func:`run_tag`)."""
+        out = [(name, name, "hamiltonian") for name in self.models]
+        for inp in self.inputs:
+            out += [(run_tag(m, inp), m, inp) for m in self.input_models if m in self.models]
+        return out
 
     def train_config(self, epochs: int | None = None):
         """The :class:`tnn.train.TrainConfig` shared by every model."""
@@ -175,19 +206,23 @@ _RULES = {
     "transfer_factors": _checks.integers(2, min_length=1, distinct=True),
     "splits": functools.partial(_checks.check_splits, strict=True),
     ("batch_size", "epochs", "width", "channels", "sens_seeds", "sens_epochs", "epochs_2d", "landscape_batch",
-     "probe_n", "probe_seeds", "n", "n_test", "n_test_2d"): _checks.integer(1),
+     "probe_n", "probe_seeds", "n", "n_test", "n_test_2d", "n_test_disorder"): _checks.integer(1),
     "n_2d": _checks.integer(32),
     "models_2d": _names(("topo-exact", "cnn", "resnet")),
     "disorder": _checks.reals(0.0, min_length=1, distinct=True),
     "onsite": _checks.reals(0.0, lo_open=True, min_length=1, distinct=True),
     "models": _names(STUDY_MODELS, empty=False),
     "unseen_models": _names(STUDY_MODELS),
+    "unseen_heads": _names(HEADS, empty=False),
+    "inputs": _names(BASELINE_INPUTS[1:]),
+    "input_models": _names(tuple(m for m, v in STUDY_MODELS.items() if v[0] != "topo")),
     "sections": _names(SECTIONS),
     "landscape_models": _names(STUDY_MODELS),
     "sigmas": _checks.reals(0.0, lo_open=True, min_length=1, distinct=True),
     "grad_lengths": _checks.integers(8, min_length=1, distinct=True),
     ("noise", "learning_rate", "tau"): _checks.real(0, lo_open=True),
     "depth": _checks.integer(0),
+    "train_2d_topo": _checks.boolean(),
     ("size_2d", "test_size_2d"): _checks.integer(4),
 }
 
@@ -195,7 +230,8 @@ _RULES = {
 #: profile name -> field overrides of :class:`StudyConfig` (``default``: the dataclass defaults)
 PROFILES = {
     # a smoke-size study: every section, every figure, in about a minute and a half on 2 cores
-    "quick": dict(size=16, transfer_factors=(2,), n=600, splits=(0.6, 0.2, 0.2), n_test=60, batch_size=16,
+    "quick": dict(seeds=(0, 1, 2), size=16, transfer_factors=(2,), n=600, splits=(0.6, 0.2, 0.2), n_test=60,
+                  n_test_disorder=40, batch_size=16, inputs=("edge_modes",), input_models=("cnn",),
                   disorder=(0.0, 1.0), onsite=(1.0,), models=("topo-exact", "topo-random", "shallow", "cnn"),
                   epochs=3, width=8, depth=1, unseen_models=("topo-exact", "cnn"), sigmas=(0.1, 1.0), sens_seeds=2,
                   sens_epochs=1, grad_lengths=(16, 24), landscape_models=("topo-random",), landscape_batch=24,
@@ -203,12 +239,24 @@ PROFILES = {
                   epochs_2d=2),
     "default": {},
     # publication scale, sized for one GPU (see README: expected time and memory)
-    "full": dict(seeds=(0, 1, 2, 3, 4), size=32, n=6000, n_test=1000, disorder=(0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0),
+    "full": dict(seeds=tuple(range(16)), size=32, n=6000, n_test=2000, n_test_disorder=1000,
+                 inputs=("density", "edge_modes", "projector"), input_models=("mlp", "shallow", "cnn", "resnet", "symmetric"), disorder=(0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0),
                  onsite=(0.5, 1.0, 2.0), epochs=40, width=32, unseen_models=tuple(STUDY_MODELS),
                  sigmas=(1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0), sens_seeds=16, sens_epochs=10,
                  grad_lengths=(16, 32, 64, 128), probe_seeds=5, landscape_models=tuple(STUDY_MODELS), landscape_batch=256,
                  probe_n=1000, size_2d=12, test_size_2d=20, n_2d=3000, n_test_2d=400, epochs_2d=30),
 }
+
+
+def run_tag(model: str, input: str) -> str:
+    """The name of a 1D run: ``model`` for the Hamiltonian (and topo), ``model:input`` otherwise."""
+    return model if input == "hamiltonian" else f"{model}:{input}"
+
+
+def split_tag(tag: str) -> tuple[str, str]:
+    """``(model, input)`` of a run name of :func:`run_tag` (``@01``/head suffixes stay on the model)."""
+    m, _, inp = tag.partition(":")
+    return m, inp or "hamiltonian"
 
 
 def profile(name: str, **overrides) -> StudyConfig:

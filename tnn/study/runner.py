@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from tnn.study.config import FEATURES, NOT_RESULTS, STUDY_MODELS, StudyConfig
+from tnn.study.config import FEATURES, NOT_RESULTS, STUDY_MODELS, TRANSFER_FEATURES, StudyConfig, run_tag
 
 __all__ = ["run_study", "label_quality", "eval_sets_1d", "GAP_BINS", "score_member", "member_fits"]
 
@@ -28,39 +28,77 @@ MODELS_2D = {"topo-exact": ("topo", "exact"), "cnn": ("cnn", "default"), "resnet
 
 
 def label_quality(ds) -> dict:
-    """Label quality of a dataset: ``valid_fraction`` (certified samples, all splits) and
-    ``clean_agree`` (the share of valid clean samples whose label equals the k-space class; None
-    when there is no clean valid sample)."""
-    d = ds.load("all", ("invalid", "strength", "class", "kspace_class", "kspace_gapless"))
+    """Label quality of a dataset (all splits): ``valid_fraction`` (samples with a label, not
+    ill-defined), ``certified_fraction`` (real-space value certified by :mod:`tnn.validity`),
+    ``realspace_agree`` (share of labelled samples whose rounded real-space value equals the label:
+    the ceiling of any model that computes the real-space invariant at this size), ``clean_agree``
+    (the same on clean certified samples against k space; None without any), ``sources`` (label
+    source name -> count) and ``xi_median`` (median correlation length of the labelled samples, cells)."""
+    have = set(ds.arrays)
+    fields = ("invalid", "strength", "class", "kspace_class", "kspace_gapless", "ill_defined", "label")
+    extra = tuple(f for f in ("label_source", "xi") if f in have)
+    d = ds.load("all", fields + extra)
     invalid = d["invalid"].astype(bool)
+    ok = ~d["ill_defined"].astype(bool)
     clean = (d["strength"] == 0) & ~invalid & ~d["kspace_gapless"].astype(bool)
     agree = float(np.mean(d["class"][clean] == d["kspace_class"][clean])) if clean.any() else None
-    return {"valid_fraction": float(1.0 - invalid.mean()), "clean_agree": agree, "n_clean_valid": int(clean.sum())}
+    out = {"valid_fraction": float(ok.mean()), "certified_fraction": float(1.0 - invalid.mean()), "clean_agree": agree,
+           "n_clean_valid": int(clean.sum()),
+           "realspace_agree": float(np.mean(d["class"][ok] == d["label"][ok])) if ok.any() else None}
+    if "label_source" in d:
+        from tnn.data import LABEL_SOURCES
+
+        src = d["label_source"][ok]
+        out["sources"] = {name: int(np.sum(src == code)) for code, name in LABEL_SOURCES.items() if np.any(src == code)}
+    if "xi" in d:
+        xi = d["xi"][ok]
+        xi = xi[np.isfinite(xi)]
+        out["xi_median"] = float(np.median(xi)) if xi.size else None
+    return out
 
 
 def _wname(prefix: str, w: float) -> str:
     return f"{prefix}-W{w:g}"
 
 
+def test_offset(c: StudyConfig) -> int:
+    """The first sample index of the test split of the study's main dataset: the transfer, periodic
+    sets start there, so they hold the *same* parameter draws (the same clean Hamiltonians) at other
+    sizes and boundary conditions (``DatasetSpec.index_offset``)."""
+    from tnn import data
+
+    return data.preset("ssh", size=c.size, n=c.n, seed=c.data_seed, splits=c.splits).split_ranges()["test"][0]
+
+
 def dataset_specs(c: StudyConfig) -> dict:
-    """``{name: tnn.data.DatasetSpec}`` of every dataset of the study."""
+    """``{name: tnn.data.DatasetSpec}`` of every dataset of the study.
+
+    Labels are the presets' default: the exact reference of each sample (k space for clean chains,
+    the zero-energy Lyapunov winding for chiral-disordered ones), every sample kept whatever its
+    real-space certificate. The size-transfer and periodic sets rebuild the main test split's
+    parameter draws (:func:`test_offset`), so accuracy against L compares the same Hamiltonians.
+    """
     from tnn import data
     from tnn.data.spec import fixed
 
     s, L = c.data_seed, c.size
-    test = dict(splits=(0.0, 0.0, 1.0), n=c.n_test, features=FEATURES)
-    specs = {"ssh": data.preset("ssh", size=L, n=c.n, seed=s, splits=c.splits, features=FEATURES)}
-    for i, f in enumerate(c.transfer_factors):
-        specs[f"ssh-L{f * L}"] = data.preset("ssh", size=f * L, seed=s + 10 + i, **test)
+    f32 = dict(dtype="float32")
+    off = test_offset(c)
+    same = dict(seed=s, index_offset=off, splits=(0.0, 0.0, 1.0), n=c.n_test, **f32)
+    test = dict(splits=(0.0, 0.0, 1.0), n=c.n_test, features=FEATURES, **f32)
+    dis = dict(test, n=c.n_test_disorder)
+    specs = {"ssh": data.preset("ssh", size=L, n=c.n, seed=s, splits=c.splits, features=FEATURES, **f32)}
+    for f in c.transfer_factors:
+        specs[f"ssh-L{f * L}"] = data.preset("ssh", size=f * L, features=TRANSFER_FEATURES, **same)
     for i, w in enumerate(c.disorder):
         if w > 0:
-            specs[_wname("bond", w)] = data.preset("ssh-bond", size=L, strength=fixed("W", w), seed=s + 30 + i, **test)
+            specs[_wname("bond", w)] = data.preset("ssh-bond", size=L, strength=fixed("W", w), seed=s + 30 + i, **dis)
     if "generalization" in c.sections:
-        specs["periodic"] = data.preset("ssh-pbc", size=L, seed=s + 20, **test)
-        specs["ssh01"] = data.preset("ssh01", size=L, n=c.n, seed=s + 21, splits=c.splits, features=FEATURES)
+        specs["periodic"] = data.preset("ssh-pbc", size=L, features=FEATURES, **same)
+        specs["ssh01"] = data.preset("ssh01", size=L, n=c.n, seed=s + 21, splits=c.splits, features=FEATURES, **f32)
         specs["unseen"] = data.preset("ssh", size=L, classes=(-1, 2), seed=s + 22, **test)
         for i, w in enumerate(c.onsite):
-            specs[_wname("onsite", w)] = data.preset("ssh-onsite", size=L, strength=fixed("W", w), seed=s + 40 + i, **test)
+            specs[_wname("onsite", w)] = data.preset("ssh-onsite", size=L, strength=fixed("W", w), seed=s + 40 + i, **dis)
     if "2d" in c.sections:
         f2 = ("wavefunctions", "hamiltonian")
         common = dict(features=f2, dtype="float64", shard_size=64, chunk_size=8)
@@ -142,6 +180,17 @@ class _Study:
             self._cache[k] = (x, y, lat, info, d["kspace_gap"][keep], d["kspace_class"][keep])
         return self._cache[k]
 
+    def load_invariant(self, ds_name: str, split: str, mcfg):
+        """``(x, y_rs, lat)``: like :meth:`load`, with the labels replaced by the rounded real-space
+        invariant of each sample (what the exact topo network computes at this size), samples
+        without a finite value left out. Success in the trainability analyses means reaching *this*
+        function, whose ceiling is 1 by construction."""
+        x, y, lat, info, _, _ = self.load(ds_name, split, mcfg)
+        d = self.sets[ds_name].load(split, ("class", "ill_defined"))
+        rs = d["class"][~d["ill_defined"].astype(bool)]
+        ok = np.isin(rs, np.asarray(mcfg.classes))
+        return {k: v[ok] for k, v in x.items()}, rs[ok].astype(np.float64), lat
+
     def part(self, name: str, fn: Callable[[], dict]) -> dict:
         """The cached result of analysis ``name`` (``parts/<name>.json``), computed if missing."""
         from tnn import results as io
@@ -165,7 +214,10 @@ class _Study:
 
 
 def score_member(model, mcfg, params, x, y, gap, kclass=None) -> dict:
-    """Accuracy, per-class accuracy, loss, confusion matrix and accuracy per k-space gap bin."""
+    """Accuracy, balanced accuracy, per-class accuracy, loss, confusion matrix, accuracy per k-space gap
+    bin, and ``pred``: the predicted class value of every sample ``(n,)`` (int8; a regression head's
+    output rounded to the nearest of ``mcfg.classes``)."""
+    from tnn.intervals import balanced_accuracy
     from tnn.train import metrics_from_outputs, predict
 
     out = predict(model, params, x)
@@ -179,8 +231,9 @@ def score_member(model, mcfg, params, x, y, gap, kclass=None) -> dict:
     for lo, hi in zip(GAP_BINS[:-1], GAP_BINS[1:]):
         sel = (gap >= lo) & (gap < hi)
         bins.append([int(sel.sum()), float(np.mean(pred[sel] == yt[sel])) if sel.any() else None])
-    res = {"acc": m["acc"], **{f"acc_{c}": m[f"acc_{c}"] for c in mcfg.classes}, "loss": m["loss"], "mae": m["mae"],
-           "ece": m.get("ece"), "confusion": conf, "gap_bins": bins}
+    res = {"acc": m["acc"], "bal_acc": balanced_accuracy(yt, pred),
+           **{f"acc_{c}": m[f"acc_{c}"] for c in mcfg.classes}, "loss": m["loss"], "mae": m["mae"],
+           "ece": m.get("ece"), "confusion": conf, "gap_bins": bins, "pred": pred.astype(np.int8)}
     if kclass is not None:  # control sets: how often the prediction claims the clean k-space class
         res["claims_clean"] = float(np.mean(pred == np.asarray(kclass).astype(int)))
     return res
@@ -193,9 +246,12 @@ def member_fits(model, params, other, x_other) -> bool:
     return other is model or params_fit(other, params, x_other)
 
 
-def _train_and_score(st: _Study, tag: str, mname: str, mcfg, train_ds: str, tests: dict, tcfg, extra_stages=None):
+def _train_and_score(st: _Study, tag: str, mname: str, mcfg, train_ds: str, tests: dict, tcfg, extra_stages=None,
+                     train: bool = True):
     """Train ``mname`` on ``train_ds`` (resumable) and score every member on ``tests``; cached in
-    ``runs/<tag>/eval.json``. Returns ``(rows, info, members, model)``."""
+    ``runs/<tag>/eval.json`` and ``runs/<tag>/preds.npz``. Exact topo is also scored untrained (stage
+    ``init``, one member: the exact tensors do not depend on the seed); ``train=False`` scores only that.
+    Returns ``(rows, info, preds)``."""
     import jax
 
     from tnn import results as io
@@ -208,55 +264,66 @@ def _train_and_score(st: _Study, tag: str, mname: str, mcfg, train_ds: str, test
     key = io.to_jsonable({"model": mcfg, "train": tcfg, "datasets": digests, "study": st.key})
     ev_path = run_dir / "eval.json"
     ev = io.read_json(ev_path) if ev_path.exists() else None
-    if ev is not None and ev.get("key") == key:
+    if ev is not None and ev.get("key") == key and (run_dir / "preds.npz").exists():
         st.reused.append(tag)
         st.log(f"model {tag:14s} reused ({run_dir})")
         st.step(tag)
-        return ev["rows"], ev["info"]
+        return ev["rows"], ev["info"], io.load_arrays(run_dir / "preds.npz")
     t0 = time.perf_counter()
     x, y, lat, info, _, _ = st.load(train_ds, "train", mcfg)
     vx, vy, _, _, _, _ = st.load(train_ds, "val", mcfg)
     model = make_model(mcfg, lat)
-    if (run_dir / "checkpoint.npz").exists():
-        st.log(f"model {tag:14s} resumed from the checkpoint of an earlier run ({run_dir})")
-    res = fit(model, tcfg, (x, y), (vx, vy), results_dir=run_dir, resume=True, progress=False,
-              extra_config={"data": info, "study": str(st.out)})
-    members = [res.member(i) for i in range(len(res.seeds))]
-    stages = [("trained", members)]
-    if mcfg.name == "topo" and mcfg.init == "exact":  # the exact tensors, untrained
-        x1 = jax.tree_util.tree_map(lambda a: a[:1], model.prepare(x))
-        stages.append(("init", [model.init(jax.random.key(s), x1) for s in res.seeds]))
+    x1 = jax.tree_util.tree_map(lambda a: a[:1], model.prepare(x))
+    if train:
+        if (run_dir / "checkpoint.npz").exists():
+            st.log(f"model {tag:14s} resumed from the checkpoint of an earlier run ({run_dir})")
+        res = fit(model, tcfg, (x, y), (vx, vy), results_dir=run_dir, resume=True, progress=False,
+                  extra_config={"data": info, "study": str(st.out)})
+        members, seeds, epochs_run, hist = [res.member(i) for i in range(len(res.seeds))], res.seeds, res.epochs_run, res.history
+        stages = [("trained", list(zip(seeds, members)))]
+    else:
+        members, seeds, epochs_run, hist = [model.init(jax.random.key(tcfg.seeds[0]), x1)], tcfg.seeds[:1], 0, []
+        stages = []
+    if mcfg.name == "topo" and mcfg.init == "exact":  # the exact tensors, untrained (independent of the seed)
+        stages.append(("init", [(seeds[0], model.init(jax.random.key(seeds[0]), x1))]))
     extra_info = {}
     if extra_stages is not None:
         more, extra_info = extra_stages(model, members, (vx, vy))
-        stages += more
-    rows = []
+        stages += [(name, list(zip(seeds, plist))) for name, plist in more]
+    rows, preds = [], {}
     for split, (ds_name, ds_split) in tests.items():
         tx, ty, tlat, tinfo, gap, _ = st.load(ds_name, ds_split, mcfg)
         tmodel = model if tlat == lat else make_model(mcfg, tlat)
         fits = tinfo["n"] > 0 and member_fits(model, members[0], tmodel, tx)
+        preds[f"y/{split}"] = np.asarray(ty).astype(np.int8)
         for stage, plist in stages:
-            for s, p in zip(res.seeds, plist):
+            got = []
+            for s, p in plist:
                 row: dict[str, Any] = {"model": tag, "stage": stage, "seed": s, "split": split, "L": tinfo["size"][0],
                                        "n": tinfo["n"], "n_ill_defined": tinfo["dropped_ill_defined"],
-                                       "epochs": res.epochs_run if stage == "trained" else 0}
+                                       "epochs": epochs_run if stage == "trained" else 0}
                 if fits:
-                    row.update(score_member(tmodel, mcfg, p, tx, ty, gap))
+                    sc = score_member(tmodel, mcfg, p, tx, ty, gap)
+                    got.append(sc.pop("pred"))
+                    row.update(sc)
                 else:
                     row["note"] = "n/a: parameters depend on the input size" if tinfo["n"] > 0 else "n/a: no valid sample"
                 rows.append(row)
-    hist = res.history
+            if got:
+                preds[f"{stage}/{split}"] = np.stack(got)
     train_s = sum(max(r["time_s"] for r in hist if r["epoch"] == e) for e in sorted({r["epoch"] for r in hist}))
-    info = {"n_params": count_params(members[0]), "epochs": res.epochs_run, "train_seconds": train_s,
+    info = {"n_params": count_params(members[0]), "epochs": epochs_run, "train_seconds": train_s, "seeds": list(seeds),
             "input": mcfg.resolved_input(), "encoding": "-" if mcfg.name == "topo" else mcfg.resolved_encoding(lat),
-            "val_acc": {str(s): [r.get("val_acc") for r in hist if r["seed"] == s] for s in res.seeds},
-            "train_loss": {str(s): [r.get("train_loss") for r in hist if r["seed"] == s] for s in res.seeds},
+            "task": mcfg.task,
+            "val_acc": {str(s): [r.get("val_acc") for r in hist if r["seed"] == s] for s in seeds},
+            "train_loss": {str(s): [r.get("train_loss") for r in hist if r["seed"] == s] for s in seeds},
             **extra_info}
+    io.save_arrays(run_dir / "preds.npz", preds)  # before eval.json: a rerun trusts eval.json only
     io.write_json(ev_path, {"key": key, "rows": rows, "info": info})
-    st.log(f"model {tag:14s} {res.epochs_run} epochs x {len(res.seeds)} seeds, {info['n_params']} params, "
+    st.log(f"model {tag:14s} {epochs_run} epochs x {len(seeds)} seeds, {info['n_params']} params, "
            f"{time.perf_counter() - t0:.1f} s")
     st.step(tag)
-    return io.read_json(ev_path)["rows"], info
+    return io.read_json(ev_path)["rows"], info, preds
 
 
 def _prune_stage(model, members, val):
@@ -312,7 +379,7 @@ def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, 
     gen, has2d = "generalization" in c.sections, "2d" in c.sections
     unseen = c.unseen_models if gen else ()
     n_parts = len(analyses.parts(c))
-    total = len(specs) + len(c.models) + len(unseen) + (len(c.models_2d) if has2d else 0) + n_parts
+    total = len(specs) + len(c.runs_1d()) + len(unseen) * len(c.unseen_heads) + (len(c.models_2d) if has2d else 0) + n_parts
     st.bar = tqdm(total=total, desc="tnn study", unit="step", disable=not progress, smoothing=0.1)
     try:
         # ---- datasets
@@ -342,20 +409,23 @@ def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, 
 
         classes = tuple(dataset_classes(st.sets["ssh"]))
         tests = eval_sets_1d(c)
-        runs, rows, members = {}, [], {}
-        # ---- 1D models
-        for m in c.models:
-            mcfg = c.model_config(m, classes)
-            r, info = _train_and_score(st, m, m, mcfg, "ssh", tests, tcfg, _prune_stage if m == "shallow" else None)
-            runs[m] = info
+        runs, rows, preds = {}, [], {}
+        # ---- 1D models, every baseline on every input
+        for tag, m, inp in c.runs_1d():
+            mcfg = c.model_config(m, classes, input=inp)
+            r, info, pr = _train_and_score(st, tag, m, mcfg, "ssh", tests, tcfg, _prune_stage if m == "shallow" else None)
+            runs[tag], preds[tag] = info, pr
             rows += r
-        # ---- unseen windings: trained on {0, 1} (the same class head: -1 and 2 are never seen)
+        # ---- unseen windings: trained on {0, 1}; a softmax head over every class (-1 and 2 never seen
+        # in training) and a regression head (one real output, rounded: it can answer -1 and 2)
         for m in unseen:
-            mcfg = c.model_config(m, classes)
-            r, info = _train_and_score(st, f"{m}@01", m, mcfg, "ssh01",
-                                       {"unseen": ("unseen", "test"), "test01": ("ssh01", "test")}, tcfg)
-            runs[f"{m}@01"] = info
-            rows += r
+            for head in c.unseen_heads:
+                mcfg = c.model_config(m, classes, task=head)
+                tag = f"{m}@01" + ("" if head == "classify" else "-reg")
+                r, info, pr = _train_and_score(st, tag, m, mcfg, "ssh01",
+                                               {"unseen": ("unseen", "test"), "test01": ("ssh01", "test")}, tcfg)
+                runs[tag], preds[tag] = info, pr
+                rows += r
         # the analysis parts read only the training set and the test sets of ``ssh``: free the rest
         st.release(MAIN_SET)
         # ---- 2D: QWZ (Anderson disorder) -> larger QWZ, honeycomb Haldane
@@ -371,12 +441,12 @@ def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, 
                     mcfg = ModelConfig("topo", classes=cls2, init=init, channels=1, tau=c.tau).validate()
                 else:
                     mcfg = ModelConfig(arch, classes=cls2, width=c.width, depth=c.depth).validate()
-                r, info = _train_and_score(st, f"2d-{m}", m, mcfg, "qwz", t2, tcfg2)
-                runs[f"2d-{m}"] = info
+                r, info, pr = _train_and_score(st, f"2d-{m}", m, mcfg, "qwz", t2, tcfg2, train=arch != "topo" or c.train_2d_topo)
+                runs[f"2d-{m}"], preds[f"2d-{m}"] = info, pr
                 rows += r
             st.release(MAIN_SET)
         summary = {"rows": rows, "datasets": st.ds_info, "runs": runs, "classes": list(classes), "splits": list(tests),
-                   "out": str(out), "config": c}
+                   "out": str(out), "config": c, "preds": preds}
         # ---- analysis parts
         summary["parts"] = {name: st.part(name, lambda fn=fn: fn(st, summary)) for name, fn in analyses.parts(c).items()}
         rows += analyses.extra_rows(summary)

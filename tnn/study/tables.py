@@ -8,7 +8,7 @@ import numpy as np
 from tnn.study.stats import cells, fmt, num
 
 __all__ = ["models_1d", "n_scored", "dataset_of", "quality_text", "quality_table", "accuracy_table",
-           "confusion_lines", "gap_table", "edge_cell", "figure"]
+           "confusion_lines", "gap_table", "edge_cell", "figure", "ci_table"]
 
 
 def models_1d(rows, prefix_ok=lambda m: "@" not in m and not m.startswith("2d-")):
@@ -31,23 +31,26 @@ def dataset_of(summary, split):
 
 
 def quality_text(d) -> str:
-    """``valid% / agree%``: a dataset's certified fraction and its agreement with k space on clean samples."""
-    agree = "n/a" if d.get("clean_agree") is None else f"{100 * d['clean_agree']:.1f}%"
-    return f"{100 * d['valid_fraction']:.1f}% / {agree}"
+    """``labelled% / real space = label% / certified%``: a dataset's labelled fraction, the share of
+    labelled samples whose rounded real-space value equals the exact label (the ceiling of a model that
+    computes the invariant at this size), and the real-space certificate's fraction."""
+    agree = "n/a" if d.get("realspace_agree") is None else f"{100 * d['realspace_agree']:.1f}%"
+    return f"{100 * d['valid_fraction']:.1f}% / {agree} / {100 * d.get('certified_fraction', d['valid_fraction']):.0f}%"
 
 
 def quality_table(summary, splits, dsmap, classes) -> list[str]:
-    """Per test set: dataset, certified samples, label quality, chance and majority levels (``dsmap``:
-    test set -> dataset name)."""
-    L = ["| test set | dataset | certified samples | label quality (valid / clean = k space) | chance | majority class |",
-         "|---|---|---|---|---|---|"]
+    """Per test set: dataset, labelled samples, label sources, label quality, median xi, chance and
+    majority levels (``dsmap``: test set -> dataset name)."""
+    L = ["| test set | dataset | labelled samples | label sources | labelled / real space = label / certified "
+         "| median xi (cells) | chance | majority class |", "|---|---|---|---|---|---|---|---|"]
     for sp in splits:
         d = summary["datasets"].get(dsmap(sp))
         if d is None:
             continue
         n = d["n_test"] - d["ill_defined_test"]
+        src = ", ".join(f"{k} {v}" for k, v in (d.get("sources") or {}).items()) or "--"
         L.append(f"| {sp} | {dsmap(sp)} ({'x'.join(map(str, d['size']))}{', periodic' if d['pbc'] else ''}) | {n} "
-                 f"| {quality_text(d)} | {1 / len(classes):.3f} | {num(d['majority'])} |")
+                 f"| {src} | {quality_text(d)} | {num(d.get('xi_median'), 2)} | {1 / len(classes):.3f} | {num(d['majority'])} |")
     return L
 
 
@@ -61,6 +64,21 @@ def accuracy_table(rows, models, splits, stages=("trained",)) -> list[str]:
                 continue
             name = m if stage == "trained" else f"{m} ({'untrained' if stage == 'init' else stage})"
             L.append(f"| {name} | " + " | ".join(fmt(cells(rows, m, sp, stage)) for sp in splits) + " |")
+    return L
+
+
+def ci_table(summary, tags, splits, stages=("trained",)) -> list[str]:
+    """Accuracy of each run's ensemble with its 95% interval (seeds and samples resampled,
+    :mod:`tnn.study.evidence`) and balanced accuracy; one row per run and stage, one column per set."""
+    from tnn.study.evidence import ci_cell
+
+    L = ["| run (model:input) | " + " | ".join(splits) + " |", "|---|" + "---|" * len(splits)]
+    for t in tags:
+        for stage in stages:
+            if not any(k.startswith(f"{stage}/") for k in summary.get("preds", {}).get(t, {})):
+                continue
+            name = t if stage == "trained" else f"{t} ({'untrained' if stage == 'init' else stage})"
+            L.append(f"| {name} | " + " | ".join(ci_cell(summary, t, sp, stage) for sp in splits) + " |")
     return L
 
 
