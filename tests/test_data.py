@@ -33,9 +33,10 @@ from tnn import data, invariants, kspace
 from tnn.cli import main as cli_main
 from tnn.data import generation, spec as spec_mod, store
 
-# One chain spec for most tests: 4 shards of 16 samples, chunks of 8, every feature.
+# One chain spec for most tests: 4 shards of 16 samples, chunks of 8, every feature; the real-space
+# label route (the presets' default, label="exact", is tested in test_labels.py).
 SSH = data.preset(
-    "ssh", size=12, n=56, shard_size=16, chunk_size=8, seed=3,
+    "ssh", size=12, n=56, shard_size=16, chunk_size=8, seed=3, label="realspace",
     features=("wavefunctions", "density", "hamiltonian", "hoppings", "projector"),
 )
 # Bond disorder, k-space label, near-boundary oversampling (same chunk layout).
@@ -375,7 +376,7 @@ def test_cli_generate_and_info(tmp_path, capsys):
     out = tmp_path / "cli"
     argv = ["data", "generate", "--preset", "ssh", "--size", "12", "--n", "56", "--shard-size", "16",
             "--chunk-size", "8", "--seed", "3", "--features", "wavefunctions,density,hamiltonian,hoppings,projector",
-            "--out", str(out), "--quiet"]
+            "--label", "realspace", "--out", str(out), "--quiet"]
     assert cli_main(argv) == 0
     assert data.open_dataset(out).spec == SSH
     assert cli_main(argv) == 0  # idempotent: nothing to do
@@ -384,7 +385,10 @@ def test_cli_generate_and_info(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "56 in 4 shards" in text and "class balance" in text and "train [0, 45)" in text
     assert "label quality: valid" in text and "clean valid samples agreeing with k space" in text
+    # Clean chains: every exact-label source is k space, xi finite.
+    assert "label sources: kspace" in text and "xi (cells): median" in text
     info = data.dataset_info(out)
+    assert all(set(s["label_sources"]) <= {"kspace", "none"} for s in info["splits"].values())
     assert sum(sum(s["class_counts"].values()) + s["n_ill_defined"] for s in info["splits"].values()) == 56
     assert cli_main(["data", "info", str(tmp_path / "missing")]) == 2
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from tnn import validity
 
+from tnn.data import exact
 from tnn.data import spec as spec_mod
 from tnn.data import store
 
@@ -33,6 +34,8 @@ def register_cli(subparsers) -> None:
     g.add_argument("--out", help="dataset folder (default data/<preset>-n<N>-<spec digest>); a folder holding another "
                    "dataset is refused, naming the fields that differ")
     g.add_argument("--seed", type=int, help="PRNG seed (default: the preset's)")
+    g.add_argument("--index-offset", type=int, help="sample j uses PRNG index OFFSET + j (the same parameter draws "
+                   "as sample OFFSET + j of a dataset of the same seed, at any size)")
     g.add_argument("--size", help="cells: L (chain), or S / LX,LY (2D)")
     bc = g.add_mutually_exclusive_group()
     bc.add_argument("--pbc", action="store_true", default=None, help="periodic boundaries")
@@ -102,7 +105,8 @@ def spec_from_args(args) -> spec_mod.DatasetSpec:
         over["strength"] = spec_mod.fixed("W", w[0]) if len(w) == 1 else spec_mod.choice("W", *w)
     if args.features is not None:
         over["features"] = tuple(f.strip() for f in args.features.split(",") if f.strip())
-    for name in ("dtype", "label", "method", "boundary_fraction", "boundary_gap", "shard_size", "chunk_size"):
+    for name in ("dtype", "label", "method", "boundary_fraction", "boundary_gap", "shard_size", "chunk_size",
+                 "index_offset"):
         v = getattr(args, name)
         if v is not None:
             over[name] = v
@@ -178,6 +182,8 @@ def dataset_info(path) -> dict:
         return info
     fields = ("label", "invariant", "class", "kspace_class", "gap", "ill_defined", "invalid", "reason", "symmetry_broken",
               "near_boundary", "strength", "kspace_gapless")
+    # Datasets written before the exact labels lack these arrays.
+    fields += tuple(f for f in ("label_source", "label_reason", "xi", "transition_distance") if f in ds.arrays)
     for split in ("train", "val", "test"):
         a, b = ds.splits[split]
         d = ds.load(split, fields) if b > a else None
@@ -210,7 +216,24 @@ def dataset_info(path) -> dict:
             "strength": _stats(d["strength"]),
             "realspace_equals_kspace": float(np.mean(d["class"][both] == d["kspace_class"][both])) if both.any() else None,
         }
+        if "label_source" in d:
+            info["splits"][split].update(_exact_info(d))
     return info
+
+
+def _exact_info(d: dict) -> dict:
+    """Label sources, the reasons of ill-defined labels, and statistics of ``xi`` and of the
+    distance to the nearest transition (finite values)."""
+    src, srcn = np.unique(exact.source_names(d["label_source"]), return_counts=True)
+    why, whyn = np.unique(exact.label_reason_names(d["label_reason"][d["label_reason"] != 0]), return_counts=True)
+    xi, td = d["xi"], d["transition_distance"]
+    return {
+        "label_sources": {str(k): int(c) for k, c in zip(src, srcn)},
+        "label_reasons": {str(k): int(c) for k, c in zip(why, whyn)},
+        "xi": {**_stats(xi[np.isfinite(xi)]), "median": float(np.median(xi[np.isfinite(xi)])) if np.isfinite(xi).any() else None,
+               "n_nan": int(np.isnan(xi).sum()), "n_inf": int(np.isinf(xi).sum())},
+        "transition_distance": _stats(td[np.isfinite(td)]),
+    }
 
 
 def _stats(x) -> dict:
@@ -254,6 +277,14 @@ def format_info(info: dict) -> str:
         if iv["n"]:
             lines.append(f"    invariant: mean {iv['mean']:.3f} std {iv['std']:.3f} range [{iv['min']:.3f}, {iv['max']:.3f}]; "
                          f"|value - round| mean {dz['mean']:.2e} max {dz['max']:.2e}")
+        if "label_sources" in d:
+            tot = d["n"] or 1
+            lines.append("    label sources: " + ", ".join(f"{k} {v} ({100 * v / tot:.1f}%)" for k, v in d["label_sources"].items())
+                         + "; ill-defined because: " + (", ".join(f"{k} {v}" for k, v in d["label_reasons"].items()) or "none"))
+            xi = d["xi"]
+            lines.append(f"    xi (cells): " + (f"median {xi['median']:.2f} mean {xi['mean']:.2f} min {xi['min']:.2f} max "
+                                                 f"{xi['max']:.3g}" if xi["n"] else "none finite")
+                         + f"; NaN {xi['n_nan']}, inf {xi['n_inf']}")
         lines.append(f"    gap: mean {gp['mean']:.3f} min {gp['min']:.2e} max {gp['max']:.3f}"
                      + (f"; real-space class == k-space class: {100 * d['realspace_equals_kspace']:.1f}%"
                         if d["realspace_equals_kspace"] is not None else ""))

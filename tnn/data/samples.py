@@ -7,11 +7,13 @@ as long as the slowest), then Hamiltonian, eigensystem, labels and features unde
 
 Determinism
 -----------
-Sample ``i`` depends only on ``(spec, i)``: its PRNG key is ``fold_in(k_samples, i)`` with
+Sample ``i`` (its PRNG index: ``spec.index_offset`` plus its position in the dataset) depends only
+on ``(spec, i)``, never on the size: its PRNG key is ``fold_in(k_samples, i)`` with
 ``k_samples, k_classes = split(key(seed))``, and every random choice of the sample (parameter draws,
 rejection attempts, the near-boundary coin, the disorder strength and the disorder itself) comes
 from that key. Balancing assigns the target class of sample ``i`` from a permutation keyed by
-``fold_in(k_classes, i // n_classes)``.
+``fold_in(k_classes, i // n_classes)``. The long chain of an exact Lyapunov label draws its
+disorder from ``fold_in(k_disorder_i, LYAPUNOV_STREAM)``, a stream of its own.
 
 Speed: LAPACK runs single-threaded (:func:`tnn.threads.blas_threads`; on a shared 2-core machine
 threaded OpenBLAS made a batch of N = 100 ``eigh`` 20x slower (20 ms against 0.75 ms per matrix), and
@@ -41,6 +43,7 @@ import jax
 import jax.numpy as jnp
 
 from tnn import hamiltonians, invariants, systems
+from tnn.data import exact
 from tnn.data.eigensystem import chiral_eigensystem, fix_gauge
 from tnn.data.spec import KSPACE_GAP_TOL, DatasetSpec, ParamDist
 from tnn.threads import blas_threads
@@ -67,8 +70,11 @@ MIN_CLASS_PROBABILITY = 0.01
 LABEL_ARRAYS = (
     "label", "invariant", "class", "kspace", "kspace_class", "gap", "kspace_gap", "invalid", "reason", "tail",
     "kspace_gapless", "symmetry_broken", "ill_defined", "params", "strength", "near_boundary",
-    "attempts", "index", "energies",
+    "attempts", "index", "energies", "label_source", "label_reason", "xi", "transition_distance",
+    "transition_error",
 )
+#: folded into a sample's disorder key for the long chain of its exact Lyapunov label
+LYAPUNOV_STREAM = 0x4C59
 
 
 # ------------------------------------------------------------------------------------ draws
@@ -197,16 +203,21 @@ def _finish(spec: DatasetSpec, lat, k_samples, i, theta, kinv, kgap, near, n_att
     rclass = jnp.where(finite, jnp.rint(jnp.where(finite, inv, 0.0)), INVALID_CLASS).astype(jnp.int32)
     kcls, kdefined = _kclass(kinv, kgap)
     broken = (w > 0) if (system.invariant == "winding" and not chiral) else jnp.bool_(False)
+    lyap_key = None if spec.disorder == "none" else jax.random.fold_in(k_dis, LYAPUNOV_STREAM)
+    ex = exact.exact_label(spec, theta, w, lyap_key, (kcls, kdefined, kgap), (rclass, ~invalid & finite))
     if spec.label == "realspace":
         label, ill = rclass, broken | invalid | ~finite
-    else:
+    elif spec.label == "kspace":
         label, ill = kcls, broken | ~kdefined
+    else:
+        label, ill = ex["label"], ex["ill_defined"]
 
     out = {
         "label": label, "invariant": inv, "class": rclass, "kspace": kinv, "kspace_class": kcls,
         "gap": gap, "kspace_gap": kgap, "invalid": invalid, "reason": cert.reason, "tail": cert.tail,
         "kspace_gapless": ~kdefined, "symmetry_broken": broken, "ill_defined": ill, "params": theta,
         "strength": w, "near_boundary": near, "attempts": n_att, "index": i.astype(jnp.int64), "energies": E,
+        **{k: ex[k] for k in ("label_source", "label_reason", "xi", "transition_distance", "transition_error")},
     }
     feats = _features(spec, lat, tm, H, E, V)
     out.update(feats)
@@ -266,7 +277,7 @@ def _cast_features(spec: DatasetSpec, arrays: dict) -> dict:
 def _compute_key(spec: DatasetSpec) -> DatasetSpec:
     """The part of the spec that the compiled chunk function depends on (seed and n are data)."""
     return dataclasses.replace(spec, n=spec.chunk_size, seed=0, shard_size=spec.chunk_size,
-                               splits=(1.0, 0.0, 0.0), name="")
+                               splits=(1.0, 0.0, 0.0), name="", index_offset=0)
 
 
 @functools.lru_cache(maxsize=16)
@@ -306,7 +317,8 @@ def compute_samples(spec: DatasetSpec, start: int, stop: int, on_chunk: Callable
     """Samples ``[start, stop)`` of ``spec`` as NumPy arrays with a leading sample axis.
 
     Computed in whole chunks of ``spec.chunk_size`` starting at ``start`` (pass a multiple of
-    ``chunk_size`` to reproduce the stored shards bit for bit). Runs with float64 enabled inside
+    ``chunk_size`` to reproduce the stored shards bit for bit). ``start``, ``stop`` are positions in the
+    dataset; sample ``j`` has PRNG index ``spec.index_offset + j`` (stored as ``index``). Runs with float64 enabled inside
     (``jax.enable_x64``), whatever the global setting, and single-threaded LAPACK; features are cast
     to ``spec.dtype`` after. ``on_chunk(count)`` is called as each chunk reaches the host.
     """
@@ -318,7 +330,7 @@ def compute_samples(spec: DatasetSpec, start: int, stop: int, on_chunk: Callable
         parts = []
         c = spec.chunk_size
         for s0 in range(start, stop, c):
-            idx = jnp.arange(s0, s0 + c, dtype=jnp.int64)
+            idx = jnp.arange(s0, s0 + c, dtype=jnp.int64) + spec.index_offset
             parts.append(fn(root, idx))
         # Every chunk is dispatched first (JAX runs them back to back), then pulled to the host.
         host = []

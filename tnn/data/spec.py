@@ -66,8 +66,9 @@ FEATURES = {
 }
 #: disorder kinds per model ("none" is always allowed)
 DISORDER_KINDS = {name: s.disorders for name, s in systems.SYSTEMS.items()}
-#: which invariant is the training label: the rounded real-space value or the clean k-space value
-LABELS = ("realspace", "kspace")
+#: which invariant is the training label: the rounded real-space value, the clean k-space value, or the
+#: exact reference of the infinite system (tnn.data.exact; the default of every preset)
+LABELS = ("realspace", "kspace", "exact")
 #: real-space methods per model
 METHODS = {name: s.methods for name, s in systems.SYSTEMS.items()}
 DTYPES = ("float64", "float32")
@@ -77,6 +78,11 @@ DISTS = {"uniform": 2, "normal": 2, "fixed": 1, "choice": None}
 KSPACE_GAP_TOL = 1e-8
 #: largest number of samples (sample indices are folded into 32-bit PRNG data)
 MAX_SAMPLES = 2**31 - 1
+#: cells of the long chain of the exact Lyapunov labels (tnn.data.exact)
+LYAPUNOV_CELLS = 10_000
+#: fields added after format 1 was released: left out of to_dict (and so of the digest) at their
+#: default, so that the manifests written before them keep their digests
+_LATE_DEFAULTS = {"index_offset": 0, "lyapunov_cells": LYAPUNOV_CELLS}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,8 +183,11 @@ class DatasetSpec:
         or ``"float32"`` (float32/complex64: half the disk). Labels are always float64.
       gauge: eigenvector phase convention, ``"overlap"`` (default), ``"maxabs"`` or ``"none"``
         (see :mod:`tnn.data`).
-      label: which invariant is the training label ``label``: ``"realspace"`` (the rounded
-        real-space value) or ``"kspace"`` (the clean model's k-space invariant).
+      label: which invariant is the training label ``label``: ``"exact"`` (the reference of the
+        infinite system: clean k space, the Lyapunov winding of disordered chiral chains, the
+        certified real-space value of disordered 2D samples; :mod:`tnn.data.exact`; the default of
+        every preset), ``"realspace"`` (the rounded real-space value; the dataclass default) or
+        ``"kspace"`` (the clean model's k-space invariant).
       method: real-space method: ``"winding"`` (ssh); ``"marker"`` (open), ``"bott"`` (periodic)
         or ``"kitaev"`` for the 2D models. Empty: the default for the boundary condition.
       trim: cells trimmed from each edge for the bulk window of open samples (None: ``L // 4``).
@@ -187,7 +196,15 @@ class DatasetSpec:
         boundary). A number: the spectral test of earlier versions instead (invalid below this
         real-space bulk gap).
       kspace_nk: k-grid of the k-space reference (0: 512 for ssh, 48 for the 2D models).
+      lyapunov_cells: cells of the long chain whose zero-energy Lyapunov exponents label the
+        disordered chiral chains (``label="exact"``); the statistical error of the exponents falls
+        as ``1/sqrt(lyapunov_cells)`` (:mod:`tnn.data.exact`).
       n: number of samples. seed: PRNG seed (required when anything is random).
+      index_offset: sample ``j`` of the dataset is the sample of PRNG index ``index_offset + j``
+        (its draws, disorder and class target depend on the seed and that index only, never on the
+        size): a test set at another size with ``index_offset`` = the start of a dataset's test
+        split and ``n`` its length holds the same parameters (the same Hamiltonians up to the
+        disorder realization of the new size, and the same exact labels of clean and disordered chains).
       shard_size: samples per shard file. chunk_size: samples per jitted, vmapped call (a shard
         is computed as whole chunks, so a shard's content never depends on how a run was split).
       splits: train/val/test fractions; the splits are contiguous index ranges (samples are
@@ -216,6 +233,8 @@ class DatasetSpec:
     kspace_nk: int = 0
     n: int = 1000
     seed: int | None = 0
+    index_offset: int = 0
+    lyapunov_cells: int = LYAPUNOV_CELLS
     shard_size: int = 256
     chunk_size: int = 32
     splits: tuple[float, float, float] = (0.8, 0.1, 0.1)
@@ -314,7 +333,7 @@ class DatasetSpec:
             set_("trim", trim)
         if self.gap_tol is not None:
             set_("gap_tol", _checks.check_real("gap_tol", self.gap_tol, 0.0))
-        elif self.label == "realspace":
+        elif self.label == "realspace" or (self.label == "exact" and system.invariant == "chern" and self.disorder != "none"):
             # A certified label needs a window at least one cell from the boundary.
             lat = self.lattice()
             trim = None if (self.pbc and method != "kitaev") else contractions.check_trim(lat, self.trim)
@@ -324,6 +343,8 @@ class DatasetSpec:
         nk = self.kspace_nk or system.kspace_nk
         set_("kspace_nk", _checks.check_int("kspace_nk", nk, 4))
         set_("n", _checks.check_int("n", self.n, 1, MAX_SAMPLES))
+        set_("index_offset", _checks.check_int("index_offset", self.index_offset, 0, MAX_SAMPLES - self.n))
+        set_("lyapunov_cells", _checks.check_int("lyapunov_cells", self.lyapunov_cells, 200))
         random = any(p.is_random for p in params) or self.strength.is_random or self.disorder != "none"
         if self.seed is None:
             if self.disorder != "none":
@@ -378,6 +399,9 @@ class DatasetSpec:
         d["params"] = [dataclasses.asdict(p) for p in self.params]
         d["strength"] = dataclasses.asdict(self.strength)
         d["lattice"] = self.lattice_kind
+        for k, v in _LATE_DEFAULTS.items():
+            if d[k] == v:
+                del d[k]
         return json.loads(json.dumps(d))  # lists everywhere, plain JSON types
 
     @classmethod
@@ -427,11 +451,13 @@ PRESETS = systems.presets()
 def preset(name: str, **overrides) -> DatasetSpec:
     """The preset ``name`` (a key of :data:`PRESETS`) with ``overrides`` applied to its fields.
 
+    Every preset labels with ``label="exact"`` unless it says otherwise (:mod:`tnn.data.exact`).
+
     ``size`` may be given as an int for ssh, or as ``(lx, ly)``; an int for 2D means ``(s, s)``.
     """
     if name not in PRESETS:
         raise ValueError(f"Argument `preset` must be one of {sorted(PRESETS)}, got {name!r}.")
-    kw = PRESETS[name]()
+    kw = {"label": "exact", **PRESETS[name]()}
     kw["name"] = name
     if "size" in overrides and _checks.is_int(overrides["size"]):
         s = int(overrides["size"])

@@ -23,7 +23,7 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
-__all__ = ["System", "DemoPanel", "SweepAxis", "SweepPreset", "TermsFn", "KspaceFn", "CHERN_2D"]
+__all__ = ["System", "DemoPanel", "SweepAxis", "SweepPreset", "TermsFn", "KspaceFn", "ColumnsFn", "CHERN_2D"]
 
 
 class TermsFn(Protocol):
@@ -37,6 +37,17 @@ class KspaceFn(Protocol):
     """``(params: dict, ranges, nk) -> (invariant float, gap float)``, jittable and vmappable."""
 
     def __call__(self, params: dict, ranges: tuple[int, ...], nk: int) -> tuple[Any, Any]: ...
+
+
+class ColumnsFn(Protocol):
+    """``(theta (P,), ranges, disorder: str, W scalar, key | None, n: int) -> (columns (n, R), col_ranges)``:
+    the chiral-block columns ``columns[b, i] = h[b + col_ranges[i], b]`` (up to one common phase) of
+    ``n`` cells of a long chain drawn from the distribution of a dataset sample (its parameters, its
+    disorder kind and strength ``W``, fresh disorder from ``key``; ``key is None``: clean).
+    ``col_ranges`` is a static tuple. The exact labels take the zero-energy Lyapunov exponents of
+    it (:func:`tnn.validity.lyapunov_scan`); with ``n = 1`` and no key, the clean cell."""
+
+    def __call__(self, theta, ranges: tuple[int, ...], disorder: str, w, key, n: int) -> tuple[Any, tuple[int, ...]]: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,6 +135,9 @@ class System:
       sample_names: ``ranges -> names`` of the dataset parameter vector ``theta``.
       to_params: ``(theta, ranges) -> params``.
       dataset_terms: a dataset sample's Hamiltonian (:class:`TermsFn`).
+      zero_energy_columns: winding systems: the chiral-block columns of a long chain of a sample's
+        distribution (:class:`ColumnsFn`), for the exact labels (Lyapunov winding, ``xi``); None
+        for Chern systems.
       disorders: the disorder kinds of datasets (``"none"`` first).
       chiral_disorders: for winding systems, the disorder kinds that keep chiral symmetry; a
         sample with another kind and ``W > 0`` is flagged ``symmetry_broken``.
@@ -161,6 +175,7 @@ class System:
     pbc_method: str | None = None
     features: tuple[str, ...] = ()
     demo: DemoPanel | None = None
+    zero_energy_columns: ColumnsFn | None = None
     sweep_presets: tuple[SweepPreset, ...] = ()
 
     def __post_init__(self):

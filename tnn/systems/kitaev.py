@@ -129,6 +129,17 @@ def _dataset_terms(theta, lat, ranges, disorder, w, key):
     return kitaev_chain_terms(theta[0], theta[1], theta[2], lat, mu_disorder=0.0 if key is None else w, key=key)
 
 
+def _zero_energy_columns(theta, ranges, disorder, w, key, n):
+    """:class:`tnn.systems.base.ColumnsFn`: ``h[b + r, b] = -i tau_r`` with ``tau = (t - delta, mu_b,
+    t + delta)`` over :data:`RANGES`, ``mu_b = mu`` plus uniform ``[-W/2, W/2]`` with ``mu`` disorder;
+    returned without the common factor ``-i`` (real)."""
+    mu, t, delta = theta[0], theta[1], theta[2]
+    mu_n = jnp.broadcast_to(mu, (n,))
+    if key is not None and disorder == "mu":
+        mu_n = mu_n + uniform_noise(key, (n,), jnp.asarray(w), mu_n.dtype)
+    return jnp.stack([jnp.broadcast_to(t - delta, (n,)), mu_n, jnp.broadcast_to(t + delta, (n,))], axis=-1), RANGES
+
+
 def _base(**kw) -> dict:
     from tnn.data.spec import fixed, uniform  # noqa: PLC0415  (tnn.data asks the registry)
 
@@ -257,5 +268,6 @@ SYSTEM = System(
     classes=lambda ranges: (-1, 0, 1),
     presets=PRESETS,
     demo=DemoPanel(_demo_run, _demo_plot, summary=_demo_summary),
+    zero_energy_columns=_zero_energy_columns,
     sweep_presets=SWEEP_PRESETS,
 )

@@ -111,6 +111,18 @@ def _dataset_terms(theta, lat, ranges, disorder, w, key):
     return ssh_terms(theta, lat, ranges, bond_disorder=wb, onsite_disorder=wo, key=key)
 
 
+def _zero_energy_columns(theta, ranges, disorder, w, key, n):
+    """:class:`tnn.systems.base.ColumnsFn`: ``h[b + r, b] = t_r`` plus, with bond disorder, an
+    independent uniform ``[-W/2, W/2]`` per bond (as :func:`ssh`). Onsite disorder breaks chiral
+    symmetry: no zero-energy recurrence, refused."""
+    if disorder == "onsite":
+        raise ValueError("Argument `disorder`='onsite' breaks chiral symmetry: no zero-energy Lyapunov exponents.")
+    cols = jnp.broadcast_to(theta, (n, len(ranges)))
+    if key is not None and disorder == "bond":
+        cols = cols + uniform_noise(key, (n, len(ranges)), jnp.asarray(w), theta.dtype)
+    return cols, tuple(ranges)
+
+
 def _base(**kw) -> dict:
     from tnn.data.spec import uniform  # noqa: PLC0415  (tnn.data asks the registry)
 
@@ -299,5 +311,6 @@ SYSTEM = System(
     classes=lambda ranges: tuple(range(min(ranges), max(ranges) + 1)),
     presets=PRESETS,
     demo=DemoPanel(_demo_run, _demo_plot, summary=_demo_summary),
+    zero_energy_columns=_zero_energy_columns,
     sweep_presets=SWEEP_PRESETS,
 )
