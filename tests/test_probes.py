@@ -66,3 +66,147 @@ def test_proxy_sets_and_saliency():
         probes.mask_edges(feats, lat, 0)
     with pytest.raises(ValueError, match="`mu`"):
         probes.edge_potential(H, lat, jnp.ones(3))
+
+
+# ------------------------------------------------------------------------------------ issue 19, item 3
+def _chains(ratios, L, dis=0.0, seed=0):
+    lat = tnn.lattice.chain(L)
+    keys = jax.random.split(jax.random.key(seed), len(ratios))
+    H = jnp.stack([tnn.hamiltonians.ssh(jnp.asarray([r, 1.0]), lat, bond_disorder=dis, key=k if dis else None)
+                   for r, k in zip(ratios, keys)])
+    y = np.asarray([tnn.kspace.winding_number([r, 1.0]) for r in ratios], dtype=float)
+    return lat, H, y
+
+
+def test_ssh_xi_is_the_decay_length_of_sign_h():
+    """xi = 1 / min_k |ln|z_k||: |U_{0, d}| of a long periodic chain decays as exp(-d / xi)."""
+    tnn.enable_x64()
+    assert probes.ssh_xi([0.5, 1.0]) == pytest.approx(1 / np.log(2), rel=1e-12)
+    L = 300
+    lat = tnn.lattice.chain(L, pbc=True)
+    for t, ranges in (((0.5, 1.0), (0, 1)), ((0.3, 1.0, 0.6), (0, 1, 2)), ((1.0, 0.45), (0, -1))):
+        H = tnn.hamiltonians.ssh(jnp.asarray(t), lat, ranges=ranges)
+        U = np.asarray(tnn.invariants.polar_factor(H[0::2, 1::2]))
+        xi = probes.ssh_xi(t, ranges)
+        # log|U| = c - d / xi - a log d (a branch point of q/|q| gives a power-law prefactor); fit
+        # where |U| is far above rounding
+        d = np.arange(6, int(min(100, 24 * xi)))
+        c0 = L // 2
+        amp = np.maximum(np.abs(U[(d + c0) % L, c0]), np.abs(U[(c0 - d) % L, c0]))
+        A = np.stack([np.ones_like(d, dtype=float), -d, -np.log(d)], axis=1)
+        coef = np.linalg.lstsq(A, np.log(amp), rcond=None)[0]
+        assert abs(1 / coef[1] - xi) < 0.02 * xi, (t, 1 / coef[1], xi)
+    np.testing.assert_allclose(probes.ssh_xi(np.array([[0.5, 1.0], [2.0, 1.0]])), [1 / np.log(2)] * 2)
+    assert probes.ssh_xi([1.0, 1.0]) == np.inf
+    with pytest.raises(ValueError, match="`t`"):
+        probes.ssh_xi([1.0, 2.0, 3.0])
+
+
+def test_edge_potential_sweep_moves_edge_modes_and_keeps_the_winding():
+    tnn.enable_x64()
+    lat, H, y = _chains([0.3, 0.5, 0.4, 1.8], 20, dis=0.3, seed=1)  # three W = 1 chains, one W = 0
+    assert y.tolist() == [1, 1, 1, 0]
+    sw = probes.edge_potential_sweep(H, y, lat, ("edge_modes", "projector"), strengths=(0.0, 0.2, 0.5, 1.0))
+    energies = []
+    for mu, s in sw.items():
+        # the bulk is untouched: the hoppings of the middle cells and the clean k-space label
+        Hp = np.asarray(probes.edge_potential(H, lat, jnp.asarray([mu, -mu])))
+        np.testing.assert_array_equal(Hp[:, 4:-4, 4:-4], np.asarray(H)[:, 4:-4, 4:-4])
+        # the certified bulk winding (Q = sign(H) of the perturbed chain) is still the label
+        np.testing.assert_allclose(s["winding"], y, atol=0.05)
+        assert s["changed"] == 0 and s["index"].tolist() == [0, 1, 2, 3]
+        assert s["x"]["edge_modes"].shape == (4, 40, 4) and s["x"]["projector"].shape == (4, 20, 20)
+        energies.append(s["edge_energy"][:3])
+    energies = np.asarray(energies)
+    assert np.all(energies[0] < 1e-6)  # zero modes without the potential
+    # they move with mu (first order: mu times their weight on the edge cell), until they meet the
+    # bulk band (half gap about |w - v|), where level repulsion keeps them below it
+    assert np.all(energies[2] > energies[1]) and np.all(energies[1:] > 0.1)
+    assert np.all(sw[1.0]["zero_modes"] == 0) and np.all(sw[0.0]["zero_modes"][:3] == 2)
+
+
+def test_disagreeing_set_counts_differ_from_the_winding():
+    tnn.enable_x64()
+    lat, H, y = _chains([0.3, 0.5, 1.6, 2.5], 24)
+    d = probes.disagreeing_set(H, y, lat, ("hamiltonian", "edge_modes"), mu=1.0)
+    assert d["index"].tolist() == [0, 1, 2, 3] and d["changed"] == 0
+    np.testing.assert_array_equal(d["y"], y)
+    assert d["kind"].tolist() == ["potential", "potential", "dangling", "dangling"]
+    np.testing.assert_array_equal(d["zero_modes_before"], [2, 2, 0, 0])
+    assert np.all(d["zero_modes_after"][:2] == 0) and np.all(d["zero_modes_after"][2:] >= 2)
+    # the dangling sites keep chiral symmetry and the bulk winding (polar route, certified)
+    Hd = probes.dangling_edges(H[2:], lat)
+    # (on 24 cells: the new end modes at B_0 and A_{L-1} pair across the chain, a long-range part of
+    # sign(H) that the certificate of 16 cells flags as delocalized for v/w = 1.6)
+    np.testing.assert_allclose(probes.certified_winding(Hd, lat), 0.0, atol=0.05)
+
+
+def test_masks_and_cuts_in_units_of_xi():
+    tnn.enable_x64()
+    lat, H, y = _chains([0.3, 0.7, 1.6], 24)
+    xi = probes.ssh_xi(np.stack([[0.3, 0.7, 1.6], np.ones(3)], axis=1))
+    feats = probes.input_features(H, lat, probes.INPUT_KINDS, ranges=(0, 1))
+    ms = probes.mask_sweep(feats, y, lat, xi, fractions=(0.0, 1.0, 3.0))
+    np.testing.assert_array_equal(ms[0.0]["x"]["hamiltonian"], feats["hamiltonian"])
+    c = np.ceil(3.0 * xi).astype(int)  # xi = 0.83, 2.80, 2.13 -> 3, 9, 7 cells
+    np.testing.assert_array_equal(ms[3.0]["cells"], np.minimum(c, 8))
+    for i, ci in enumerate(ms[3.0]["cells"]):
+        m = ms[3.0]["x"]
+        assert np.all(m["edge_modes"][i, : 2 * ci] == 0) and np.all(m["density"][i, -2 * ci :] == 0)
+        assert np.all(m["projector"][i, :ci] == 0) and np.all(m["projector"][i, :, -ci:] == 0)
+        assert np.all(m["hoppings"][i, :, :ci] == 0)
+        inner = slice(2 * ci, 48 - 2 * ci)
+        np.testing.assert_array_equal(m["hamiltonian"][i, inner, inner], feats["hamiltonian"][i, inner, inner])
+        np.testing.assert_array_equal(m["energies"][i], feats["energies"][i])
+    cs = probes.cut_sweep(H, y, lat, xi, ("edge_modes", "hamiltonian"), fractions=(1.0,))[1.0]
+    assert cs["changed"] == 0 and sorted(cs["index"].tolist()) == [0, 1, 2]
+    for g in cs["groups"]:
+        cut = (24 - g["lat"].n_cells) // 2
+        assert all(int(np.ceil(xi[i])) == cut for i in g["index"])
+        inner = np.asarray(H)[g["index"]][:, 2 * cut : 48 - 2 * cut, 2 * cut : 48 - 2 * cut]
+        np.testing.assert_array_equal(g["x"]["hamiltonian"], inner)
+        ref = probes.input_features(inner, g["lat"], ("edge_modes",))["edge_modes"]
+        np.testing.assert_allclose(g["x"]["edge_modes"], ref, atol=1e-12)
+        np.testing.assert_array_equal(g["y"], y[g["index"]])
+    with pytest.raises(ValueError, match="`xi`"):
+        probes.mask_sweep(feats, y, lat, np.zeros(3))
+
+
+def test_paired_comparison_against_scipy():
+    from scipy.stats import binomtest
+
+    base = np.ones(300, bool)
+    probe = base.copy()
+    probe[:90] = False  # a drop of 0.3
+    r = probes.paired_comparison(base, probe, threshold=0.1)
+    assert r["drop"] == pytest.approx(0.3) and (r["b"], r["c"]) == (90, 0)
+    assert r["p_mcnemar"] == pytest.approx(binomtest(90, 90, 0.5).pvalue)
+    assert r["lo"] > 0.1 and r["verdict"] == "supported"
+    same = probes.paired_comparison(base, base, threshold=0.1)
+    assert same["drop"] == 0 and same["verdict"] == "contradicted" and same["p_mcnemar"] == 1.0
+    # few samples: the interval holds the threshold
+    assert probes.paired_comparison(base[:10], probe[:10] | (np.arange(10) > 0), threshold=0.1)["verdict"] == "inconclusive"
+    assert probes.paired_comparison(base[:0], probe[:0])["verdict"] == "inconclusive"
+    with pytest.raises(ValueError, match="`correct_base`"):
+        probes.paired_comparison(base, probe[:10])
+
+
+def test_probe_table_runs_every_probe():
+    tnn.enable_x64()
+    lat, H, y = _chains([0.3, 0.5, 1.6, 2.5, 0.4, 1.9], 16)
+    xi = probes.ssh_xi(np.stack([[0.3, 0.5, 1.6, 2.5, 0.4, 1.9], np.ones(6)], axis=1))
+    cfg = ModelConfig("cnn", input="edge_modes", width=3, depth=1)
+    model = make_model(cfg, lat)
+    x = probes.input_features(H, lat, ("edge_modes",))
+    params = model.init(jax.random.key(0), model.prepare(x))
+    t = probes.probe_table(cfg, [params], {"H": H, "y": y, "xi": xi, "lat": lat}, fractions=(0.0, 1.0),
+                           strengths=(0.0, 1.0))
+    kinds = [(r["probe"], r["param"]) for r in t["rows"]]
+    assert kinds == [("mask", 0.0), ("mask", 1.0), ("cut", 0.0), ("cut", 1.0), ("edge_potential", 0.0),
+                     ("edge_potential", 1.0), ("disagreeing", 1.0)]
+    # width 0 and strength 0 are the unprobed set itself: no drop
+    for r in t["rows"]:
+        if r["param"] == 0.0:
+            assert r["drop"] == 0 and r["b"] == r["c"] == 0
+    assert t["verdict"] in ("supported", "contradicted", "inconclusive") and t["input"] == "edge_modes"
+    assert set(t["seconds"]) == {"inputs", "mask", "cut", "edge_potential", "disagreeing"}

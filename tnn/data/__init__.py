@@ -29,14 +29,19 @@ complex for QWZ and Haldane):
   (:func:`fix_gauge`; default ``"overlap"``: the overlap with a fixed generic real vector is real
   positive). A model that is not gauge invariant sees this convention; rotations inside degenerate
   eigenspaces (clean periodic samples) are not fixed.
-* ``density`` ``(S, N, N)``: ``|psi_n(i)|^2``, same layout (gauge free).
+* ``density`` ``(S, N, N)``: ``|psi_n(i)|^2``, same layout, averaged over each degenerate cluster of
+  states (:mod:`tnn.data.features`), so it is gauge invariant (phases and rotations inside a
+  degenerate eigenspace), on the eigh and the chiral SVD route alike.
+* ``edge_modes`` ``(S, N, k)``, ``k = EDGE_MODES_K = 4``: the ``density`` columns of the ``k`` states
+  nearest zero energy, ordered by ``|E|`` then ``E`` (the edge modes of an open topological chain first).
 * ``hamiltonian`` ``(S, N, N)``: the real-space ``H``.
 * ``hoppings`` ``(S, R + 2, L)`` (SSH only): row ``r < R`` holds the amplitude of the bond
   ``B_n -> A_{n + ranges[r]}`` at column ``n`` (0 where an open chain has no such bond); rows
   ``R`` and ``R + 1`` the onsite energies of ``A_n`` and ``B_n``.
 * ``projector``: SSH ``(S, L, L)`` the chiral block ``U = P_A Q P_B`` of ``Q = sign(H)`` (the object
   of the winding number); 2D ``(S, N, N)`` the flattened Hamiltonian ``Q = P_+ - P_- = 1 - 2 P``.
-  ``Q`` puts the ``N/2`` lowest states at ``-1`` (half filling, as :mod:`tnn.invariants`).
+  ``Q = V sign(E) V^dag`` with ``sign(0) = 0`` for exact zero modes (``|E| <= 1e-12 max|E|``, as
+  :mod:`tnn.invariants`: the arbitrary pairing of an exact zero-mode pair drops out).
 
 Always stored (labels float64 / int32 / bool):
 

@@ -45,6 +45,7 @@ import jax.numpy as jnp
 from tnn import hamiltonians, invariants, systems
 from tnn.data import exact
 from tnn.data.eigensystem import chiral_eigensystem, fix_gauge
+from tnn.data.features import EIGEN_FEATURES, eigen_features
 from tnn.data.spec import KSPACE_GAP_TOL, DatasetSpec, ParamDist
 from tnn.threads import blas_threads
 
@@ -225,16 +226,13 @@ def _finish(spec: DatasetSpec, lat, k_samples, i, theta, kinv, kgap, near, n_att
 
 
 def _needs_eigenvectors(spec: DatasetSpec) -> bool:
-    return any(f in spec.features for f in ("wavefunctions", "density", "projector"))
+    return any(f in spec.features for f in ("wavefunctions",) + EIGEN_FEATURES)
 
 
 def _features(spec: DatasetSpec, lat, tm, H, E, V) -> dict:
     out = {}
-    n = lat.n_sites
     if "wavefunctions" in spec.features:
         out["wavefunctions"] = fix_gauge(V, spec.gauge)
-    if "density" in spec.features:
-        out["density"] = jnp.abs(V) ** 2
     if "hamiltonian" in spec.features:
         out["hamiltonian"] = H
     if "hoppings" in spec.features:
@@ -246,18 +244,14 @@ def _features(spec: DatasetSpec, lat, tm, H, E, V) -> dict:
         if tm.diag is not None:
             hop = hop.at[R].set(tm.diag[0::2].astype(H.dtype)).at[R + 1].set(tm.diag[1::2].astype(H.dtype))
         out["hoppings"] = hop
-    if "projector" in spec.features:
-        # Q = sign(H) at half filling: -1 on the n/2 lowest states, +1 above (the split the
-        # invariants use, robust to the exact zero modes of open topological chains).
-        s = jnp.where(jnp.arange(n) < n // 2, -1.0, 1.0).astype(V.dtype)
-        if systems.get(spec.model).invariant == "winding":
-            out["projector"] = (V[0::2] * s[None, :]) @ jnp.conj(V[1::2].T)  # U = P_A Q P_B, (L, L)
-        else:
-            out["projector"] = (V * s[None, :]) @ jnp.conj(V.T)  # Q, (N, N)
+    # density, edge_modes, projector: functions of the eigenspaces (tnn.data.features), the same for
+    # the eigh and the chiral SVD route; the projector is the chiral block U = P_A sign(H) P_B on chains.
+    chain_block = systems.get(spec.model).invariant == "winding"
+    out.update(eigen_features([f for f in spec.features if f in EIGEN_FEATURES], E, V, chain_block))
     return out
 
 
-_FEATURES = ("wavefunctions", "density", "hamiltonian", "hoppings", "projector")
+_FEATURES = ("wavefunctions", "density", "edge_modes", "hamiltonian", "hoppings", "projector")
 
 
 def _cast_features(spec: DatasetSpec, arrays: dict) -> dict:

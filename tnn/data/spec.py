@@ -58,11 +58,11 @@ __all__ = [
 #: model -> lattice kind
 MODELS = {name: s.lattice for name, s in systems.SYSTEMS.items()}
 #: features every system provides; a system adds its own (System.features, e.g. SSH "hoppings")
-_COMMON_FEATURES = ("wavefunctions", "density", "hamiltonian", "projector")
+_COMMON_FEATURES = ("wavefunctions", "density", "edge_modes", "hamiltonian", "projector")
 #: every feature name, and the models that provide it
 FEATURES = {
     f: tuple(n for n, s in systems.SYSTEMS.items() if f in _COMMON_FEATURES or f in s.features)
-    for f in ("wavefunctions", "density", "hamiltonian", "hoppings", "projector")
+    for f in ("wavefunctions", "density", "edge_modes", "hamiltonian", "hoppings", "projector")
 }
 #: disorder kinds per model ("none" is always allowed)
 DISORDER_KINDS = {name: s.disorders for name, s in systems.SYSTEMS.items()}
@@ -177,8 +177,9 @@ class DatasetSpec:
         boundary: rejection until the clean k-space gap is below ``boundary_gap``.
       boundary_gap: the k-space gap that counts as "near a boundary".
       features: stored inputs, any of ``wavefunctions`` (eigenvectors + energies), ``density``
-        (``|psi|^2``), ``hamiltonian`` (``H``), ``hoppings`` (SSH: bond amplitudes per cell),
-        ``projector`` (SSH: chiral block ``U``; 2D: ``Q``). Shapes in :mod:`tnn.data`.
+        (``|psi|^2``, energy order), ``edge_modes`` (``|psi|^2`` of the 4 states nearest zero energy),
+        ``hamiltonian`` (``H``), ``hoppings`` (SSH: bond amplitudes per cell), ``projector`` (chains:
+        chiral block ``U``; 2D: ``Q``). Shapes in :mod:`tnn.data`.
       dtype: ``"float64"`` (float64/complex128 features, needed to reproduce an invariant to 1e-8)
         or ``"float32"`` (float32/complex64: half the disk). Labels are always float64.
       gauge: eigenvector phase convention, ``"overlap"`` (default), ``"maxabs"`` or ``"none"``

@@ -12,7 +12,8 @@ and why Linen). Typical use::
 
 Dataset features (all batched; the names and layouts of :mod:`tnn.data`): ``"hamiltonian"``
 ``(B, N, N)``, ``"projector"`` ``(B, N, N)`` (2D ``Q``) or ``(B, L, L)`` (SSH chiral block),
-``"density"`` ``(B, N, k)`` (or ``(B, N)``), ``"hoppings"`` ``(B, R + 2, L)`` (SSH), and for topo
+``"density"`` ``(B, N, N)`` (or ``(B, N)``), ``"edge_modes"`` ``(B, N, k)`` (``k = 4``: with ``cells``
+``(B, *dims, n_orb * k)``, size-agnostic), ``"hoppings"`` ``(B, R + 2, L)`` (SSH), and for topo
 ``"energies"`` ``(B, N)`` with ``"wavefunctions"`` (or ``"eigenvectors"``) ``(B, N, N)``: columns
 are eigenvectors, sorted by ascending energy.
 """
@@ -26,7 +27,9 @@ import jax.numpy as jnp
 from tnn.lattice import Lattice
 from tnn.models import inputs
 from tnn.models.base import (
+    INPUTS,
     MODEL_NAMES,
+    SITE_INPUTS,
     Model,
     ModelConfig,
     class_logits,
@@ -44,6 +47,8 @@ __all__ = [
     "count_params",
     "inputs",
     "MODEL_NAMES",
+    "INPUTS",
+    "SITE_INPUTS",
 ]
 
 
@@ -80,7 +85,7 @@ def make_prepare(config: ModelConfig, lat: Lattice | None):
 
     if enc in ("cells", "chiral") and lat is None:
         raise ValueError(f"Argument `lat` must be given for the {enc!r} encoding.")
-    if source in ("density", "hoppings") and enc not in ("cells", "flat"):
+    if source in SITE_INPUTS + ("hoppings",) and enc not in ("cells", "flat"):
         raise ValueError(f"ModelConfig field `encoding` must be 'cells' or 'flat' for input {source!r}, got {enc!r}.")
     if source == "hoppings" and (lat is None or lat.kind != "chain"):
         raise ValueError("ModelConfig field `input` 'hoppings' exists for SSH chains only.")
@@ -94,7 +99,7 @@ def make_prepare(config: ModelConfig, lat: Lattice | None):
         if not isinstance(features, Mapping):
             return features
         a = jnp.asarray(_get(features, source))
-        if source == "density":
+        if source in SITE_INPUTS:
             a = a[..., None] if a.ndim == 2 else a  # (B, N) -> (B, N, 1)
             return inputs.site_cells(a, lat) if enc == "cells" else inputs.site_flat(a)
         if source == "hoppings":

@@ -54,6 +54,8 @@ __all__ = [
     "MODEL_NAMES",
     "TASKS",
     "INPUTS",
+    "SITE_INPUTS",
+    "MATRIX_INPUTS",
     "ENCODINGS",
     "INITS",
     "class_logits",
@@ -64,7 +66,11 @@ __all__ = [
 Params = Any  # nested dict of arrays
 MODEL_NAMES = ("mlp", "cnn", "resnet", "symmetric", "topo")
 TASKS = ("classify", "regress")
-INPUTS = ("auto", "hamiltonian", "projector", "density", "hoppings", "wavefunctions")
+INPUTS = ("auto", "hamiltonian", "projector", "density", "edge_modes", "hoppings", "wavefunctions")
+#: inputs that are site arrays ``(N, k)`` (read with the ``cells`` or ``flat`` encoding)
+SITE_INPUTS = ("density", "edge_modes")
+#: inputs that are matrices ``(N, N)`` (a chain's ``projector`` is its ``(L, L)`` chiral block, embedded)
+MATRIX_INPUTS = ("hamiltonian", "projector")
 ENCODINGS = ("auto", "cells", "chiral", "flat")
 INITS = ("default", "exact", "random", "exact_noise")
 PADDINGS = ("auto", "circular", "zero")
@@ -94,11 +100,14 @@ class ModelConfig:
       task: ``"classify"`` (logits over ``classes``) or ``"regress"`` (one real output).
       classes: the invariant values the labels take, e.g. ``(0, 1)``; for ``regress`` they define
         the rounding used by the accuracy metric.
-      input: dataset feature the model reads; ``"auto"``: topo -> ``"wavefunctions"``, others ->
-        ``"hamiltonian"``.
+      input: dataset feature the model reads (:mod:`tnn.data`): ``"hamiltonian"``, ``"projector"``
+        (``sign(H)``), ``"density"`` (``|psi_n(i)|^2``, energy order), ``"edge_modes"`` (``|psi_n(i)|^2``
+        of the 4 states nearest zero energy), ``"hoppings"`` (SSH) for the baselines (the symmetric
+        net: all but ``hoppings``); ``"wavefunctions"`` for topo. ``"auto"``: topo ->
+        ``"wavefunctions"``, others -> ``"hamiltonian"``.
       encoding: how a matrix/site feature becomes the network input (:mod:`tnn.models.inputs`);
-        ``"auto"``: mlp -> ``flat``, cnn/resnet -> ``cells``, symmetric -> ``chiral`` on chains,
-        ``cells`` in 2D.
+        ``"auto"``: mlp -> ``flat``, cnn/resnet -> ``cells``, symmetric -> ``chiral`` for a matrix
+        input on a chain, ``cells`` otherwise (site arrays, 2D). Site arrays take ``cells`` or ``flat``.
       radius: neighbourhood (cells) of the ``cells``/``chiral`` encodings.
       width, depth: hidden units/channels and number of hidden layers/blocks (baselines).
       kernel_size: convolution window (cells).
@@ -155,6 +164,9 @@ class ModelConfig:
         else:
             if self.input == "wavefunctions":
                 raise _field_error("input", f"cannot be 'wavefunctions' for {self.name}", self.input)
+            if self.name == "symmetric" and self.input == "hoppings":
+                raise _field_error("input", "cannot be 'hoppings' for the symmetric net (its group acts on "
+                                   "matrices and site arrays)", self.input)
             if self.init not in ("default",):
                 raise _field_error("init", f"must be 'default' for {self.name} (exact/random inits are topo's)", self.init)
         if self.init == "exact_noise" and self.noise == 0:
@@ -183,7 +195,8 @@ class ModelConfig:
             return self.encoding
         if self.name == "mlp":
             return "flat"
-        if self.name == "symmetric" and lat is not None and lat.kind == "chain":
+        if (self.name == "symmetric" and lat is not None and lat.kind == "chain"
+                and self.resolved_input() in MATRIX_INPUTS):
             return "chiral"
         return "cells"
 

@@ -21,9 +21,11 @@ Encodings of a matrix ``M`` of shape ``(..., N, N)`` (Hamiltonian or projector):
   for a chiral-symmetric Hamiltonian.
 * ``flat``: every entry, ``(..., N * N * 2)`` (fixed size; for the MLP).
 
-Encodings of a site array ``rho`` of shape ``(..., N, k)`` (e.g. the stored ``density``
-``|psi_n(i)|^2``, ``k = N`` states): ``cells`` gives ``(..., *dims, n_orb * k)`` and ``flat``
-``(..., N * k)`` (the number of channels grows with ``k``, so these are not size-agnostic).
+Encodings of a site array ``rho`` of shape ``(..., N, k)`` (the stored ``density``
+``|psi_n(i)|^2``, ``k = N`` states, or ``edge_modes``, ``k = 4``): ``cells`` gives
+``(..., *dims, n_orb * k)`` (channel ``o * k + n``: orbital ``o``, state ``n``) and ``flat``
+``(..., N * k)``. With ``density`` the number of channels grows with ``N`` (not size-agnostic);
+``edge_modes`` has a fixed ``k``, so its ``cells`` encoding is size-agnostic.
 The SSH ``hoppings`` feature ``(..., R + 2, L)`` becomes ``(..., L, R + 2)``
 (:func:`hoppings_cells`); the SSH ``projector`` (the ``(L, L)`` chiral block) is embedded in a
 ``2L x 2L`` matrix first (:func:`chiral_block_to_matrix`).
@@ -49,6 +51,7 @@ __all__ = [
     "chiral_block_to_matrix",
     "conjugate_channels",
     "reflect_chiral",
+    "reflect_sites",
     "n_cell_channels",
     "n_chiral_channels",
 ]
@@ -189,3 +192,9 @@ def reflect_chiral(x):
     y = x.reshape(*x.shape[:-1], -1, 2)
     y = jnp.flip(y, axis=(-3, -2))
     return y.reshape(x.shape)
+
+
+def reflect_sites(x):
+    """The ``cells`` encoding of a chain's site array after the mirror ``n -> L-1-n`` (A stays A, B
+    stays B): reverse the cell axis of ``x`` ``(..., L, n_orb * k)``."""
+    return jnp.flip(x, axis=-2)

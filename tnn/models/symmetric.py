@@ -29,8 +29,23 @@ Chains (class AIII, winding number W), ``chiral`` encoding of the Hamiltonian:
 3. **Complex conjugation** ``H -> H*`` (spinless time reversal): C -> -C, ``chi = -1``
    (:func:`tnn.models.inputs.conjugate_channels`).
 
-Chains with the ``cells`` encoding get translation and the global sign only. Input: ``(B, L, C)``
-or ``(B, Lx, Ly, C)``, output ``(B, n_out)``; size-agnostic.
+Chains with the ``cells`` encoding get translation and the global sign only.
+
+Other inputs (``ModelConfig.input``):
+
+* ``projector`` (``sign(H)``; a chain's chiral block ``U = P_A sign(H) P_B``): the same groups as the
+  Hamiltonian, with the same characters: ``sign(-H) = -sign(H)``, ``sign(H*) = sign(H)*``, the mirror
+  and the translations act on ``sign(H)`` as on ``H``, and the winding number is a function of ``U``
+  alone.
+* site arrays ``density`` / ``edge_modes`` (``|psi_n(i)|^2``), ``cells`` encoding (``auto`` picks it:
+  the ``chiral`` encoding reads matrices only). Chains: translations and the **mirror**
+  (``n -> L-1-n`` maps ``|psi_n|^2`` to its reflection, energies unchanged, W -> -W: ``chi = -1``;
+  :func:`tnn.models.inputs.reflect_sites`). ``H -> -H`` is not in the group (it reorders the states,
+  not a channel map), nor is the sublattice structure. 2D: translations only, by necessity:
+  ``|psi|^2`` of ``H*`` equals that of ``H`` while ``C -> -C``, so a function of densities can only
+  be even in ``C``; no character -1 can act on them.
+
+Input: ``(B, L, C)`` or ``(B, Lx, Ly, C)``, output ``(B, n_out)``; size-agnostic.
 """
 
 from __future__ import annotations
@@ -42,12 +57,12 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from tnn.models import inputs
-from tnn.models.base import Model, ModelConfig, class_logits, from_linen
+from tnn.models.base import MATRIX_INPUTS, SITE_INPUTS, Model, ModelConfig, class_logits, from_linen
 from tnn.models.cnn import flax_padding
 
 __all__ = ["SymmetricNet", "build", "group", "GROUPS"]
 
-GROUPS = ("chain_chiral", "chain_cells", "plane_cells")
+GROUPS = ("chain_chiral", "chain_cells", "plane_cells", "chain_sites", "plane_sites")
 
 
 def group(kind: str):
@@ -67,6 +82,10 @@ def group(kind: str):
     if kind == "plane_cells":
         conj = inputs.conjugate_channels
         return [(ident, 1.0), (neg, -1.0), (conj, -1.0), (lambda x: -conj(x), 1.0)]
+    if kind == "chain_sites":
+        return [(ident, 1.0), (inputs.reflect_sites, -1.0)]
+    if kind == "plane_sites":
+        return [(ident, 1.0)]
     raise ValueError(f"Argument `kind` must be one of {GROUPS}, got {kind!r}.")
 
 
@@ -115,13 +134,18 @@ class SymmetricNet(nn.Module):
 
 def group_kind(config: ModelConfig, lat) -> str:
     enc = config.resolved_encoding(lat)
-    if config.resolved_input() != "hamiltonian":
+    source = config.resolved_input()
+    if source not in MATRIX_INPUTS + SITE_INPUTS:
         raise ValueError(
-            f"ModelConfig field `input` must be 'hamiltonian' (or 'auto') for the symmetric net, whose "
-            f"symmetries act on H, got {config.input!r}."
+            f"ModelConfig field `input` must be one of {MATRIX_INPUTS + SITE_INPUTS} (or 'auto') for the "
+            f"symmetric net, whose symmetries act on those, got {config.input!r}."
         )
     if lat is None:
         raise ValueError("Argument `lat` must be given for the symmetric net (its symmetries depend on the lattice).")
+    if source in SITE_INPUTS:
+        if enc == "cells":
+            return "chain_sites" if lat.kind == "chain" else "plane_sites"
+        raise ValueError(f"ModelConfig field `encoding` must be 'cells' for the symmetric net on {source!r}, got {enc!r}.")
     if lat.kind == "chain":
         if enc == "chiral":
             return "chain_chiral"
