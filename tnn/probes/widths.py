@@ -108,7 +108,8 @@ def certified_winding(H, lat: Lattice, method: str = "polar") -> np.ndarray:
     return np.asarray(jax.vmap(lambda h: invariants.winding_number(h, lat, method=method))(H))
 
 
-def cut_sweep(H, y, lat: Lattice, xi, names, fractions=FRACTIONS, ranges=None, min_cells: int = 8) -> dict:
+def cut_sweep(H, y, lat: Lattice, xi, names, fractions=FRACTIONS, ranges=None, min_cells: int = 8,
+              certify: bool = True) -> dict:
     r"""Cut sets per fraction: the inner ``L - 2 c_i`` cells of each open chain ``H`` ``(n, 2L, 2L)``.
 
     Args:
@@ -116,6 +117,8 @@ def cut_sweep(H, y, lat: Lattice, xi, names, fractions=FRACTIONS, ranges=None, m
       names: the inputs to recompute (:data:`tnn.probes.common.INPUT_KINDS`).
       fractions: widths in units of ``xi``. ranges: needed for ``hoppings``.
       min_cells: cells that stay at least.
+      certify: compute the certified winding of the cut chains and drop those that changed (one
+        compilation per cut length; ``False`` keeps every sample with its label).
 
     Returns ``{f: {"groups": [{"x", "y", "index", "lat"}, ...] (one per cut length), "index" (kept
     samples), "cells", "capped", "changed"}}``.
@@ -134,7 +137,7 @@ def cut_sweep(H, y, lat: Lattice, xi, names, fractions=FRACTIONS, ranges=None, m
             idx = np.nonzero(cells == c)[0]
             sub = chain(lat.n_cells - 2 * int(c), pbc=False)
             Hc = H[idx][:, 2 * c : lat.n_sites - 2 * c, 2 * c : lat.n_sites - 2 * c]
-            w = certified_winding(Hc, sub) if c > 0 else np.full(len(idx), np.nan)
+            w = certified_winding(Hc, sub) if (c > 0 and certify) else np.full(len(idx), np.nan)
             ok = ~(np.isfinite(w) & (np.round(np.nan_to_num(w)) != y[idx]))
             changed += int((~ok).sum())
             idx, Hc = idx[ok], Hc[ok]
