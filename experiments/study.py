@@ -28,7 +28,7 @@ if __name__ == "__main__":
         summary = run_study(config, log=lambda s: print(s, file=sys.stderr, flush=True))
     print(results_table(summary))
     ok, _ = sanity(summary)
-    print(f"sanity check (exact topo, untrained, = 1 on every certified sample): {'PASS' if ok else 'FAIL'}")
+    print(f"sanity check (exact topo, untrained, = the real-space invariant on every sample): {'PASS' if ok else 'FAIL'}")
     for f in findings(summary):
         print(f"finding: {f['verdict']:12s} {f['claim']}")
     print(f"done in {summary['seconds']:.1f} s -> {out}/report.md, {out}/metrics.csv")

@@ -33,7 +33,10 @@ def ceiling(st, summary) -> dict:
 
     out = {}
     preds = summary["preds"]
-    for split, (ds_name, ds_split) in eval_sets_1d(st.c).items():
+    sets = {sp: (d, s, "topo-exact") for sp, (d, s) in eval_sets_1d(st.c).items()}
+    if "2d-topo-exact" in preds:
+        sets.update({sp: (sp, "test", "2d-topo-exact") for sp in ("qwz", "qwz-large", "haldane")})
+    for split, (ds_name, ds_split, exact) in sets.items():
         ds = st.sets[ds_name]
         fields = ("class", "label", "ill_defined") + (("xi",) if "xi" in ds.arrays else ())
         d = ds.load(ds_split, fields)
@@ -43,7 +46,7 @@ def ceiling(st, summary) -> dict:
         xi = d["xi"][keep] if "xi" in d else np.full(len(y), np.nan)
         ratio = L / np.where(np.isfinite(xi) & (xi > 0), xi, np.inf)
         res = {"n": int(len(y)), "L": int(L), "realspace_acc": float(np.mean(rs == y)) if len(y) else None}
-        ex = preds.get("topo-exact", {}).get(f"init/{split}")
+        ex = preds.get(exact, {}).get(f"init/{split}")
         if ex is not None and len(y):
             res["topo_equals_realspace"] = float(np.mean(ex == rs[None, :]))
         right = rs == y
@@ -52,7 +55,7 @@ def ceiling(st, summary) -> dict:
             b = {"n": int(sel.sum()), "realspace": float(right[sel].mean()) if sel.any() else None, "runs": {}}
             for tag, p in preds.items():
                 q = p.get(f"trained/{split}")
-                if q is not None and sel.any() and "@" not in tag:
+                if q is not None and sel.any() and "@" not in tag and tag.startswith("2d-") == exact.startswith("2d-"):
                     b["runs"][tag] = float(np.mean(q[:, sel] == y[None, sel]))
             bins.append(b)
         res["bins"] = bins

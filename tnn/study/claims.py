@@ -134,7 +134,7 @@ def _proxies(summary):
             continue
         vs = [p["verdict"] for p in sel]
         v = SUPPORTED if SUPPORTED in vs else CONTRADICTED if all(x == CONTRADICTED for x in vs) else INCONCLUSIVE
-        txt = "; ".join(f"{p['model']}: largest drop {p['drop']:+.3f} [{p['lo']:.3f}, {p['hi']:.3f}] on {p['probe']} "
+        txt = "; ".join(f"{p['tag']}: drop {p['drop']:+.3f} [{p['lo']:.3f}, {p['hi']:.3f}] on {p['probe']} "
                         f"(McNemar p = {p['p']:.2g})" for p in sel)
         out.append(_claim(f"Generic networks reading `{inp}` rely on edge-state proxies (they lose accuracy when the "
                           "edges are masked or cut over a few correlation lengths, or the edge modes are moved).", v, txt,

@@ -71,7 +71,8 @@ def _main(args: argparse.Namespace) -> int:
     print(results_table(summary))
     ok, _ = sanity(summary)
     if "topo-exact" in summary["runs"]:
-        print(f"sanity check (exact topo, untrained, = 1 on every certified sample, 1D and 2D): {'PASS' if ok else 'FAIL'}")
+        print(f"sanity check (exact topo, untrained, = the real-space invariant on every sample, 1D and 2D): "
+              f"{'PASS' if ok else 'FAIL'}")
     from tnn.study.claims import findings
 
     for f in findings(summary):

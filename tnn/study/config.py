@@ -80,7 +80,9 @@ class StudyConfig:
       landscape_models: models whose Hessian is analysed at init and at the end of training.
       landscape_batch: samples of the loss the Hessian is taken of.
       probe_n: test samples of the pruning curves and proxy probes.
-      probe_seeds: the first this many seeds are probed (every seed is pruned).
+      probe_seeds: the first this many seeds get the pruning curves (every seed is pruned and probed).
+      probe_fractions: widths of the edge masks and cuts in units of each chain's xi.
+      probe_strengths: edge-potential strengths of the sweep that moves the edge modes.
       size_2d, test_size_2d: QWZ training and larger-test lattice sides (open, Anderson disorder).
       n_2d, n_test_2d: samples of the QWZ training set and of each 2D test set.
       models_2d: 2D models, from ``topo-exact`` (the marker network), ``cnn``, ``resnet``.
@@ -122,6 +124,8 @@ class StudyConfig:
     landscape_batch: int = 64
     probe_n: int = 160
     probe_seeds: int = 2
+    probe_fractions: tuple[float, ...] = (1.0, 3.0)
+    probe_strengths: tuple[float, ...] = (0.5, 1.0, 2.0)
     models_2d: tuple[str, ...] = ("topo-exact", "cnn", "resnet")
     size_2d: int = 12
     test_size_2d: int = 14
@@ -219,6 +223,8 @@ _RULES = {
     "sections": _names(SECTIONS),
     "landscape_models": _names(STUDY_MODELS),
     "sigmas": _checks.reals(0.0, lo_open=True, min_length=1, distinct=True),
+    "probe_fractions": _checks.reals(0.0, min_length=1, distinct=True),
+    "probe_strengths": _checks.reals(0.0, lo_open=True, min_length=1, distinct=True),
     "grad_lengths": _checks.integers(8, min_length=1, distinct=True),
     ("noise", "learning_rate", "tau"): _checks.real(0, lo_open=True),
     "depth": _checks.integer(0),
@@ -235,7 +241,7 @@ PROFILES = {
                   disorder=(0.0, 1.0), onsite=(1.0,), models=("topo-exact", "topo-random", "shallow", "cnn"),
                   epochs=3, width=8, depth=1, unseen_models=("topo-exact", "cnn"), sigmas=(0.1, 1.0), sens_seeds=2,
                   sens_epochs=1, grad_lengths=(16, 24), landscape_models=("topo-random",), landscape_batch=24,
-                  probe_n=48, probe_seeds=1, models_2d=("topo-exact", "cnn"), size_2d=8, test_size_2d=10, n_2d=160, n_test_2d=40,
+                  probe_n=48, probe_seeds=1, probe_fractions=(1.0,), probe_strengths=(1.0,), models_2d=("topo-exact", "cnn"), size_2d=8, test_size_2d=10, n_2d=160, n_test_2d=40,
                   epochs_2d=2),
     "default": {},
     # publication scale, sized for one GPU (see README: expected time and memory)
@@ -244,7 +250,7 @@ PROFILES = {
                  onsite=(0.5, 1.0, 2.0), epochs=40, width=32, unseen_models=tuple(STUDY_MODELS),
                  sigmas=(1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0), sens_seeds=16, sens_epochs=10,
                  grad_lengths=(16, 32, 64, 128), probe_seeds=5, landscape_models=tuple(STUDY_MODELS), landscape_batch=256,
-                 probe_n=1000, size_2d=12, test_size_2d=20, n_2d=3000, n_test_2d=400, epochs_2d=30),
+                 probe_n=1000, probe_fractions=(0.5, 1.0, 2.0, 3.0), probe_strengths=(0.25, 0.5, 1.0, 2.0), size_2d=12, test_size_2d=20, n_2d=3000, n_test_2d=400, epochs_2d=30),
 }
 
 

@@ -178,28 +178,25 @@ def _pruning(plt, s):
 
 def _probes(plt, s):
     pp = s["parts"].get("probes", {})
-    names = ["test", "edge_masked", "edge_cut", "periodic", "edge_potential"]
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 4))
-    models = list(pp)
-    bw = 0.8 / len(names)
-    for j, k in enumerate(names):
-        for i, m in enumerate(models):
-            v = [p["acc"].get(k) for p in pp[m]]
-            if any(x is None for x in v) or not v:
-                continue
-            x = i + (j - (len(names) - 1) / 2) * bw
-            ax.bar(x, np.mean(v), bw * 0.95, color=f"C{j}", label=k if i == 0 else None)
-            for q, a in enumerate(v):
-                ax.plot([x], [a], _MARK[q % len(_MARK)], color="k", ms=3, mfc="none")
-    ax.set_xticks(range(len(models)), models, rotation=20, fontsize=8)
-    ax.set(ylim=(0, 1.05), ylabel="accuracy")
-    ax.legend(fontsize=6)
-    for i, m in enumerate(models):
-        for k, p in enumerate(pp[m]):
-            sal = np.asarray(p["saliency"], dtype=float)
-            ax2.plot(np.nanmean(sal, axis=0), _LINE[k % 4], color=f"C{i}", label=m if k == 0 else None)
-    ax2.set(xlabel="cell", ylabel="saliency share", title="saliency per cell (mean over classes), one line per seed")
-    ax2.legend(fontsize=6)
+    if not pp.get("runs"):
+        return None
+    runs = list(pp["runs"])
+    first = pp["runs"][runs[0]]["rows"]
+    names = [f"{r['probe']} {r['param']:g}" for r in first]
+    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(names) + 2), 3.8))
+    bw = 0.8 / max(1, len(runs))
+    for i, tag in enumerate(runs):
+        rows = pp["runs"][tag]["rows"]
+        x = np.arange(len(rows)) + (i - (len(runs) - 1) / 2) * bw
+        d = np.array([np.nan if r.get("verdict") == "n/a" or not r.get("n") else r["drop"] for r in rows])
+        lo = np.array([np.nan if r.get("verdict") == "n/a" or not r.get("n") else r["lo"] for r in rows])
+        hi = np.array([np.nan if r.get("verdict") == "n/a" or not r.get("n") else r["hi"] for r in rows])
+        ax.errorbar(x, d, yerr=[d - lo, hi - d], fmt=_MARK[i % len(_MARK)], ms=3, lw=0.8, label=tag)
+    ax.axhline(pp["threshold"], color="0.4", ls="--", lw=0.8, label="threshold")
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_xticks(range(len(names)), names, rotation=30, fontsize=7)
+    ax.set_ylabel("accuracy drop (paired)")
+    ax.legend(fontsize=5, ncol=3)
     return fig
 
 
@@ -237,6 +234,8 @@ def write_all(out, summary) -> list[str]:
         if section is not None and section not in summary["config"].sections:
             continue
         fig = fn(plt, summary)
+        if fig is None:  # nothing to draw in this run
+            continue
         fig.tight_layout()
         save_figure(fig, Path(out) / name)
         done.append(name)

@@ -258,27 +258,38 @@ def _proxies(summary) -> list[str]:
                  f"{info['pruned_rank']} (per seed; of {info['max_rank']}), the smallest keeping 95% of its validation "
                  "accuracy.\n")
     L.append(figure("pruning.png", "accuracy against SVD rank, one line per model and seed."))
-    L.append("Proxy probes (`tnn.probes`): `edge_masked` (inputs of the end cells zeroed), `edge_cut` (end cells "
-             "removed), `periodic` (the same hoppings on a ring: no edge states), `edge_potential` (a local edge "
-             "potential that moves the edge modes and keeps the bulk winding: edge proxy and invariant disagree); "
-             "saliency: share of |d logit / d input| on the two end cells.\n")
-    names = ["test", "edge_masked", "edge_cut", "periodic", "edge_potential"]
-    L.append("| model | " + " | ".join(names) + " | saliency on end cells (uniform share) |")
-    L.append("|---|" + "---|" * (len(names) + 1))
-    for m, per in pp.items():
-        vals = []
-        for k in names:
-            v = [p["acc"].get(k) for p in per]
-            vals.append("n/a" if any(x is None for x in v) else fmt(v))
-        ef = [float(np.nanmean(p["edge_fraction"])) for p in per if p.get("edge_fraction") is not None]
-        share = per[0].get("edge_share") if per else None
-        L.append(f"| {m} | " + " | ".join(vals) + f" | {edge_cell(ef, share if share else None)} |")
-    if pp:
-        p0 = next(iter(pp.values()))[0]
-        L.append(f"\nProbe sets: {', '.join(f'{k} n = {v}' for k, v in p0['n'].items())}; edge potential: zero modes per "
-                 f"chain {p0['zero_modes_before']:.2f} before, {p0['zero_modes_after']:.2f} after.\n")
-    L.append(figure("probes.png", "accuracy per probe set and model; saliency per cell (averaged over classes), one "
-                                  "line per model."))
+    L += _probe_lines(pp)
+    return L
+
+
+def _probe_lines(pp) -> list[str]:
+    """The edge-proxy table: per run, the paired drop of each probe set with its 95% interval."""
+    if not pp.get("runs"):
+        return []
+    L = [f"Edge-proxy probes (`tnn.probes.probe_table`) on {pp['n']} test chains (median xi {pp['xi_median']:.2f} "
+         "cells), every seed of every run. `mask`/`cut`: the end cells zeroed / removed over a width of f xi; "
+         "`edge_potential`: a local potential of strength mu on the end cells moves the edge modes away from zero "
+         "energy while the bulk winding (and the label) stays; `disagreeing`: chains whose number of zero modes "
+         "differs from their winding (the one set where an edge proxy and the label point different ways). Each cell: "
+         "paired drop of accuracy against the same chains unprobed `drop [95% interval]`, McNemar p; verdict of "
+         f"\"relies on edge proxies\" (disagreeing set): drop interval above {pp['threshold']}.\n"]
+    first = next(iter(pp["runs"].values()))
+    heads = [f"{r['probe']} {r['param']:g}" for r in first["rows"]]
+    L.append("| run | test acc | " + " | ".join(heads) + " | verdict |")
+    L.append("|---|---|" + "---|" * len(heads) + "---|")
+    verdicts = {v["tag"]: v for v in pp.get("verdicts", [])}
+    for tag, r in pp["runs"].items():
+        cells = []
+        for row in r["rows"]:
+            if row.get("verdict") == "n/a" or not row.get("n"):
+                cells.append("n/a")
+            else:
+                cells.append(f"{row['drop']:+.3f} [{row['lo']:.2f}, {row['hi']:.2f}] p={row['p_mcnemar']:.1g}")
+        v = verdicts.get(tag, {})
+        L.append(f"| {tag} | {r['acc']:.3f} | " + " | ".join(cells) + f" | {v.get('verdict', '--')}"
+                 + ("" if v.get("learned", True) else " (not learned)") + " |")
+    L.append("")
+    L.append(figure("probes.png", "paired accuracy drop per probe set and run (95% intervals)."))
     return L
 
 

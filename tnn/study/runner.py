@@ -46,7 +46,7 @@ def label_quality(ds) -> dict:
            "n_clean_valid": int(clean.sum()),
            "realspace_agree": float(np.mean(d["class"][ok] == d["label"][ok])) if ok.any() else None}
     if "label_source" in d:
-        from tnn.data import LABEL_SOURCES
+        from tnn.data.exact import LABEL_SOURCES
 
         src = d["label_source"][ok]
         out["sources"] = {name: int(np.sum(src == code)) for code, name in LABEL_SOURCES.items() if np.any(src == code)}
@@ -95,8 +95,10 @@ def dataset_specs(c: StudyConfig) -> dict:
             specs[_wname("bond", w)] = data.preset("ssh-bond", size=L, strength=fixed("W", w), seed=s + 30 + i, **dis)
     if "generalization" in c.sections:
         specs["periodic"] = data.preset("ssh-pbc", size=L, features=FEATURES, **same)
-        specs["ssh01"] = data.preset("ssh01", size=L, n=c.n, seed=s + 21, splits=c.splits, features=FEATURES, **f32)
-        specs["unseen"] = data.preset("ssh", size=L, classes=(-1, 2), seed=s + 22, **test)
+        # the unseen-windings runs read the eigensystem (topo) and the Hamiltonian (baselines) only
+        f01 = ("wavefunctions", "hamiltonian")
+        specs["ssh01"] = data.preset("ssh01", size=L, n=c.n, seed=s + 21, splits=c.splits, features=f01, **f32)
+        specs["unseen"] = data.preset("ssh", size=L, classes=(-1, 2), seed=s + 22, **dict(test, features=f01))
         for i, w in enumerate(c.onsite):
             specs[_wname("onsite", w)] = data.preset("ssh-onsite", size=L, strength=fixed("W", w), seed=s + 40 + i, **dis)
     if "2d" in c.sections:
