@@ -180,9 +180,10 @@ def test_exact_init_with_tiny_rate_always_succeeds(sets):
 
 @pytest.mark.slow
 def test_lbfgs_regression_returns_to_the_exact_point(sets):
-    """The squared error to the exact network's own outputs is zero at the exact tensors: full-batch
-    L-BFGS from exact + noise returns there (head block: a strictly convex quadratic with the unique
-    minimum w = 1, b = 0; every block: the exact outputs)."""
+    """The squared error to the exact network's own outputs is zero at the exact tensors, a true minimum:
+    full-batch L-BFGS from exact + noise (on the head, or on every parameter) returns to it -- up to topo's
+    parameter symmetries (the head weight trades scale with the tensors), so the check is in function
+    space: the loss falls by six orders of magnitude and the outputs are the exact invariant again."""
     (x, _), _, lat = sets
     cfg = ModelConfig("topo", task="regress", init="exact", **SMALL)
     model, loss_fn, _ = phase.objective(cfg, lat)
@@ -198,9 +199,8 @@ def test_lbfgs_regression_returns_to_the_exact_point(sets):
     ce = jnp.zeros(4)
     run = tr.train_ensemble(loss_fn, P, (xx, f0), optimizer="lbfgs", steps=(0, 40), aux=ce)
     end = jax.tree_util.tree_map(lambda a: a[-1], run["params"])
-    np.testing.assert_allclose(np.asarray(end["head"]["w"][:2]), 1.0, atol=1e-6)
-    np.testing.assert_allclose(np.asarray(end["head"]["b"][:2]), 0.0, atol=1e-6)
     start_loss = run["loss_trace"][:, 0]
+    assert np.all(start_loss > 1e-5)
     for s in range(4):
         ps = jax.tree_util.tree_map(lambda a: a[s], end)
         assert float(loss_fn(ps, xx, f0, 0.0)) < 1e-6 * start_loss[s]

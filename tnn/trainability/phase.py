@@ -149,8 +149,8 @@ def _set_tau(p, tau):
     return dict(p, head=head)
 
 
-def _cell_stats(correct, train_loss, steps, threshold):
-    """Cell statistics from ``correct`` ``(..., n_steps, S, n_test)`` and ``train_loss`` ``(..., n_steps, S)``."""
+def _cell_stats(correct, final_loss, steps, threshold):
+    """Cell statistics from ``correct`` ``(..., n_steps, S, n_test)`` and ``final_loss`` ``(..., S)``."""
     from tnn.intervals import clopper_pearson
 
     acc = correct.mean(axis=-1)  # (..., n_steps, S)
@@ -166,7 +166,7 @@ def _cell_stats(correct, train_loss, steps, threshold):
         sel = first[ix][succ_last[ix] & hit[ix]]
         if sel.size:
             med[ix] = float(np.median(sel))
-    final = np.where(np.isfinite(train_loss[..., -1, :]), train_loss[..., -1, :], np.inf)  # diverged: +inf
+    final = np.where(np.isfinite(final_loss), final_loss, np.inf)  # diverged: +inf
     q = np.quantile(final, QUANTILES, axis=-1, method="nearest")  # no inf - inf interpolation
     return {"success": k, "rate": k / S, "ci_lo": ci[0], "ci_hi": ci[1], "acc": acc, "first_success": first,
             "median_steps_to_solution": med, "final_loss_quantiles": np.moveaxis(q, 0, -1),
@@ -257,7 +257,7 @@ def phase_diagram(model_config, lat, train, test, *, learning_rates: Sequence[fl
         sc = score_ensemble(loss_fn, pred_fn, run["params"], tr, (xt, yt), aux=ce)
         G, k = len(groups), len(ck)
         st = _cell_stats(sc["correct"].reshape(k, G, S, -1).transpose(1, 0, 2, 3),
-                         sc["train_loss"].reshape(k, G, S).transpose(1, 0, 2), ck, threshold)
+                         sc["final_loss"].reshape(G, S), ck, threshold)
         for g, (o, loss, it, ir) in enumerate(groups):
             # repeat along the axes this run ignores: tau for mse, lr for lbfgs
             its = range(nT) if loss == "mse" else [it]
@@ -340,8 +340,7 @@ def block_noise(model_config, lat, train, test, *, sigmas: Sequence[float] = DEF
     sc = score_ensemble(loss_fn, pred_fn, run["params"], tr, (xt, yt), aux=ce)
     k = len(steps)
     corr = sc["correct"].reshape(k, len(blk), len(sig), S, -1).transpose(1, 2, 0, 3, 4)
-    tl = sc["train_loss"].reshape(k, len(blk), len(sig), S).transpose(1, 2, 0, 3)
-    st = _cell_stats(corr, tl, steps, threshold)
+    st = _cell_stats(corr, sc["final_loss"].reshape(len(blk), len(sig), S), steps, threshold)
     return {"kind": "block_noise", "block": list(blk), "sigma": list(sig), "step": list(steps), "seeds": list(seeds),
             **st, "block_size": sizes, "optimizer": optimizer, "learning_rate": float(learning_rate), "loss": loss,
             "tau": float(cfg.tau), "threshold": threshold, "n_train": len(y), "n_test": len(yt),

@@ -122,7 +122,7 @@ def write_phase_diagram(result: Mapping[str, Any], folder: str | Path, name: str
               for it in range(len(r["tau"]) if r["applies"]["tau"][loss] else 1)]
     ncol = min(4, len(panels))
     nrow = -(-len(panels) // ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(3.4 * ncol, 2.6 * nrow), squeeze=False)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol + 1.0, 3.0 * nrow), squeeze=False, layout="constrained")
     rate = np.asarray(r["rate"])
     for ax, (io, il, it) in zip(axes.flat, panels):
         opt, loss = r["optimizer"][io], r["loss"][il]
@@ -138,7 +138,8 @@ def write_phase_diagram(result: Mapping[str, Any], folder: str | Path, name: str
         tau = f", tau0={r['tau'][it]:g}" if r["applies"]["tau"][loss] else ""
         ax.set_title(f"{opt} / {loss}{tau}", fontsize=8)
         ax.set_xlabel("steps" if opt != "lbfgs" else "L-BFGS iterations", fontsize=7)
-        ax.set_ylabel("learning rate", fontsize=7)
+        if ax in axes[:, 0]:
+            ax.set_ylabel("learning rate", fontsize=7)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
     fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, label=f"success rate (test acc >= {r['threshold']})")
@@ -147,7 +148,8 @@ def write_phase_diagram(result: Mapping[str, Any], folder: str | Path, name: str
 
 def write_block_noise(result: Mapping[str, Any], folder: str | Path, name: str = "block_noise") -> dict[str, Path]:
     """Write ``<folder>/<name>.json`` and ``<folder>/<name>.png``: the success rate at the last
-    checkpoint against sigma, one line per block, with Clopper-Pearson error bars."""
+    checkpoint against sigma, one line per block, with Clopper-Pearson error bars (dashed: at the
+    first checkpoint)."""
     from tnn import results as tres
     from tnn._plots import pyplot, save_figure
 
@@ -159,11 +161,14 @@ def write_block_noise(result: Mapping[str, Any], folder: str | Path, name: str =
     for ib, b in enumerate(result["block"]):
         rate = np.asarray(result["rate"])[ib, :, -1]
         lo, hi = np.asarray(result["ci_lo"])[ib, :, -1], np.asarray(result["ci_hi"])[ib, :, -1]
-        ax.errorbar(sig, rate, yerr=[rate - lo, hi - rate], marker="o", capsize=2, label=f"{b} ({result['block_size'][b]})")
+        line = ax.errorbar(sig, rate, yerr=[rate - lo, hi - rate], marker="o", capsize=2,
+                           label=f"{b} ({result['block_size'][b]})")
+        if len(result["step"]) > 1:  # the first checkpoint (step 0: the noisy init itself), dashed
+            ax.plot(sig, np.asarray(result["rate"])[ib, :, 0], ls="--", lw=0.8, color=line[0].get_color())
     ax.set_xscale("log")
     ax.set_ylim(-0.05, 1.05)
     ax.set_xlabel("noise sigma on one block (exact elsewhere)")
-    ax.set_ylabel(f"success after {result['step'][-1]} steps")
+    ax.set_ylabel(f"success after {result['step'][-1]} steps (dashed: step {result['step'][0]})")
     ax.set_title(f"{result['optimizer']}, lr {result['learning_rate']:g}, {result['loss']}", fontsize=8)
     ax.legend(fontsize=7)
     fig.tight_layout()
