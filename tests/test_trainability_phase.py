@@ -212,7 +212,7 @@ def test_regression_head_predicts_an_unseen_winding(sets):
     """fit_regression rounds to the nearest integer: topo's exact regression head trained on windings {0, 1}
     predicts 2 on next-nearest-neighbour chains (W = 2), which a head rounding to {0, 1} cannot."""
     train, _, lat = sets
-    xt, yt, _ = _set(12, 5, ranges=(0, 1, 2), t_fixed=(0.2, 0.3, 1.0))
+    xt, yt, _ = _set(12, 5, ranges=(0, 1, 2), t_fixed=(0.1, 0.1, 1.0))
     assert set(np.unique(yt)) == {2.0}
     model = make_model(ModelConfig("topo", task="regress", init="exact", **SMALL), lat)
     r = tr.fit_regression(model, train, (xt, yt), seeds=(0, 1), learning_rate=1e-6, steps=(2,), batch_size=8)

@@ -20,7 +20,17 @@ accuracy is at least ``threshold`` (0.99). The grid:
 * ``seed``: member ``s`` is initialized by ``jax.random.key(seeds[s])`` and orders its minibatches by
   ``seeds[s]``; the same seeds in every cell, so cells are paired.
 
-Every (optimizer, loss) pair is one ``jit(vmap(scan))`` ensemble over ``tau x lr x seed``.
+All minibatch members (``adam`` and ``sgd``, both losses, every tau and lr) are **one**
+``jit(vmap(scan))`` ensemble (each member carries its optimizer, rate and loss: the loss switch is
+``aux``, see :func:`objective`), and the ``lbfgs`` members are a second one: two compilations.
+
+Cost (2-core CPU shared with other jobs, load 5-9, float32, topo with 2 channels, 256 training and
+256 test chains): about ``c * members * max(steps)`` plus ~20 s of compilation for the minibatch
+ensemble, ``c`` = 2 ms per member-step at L = 16 and 7 ms at L = 32 (batch 16); the grid
+2 optimizers x 3 rates x (2 taus + mse) x 16 seeds to 1000 steps at L = 16 took 630 s. Full-batch
+L-BFGS costs a 256-sample gradient per line-search evaluation and compiles for about 50 s (the zoom
+line search evaluates the loss in several branches, all traced). Under ``vmap`` the slowest member
+sets the pace of the line search.
 
 Per cell the result holds the success count, rate and Clopper-Pearson interval
 (:func:`tnn.intervals.clopper_pearson`), each member's accuracy, the median steps-to-solution (the
