@@ -1,0 +1,55 @@
+r"""Trainability of the models, topo first: how often, how fast and from where training finds the invariant.
+
+A package with one job per module:
+
+* :mod:`~tnn.trainability.sensitivity` -- :func:`init_sensitivity`: success rate of
+  :func:`tnn.train.fit` ensembles against init noise around topo's exact solution.
+* :mod:`~tnn.trainability.gradvar` -- :func:`gradient_variance`: the variance of the loss gradient
+  at initialization against the chain length (barren plateaus).
+* :mod:`~tnn.trainability.ensemble` -- :func:`train_ensemble`: one ``jit(vmap(scan))`` ensemble
+  (Adam, SGD with momentum, full-batch L-BFGS), parameters kept at requested step counts along one
+  trajectory; :func:`fit_regression`, the regression head's trainer (real output, rounded).
+* :mod:`~tnn.trainability.phase` -- :func:`phase_diagram` (topo's success rate against learning rate
+  x steps x optimizer x initial tau x loss) and :func:`block_noise` (exact tensors with noise on one
+  parameter block at a time).
+* :mod:`~tnn.trainability.report` -- :func:`write_phase_diagram`, :func:`phase_table`,
+  :func:`block_table`, :func:`to_xarray`: JSON, a text table, an ``xarray.Dataset`` and the figure.
+"""
+
+from tnn.trainability.ensemble import (
+    MINIBATCH_OPTIMIZERS,
+    OPTIMIZERS,
+    fit_regression,
+    make_optimizer,
+    score_ensemble,
+    train_ensemble,
+)
+from tnn.trainability.gradvar import gradient_variance, write_gradient_variance
+from tnn.trainability.phase import DEFAULT_BLOCK_SIGMAS, LOSSES, block_noise, param_blocks, phase_diagram
+from tnn.trainability.report import block_table, phase_table, to_xarray, write_block_noise, write_phase_diagram
+from tnn.trainability.sensitivity import DEFAULT_SIGMAS, init_conditions, init_sensitivity, write_sensitivity
+
+__all__ = [
+    "DEFAULT_SIGMAS",
+    "init_conditions",
+    "init_sensitivity",
+    "write_sensitivity",
+    "gradient_variance",
+    "write_gradient_variance",
+    "OPTIMIZERS",
+    "MINIBATCH_OPTIMIZERS",
+    "make_optimizer",
+    "train_ensemble",
+    "score_ensemble",
+    "fit_regression",
+    "LOSSES",
+    "DEFAULT_BLOCK_SIGMAS",
+    "param_blocks",
+    "phase_diagram",
+    "block_noise",
+    "phase_table",
+    "block_table",
+    "to_xarray",
+    "write_phase_diagram",
+    "write_block_noise",
+]
