@@ -110,47 +110,51 @@ def neb(loss: LossFn, p_start: Params, p_end: Params, n_images: int = 24, steps:
     fl = lambda x: loss(unravel(x))  # noqa: E731
     vg = jax.vmap(jax.value_and_grad(fl))
     v_all = jax.vmap(fl)
-    alphas = jnp.linspace(0.0, 1.0, n_images + 2, dtype=dtype)[:, None]
-    R0 = x0[None, :] + alphas * (x1 - x0)[None, :]
-    v_ends = v_all(jnp.stack([x0, x1]))
 
-    def forces(X, it):
-        v, g = vg(X)
+    def run(x0, x1):
+        # one compiled computation: relaxation, final path and the straight line. The whole path,
+        # end points included, goes through one batched value-and-grad (2 extra gradients per step,
+        # one program to compile instead of three).
+        def forces(X, it):
+            R = jnp.concatenate([x0[None], X, x1[None]])
+            V, g = vg(R)
+            return neb_forces(R, V, g[1:-1], spring, climbing & (it >= climb_after))
+
+        def cond(state):
+            it, _, _, _, _, _, F = state
+            # converged only counts once the climbing image is on: a relaxed plain band is not the answer
+            done = (jnp.max(jnp.linalg.norm(F, axis=1)) < fmax) & ((not climbing) | (it > climb_after))
+            return (it < steps) & ~done
+
+        def body(state):
+            it, X, vel, h, alpha, n_pos, F = state
+            p = jnp.sum(F * vel)
+            fn = jnp.linalg.norm(F)
+            mixed = (1 - alpha) * vel + alpha * F / jnp.where(fn > 0, fn, 1.0) * jnp.linalg.norm(vel)
+            vel = jnp.where(p > 0, mixed, jnp.zeros_like(vel))
+            grow = (p > 0) & (n_pos > _N_MIN)
+            h = jnp.where(p > 0, jnp.where(grow, jnp.minimum(h * _F_INC, 10 * dt), h), h * _F_DEC)
+            alpha = jnp.where(p > 0, jnp.where(grow, alpha * _F_ALPHA, alpha), _A_START)
+            n_pos = jnp.where(p > 0, n_pos + 1, 0)
+            vel = vel + h * F
+            dx = h * vel
+            nd = jnp.linalg.norm(dx)
+            dx = jnp.where(nd > max_step, dx * (max_step / jnp.where(nd > 0, nd, 1.0)), dx)
+            X = X + dx
+            return it + 1, X, vel, h, alpha, n_pos, forces(X, it + 1)
+
+        alphas = jnp.linspace(0.0, 1.0, n_images + 2, dtype=dtype)[1:-1, None]
+        X = x0[None, :] + alphas * (x1 - x0)[None, :]
+        state = (jnp.asarray(0), X, jnp.zeros_like(X), jnp.asarray(dt, dtype), jnp.asarray(_A_START, dtype),
+                 jnp.asarray(0), forces(X, 0))
+        it, X, _, _, _, _, F = jax.lax.while_loop(cond, body, state)
         R = jnp.concatenate([x0[None], X, x1[None]])
-        V = jnp.concatenate([v_ends[:1], v, v_ends[1:]])
-        return neb_forces(R, V, g, spring, climbing & (it >= climb_after))
+        a_line = jnp.linspace(0.0, 1.0, n_line, dtype=dtype)
+        e_line = v_all(x0[None, :] + a_line[:, None] * (x1 - x0)[None, :])
+        return it, R, vg(R)[0], F, a_line, e_line
 
-    def cond(state):
-        it, _, _, _, _, _, F = state
-        # converged only counts once the climbing image is on: a relaxed plain band is not the answer
-        done = (jnp.max(jnp.linalg.norm(F, axis=1)) < fmax) & ((not climbing) | (it > climb_after))
-        return (it < steps) & ~done
-
-    def body(state):
-        it, X, vel, h, alpha, n_pos, F = state
-        p = jnp.sum(F * vel)
-        fn = jnp.linalg.norm(F)
-        mixed = (1 - alpha) * vel + alpha * F / jnp.where(fn > 0, fn, 1.0) * jnp.linalg.norm(vel)
-        vel = jnp.where(p > 0, mixed, jnp.zeros_like(vel))
-        grow = (p > 0) & (n_pos > _N_MIN)
-        h = jnp.where(p > 0, jnp.where(grow, jnp.minimum(h * _F_INC, 10 * dt), h), h * _F_DEC)
-        alpha = jnp.where(p > 0, jnp.where(grow, alpha * _F_ALPHA, alpha), _A_START)
-        n_pos = jnp.where(p > 0, n_pos + 1, 0)
-        vel = vel + h * F
-        dx = h * vel
-        nd = jnp.linalg.norm(dx)
-        dx = jnp.where(nd > max_step, dx * (max_step / jnp.where(nd > 0, nd, 1.0)), dx)
-        X = X + dx
-        return it + 1, X, vel, h, alpha, n_pos, forces(X, it + 1)
-
-    X = R0[1:-1]
-    state = (jnp.asarray(0), X, jnp.zeros_like(X), jnp.asarray(dt, dtype), jnp.asarray(_A_START, dtype),
-             jnp.asarray(0), forces(X, 0))
-    it, X, _, _, _, _, F = jax.jit(lambda s: jax.lax.while_loop(cond, body, s))(state)
-    R = jnp.concatenate([x0[None], X, x1[None]])
-    E = np.asarray(v_all(R))
-    a_line = jnp.linspace(0.0, 1.0, n_line, dtype=dtype)
-    e_line = np.asarray(v_all(x0[None, :] + a_line[:, None] * (x1 - x0)[None, :]))
+    it, R, E, F, a_line, e_line = jax.jit(run)(x0, x1)
+    E, e_line = np.asarray(E), np.asarray(e_line)
     seg = np.linalg.norm(np.diff(np.asarray(R), axis=0), axis=1)
     fmax_end = float(jnp.max(jnp.linalg.norm(F, axis=1)))
     return {
