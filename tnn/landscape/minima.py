@@ -17,7 +17,9 @@ r"""The minima of topo's 1D loss modulo its symmetries: endpoints, clusters, cur
    and the extremes of the full spectrum;
 5. the nudged elastic band (:func:`tnn.landscape.neb.neb`) from the largest spurious cluster's
    representative (canonical form) to its nearest exact point
-   (:func:`tnn.landscape.symmetry.nearest_exact`), beside the straight line.
+   (:func:`tnn.landscape.symmetry.nearest_exact`), beside the straight line. The exact set holds
+   every ``tau`` (the argmax does not depend on it), so the end point takes the ``log_tau`` of
+   :data:`LOG_TAU_GRID` (or its own) of lowest loss.
 
 The exact network's own landscape loss is reported too: the exact point is not a minimum of the
 cross-entropy (a larger ``tau`` lowers it where every chain is classified right, and finite-size
@@ -80,8 +82,16 @@ def _member(tree, i):
     return jax.tree_util.tree_map(lambda a: a[i], tree)
 
 
-def _acc(out, t) -> float:
-    return float(np.mean(np.asarray(out).argmax(-1) == np.asarray(t)))
+#: log tau values tried at the NEB end point (the exact set holds every tau; the best is kept)
+LOG_TAU_GRID = np.linspace(np.log(0.1), np.log(1000.0), 37)
+
+
+def _best_tau(loss, params):
+    """``params`` with the ``log_tau`` of :data:`LOG_TAU_GRID` (or its own) of lowest ``loss``."""
+    grid = jnp.concatenate([jnp.asarray(LOG_TAU_GRID, params["head"]["log_tau"].dtype), params["head"]["log_tau"][None]])
+    at = lambda lt: {**params, "head": {**params["head"], "log_tau": lt}}  # noqa: E731
+    vals = jax.jit(jax.vmap(lambda lt: loss(at(lt))))(grid)
+    return at(grid[jnp.argmin(vals)])
 
 
 def minima_analysis(model_config: ModelConfig, lat: Lattice, train, test, *, n_inits: int = 64, n_fit: int = 64,
@@ -111,7 +121,8 @@ def minima_analysis(model_config: ModelConfig, lat: Lattice, train, test, *, n_i
       ``exact_distance``, cluster), ``clusters`` (per cluster: size, members, representative, loss
       min/mean, accuracies, agreement, ``reaches_invariant``, exact distance, ``hessian``
       (:func:`block_hessian` without the full eigenvalue list) for the largest ones), ``n_clusters``,
-      ``n_reaching``, ``n_param_clusters``, ``neb`` (energies, arc, barrier, straight-line energies
+      ``n_reaching``, ``members_reaching``, ``n_param_clusters``, ``n_clusters_by_tol_f`` (the count at
+      ``tol_f / 10, tol_f, 4 tol_f, 10 tol_f``), ``neb`` (energies, arc, barrier, straight-line energies
       and barrier, end losses, steps, convergence; None when no cluster is spurious) and ``seconds``
       per stage.
     """
@@ -152,8 +163,6 @@ def minima_analysis(model_config: ModelConfig, lat: Lattice, train, test, *, n_i
 
     # 2. scores (float64), canonical forms
     pe = topo.init_params(jax.random.key(seed), exact_cfg, lat)
-    f_exact = np.asarray(invariant_values(pe, Ep, Vp, lat, exact_cfg))
-    pred_exact = np.asarray(outputs(pe, Et, Vt, lat, exact_cfg)).argmax(-1)
     ps = tr["params"]
 
     @jax.jit
@@ -161,14 +170,24 @@ def minima_analysis(model_config: ModelConfig, lat: Lattice, train, test, *, n_i
         return (loss(p), outputs(p, E, V, lat, rand_cfg), outputs(p, Et, Vt, lat, rand_cfg),
                 invariant_values(p, Ep, Vp, lat, rand_cfg), canonicalize(p), exact_distance(p))
 
-    l_end, o_tr, o_te, f_pr, canon, d_ex = jax.vmap(score)(ps)
-    l_end, f_pr, d_ex = np.asarray(l_end), np.asarray(f_pr), np.asarray(d_ex)
-    acc_tr = np.mean(np.asarray(o_tr).argmax(-1) == np.asarray(t)[None], axis=1)
-    pred_te = np.asarray(o_te).argmax(-1)
+    # the exact network (same parameter structure) rides along as member n_inits: one compilation
+    both = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b[None]]), ps, pe)
+    l_all, o_tr, o_te, f_all, canon, d_ex = jax.vmap(score)(both)
+    l_all, f_all, o_tr, o_te = np.asarray(l_all), np.asarray(f_all), np.asarray(o_tr), np.asarray(o_te)
+    pe_loss, f_exact, pred_exact = float(l_all[-1]), f_all[-1], o_te[-1].argmax(-1)
+    exact_train_acc = float(np.mean(o_tr[-1].argmax(-1) == np.asarray(t)))
+    l_end, f_pr, o_tr, o_te = l_all[:-1], f_all[:-1], o_tr[:-1], o_te[:-1]
+    canon = jax.tree_util.tree_map(lambda a: a[:-1], canon)
+    d_ex = np.asarray(d_ex)[:-1]
+    acc_tr = np.mean(o_tr.argmax(-1) == np.asarray(t)[None], axis=1)
+    pred_te = o_te.argmax(-1)
     acc_te = np.mean(pred_te == np.asarray(tt)[None], axis=1)
     agree = np.mean(pred_te == pred_exact[None], axis=1)
     f_rms = np.sqrt(np.mean((f_pr - f_exact[None]) ** 2, axis=1))
-    cl = cluster_endpoints(f_pr, canon, np.where(np.isfinite(l_end), l_end, np.inf), tol_f=tol_f, tol_p=tol_p)
+    l_safe = np.where(np.isfinite(l_end), l_end, np.inf)
+    cl = cluster_endpoints(f_pr, canon, l_safe, tol_f=tol_f, tol_p=tol_p)
+    by_tol = {f"{tf:g}": len(cluster_endpoints(f_pr, canon, l_safe, tol_f=tf, tol_p=tol_p)["clusters"])
+              for tf in sorted({tol_f / 10, tol_f, 4 * tol_f, 10 * tol_f})}
     secs["score_cluster"] = time.perf_counter() - t1
     t1 = time.perf_counter()
 
@@ -203,7 +222,8 @@ def minima_analysis(model_config: ModelConfig, lat: Lattice, train, test, *, n_i
     band = None
     if spurious:
         i = spurious[0]
-        start, end = nearest_exact(_member(ps, clusters[i]["representative"]))
+        start, end = jax.jit(nearest_exact)(_member(ps, clusters[i]["representative"]))
+        end = _best_tau(loss, end)
         r = neb(loss, start, end, n_images=n_images, steps=neb_steps, spring=spring, climbing=True)
         band = {"cluster": i, "energies": r["energies"].tolist(), "arc": r["arc"].tolist(), "barrier": r["barrier"],
                 "saddle_index": r["saddle_index"], "line_alphas": r["line_alphas"].tolist(),
@@ -217,7 +237,6 @@ def minima_analysis(model_config: ModelConfig, lat: Lattice, train, test, *, n_i
     endpoints = [{"seed": tr["seeds"][k], "loss": float(l_end[k]), "train_acc": float(acc_tr[k]),
                   "test_acc": float(acc_te[k]), "agreement": float(agree[k]), "f_rms": float(f_rms[k]),
                   "exact_distance": float(d_ex[k]), "cluster": int(cl["labels"][k])} for k in range(n_inits)]
-    pe_loss = float(loss(pe))
     return {
         "config": {"model": dataclasses.asdict(rand_cfg), "lattice": {"kind": lat.kind, "dims": list(lat.dims),
                                                                        "pbc": bool(lat.pbc)},
@@ -225,7 +244,7 @@ def minima_analysis(model_config: ModelConfig, lat: Lattice, train, test, *, n_i
                    "steps": steps, "learning_rate": learning_rate, "tol_f": tol_f, "tol_p": tol_p,
                    "threshold": threshold, "n_images": n_images, "neb_steps": neb_steps, "spring": spring, "seed": seed,
                    "train_dtype": train_dtype, "blocks": list(BLOCKS)},
-        "exact": {"loss": pe_loss, "train_acc": _acc(outputs(pe, E, V, lat, exact_cfg), t),
+        "exact": {"loss": pe_loss, "train_acc": exact_train_acc,
                   "test_acc": float(np.mean(pred_exact == np.asarray(tt)))},
         "endpoints": endpoints,
         "clusters": clusters,
@@ -233,6 +252,7 @@ def minima_analysis(model_config: ModelConfig, lat: Lattice, train, test, *, n_i
         "n_reaching": int(sum(c["reaches_invariant"] for c in clusters)),
         "members_reaching": int(sum(c["size"] for c in clusters if c["reaches_invariant"])),
         "n_param_clusters": cl["n_param_clusters"],
+        "n_clusters_by_tol_f": by_tol,
         "neb": band,
         "seconds": secs,
     }

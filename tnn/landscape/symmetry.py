@@ -30,8 +30,8 @@ Canonical form (:func:`canonicalize`): hidden units sign-fixed (first significan
 vector ``(c, w2, b2)`` and mixing rows scaled to unit norm with their first significant entry
 positive, the scales moved into the head (``w_k, W1[k, :] *= gamma s^2 alpha^2 beta^2``);
 channels sorted by ``|w_k|`` descending; ``b2`` folded into ``b``. "Significant": ``|x| > 1e-6
-max|v|``. At the exact parameters the canonical form is the exact parameters (``a = c = 1``,
-MLP outputs 0, ``M = 1``, ``w = e_0``).
+max|v|``. At the exact parameters the canonical form keeps the exact tensors (``a = c = 1``,
+MLP output layers 0, ``M = 1``, ``w = e_0``; only the MLPs' hidden units are reordered).
 
 :func:`exact_distance` measures the distance from the canonical form to the exact set in the same
 chart: the nearest point with one channel ``j`` exact (kernel ``(1, 0, 0)``, spectral ``(1, 0, 0)``,
