@@ -45,6 +45,14 @@ Modules: :mod:`~tnn.landscape.curvature` (Hessian, HVP, Lanczos, SLQ, Hutchinson
 :mod:`~tnn.landscape.slices` (directions, slices, line barrier), :mod:`~tnn.landscape.analysis`
 (:func:`analyze`, :func:`write_analysis`), :mod:`~tnn.landscape.pytrees` (the shared checks and
 flat-vector view). Every name below is importable from ``tnn.landscape``.
+
+The landscape of topo's 1D network modulo its symmetries (issue 19, item 5):
+:mod:`~tnn.landscape.chain` (the network as a function of its parameters, its blocks
+:data:`BLOCKS`), :mod:`~tnn.landscape.symmetry` (the exact symmetry group, :func:`canonicalize`,
+:func:`nearest_exact`, :func:`exact_distance`), :mod:`~tnn.landscape.neb` (:func:`neb`: nudged
+elastic band with a climbing image), :mod:`~tnn.landscape.endpoints` (:func:`train_endpoints`,
+:func:`cluster_endpoints`) and :mod:`~tnn.landscape.minima` (:func:`block_hessian`,
+:func:`minima_analysis`, :func:`plot_neb`, :func:`write_minima`).
 """
 
 from tnn.landscape.analysis import analyze, write_analysis
@@ -58,8 +66,13 @@ from tnn.landscape.curvature import (
     slq,
     spectral_density,
 )
+from tnn.landscape.chain import BLOCKS, block_masks, invariant_values, make_chain_loss
+from tnn.landscape.endpoints import cluster_endpoints, train_endpoints
+from tnn.landscape.minima import block_hessian, block_spectra, minima_analysis, plot_neb, write_minima
+from tnn.landscape.neb import neb
 from tnn.landscape.pytrees import LossFn, Params
 from tnn.landscape.slices import line_barrier, random_direction, slice_1d, slice_2d
+from tnn.landscape.symmetry import canonicalize, exact_distance, nearest_exact, random_symmetry
 
 __all__ = [
     "LossFn",
@@ -76,4 +89,20 @@ __all__ = [
     "line_barrier",
     "analyze",
     "write_analysis",
+    "BLOCKS",
+    "block_masks",
+    "invariant_values",
+    "make_chain_loss",
+    "canonicalize",
+    "random_symmetry",
+    "nearest_exact",
+    "exact_distance",
+    "neb",
+    "train_endpoints",
+    "cluster_endpoints",
+    "block_hessian",
+    "block_spectra",
+    "minima_analysis",
+    "plot_neb",
+    "write_minima",
 ]
