@@ -112,7 +112,9 @@ def test_kitaev_gapless_and_disorder():
 def test_kitaev_dataset_and_exact_topo_model(tmp_path):
     from tnn.models import ModelConfig, make_model
 
-    spec = data.preset("kitaev", size=32, n=48, shard_size=48, chunk_size=16, seed=3)
+    # The certified real-space labels (what the exact topo model computes); the preset's default
+    # exact labels also count samples whose correlations reach past L = 32 (tests/test_labels.py).
+    spec = data.preset("kitaev", size=32, n=48, shard_size=48, chunk_size=16, seed=3, label="realspace")
     arrays = data.compute_samples(spec, 0, spec.n)
     ok = ~arrays["ill_defined"]  # certified labels (the others sit near a transition or at small delta)
     assert ok.sum() >= spec.n // 2

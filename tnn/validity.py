@@ -457,7 +457,7 @@ def lyapunov_scan(columns, ranges, n_blocks: int = LYAPUNOV_BLOCKS, warmup: int 
         return (Q, acc + jnp.where(keep, jnp.log(jnp.maximum(r, jnp.finfo(r.dtype).tiny)), 0.0)), None
 
     Q0 = jnp.broadcast_to(jnp.eye(D, dtype=a.dtype)[..., None], (D, D, n_blocks))
-    (_, acc), _ = jax.lax.scan(step, (Q0, jnp.zeros((D, n_blocks), a.real.dtype)), (a, counted), unroll=4)
+    (_, acc), _ = jax.lax.scan(step, (Q0, jnp.zeros((D, n_blocks), a.real.dtype)), (a, counted), unroll=1)
     g = acc.T / per  # (n_blocks, D)
     gamma = jnp.mean(g, axis=0)
     err = jnp.std(g, axis=0, ddof=1) / np.sqrt(n_blocks)

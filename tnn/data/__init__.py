@@ -14,6 +14,7 @@ or from the shell: ``tnn data generate --preset ssh --n 2000 --out data/ssh`` an
 
 Modules: :mod:`~tnn.data.spec` (specs, presets), :mod:`~tnn.data.samples` (draws, rejection,
 labels and features of each sample: :func:`compute_samples`, :func:`preflight`),
+:mod:`~tnn.data.exact` (the exact labels, ``xi`` and the distance to the transition),
 :mod:`~tnn.data.eigensystem` (eigenvector gauge, chiral eigensystem), :mod:`~tnn.data.generation`
 (shards, manifest, resume, worker processes: :func:`generate`), :mod:`~tnn.data.store` (reading),
 :mod:`~tnn.data.cli` (``tnn data``).
@@ -46,7 +47,16 @@ complex for QWZ and Haldane):
 Always stored (labels float64 / int32 / bool):
 
 * ``energies`` ``(S, N)`` float64, ascending.
-* ``label`` int32: the training label, ``class`` or ``kspace_class`` as ``spec.label`` says.
+* ``label`` int32: the training label as ``spec.label`` says: ``"exact"`` (every preset's default)
+  the reference of the infinite system (:mod:`tnn.data.exact`: clean k space, the zero-energy
+  Lyapunov winding of disordered chiral chains, the certified real-space value of disordered 2D
+  samples), ``"realspace"`` ``class``, ``"kspace"`` ``kspace_class``.
+* ``label_source`` int32 (0 k space, 1 Lyapunov, 2 certified real space, -1 none: ill-defined),
+  ``label_reason`` int32 (0 ok, 1 kspace_gapless, 2 symmetry_broken, 3 at_transition,
+  4 uncertified; :data:`tnn.data.exact.LABEL_REASONS`), ``xi`` (correlation / localization length
+  in cells; NaN where no exact reference exists), ``transition_distance`` (chains ``1/xi``; 2D the
+  clean k-space gap) and ``transition_error`` (its statistical error): :mod:`tnn.data.exact`. They
+  are computed for every label kind.
 * ``invariant``: the real-space invariant, raw (never NaN-ed): chiral chains the polar route of
   :func:`tnn.invariants.winding_number` (its SVD of the chiral block,
   :func:`tnn.invariants.winding_polar_energies`, or :func:`tnn.invariants.winding_number_from_svd`
@@ -67,7 +77,7 @@ Always stored (labels float64 / int32 / bool):
   (``experiments/bench_labels.py`` measures it).
 * ``params`` ``(S, P)`` (:func:`tnn.data.spec.param_names` order), ``strength`` (disorder ``W``),
   ``near_boundary`` (drawn by the boundary oversampling), ``attempts`` (rejection draws),
-  ``index`` (global sample index).
+  ``index`` (the sample's PRNG index: ``spec.index_offset`` plus its position).
 
 Why float64 by default for SSH: the exact "topo" model must reproduce the invariant to 1e-8 from
 the stored eigenvectors, which float32 cannot; the 2D presets store float32 (half the disk) and can
