@@ -33,8 +33,14 @@ def parts(c) -> dict:
     if "generalization" in c.sections:
         out["onsite"] = onsite
     if "trainability" in c.sections:
+        from tnn.study.trainparts import blocks, minima, phase
+
         out["landscape"] = landscape
-        out["sensitivity"] = sensitivity
+        out["phase"] = phase
+        out["blocks"] = blocks
+        out["minima"] = minima
+        if c.sens_seeds > 0:
+            out["sensitivity"] = sensitivity
         out["gradvar"] = gradvar
     if "proxies" in c.sections:
         from tnn.study.proxies import probes

@@ -8,6 +8,8 @@ intervals on the same samples."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from tnn import intervals as iv
 from tnn.intervals import CONTRADICTED, INCONCLUSIVE, SUPPORTED
 from tnn.study import evidence as ev
@@ -62,7 +64,7 @@ def _combine(verdicts) -> str:
 def findings(summary) -> list[dict]:
     """Claim by claim: ``{"claim", "verdict", "evidence", "threshold"}``."""
     out = []
-    for fn in (_express, _hard, _proxies, _pruned, _erode, _transfer_2d, _beat, _unseen, _drift):
+    for fn in (_express, _hard, _minima, _proxies, _pruned, _erode, _transfer_2d, _beat, _unseen, _drift):
         out += fn(summary)
     return out
 
@@ -102,6 +104,25 @@ def _hard(summary):
                           "(learning rate x steps x optimizer x tau x loss).", v, txt,
                           f"success rate (test accuracy >= {ph.get('threshold', 0.99)}) Clopper-Pearson interval below "
                           f"{T['hard']} in every cell; contradicted when some cell's interval is above {T['hard']}"))
+    bl = summary["parts"].get("blocks")
+    if bl and cells:
+        js = 0  # the smallest noise scale
+        S = len(bl["seeds"])
+        per = {b: int(bl["success"][ib][js][-1]) for ib, b in enumerate(bl["block"])}
+        worst = min(per, key=per.get)
+        lr = bl["learning_rate"]
+        rnd = [c for c in cells if c["optimizer"] == bl["optimizer"] and c["loss"] == bl["loss"]]
+        rnd = min(rnd, key=lambda c: (abs(np.log(c["lr"] / lr)), -c["tau"]), default=None)
+        if rnd is not None:
+            lo_a, hi_a = iv.clopper_pearson(per[worst], S)
+            v = iv.verdict(lo_a - rnd["hi"], hi_a - rnd["lo"], T["init_gap"])
+            out.append(_claim("topo is sensitive to its initialization: started near the exact tensors (noise on any one "
+                              "parameter block) it reaches the invariant, from a random init it does not, with the same "
+                              "optimizer and budget.", v,
+                              f"noise sigma = {bl['sigma'][js]:g} per block: " + ", ".join(f"{b} {k}/{S}" for b, k in per.items())
+                              + f" (worst {worst}: [{lo_a:.2f}, {hi_a:.2f}]); random init, {rnd['label']}: {rnd['k']}/{rnd['n']} "
+                              f"[{rnd['lo']:.2f}, {rnd['hi']:.2f}]",
+                              f"difference of the Clopper-Pearson intervals (worst block minus random) above {T['init_gap']}"))
     sens = summary["parts"].get("sensitivity", {}).get("conditions", [])
     near = [c for c in sens if c.get("sigma") is not None]
     rnd = [c for c in sens if c.get("init") == "random"]
@@ -118,6 +139,24 @@ def _hard(summary):
                           f"difference of the Clopper-Pearson intervals (lo_near - hi_random, hi_near - lo_random) above "
                           f"{T['init_gap']}"))
     return out
+
+
+def _minima(summary):
+    mi = summary["parts"].get("minima")
+    if not mi:
+        return []
+    n = mi["config"]["n_inits"]
+    k = mi["members_reaching"]
+    lo, hi = iv.clopper_pearson(k, n)
+    band = mi.get("neb")
+    txt = (f"{n} random inits, {mi['config']['steps']} Adam steps: {mi['n_clusters']} distinct minima modulo topo's "
+           f"symmetries ({mi['n_reaching']} at the invariant), {k}/{n} members reach it [{lo:.2f}, {hi:.2f}]")
+    if band:
+        txt += (f"; nudged elastic band from the largest spurious minimum to the nearest exact point: barrier "
+                f"{band['barrier']:.3g} (straight line: {band['line_barrier']:.3g}; converged: {band['converged']})")
+    return [_claim("Random inits end mostly in spurious minima of the loss, distinct from the exact manifold modulo the "
+                   "network's symmetries.", iv.verdict(lo, hi, 0.5, above=False), txt,
+                   "share of inits that reach the invariant, Clopper-Pearson interval below 0.5")]
 
 
 def _proxies(summary):

@@ -75,7 +75,8 @@ class StudyConfig:
         class, the unseen ones included but never trained) and ``regress`` (one real output, rounded).
       sections: the sections after Accuracy to compute, from :data:`SECTIONS`.
       sigmas: init-noise grid of the topo success-rate curve (Trainability).
-      sens_seeds, sens_epochs: members and epochs per init condition of that curve.
+      sens_seeds, sens_epochs: members and epochs per init condition of that curve (``sens_seeds = 0``:
+        not computed; the block-noise part and the phase diagram measure the same question per block).
       grad_lengths: chain lengths of the gradient-variance measurement.
       landscape_models: models whose Hessian is analysed at init and at the end of training.
       landscape_batch: samples of the loss the Hessian is taken of.
@@ -83,6 +84,13 @@ class StudyConfig:
       probe_seeds: the first this many seeds get the pruning curves (every seed is pruned and probed).
       probe_fractions: widths of the edge masks and cuts in units of each chain's xi.
       probe_strengths: edge-potential strengths of the sweep that moves the edge modes.
+      phase_size, phase_n: chain length and samples (half train, half test) of the ``phase`` dataset the
+        trainability grid, the block noise and the minima train on (labels: the rounded real-space value).
+      phase_optimizers, phase_losses, phase_taus, phase_lrs, phase_steps: the grid of
+        :func:`tnn.trainability.phase_diagram` (steps: checkpoints along one trajectory).
+      phase_seeds: members per cell (one vmap ensemble). phase_batch: minibatch size of Adam/SGD.
+      block_sigmas, block_lr: noise scales and Adam learning rate of :func:`tnn.trainability.block_noise`.
+      minima_inits, minima_steps: random inits and Adam steps of :func:`tnn.landscape.minima_analysis`.
       size_2d, test_size_2d: QWZ training and larger-test lattice sides (open, Anderson disorder).
       n_2d, n_test_2d: samples of the QWZ training set and of each 2D test set.
       models_2d: 2D models, from ``topo-exact`` (the marker network), ``cnn``, ``resnet``.
@@ -117,7 +125,7 @@ class StudyConfig:
     unseen_heads: tuple[str, ...] = HEADS
     sections: tuple[str, ...] = SECTIONS
     sigmas: tuple[float, ...] = (0.01, 0.1, 0.3, 1.0)
-    sens_seeds: int = 4
+    sens_seeds: int = 0
     sens_epochs: int = 4
     grad_lengths: tuple[int, ...] = (16, 24, 32)
     landscape_models: tuple[str, ...] = ("topo-exact", "topo-random", "shallow", "cnn")
@@ -126,6 +134,19 @@ class StudyConfig:
     probe_seeds: int = 2
     probe_fractions: tuple[float, ...] = (1.0, 3.0)
     probe_strengths: tuple[float, ...] = (0.5, 1.0, 2.0)
+    phase_size: int = 16
+    phase_n: int = 512
+    phase_optimizers: tuple[str, ...] = ("adam", "sgd", "lbfgs")
+    phase_losses: tuple[str, ...] = ("ce", "mse")
+    phase_taus: tuple[float, ...] = (10.0,)
+    phase_lrs: tuple[float, ...] = (3e-3, 3e-2)
+    phase_steps: tuple[int, ...] = (30, 100, 300)
+    phase_seeds: int = 16
+    phase_batch: int = 16
+    block_sigmas: tuple[float, ...] = (0.1, 1.0)
+    block_lr: float = 3e-2
+    minima_inits: int = 64
+    minima_steps: int = 300
     models_2d: tuple[str, ...] = ("topo-exact", "cnn", "resnet")
     size_2d: int = 12
     test_size_2d: int = 14
@@ -209,7 +230,7 @@ _RULES = {
     "size": _checks.integer(8),
     "transfer_factors": _checks.integers(2, min_length=1, distinct=True),
     "splits": functools.partial(_checks.check_splits, strict=True),
-    ("batch_size", "epochs", "width", "channels", "sens_seeds", "sens_epochs", "epochs_2d", "landscape_batch",
+    ("batch_size", "epochs", "width", "channels", "sens_epochs", "epochs_2d", "landscape_batch",
      "probe_n", "probe_seeds", "n", "n_test", "n_test_2d", "n_test_disorder"): _checks.integer(1),
     "n_2d": _checks.integer(32),
     "models_2d": _names(("topo-exact", "cnn", "resnet")),
@@ -224,10 +245,18 @@ _RULES = {
     "landscape_models": _names(STUDY_MODELS),
     "sigmas": _checks.reals(0.0, lo_open=True, min_length=1, distinct=True),
     "probe_fractions": _checks.reals(0.0, min_length=1, distinct=True),
+    "phase_optimizers": _names(("adam", "sgd", "lbfgs"), empty=False),
+    "phase_losses": _names(("ce", "mse"), empty=False),
+    ("phase_taus", "phase_lrs", "block_sigmas"): _checks.reals(0.0, lo_open=True, min_length=1, distinct=True),
+    "phase_steps": _checks.integers(1, min_length=1, distinct=True),
+    ("phase_size", "phase_n"): _checks.integer(8),
+    ("phase_seeds", "phase_batch", "minima_steps"): _checks.integer(1),
+    "minima_inits": _checks.integer(2),
+    "block_lr": _checks.real(0, lo_open=True),
     "probe_strengths": _checks.reals(0.0, lo_open=True, min_length=1, distinct=True),
     "grad_lengths": _checks.integers(8, min_length=1, distinct=True),
     ("noise", "learning_rate", "tau"): _checks.real(0, lo_open=True),
-    "depth": _checks.integer(0),
+    ("depth", "sens_seeds"): _checks.integer(0),
     "train_2d_topo": _checks.boolean(),
     ("size_2d", "test_size_2d"): _checks.integer(4),
 }
@@ -239,9 +268,11 @@ PROFILES = {
     "quick": dict(seeds=(0, 1, 2), size=16, transfer_factors=(2,), n=600, splits=(0.6, 0.2, 0.2), n_test=60,
                   n_test_disorder=40, batch_size=16, inputs=("edge_modes",), input_models=("cnn",),
                   disorder=(0.0, 1.0), onsite=(1.0,), models=("topo-exact", "topo-random", "shallow", "cnn"),
-                  epochs=3, width=8, depth=1, unseen_models=("topo-exact", "cnn"), sigmas=(0.1, 1.0), sens_seeds=2,
+                  epochs=3, width=8, depth=1, unseen_models=("topo-exact", "cnn"), sigmas=(0.1, 1.0), sens_seeds=0,
                   sens_epochs=1, grad_lengths=(16, 24), landscape_models=("topo-random",), landscape_batch=24,
-                  probe_n=48, probe_seeds=1, probe_fractions=(1.0,), probe_strengths=(1.0,), models_2d=("topo-exact", "cnn"), size_2d=8, test_size_2d=10, n_2d=160, n_test_2d=40,
+                  probe_n=48, probe_seeds=1, probe_fractions=(1.0,), probe_strengths=(1.0,), phase_n=128,
+                  phase_optimizers=("adam", "lbfgs"), phase_lrs=(3e-2,), phase_steps=(10, 40), phase_seeds=4,
+                  block_sigmas=(1.0,), minima_inits=8, minima_steps=40, models_2d=("topo-exact", "cnn"), size_2d=8, test_size_2d=10, n_2d=160, n_test_2d=40,
                   epochs_2d=2),
     "default": {},
     # publication scale, sized for one GPU (see README: expected time and memory)
@@ -250,7 +281,9 @@ PROFILES = {
                  onsite=(0.5, 1.0, 2.0), epochs=40, width=32, unseen_models=tuple(STUDY_MODELS),
                  sigmas=(1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0), sens_seeds=16, sens_epochs=10,
                  grad_lengths=(16, 32, 64, 128), probe_seeds=5, landscape_models=tuple(STUDY_MODELS), landscape_batch=256,
-                 probe_n=1000, probe_fractions=(0.5, 1.0, 2.0, 3.0), probe_strengths=(0.25, 0.5, 1.0, 2.0), size_2d=12, test_size_2d=20, n_2d=3000, n_test_2d=400, epochs_2d=30),
+                 phase_n=1024, phase_taus=(1.0, 10.0), phase_lrs=(1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1),
+                 phase_steps=(30, 100, 300, 1000, 3000), phase_seeds=32, block_sigmas=(1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0),
+                 minima_inits=256, minima_steps=1000, probe_n=1000, probe_fractions=(0.5, 1.0, 2.0, 3.0), probe_strengths=(0.25, 0.5, 1.0, 2.0), size_2d=12, test_size_2d=20, n_2d=3000, n_test_2d=400, epochs_2d=30),
 }
 
 

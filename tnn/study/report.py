@@ -189,7 +189,7 @@ def _generalization(summary) -> list[str]:
 
 def _trainability(summary) -> list[str]:
     c, parts = summary["config"], summary["parts"]
-    L = []
+    L = _phase_lines(summary)
     land = parts.get("landscape", {})
     L.append("Hessian of the training loss (cross-entropy) on a test batch of "
              f"{c.landscape_batch} samples, seed {c.seeds[0]}, at initialization and at the end of training "
@@ -235,6 +235,62 @@ def _trainability(summary) -> list[str]:
         L.append("")
     L.append(figure("sensitivity.png", "left: topo's success rate against init noise sigma (random init at the right); "
                                        "right: gradient variance at init against chain length."))
+    return L
+
+
+def _phase_lines(summary) -> list[str]:
+    """The phase diagram, the block noise and the minima of topo (:mod:`tnn.study.trainparts`)."""
+    from tnn.trainability import block_table
+
+    c, parts = summary["config"], summary["parts"]
+    L = []
+    ph = parts.get("phase")
+    if ph:
+        L.append(f"**Trainability as a phase diagram** (`tnn.trainability.phase_diagram`): topo from a random init on "
+                 f"{ph['n_train']} open chains of {c.phase_size} cells, labels = the rounded real-space invariant (the "
+                 f"function the exact tensors compute), {ph['n_seeds']} seeds per cell as one vmap ensemble; success = "
+                 f"test accuracy >= {ph['threshold']} on {ph['n_test']} held-out chains; `k/n [95% Clopper-Pearson]` "
+                 "at the last checkpoint, median steps-to-solution among the members that succeed, success count at "
+                 "every checkpoint. L-BFGS is full batch (its iterations: the same number of per-sample gradients).\n")
+        L.append("| cell | successes at the checkpoints | success at the end | median steps to solution |")
+        L.append("|---|---|---|---|")
+        succ = np.asarray(ph["success"])
+        for cell in ph["cells"]:
+            io, il = ph["optimizer"].index(cell["optimizer"]), ph["loss"].index(cell["loss"])
+            it, ir = ph["tau"].index(cell["tau"]), ph["lr"].index(cell["lr"])
+            steps = ph["step"][io]
+            trail = ", ".join(f"{int(k)}@{int(t)}" for k, t in zip(succ[io, il, it, ir], steps))
+            med = cell["median_steps"]
+            L.append(f"| {cell['label']}{' (the study default)' if cell['is_default'] else ''} | {trail} "
+                     f"| {cell['k']}/{cell['n']} [{cell['lo']:.2f}, {cell['hi']:.2f}] | {'--' if med is None else f'{med:g}'} |")
+        L.append("")
+    bl = parts.get("blocks")
+    if bl:
+        L.append("**Noise on one parameter block at a time** (`tnn.trainability.block_noise`): the exact tensors plus "
+                 "N(0, sigma^2) on one block, then trained; which block is ill-conditioned:\n")
+        L.append("```\n" + block_table(bl) + "\n```\n")
+    mi = parts.get("minima")
+    if mi:
+        L.append(f"**Minima modulo symmetries** (`tnn.landscape.minima_analysis`): {mi['config']['n_inits']} random "
+                 f"inits trained {mi['config']['steps']} Adam steps, endpoints canonicalized by topo's exact symmetries "
+                 f"(channel permutations, signs, scales) and clustered in function space: {mi['n_clusters']} minima, "
+                 f"{mi['n_reaching']} of them at the invariant ({mi['members_reaching']} members). Per cluster:\n")
+        L.append("| cluster | members | loss (min) | test accuracy | agreement with the exact network | distance to the "
+                 "exact manifold | Hessian per block: [min, max] eigenvalue |")
+        L.append("|---|---|---|---|---|---|---|")
+        for i, cl in enumerate(mi["clusters"][:8]):
+            h = cl.get("hessian", {}).get("blocks", {})
+            hs = "; ".join(f"{b} [{v['min']:.2g}, {v['max']:.2g}]" for b, v in h.items()) or "--"
+            L.append(f"| {i} | {cl['size']} | {cl['loss_min']:.3g} | {cl['test_acc']:.3f} | {cl['agreement']:.3f} "
+                     f"| {cl['exact_distance']:.3g} | {hs} |")
+        band = mi.get("neb")
+        if band:
+            L.append(f"\nNudged elastic band ({band['n_images']} images, climbing image) from the largest spurious "
+                     f"minimum to the nearest exact point: loss {band['start_loss']:.3g} -> {band['end_loss']:.3g}, "
+                     f"barrier {band['barrier']:.3g} above the start (the straight line: {band['line_barrier']:.3g}); "
+                     f"converged: {band['converged']}.\n")
+            L.append(figure("neb.png", "loss along the nudged elastic band and along the straight line."))
+        L.append("")
     return L
 
 

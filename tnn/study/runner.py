@@ -93,6 +93,9 @@ def dataset_specs(c: StudyConfig) -> dict:
     for i, w in enumerate(c.disorder):
         if w > 0:
             specs[_wname("bond", w)] = data.preset("ssh-bond", size=L, strength=fixed("W", w), seed=s + 30 + i, **dis)
+    if "trainability" in c.sections:
+        specs["phase"] = data.preset("ssh", size=c.phase_size, n=c.phase_n, seed=s + 60, splits=(0.5, 0.0, 0.5),
+                                     features=("wavefunctions",), **f32)
     if "generalization" in c.sections:
         specs["periodic"] = data.preset("ssh-pbc", size=L, features=FEATURES, **same)
         # the unseen-windings runs read the eigensystem (topo) and the Hamiltonian (baselines) only
