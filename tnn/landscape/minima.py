@@ -210,7 +210,8 @@ def minima_analysis(model_config: ModelConfig, lat: Lattice, train, test, *, n_i
         masks = block_masks(_member(canon, 0))
     for k, c in enumerate(top):
         h = block_spectra(Hs[k], masks)
-        c["hessian"] = {"blocks": {b: {"min": v[0], "max": v[-1], "n_negative": int(np.sum(np.asarray(v) < 0)),
+        tol = 1e-8 * max(abs(h["full"]["min"]), abs(h["full"]["max"]))
+        c["hessian"] = {"blocks": {b: {"min": v[0], "max": v[-1], "n_negative": int(np.sum(np.asarray(v) < -tol)),
                                        "eigenvalues": v} for b, v in h["blocks"].items()},
                         "full": {k2: v for k2, v in h["full"].items() if k2 != "eigenvalues"},
                         "full_lowest": h["full"]["eigenvalues"][:5], "full_highest": h["full"]["eigenvalues"][-5:]}
