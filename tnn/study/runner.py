@@ -185,15 +185,19 @@ class _Study:
             self._cache[k] = (x, y, lat, info, d["kspace_gap"][keep], d["kspace_class"][keep])
         return self._cache[k]
 
-    def load_invariant(self, ds_name: str, split: str, mcfg):
+    def load_invariant(self, ds_name: str, split: str, mcfg, certified: bool = False):
         """``(x, y_rs, lat)``: like :meth:`load`, with the labels replaced by the rounded real-space
         invariant of each sample (what the exact topo network computes at this size), samples
-        without a finite value left out. Success in the trainability analyses means reaching *this*
-        function, whose ceiling is 1 by construction."""
+        without a finite value left out (and, with ``certified``, those whose value the certificate of
+        :mod:`tnn.validity` does not certify). Success in the trainability analyses means reaching
+        *this* function, whose ceiling is 1 by construction."""
         x, y, lat, info, _, _ = self.load(ds_name, split, mcfg)
-        d = self.sets[ds_name].load(split, ("class", "ill_defined"))
-        rs = d["class"][~d["ill_defined"].astype(bool)]
+        d = self.sets[ds_name].load(split, ("class", "ill_defined", "invalid"))
+        keep = ~d["ill_defined"].astype(bool)
+        rs = d["class"][keep]
         ok = np.isin(rs, np.asarray(mcfg.classes))
+        if certified:
+            ok &= ~d["invalid"][keep].astype(bool)
         return {k: v[ok] for k, v in x.items()}, rs[ok].astype(np.float64), lat
 
     def part(self, name: str, fn: Callable[[], dict]) -> dict:
