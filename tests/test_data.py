@@ -391,9 +391,11 @@ def test_cli_generate_and_info(tmp_path, capsys):
     assert "56 in 4 shards" in text and "class balance" in text and "train [0, 45)" in text
     assert "label quality: valid" in text and "clean valid samples agreeing with k space" in text
     # Clean chains: every exact-label source is k space, xi finite.
-    assert "label sources: kspace" in text and "xi (cells): median" in text
+    assert "label sources: kspace" in text and "xi (cells): median" in text and "rounded real-space value == label" in text
     info = data.dataset_info(out)
     assert all(set(s["label_sources"]) <= {"kspace", "none"} for s in info["splits"].values())
+    tr = info["splits"]["train"]
+    assert 0.0 < tr["realspace_equals_label"] <= 1.0 and tr["xi"]["n"] + tr["xi"]["n_nan"] + tr["xi"]["n_inf"] == tr["n"]
     assert sum(sum(s["class_counts"].values()) + s["n_ill_defined"] for s in info["splits"].values()) == 56
     assert cli_main(["data", "info", str(tmp_path / "missing")]) == 2
 

@@ -247,3 +247,21 @@ def test_specs_without_the_new_fields_keep_their_digests():
         s.replace(index_offset=-1)
     with pytest.raises(ValueError, match="`lyapunov_cells`"):
         s.replace(lyapunov_cells=10)
+
+
+def test_datasets_written_before_the_exact_labels_still_load(tmp_path):
+    """A manifest without the new spec fields and arrays (as earlier versions wrote it) keeps its
+    digest (resume keeps its shards) and `tnn data info` reads it."""
+    from tnn.data import store
+
+    spec = data.preset("ssh", size=8, n=8, shard_size=8, chunk_size=8, seed=1, features=("density",))
+    out = tmp_path / "old"
+    data.generate(spec, out)
+    m = store.read_manifest(out)
+    assert "index_offset" not in m["spec"] and "lyapunov_cells" not in m["spec"]
+    for k in ("label_source", "label_reason", "xi", "transition_distance", "transition_error"):
+        del m["arrays"][k]
+    store.write_manifest(out, m)
+    info = data.dataset_info(out)
+    assert "label_sources" not in info["splits"]["train"] and info["splits"]["train"]["n"] == 6
+    assert data.generate(spec, out).report["kept"] == [0]

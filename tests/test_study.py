@@ -170,7 +170,7 @@ def test_exact_topo_is_one_on_every_certified_2d_sample(tmp_path):
 
     tnn.enable_x64()
     spec = data.preset("qwz", size=8, n=48, seed=5, splits=(0.0, 0.0, 1.0), features=("wavefunctions",),
-                       dtype="float64", shard_size=48, chunk_size=8)
+                       dtype="float64", shard_size=48, chunk_size=8, label="realspace")  # certified real-space labels
     ds = data.generate(spec, tmp_path / "qwz")
     mcfg = ModelConfig("topo", classes=(-1, 0, 1), init="exact", channels=1).validate()
     x, y, lat, info = load_dataset(ds, mcfg, "test")

@@ -227,7 +227,11 @@ def _exact_info(d: dict) -> dict:
     src, srcn = np.unique(exact.source_names(d["label_source"]), return_counts=True)
     why, whyn = np.unique(exact.label_reason_names(d["label_reason"][d["label_reason"] != 0]), return_counts=True)
     xi, td = d["xi"], d["transition_distance"]
+    lab = ~d["ill_defined"].astype(bool)
     return {
+        # The real-space value of this size scored against the exact label: the ceiling of a model
+        # that computes it (rounded value, every labelled sample).
+        "realspace_equals_label": float(np.mean(d["class"][lab] == d["label"][lab])) if lab.any() else None,
         "label_sources": {str(k): int(c) for k, c in zip(src, srcn)},
         "label_reasons": {str(k): int(c) for k, c in zip(why, whyn)},
         "xi": {**_stats(xi[np.isfinite(xi)]), "median": float(np.median(xi[np.isfinite(xi)])) if np.isfinite(xi).any() else None,
@@ -282,6 +286,9 @@ def format_info(info: dict) -> str:
             lines.append("    label sources: " + ", ".join(f"{k} {v} ({100 * v / tot:.1f}%)" for k, v in d["label_sources"].items())
                          + "; ill-defined because: " + (", ".join(f"{k} {v}" for k, v in d["label_reasons"].items()) or "none"))
             xi = d["xi"]
+            if d["realspace_equals_label"] is not None:
+                lines.append(f"    rounded real-space value == label on {100 * d['realspace_equals_label']:.1f}% of the "
+                             "labelled samples (the ceiling of a model that computes it at this size)")
             lines.append(f"    xi (cells): " + (f"median {xi['median']:.2f} mean {xi['mean']:.2f} min {xi['min']:.2f} max "
                                                  f"{xi['max']:.3g}" if xi["n"] else "none finite")
                          + f"; NaN {xi['n_nan']}, inf {xi['n_inf']}")

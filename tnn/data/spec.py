@@ -171,8 +171,9 @@ class DatasetSpec:
       classes: allowed classes of the clean k-space invariant (rejection sampling); ``None``: any.
       balance: equal numbers of each class (stratified: sample ``i`` is assigned a class by a
         seeded permutation of each block of ``len(classes)`` consecutive indices, then drawn by
-        rejection until its clean k-space class matches). Exact for ``label="kspace"``; for
-        ``label="realspace"`` the real-space classes follow up to finite-size/disorder changes.
+        rejection until its clean k-space class matches). Exact for ``label="kspace"`` and for clean
+        samples with ``label="exact"``; the real-space classes and the Lyapunov winding of
+        disordered chains follow up to finite-size / disorder changes.
       boundary_fraction: fraction of samples (each chosen by a seeded coin) drawn near a phase
         boundary: rejection until the clean k-space gap is below ``boundary_gap``.
       boundary_gap: the k-space gap that counts as "near a boundary".
