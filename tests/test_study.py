@@ -18,7 +18,8 @@ from tnn import cli, results as io
 from tnn.study import PROFILES, SECTIONS, STUDY_MODELS, StudyConfig, profile, results_table, run_study, eval_sets_1d
 from tnn.study.report import SECTION_TITLES
 
-SMALL = dict(models=("topo-exact", "cnn"), sections=("proxies",), seeds=(0, 1))
+SMALL = dict(models=("topo-exact", "cnn"), sections=("proxies",), seeds=(0, 1), inputs=("edge_modes",),
+             input_models=("cnn",))
 
 
 @pytest.fixture(scope="module")
@@ -35,21 +36,38 @@ def _figures_named(report: str) -> list[str]:
 def test_files_rows_and_exact_topo(study):
     cfg, summary = study
     out = Path(summary["out"])
-    for f in ("config.json", "metrics.csv", "report.md", "parts/drift.json", "parts/probes.json", "parts/pruning.json"):
+    for f in ("config.json", "metrics.csv", "report.md", "parts/drift.json", "parts/probes.json", "parts/pruning.json",
+              "parts/ceiling.json", "runs/cnn/preds.npz"):
         assert (out / f).stat().st_size > 0, f
     saved = io.read_json(out / "config.json")
     assert StudyConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved["study"].items()}) == cfg.validate()
     rows = io.read_csv(out / "metrics.csv")
     splits = list(eval_sets_1d(cfg.validate()))
+    tags = [t for t, _, _ in cfg.validate().runs_1d()]
     trained = [r for r in rows if r["stage"] == "trained" and not r["split"].startswith("probe-")]
     assert sorted((r["model"], r["seed"], r["split"]) for r in trained) == sorted(
-        (m, s, sp) for m in SMALL["models"] for s in cfg.seeds for sp in splits)  # one row each
+        (m, s, sp) for m in tags for s in cfg.seeds for sp in splits)  # one row each
     for r in trained:
         assert r["epochs"] == cfg.epochs and r["n"] > 0 and 0.0 <= r["acc"] <= 1.0
-    # the untrained exact topo model is right on every certified sample of every 1D set
+    # every labelled sample is scored: the rows count every sample that is not ill-defined
+    d = summary["datasets"]["ssh"]
+    assert {r["n"] for r in trained if r["split"] == "test"} == {d["n_test"] - d["ill_defined_test"]}
+    # the untrained exact topo model is scored once (its tensors do not depend on the seed) and it *is*
+    # the real-space invariant: its predictions equal the rounded real-space value on every sample
     init = [r for r in rows if r["stage"] == "init"]
-    assert sorted((r["seed"], r["split"]) for r in init) == sorted((s, sp) for s in cfg.seeds for sp in splits)
-    assert all(r["model"] == "topo-exact" and r["acc"] == 1.0 and r["n"] > 0 for r in init)
+    assert sorted((r["seed"], r["split"]) for r in init) == sorted((cfg.seeds[0], sp) for sp in splits)
+    ceil = summary["parts"]["ceiling"]
+    assert all(ceil[sp]["topo_equals_realspace"] == 1.0 for sp in splits)
+    assert all(r["acc"] == pytest.approx(ceil[r["split"]]["realspace_acc"]) for r in init)
+    # the stored predictions reproduce the rows, and the intervals hold the mean
+    from tnn.study import evidence
+
+    preds = io.load_arrays(out / "runs" / "cnn" / "preds.npz")
+    for r in [r for r in trained if r["model"] == "cnn"]:
+        k = cfg.seeds.index(r["seed"])
+        assert np.mean(preds[f"trained/{r['split']}"][k] == preds[f"y/{r['split']}"]) == pytest.approx(r["acc"])
+    ci = evidence.accuracy(summary, "cnn", "test")
+    assert ci["lo"] <= ci["mean"] <= ci["hi"] and ci["seeds"] == len(cfg.seeds) and 0 <= ci["bal"] <= 1
     # confusion matrices and per-gap accuracies add up to the scored samples
     ev = io.read_json(out / "runs" / "cnn" / "eval.json")["rows"]
     for r in ev:
@@ -64,11 +82,16 @@ def test_files_rows_and_exact_topo(study):
     assert named == summary["figures"] and {"accuracy.png", "gap.png", "pruning.png", "probes.png"} <= set(named)
     for f in named:
         assert (out / f).stat().st_size > 0, f
-    assert "| chance | majority class |" in report and "Confusion matrices" in report
+    assert "| chance | majority class |" in report and "Confusion matrices" in report and "The ceiling" in report
     assert re.search(r"\d\. \*\*(SUPPORTED|CONTRADICTED|INCONCLUSIVE)\*\*: The exact topo model expresses", report)
-    assert "Threshold:" in report
+    assert "Threshold:" in report and "AI-written summary" not in report  # no topo-random here: no such claim
+    # the edge probes: one table per run (not exact topo), each probe paired with the unprobed chains
+    pp = summary["parts"]["probes"]
+    assert set(pp["runs"]) == {t for t in tags if t != "topo-exact"}
+    for r in pp["runs"].values():
+        assert {row["probe"] for row in r["rows"]} >= {"mask", "edge_potential", "disagreeing"}
     table = results_table(summary)
-    assert len(table.splitlines()) == 1 + len(SMALL["models"])
+    assert len(table.splitlines()) == 1 + len(tags)
 
 
 def test_drift_part_measures_the_cause(study):
@@ -79,7 +102,7 @@ def test_drift_part_measures_the_cause(study):
     scan = dr["tau_scan"]
     assert [x["tau"] for x in scan] == sorted(x["tau"] for x in scan) and len(scan) == 3
     assert all(x["grad_norm"] > 0 and x["loss"] > 0 for x in scan[:2])
-    assert scan[0]["grad_norm"] > scan[1]["grad_norm"] > scan[2]["grad_norm"]
+    assert scan[0]["grad_norm"] > scan[1]["grad_norm"] > scan[2]["grad_norm"]  # on certified chains
     assert all(s["displacement"] > 0 for s in dr["seeds"])  # Adam moved the parameters
 
 
@@ -195,7 +218,7 @@ def test_cli_quick_report_has_every_section_and_figure(tmp_path, capsys):
         assert f"## {title}\n" in report, title
     assert "Not computed in this run" not in report
     named = _figures_named(report)
-    assert set(named) == {"accuracy.png", "gap.png", "generalization.png", "disorder.png", "hessian.png",
+    assert set(named) >= {"accuracy.png", "gap.png", "generalization.png", "disorder.png", "hessian.png",
                           "sensitivity.png", "pruning.png", "probes.png", "chern.png"}
     for f in named:
         assert (tmp_path / "q1" / f).stat().st_size > 0
@@ -203,5 +226,6 @@ def test_cli_quick_report_has_every_section_and_figure(tmp_path, capsys):
     assert a == b
     rows = io.read_csv(tmp_path / "q1" / "metrics.csv")
     init = [r for r in rows if r["stage"] == "init"]
-    assert {r["model"] for r in init} == {"topo-exact", "topo-exact@01", "2d-topo-exact"}
-    assert all(r["acc"] == 1.0 for r in init if r["n"] > 0)
+    assert {r["model"] for r in init} == {"topo-exact", "topo-exact@01", "topo-exact@01-reg", "2d-topo-exact"}
+    ceil = io.read_json(tmp_path / "q1" / "parts" / "ceiling.json")["result"]
+    assert set(ceil) >= {"test", "qwz", "haldane"} and all(r["topo_equals_realspace"] == 1.0 for r in ceil.values())
