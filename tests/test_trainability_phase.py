@@ -112,7 +112,7 @@ def test_bad_arguments_raise(sets):
         tr.train_ensemble(lambda q, x, t, a: 0.0, p, (jnp.zeros((4, 1)), jnp.zeros(4)), optimizer=["adam", "lbfgs"])
 
 
-def test_block_noise_at_init_separates_blocks(sets):
+def test_block_noise_at_init_separates_blocks(sets, tmp_path):
     """steps=(0,): the noisy exact inits themselves. A tiny sigma keeps every member at the invariant; the
     rates and intervals are Clopper-Pearson's (scipy)."""
     train, test, lat = sets
@@ -129,6 +129,8 @@ def test_block_noise_at_init_separates_blocks(sets):
     assert r["block_size"]["mixing"] == 4 and r["block_size"]["head"] == 3
     text = tr.block_table(r)
     assert "kernel" in text and "head" in text
+    paths = tr.write_block_noise(r, tmp_path)
+    assert paths["json"].exists() and paths["figure"].exists()
 
 
 @pytest.mark.slow

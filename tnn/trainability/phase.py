@@ -198,7 +198,8 @@ def phase_diagram(model_config, lat, train, test, *, learning_rates: Sequence[fl
 
     Args:
       model_config: a topo :class:`tnn.models.ModelConfig`; its ``init`` (``"random"`` for the
-        study), ``classes`` and ``dtype`` are used (``"float32"`` is about twice as fast).
+        study), ``classes`` and ``dtype`` are used (``"float32"`` for the study: the accuracy
+        threshold needs no float64).
       lat: the lattice of the training and test samples.
       train, test: ``(x, y)``: ``x`` the dataset features (``{"energies": (n, N), "wavefunctions":
         (n, N, N)}``), ``y`` ``(n,)`` the invariant values (each one of ``classes``).
