@@ -23,6 +23,8 @@ __all__ = ["run_study", "label_quality", "eval_sets_1d", "GAP_BINS", "score_memb
 MAIN_SET = "ssh"
 #: k-space gap bins of "accuracy against the distance to the nearest phase boundary"
 GAP_BINS = (0.0, 0.05, 0.1, 0.2, 0.4, np.inf)
+#: the 2D test sets (dataset name = split name): the training size, a larger size, another lattice
+SPLITS_2D = ("qwz", "qwz-large", "haldane")
 #: 2D models: study name -> (tnn.models name, init)
 MODELS_2D = {"topo-exact": ("topo", "exact"), "cnn": ("cnn", "default"), "resnet": ("resnet", "default")}
 
@@ -440,7 +442,7 @@ def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, 
         # ---- 2D: QWZ (Anderson disorder) -> larger QWZ, honeycomb Haldane
         if has2d:
             cls2 = tuple(dataset_classes(st.sets["qwz"]))
-            t2 = {"qwz": ("qwz", "test"), "qwz-large": ("qwz-large", "test"), "haldane": ("haldane", "test")}
+            t2 = {sp: (sp, "test") for sp in SPLITS_2D}
             tcfg2 = dataclasses.replace(c.train_config(c.epochs_2d), batch_size=min(c.batch_size, 8)).validate()
             for m in c.models_2d:
                 arch, init = MODELS_2D[m]
