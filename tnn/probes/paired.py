@@ -78,8 +78,10 @@ def member_correct(model_config, members, x, y, lat, models: dict | None = None)
     model, fits = models[lat]
     if len(y) == 0:
         return np.zeros((len(members), 0), bool)
-    if fits is None:  # only the MLP has parameters that depend on the lattice size (tnn.models.base)
-        fits = model_config.name != "mlp" or params_fit(model, members[0], x)
+    if fits is None:
+        # parameters that depend on the lattice size: the MLP's (a fixed input size), and every model's
+        # on the inputs with one channel per state (density, projector) of a cut chain
+        fits = params_fit(model, members[0], x)
         models[lat] = (model, fits)
     if not fits:
         return None

@@ -65,8 +65,18 @@ def _main(args: argparse.Namespace) -> int:
     over["out"] = args.out or (StudyConfig.out if name == "default" else f"{StudyConfig.out}-{name}")
     config = profile(name, **over)
     log = None if args.no_progress else (lambda s: print(s, file=sys.stderr, flush=True))
+    from tnn.study.estimate import expected_seconds
     from tnn.study.runner import run_study
 
+    try:
+        est = expected_seconds(config.validate())
+    except ValueError:
+        est = None  # the run below reports the bad field
+    if est is not None:
+        print(f"tnn study ({name}): expected about {est['total'] / 60:.0f} min on a 2-core CPU like the reference "
+              f"machine (datasets {est['data'] / 60:.1f}, training {(est['train_1d'] + est['train_2d']) / 60:.1f}, "
+              f"analyses {est['parts'] / 60:.1f} min; a rerun reuses what is done; on an accelerator the training "
+              "and eigensystem parts shrink by an amount not measured here)", file=sys.stderr, flush=True)
     summary = run_study(config, log=log, progress=not args.no_progress, keep_datasets=args.keep_datasets)
     print(results_table(summary))
     ok, _ = sanity(summary)

@@ -114,7 +114,7 @@ class StudyConfig:
     onsite: tuple[float, ...] = (1.0,)
     models: tuple[str, ...] = tuple(STUDY_MODELS)
     noise: float = 0.1
-    epochs: int = 10
+    epochs: int = 8
     batch_size: int = 32
     learning_rate: float = 3e-3
     width: int = 16

@@ -26,7 +26,7 @@ def _bars(ax, rows, models, splits, stage_of=lambda m: "trained", chance=None, m
                 continue
             mu = float(np.mean(vals))
             ax.bar(xpos, mu, bw * 0.95, color=f"C{j}", label=sp if i == 0 else None,
-                   yerr=[[mu - min(vals)], [max(vals) - mu]], capsize=2, error_kw={"lw": 0.8})
+                   yerr=[[max(mu - min(vals), 0.0)], [max(max(vals) - mu, 0.0)]], capsize=2, error_kw={"lw": 0.8})
             for k, v in enumerate(vals):
                 ax.plot([xpos], [v], _MARK[k % len(_MARK)], color="k", ms=3.5, mfc="none")
     ax.set_xticks(range(len(models)), models, rotation=20, fontsize=8)
@@ -191,7 +191,9 @@ def _probes(plt, s):
         d = np.array([np.nan if r.get("verdict") == "n/a" or not r.get("n") else r["drop"] for r in rows])
         lo = np.array([np.nan if r.get("verdict") == "n/a" or not r.get("n") else r["lo"] for r in rows])
         hi = np.array([np.nan if r.get("verdict") == "n/a" or not r.get("n") else r["hi"] for r in rows])
-        ax.errorbar(x, d, yerr=[d - lo, hi - d], fmt=_MARK[i % len(_MARK)], ms=3, lw=0.8, label=tag)
+        # a percentile bootstrap interval need not hold the point estimate: clip the bars at it
+        ax.errorbar(x, d, yerr=[np.maximum(d - lo, 0), np.maximum(hi - d, 0)], fmt=_MARK[i % len(_MARK)], ms=3,
+                    lw=0.8, label=tag)
     ax.axhline(pp["threshold"], color="0.4", ls="--", lw=0.8, label="threshold")
     ax.axhline(0, color="k", lw=0.5)
     ax.set_xticks(range(len(names)), names, rotation=30, fontsize=7)

@@ -301,8 +301,18 @@ def _train_and_score(st: _Study, tag: str, mname: str, mcfg, train_ds: str, test
     if extra_stages is not None:
         more, extra_info = extra_stages(model, members, (vx, vy))
         stages += [(name, list(zip(seeds, plist))) for name, plist in more]
+    from tnn.train.loaders import feature_fields
+
     rows, preds = [], {}
     for split, (ds_name, ds_split) in tests.items():
+        if not set(feature_fields(mcfg)) <= set(st.sets[ds_name].arrays):
+            # an input that is not size-agnostic (density, projector: one channel per state) is not
+            # stored at the other sizes: no model trained on it can read them
+            spec = st.sets[ds_name].spec
+            rows += [{"model": tag, "stage": stage, "seed": s, "split": split, "L": spec.size[0], "n": 0,
+                      "note": f"n/a: {mcfg.resolved_input()} is not stored at this size (not size-agnostic)"}
+                     for stage, plist in stages for s, _ in plist]
+            continue
         tx, ty, tlat, tinfo, gap, _ = st.load(ds_name, ds_split, mcfg)
         tmodel = model if tlat == lat else make_model(mcfg, tlat)
         fits = tinfo["n"] > 0 and member_fits(model, members[0], tmodel, tx)

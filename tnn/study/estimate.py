@@ -1,0 +1,48 @@
+"""The expected wall time of a study, printed before it starts (``tnn study``).
+
+A cost model with one measured constant per kind of work, each from the ``default`` profile run on the
+2-core reference CPU (``experiments/bench_study.py``; README, "The study"); a config's time is the sum
+of each kind's measured seconds scaled by that config's amount of the same work relative to the
+default. It is a linear extrapolation: compilation is counted as if it scaled too (it does not), so
+small configs are overestimated a little and large ones underestimated; on an accelerator the
+training and eigensystem terms shrink by an amount this machine could not measure.
+"""
+
+from __future__ import annotations
+
+__all__ = ["expected_seconds", "REFERENCE"]
+
+#: seconds of each kind of work in the default profile on the reference machine (measured)
+REFERENCE = {
+    "data": 117.0,        # every dataset: draws, eigensystems, labels, features (13 specs)
+    "train_1d": 598.0,    # the 14 1D runs (model x input) and the 6 unseen-windings runs, 10 seeds each
+    "train_2d": 227.0,    # the 2D exact model (untrained) and the 2D CNN and ResNet, 10 seeds each
+    "parts": 697.0,       # the analysis parts (probes, Hessians, phase diagram, minima, blocks, ...)
+}
+
+
+def _work(c) -> dict[str, float]:
+    """The amount of each kind of work of config ``c`` (arbitrary units, compared with the default's)."""
+    tr = c.splits[0] * c.n
+    data = (c.n + c.n_test * (len(c.transfer_factors) + 2)) * c.size ** 2 \
+        + sum(c.n_test * (f * c.size) ** 2 for f in c.transfer_factors) \
+        + c.n_test_disorder * c.size ** 2 * (len(c.disorder) + len(c.onsite)) \
+        + (c.n_2d + 2 * c.n_test_2d) * (2 * c.size_2d ** 2) ** 2 / 100
+    runs_1d = len(c.runs_1d()) + len(c.unseen_models) * len(c.unseen_heads)
+    train_1d = runs_1d * len(c.seeds) * c.epochs * tr * (c.size / 32) * (c.width / 16)
+    train_2d = len(c.models_2d) * len(c.seeds) * c.epochs_2d * c.n_2d * c.size_2d ** 2
+    members = c.phase_seeds * len(c.phase_lrs) * len(c.phase_optimizers) * len(c.phase_losses) * len(c.phase_taus)
+    parts = members * max(c.phase_steps) + c.phase_seeds * 4 * len(c.block_sigmas) * max(c.phase_steps) \
+        + c.minima_inits * c.minima_steps + 30 * len(c.runs_1d()) * c.probe_n
+    return {"data": data, "train_1d": train_1d, "train_2d": train_2d, "parts": parts}
+
+
+def expected_seconds(config) -> dict[str, float]:
+    """``{"data", "train_1d", "train_2d", "parts", "total"}``: the expected seconds of each kind of work
+    of ``config`` (a validated :class:`~tnn.study.config.StudyConfig`) on the reference 2-core CPU."""
+    from tnn.study.config import StudyConfig
+
+    ref, mine = _work(StudyConfig().validate()), _work(config)
+    out = {k: REFERENCE[k] * mine[k] / ref[k] if ref[k] else 0.0 for k in REFERENCE}
+    out["total"] = sum(out.values())
+    return out
