@@ -76,7 +76,7 @@ def _main(args: argparse.Namespace) -> int:
         print(f"tnn study ({name}): expected about {est['total'] / 60:.0f} min on a 2-core CPU like the reference "
               f"machine (datasets {est['data'] / 60:.1f}, training {(est['train_1d'] + est['train_2d']) / 60:.1f}, "
               f"analyses {est['parts'] / 60:.1f} min; a rerun reuses what is done; on an accelerator the training "
-              "and eigensystem parts shrink by an amount not measured here)", file=sys.stderr, flush=True)
+              "and eigensystem parts shrink by an amount not measured here)", flush=True)
     summary = run_study(config, log=log, progress=not args.no_progress, keep_datasets=args.keep_datasets)
     print(results_table(summary))
     ok, _ = sanity(summary)
