@@ -229,3 +229,15 @@ def test_cli_quick_report_has_every_section_and_figure(tmp_path, capsys):
     assert {r["model"] for r in init} == {"topo-exact", "topo-exact@01", "topo-exact@01-reg", "2d-topo-exact"}
     ceil = io.read_json(tmp_path / "q1" / "parts" / "ceiling.json")["result"]
     assert set(ceil) >= {"test", "qwz", "haldane"} and all(r["topo_equals_realspace"] == 1.0 for r in ceil.values())
+
+
+def test_expected_time_is_the_measured_default_and_grows_with_the_work():
+    """The cost model reproduces the default run it was calibrated on, and a bigger profile costs more."""
+    from tnn.study.estimate import REFERENCE, expected_seconds
+
+    d = expected_seconds(profile("default").validate())
+    assert d["total"] == pytest.approx(sum(REFERENCE.values()))
+    q, f = (expected_seconds(profile(p).validate())["total"] for p in ("quick", "full"))
+    assert q < d["total"] < f
+    more = expected_seconds(profile("default", seeds=tuple(range(20))).validate())
+    assert more["train_1d"] > d["train_1d"] and more["data"] == pytest.approx(d["data"])

@@ -10,7 +10,7 @@ training and eigensystem terms shrink by an amount this machine could not measur
 
 from __future__ import annotations
 
-__all__ = ["expected_seconds", "REFERENCE"]
+__all__ = ["expected_seconds", "REFERENCE", "FIXED"]
 
 #: seconds of each kind of work in the default profile on the reference machine (measured)
 REFERENCE = {
@@ -37,12 +37,31 @@ def _work(c) -> dict[str, float]:
     return {"data": data, "train_1d": train_1d, "train_2d": train_2d, "parts": parts}
 
 
+#: seconds that do not scale with the amount of work (mostly compilation), per unit of each kind
+FIXED = {"data": 4.0, "train_1d": 8.0, "train_2d": 15.0, "parts": 12.0}
+
+
+def _units(c) -> dict[str, int]:
+    from tnn.study.analyses import parts
+    from tnn.study.runner import dataset_specs
+
+    return {"data": len(dataset_specs(c)), "train_1d": len(c.runs_1d()) + len(c.unseen_models) * len(c.unseen_heads),
+            "train_2d": len(c.models_2d) if "2d" in c.sections else 0, "parts": len(parts(c))}
+
+
 def expected_seconds(config) -> dict[str, float]:
     """``{"data", "train_1d", "train_2d", "parts", "total"}``: the expected seconds of each kind of work
-    of ``config`` (a validated :class:`~tnn.study.config.StudyConfig`) on the reference 2-core CPU."""
+    of ``config`` (a validated :class:`~tnn.study.config.StudyConfig`) on the reference 2-core CPU: a
+    fixed cost per unit (dataset, run, part: compilation) plus the rest of the reference time scaled
+    by the amount of work."""
     from tnn.study.config import StudyConfig
 
-    ref, mine = _work(StudyConfig().validate()), _work(config)
-    out = {k: REFERENCE[k] * mine[k] / ref[k] if ref[k] else 0.0 for k in REFERENCE}
+    default = StudyConfig().validate()
+    ref, mine = _work(default), _work(config)
+    ur, um = _units(default), _units(config)
+    out = {}
+    for k in REFERENCE:
+        var = max(REFERENCE[k] - FIXED[k] * ur[k], 0.0)
+        out[k] = FIXED[k] * um[k] + (var * mine[k] / ref[k] if ref[k] else 0.0)
     out["total"] = sum(out.values())
     return out
