@@ -168,6 +168,15 @@ def test_masks_and_cuts_in_units_of_xi():
         ref = probes.input_features(inner, g["lat"], ("edge_modes",))["edge_modes"]
         np.testing.assert_allclose(g["x"]["edge_modes"], ref, atol=1e-12)
         np.testing.assert_array_equal(g["y"], y[g["index"]])
+    # widths rounded up to a multiple of `step` (3, 9, 7 cells at f = 3 -> 4, 12 -> cap 8, 8): at least
+    # f * xi cells, and fewer distinct cut lengths
+    cells, capped = probes.xi_cells(xi, 3.0, lat, step=4)
+    np.testing.assert_array_equal(cells, [4, 8, 8])
+    np.testing.assert_array_equal(capped, [False, True, False])
+    stepped = probes.cut_sweep(H, y, lat, xi, ("hamiltonian",), fractions=(3.0,), step=4)[3.0]
+    assert sorted(g["lat"].n_cells for g in stepped["groups"]) == [8, 16]
+    with pytest.raises(ValueError, match="`step`"):
+        probes.xi_cells(xi, 1.0, lat, step=0)
     with pytest.raises(ValueError, match="`xi`"):
         probes.mask_sweep(feats, y, lat, np.zeros(3))
 

@@ -120,8 +120,9 @@ def write_manifest(path: str | os.PathLike, manifest: dict) -> None:
     tres.atomic_write_text(Path(path) / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
 
 
-def read_shard(path: Path, entry: dict) -> dict[str, np.ndarray]:
-    """Read one shard, checking its sha256 against the manifest ``entry`` before parsing it."""
+def read_shard(path: Path, entry: dict, fields: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+    """Read one shard, checking its sha256 against the manifest ``entry`` before parsing it; only
+    the arrays ``fields`` are parsed (None: all)."""
     file = path / entry["file"]
     try:
         data = file.read_bytes()
@@ -136,7 +137,7 @@ def read_shard(path: Path, entry: dict) -> dict[str, np.ndarray]:
             "Re-run `tnn data generate` with the same spec (resume) to regenerate it."
         )
     with np.load(_io.BytesIO(data), allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
+        return {k: z[k] for k in (z.files if fields is None else fields)}
 
 
 class Dataset:
@@ -183,8 +184,7 @@ class Dataset:
 
     def shard(self, k: int, fields: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
         """Arrays of shard ``k`` (checksum verified), optionally only ``fields``."""
-        arrs = read_shard(self.path, self._entry(k))
-        return arrs if fields is None else {f: arrs[f] for f in fields}
+        return read_shard(self.path, self._entry(k), None if fields is None else tuple(fields))
 
     def verify(self) -> list[str]:
         """Check every shard's checksum; returns the list of problems (empty when all is well)."""

@@ -90,7 +90,7 @@ def member_correct(model_config, members, x, y, lat, models: dict | None = None)
 
 def probe_table(model_config, members, test: Mapping[str, Any], *, fractions=FRACTIONS, strengths=STRENGTHS,
                 mu: float = 1.0, edge_cells: int = 1, threshold: float = THRESHOLD, min_cells: int = 8,
-                zero_tol: float = ZERO_TOL, certify_cuts: bool = True) -> dict[str, Any]:
+                zero_tol: float = ZERO_TOL, certify_cuts: bool = True, cut_step: int = 1) -> dict[str, Any]:
     r"""Every edge probe of one model x input, compared pair by pair with the unprobed set.
 
     Args:
@@ -102,6 +102,7 @@ def probe_table(model_config, members, test: Mapping[str, Any], *, fractions=FRA
       mu, edge_cells: the potential of the disagreeing set (and the cells of the sweep).
       threshold: the drop that counts as reliance.
       certify_cuts: :func:`tnn.probes.cut_sweep`'s ``certify`` (False saves a compilation per cut length).
+      cut_step: :func:`tnn.probes.cut_sweep`'s ``step`` (cut widths rounded up to a multiple of it).
 
     Returns ``{"model", "input", "n", "acc", "rows", "verdict", "seconds"}``: ``rows`` one dict per probe
     set (``probe``, ``param`` (width in xi, or mu), :func:`paired_comparison` fields, and the set's
@@ -141,7 +142,7 @@ def probe_table(model_config, members, test: Mapping[str, Any], *, fractions=FRA
     for f, s in timed("mask", mask_sweep, x, y, lat, test["xi"], fractions, min_cells).items():
         add("mask", f, run(s["x"], s["y"], lat), s["index"], capped=s["capped"])
     for f, s in timed("cut", cut_sweep, H, y, lat, test["xi"], names, fractions, ranges, min_cells,
-                                   certify_cuts).items():
+                      certify_cuts, cut_step).items():
         parts = [run(g["x"], g["y"], g["lat"]) for g in s["groups"]]
         ok = all(p is not None for p in parts)
         idx = np.concatenate([g["index"] for g in s["groups"]]) if s["groups"] else np.zeros(0, int)

@@ -46,12 +46,15 @@ def _xi(xi, n: int) -> np.ndarray:
     return a
 
 
-def xi_cells(xi, fraction: float, lat: Lattice, min_cells: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """Widths ``ceil(fraction * xi)`` ``(n,)`` (cells at each end), capped at ``(L - min_cells) // 2``;
-    returns ``(cells, capped)`` with ``capped`` the samples whose width the cap cut short."""
+def xi_cells(xi, fraction: float, lat: Lattice, min_cells: int = 8, step: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Widths ``ceil(fraction * xi)`` ``(n,)`` (cells at each end), rounded up to a multiple of ``step``
+    cells and capped at ``(L - min_cells) // 2``; returns ``(cells, capped)`` with ``capped`` the
+    samples whose width the cap cut short."""
     fraction = _checks.check_real("fraction", fraction, 0)
     cap = (lat.n_cells - _checks.check_int("min_cells", min_cells, 2, lat.n_cells)) // 2
+    step = _checks.check_int("step", step, 1)
     want = np.ceil(fraction * np.asarray(xi, dtype=np.float64) - 1e-12).astype(np.int64)
+    want = -(-want // step) * step
     want = np.where(np.isfinite(xi), want, cap)
     return np.minimum(want, cap), want > cap
 
@@ -109,7 +112,7 @@ def certified_winding(H, lat: Lattice, method: str = "polar") -> np.ndarray:
 
 
 def cut_sweep(H, y, lat: Lattice, xi, names, fractions=FRACTIONS, ranges=None, min_cells: int = 8,
-              certify: bool = True) -> dict:
+              certify: bool = True, step: int = 1) -> dict:
     r"""Cut sets per fraction: the inner ``L - 2 c_i`` cells of each open chain ``H`` ``(n, 2L, 2L)``.
 
     Args:
@@ -119,6 +122,8 @@ def cut_sweep(H, y, lat: Lattice, xi, names, fractions=FRACTIONS, ranges=None, m
       min_cells: cells that stay at least.
       certify: compute the certified winding of the cut chains and drop those that changed (one
         compilation per cut length; ``False`` keeps every sample with its label).
+      step: widths rounded up to a multiple of ``step`` cells (:func:`xi_cells`): fewer distinct cut
+        lengths, each one lattice and one compilation of every model that reads it.
 
     Returns ``{f: {"groups": [{"x", "y", "index", "lat"}, ...] (one per cut length), "index" (kept
     samples), "cells", "capped", "changed"}}``.
@@ -131,7 +136,7 @@ def cut_sweep(H, y, lat: Lattice, xi, names, fractions=FRACTIONS, ranges=None, m
     xi = _xi(xi, len(y))
     out = {}
     for f in _checks.check_reals("fractions", fractions, 0, min_length=1):
-        cells, capped = xi_cells(xi, f, lat, min_cells)
+        cells, capped = xi_cells(xi, f, lat, min_cells, step)
         groups, kept, changed = [], [], 0
         for c in np.unique(cells):
             idx = np.nonzero(cells == c)[0]

@@ -84,6 +84,8 @@ class StudyConfig:
       probe_seeds: the first this many seeds get the pruning curves (every seed is pruned and probed).
       probe_fractions: widths of the edge masks and cuts in units of each chain's xi.
       probe_strengths: edge-potential strengths of the sweep that moves the edge modes.
+      probe_cut_step: cut widths rounded up to a multiple of this many cells (each distinct cut length
+        is one lattice, compiled once per model: ``1`` cuts exactly ``ceil(f xi)`` cells).
       phase_size, phase_n: chain length and samples (half train, half test) of the ``phase`` dataset the
         trainability grid, the block noise and the minima train on (labels: the rounded real-space value).
       phase_optimizers, phase_losses, phase_taus, phase_lrs, phase_steps: the grid of
@@ -134,6 +136,7 @@ class StudyConfig:
     probe_seeds: int = 2
     probe_fractions: tuple[float, ...] = (1.0, 3.0)
     probe_strengths: tuple[float, ...] = (0.5, 1.0, 2.0)
+    probe_cut_step: int = 4
     phase_size: int = 16
     phase_n: int = 512
     phase_optimizers: tuple[str, ...] = ("adam", "sgd")
@@ -230,7 +233,7 @@ _RULES = {
     "size": _checks.integer(8),
     "transfer_factors": _checks.integers(2, min_length=1, distinct=True),
     "splits": functools.partial(_checks.check_splits, strict=True),
-    ("batch_size", "epochs", "width", "channels", "sens_epochs", "epochs_2d", "landscape_batch",
+    ("batch_size", "epochs", "width", "channels", "sens_epochs", "epochs_2d", "landscape_batch", "probe_cut_step",
      "probe_n", "probe_seeds", "n", "n_test", "n_test_2d", "n_test_disorder"): _checks.integer(1),
     "n_2d": _checks.integer(32),
     "models_2d": _names(("topo-exact", "cnn", "resnet")),

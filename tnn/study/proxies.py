@@ -59,7 +59,7 @@ def probes(st, summary) -> dict:
         model, params, _, cfg = load_run(st.out / "runs" / tag)
         members = [params[s] for s in cfg["seeds"]]
         r = pr.probe_table(model.config, members, test, fractions=c.probe_fractions, strengths=c.probe_strengths,
-                           threshold=THRESHOLDS["proxy_drop"], certify_cuts=False)
+                           threshold=THRESHOLDS["proxy_drop"], certify_cuts=False, cut_step=c.probe_cut_step)
         out["runs"][tag] = r
         acc = ev.accuracy(summary, tag, "test")
         learned = acc is not None and acc["lo"] > majority + THRESHOLDS["learned"]

@@ -44,7 +44,8 @@ class TrainConfig:
       split_seed: seed of that split (shared by all members).
       eval_train: also evaluate the full training set each epoch (train_acc etc.).
       checkpoint_every: epochs between checkpoints (the last epoch is always checkpointed).
-      ensemble: ``"auto"``, ``"vmap"`` or ``"loop"``.
+      ensemble: ``"auto"``, ``"vmap"`` or ``"loop"`` (``"auto"``: vmap within ``vmap_memory_mb``, but
+        one member after the other for 2D convolutions on CPU, where a vmapped one is ~10x slower).
       vmap_memory_mb: ``"auto"`` uses vmap while (members x one batch of inputs) stays below this.
       ece_bins: bins of the expected calibration error.
     """
