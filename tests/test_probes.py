@@ -219,3 +219,20 @@ def test_probe_table_runs_every_probe():
             assert r["drop"] == 0 and r["b"] == r["c"] == 0
     assert t["verdict"] in ("supported", "contradicted", "inconclusive") and t["input"] == "edge_modes"
     assert set(t["seconds"]) == {"inputs", "mask", "cut", "edge_potential", "disagreeing"}
+
+
+def test_params_fit_by_shapes():
+    # size-agnostic models fit every chain length, the MLP only its own; topo's eager init included
+    tnn.enable_x64()
+    lat16, H16, _ = _chains([0.3, 1.6], 16)
+    lat24, H24, _ = _chains([0.3, 1.6], 24)
+    for cfg, fits24 in ((ModelConfig("cnn", width=3, depth=1), True), (ModelConfig("mlp", width=3, depth=1), False),
+                        (ModelConfig("topo", channels=1), True)):
+        feats = {16: probes.input_features(H16, lat16, ("hamiltonian", "wavefunctions", "energies")),
+                 24: probes.input_features(H24, lat24, ("hamiltonian", "wavefunctions", "energies"))}
+        x = {L: ({"eigenvectors": f["wavefunctions"], "energies": f["energies"]} if cfg.name == "topo"
+                 else {"hamiltonian": f["hamiltonian"]}) for L, f in feats.items()}
+        m16, m24 = make_model(cfg, lat16), make_model(cfg, lat24)
+        p16 = m16.init(jax.random.key(0), m16.prepare(x[16]))
+        assert probes.params_fit(m16, p16, x[16])
+        assert probes.params_fit(m24, p16, x[24]) == fits24, cfg.name

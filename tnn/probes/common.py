@@ -16,6 +16,7 @@ import jax.numpy as jnp
 
 from tnn import _checks
 from tnn.data import fix_gauge
+from tnn.data.exact import chain_root_rates
 from tnn.data.features import eigen_features, hoppings_from_hamiltonian
 from tnn.lattice import Lattice
 
@@ -58,26 +59,19 @@ def ssh_xi(t, ranges=(0, 1)):
       t: hoppings ``(R,)`` or ``(n, R)`` (ranges order).
       ranges: the ranges of ``t``.
 
-    Returns a float, or ``(n,)``; ``inf`` where a root lies on the unit circle (gapless).
+    Returns a float, or ``(n,)``; ``inf`` where a root lies on the unit circle (gapless); about 0 for a
+    single hopping (perfectly dimerized: no nonzero root).
     """
     ranges = _checks.check_ints("ranges", ranges, min_length=1, distinct=True)
     t = np.asarray(t, dtype=np.float64)
     if t.shape[-1:] != (len(ranges),) or t.ndim not in (1, 2):
         raise ValueError(f"Argument `t` must have shape ({len(ranges)},) or (n, {len(ranges)}), but has shape {t.shape}.")
-    rmin, rmax = min(ranges), max(ranges)
-    out = []
-    for row in np.atleast_2d(t):
-        coeffs = np.zeros(rmax - rmin + 1)
-        for ti, r in zip(row, ranges):
-            coeffs[r - rmin] += ti
-        nz = np.nonzero(coeffs)[0]
-        if len(nz) < 2:  # a single hopping: perfectly dimerized, q has no nonzero root
-            out.append(0.0)
-            continue
-        roots = np.roots(coeffs[nz[0] : nz[-1] + 1][::-1])
-        m = np.min(np.abs(np.log(np.abs(roots))))
-        out.append(np.inf if m == 0 else 1.0 / m)
-    out = np.asarray(out)
+    # the same roots as the clean limit of the exact labels' Lyapunov exponents (tnn.data.exact)
+    with jax.enable_x64(True):
+        rates = np.asarray(jax.vmap(lambda c: chain_root_rates(c, ranges))(jnp.asarray(np.atleast_2d(t))))
+    m = np.min(np.abs(rates), axis=1)  # zero roots (ln|z| = -inf) never decide
+    with np.errstate(divide="ignore"):
+        out = np.where(m == 0, np.inf, 1.0 / m)
     return float(out[0]) if t.ndim == 1 else out
 
 

@@ -78,7 +78,10 @@ def params_fit(model, params, x) -> bool:
     """Whether ``params`` have the shapes ``model`` expects on input ``x`` (features, leading sample
     axis): size-agnostic models fit every chain length, the MLP (fixed input size) only its own."""
     x1 = jax.tree_util.tree_map(lambda a: np.asarray(a)[:1], dict(x))
-    # shapes only (no compilation of the init on this input)
-    want = jax.eval_shape(model.init, jax.random.key(0), model.prepare(x1))
+    x1 = model.prepare(x1)
+    try:  # shapes only: no compilation of the init on this input
+        want = jax.eval_shape(model.init, jax.random.key(0), x1)
+    except jax.errors.JAXTypeError:  # an eager init (topo draws its numbers in NumPy): cheap to run
+        want = model.init(jax.random.key(0), x1)
     return jax.tree_util.tree_structure(want) == jax.tree_util.tree_structure(params) and all(
         np.shape(w) == np.shape(p) for w, p in zip(jax.tree_util.tree_leaves(want), jax.tree_util.tree_leaves(params)))

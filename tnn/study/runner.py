@@ -17,7 +17,7 @@ import numpy as np
 
 from tnn.study.config import FEATURES, NOT_RESULTS, STUDY_MODELS, TRANSFER_FEATURES, StudyConfig, run_tag
 
-__all__ = ["run_study", "label_quality", "eval_sets_1d", "GAP_BINS", "score_member", "member_fits"]
+__all__ = ["run_study", "label_quality", "eval_sets_1d", "GAP_BINS", "score_member", "member_fits", "peak_gb"]
 
 #: the study's main dataset (clean SSH chains at the training size): what the analyses read
 MAIN_SET = "ssh"
@@ -144,6 +144,18 @@ def _check_folder(out: Path, config: StudyConfig) -> None:
         )
 
 
+def peak_gb() -> float:
+    """Peak resident memory of this process so far, GB (``getrusage``; 0 where unavailable)."""
+    try:
+        import resource
+        import sys
+
+        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return kb / 2**30 if sys.platform == "darwin" else kb / 2**20  # bytes on macOS, KiB on Linux
+    except (ImportError, OSError):
+        return 0.0
+
+
 def _folder_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file()) if Path(path).exists() else 0
 
@@ -219,7 +231,7 @@ class _Study:
         res = io.to_jsonable(fn())
         self.seconds[name] = time.perf_counter() - t0
         io.write_json(path, {"key": self.key, "result": res, "seconds": self.seconds[name]})
-        self.log(f"part  {name:14s} {self.seconds[name]:.1f} s")
+        self.log(f"part  {name:14s} {self.seconds[name]:.1f} s (peak memory so far {peak_gb():.2f} GB)")
         self.step(name)
         return io.read_json(path)["result"]  # the same JSON a rerun reads (NaN, tuples -> lists)
 
@@ -341,7 +353,10 @@ def _train_and_score(st: _Study, tag: str, mname: str, mcfg, train_ds: str, test
             **extra_info}
     io.save_arrays(run_dir / "preds.npz", preds)  # before eval.json: a rerun trusts eval.json only
     io.write_json(ev_path, {"key": key, "rows": rows, "info": info})
-    st.log(f"model {tag:14s} {epochs_run} epochs x {len(seeds)} seeds, {info['n_params']} params, "
+    # the optimizer state is needed only to resume a training that eval.json now marks as done (the
+    # final params stay in params/): for an MLP it is three quarters of the run's folder
+    (run_dir / "checkpoint.npz").unlink(missing_ok=True)
+    st.log(f"model {tag:14s} {epochs_run} epochs x {len(seeds)} seeds, {info['n_params']} params, peak {peak_gb():.2f} GB, "
            f"{time.perf_counter() - t0:.1f} s")
     st.step(tag)
     return io.read_json(ev_path)["rows"], info, preds
@@ -424,7 +439,7 @@ def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, 
                                 "test_classes": {str(int(v)): int(n) for v, n in zip(vals, counts)},
                                 **label_quality(ds)}
             state = f"resumed: {kept} shards kept, {written} computed" if written and kept else "new" if written else "reused"
-            log(f"data  {name:14s} {'x'.join(map(str, spec.size)):<6s} n={spec.n:<5d} ({state}, {time.perf_counter() - t0:.1f} s)")
+            log(f"data  {name:14s} {'x'.join(map(str, spec.size)):<6s} n={spec.n:<5d} ({state}, {time.perf_counter() - t0:.1f} s, peak {peak_gb():.2f} GB)")
             st.step(f"data {name}")
         from tnn.train import dataset_classes
 
