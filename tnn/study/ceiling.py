@@ -29,13 +29,14 @@ def ceiling(st, summary) -> dict:
     """``{split: {...}}`` for every 1D test set: ``n``, ``realspace_acc`` (rounded real-space value
     against the label), ``topo_equals_realspace`` (untrained exact topo's predictions equal to it),
     ``bins`` (per ``L/xi`` bin: ``n``, the real-space accuracy, and each run's mean accuracy)."""
-    from tnn.study.runner import SPLITS_2D, eval_sets_1d
+    from tnn.study.config import SETS_2D
+    from tnn.study.runner import eval_sets_1d
 
     out = {}
     preds = summary["preds"]
     sets = {sp: (d, s, "topo-exact") for sp, (d, s) in eval_sets_1d(st.c).items()}
     if "2d-topo-exact" in preds:
-        sets.update({sp: (sp, "test", "2d-topo-exact") for sp in SPLITS_2D})
+        sets.update({sp: (d, s, "2d-topo-exact") for sp, (d, s) in SETS_2D.items()})
     for split, (ds_name, ds_split, exact) in sets.items():
         ds = st.sets[ds_name]
         fields = ("class", "label", "ill_defined") + (("xi",) if "xi" in ds.arrays else ())

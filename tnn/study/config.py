@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tnn import _checks
 
-__all__ = ["StudyConfig", "STUDY_MODELS", "PROFILES", "SECTIONS", "BASELINE_INPUTS", "HEADS", "profile", "run_tag",
+__all__ = ["StudyConfig", "SETS_2D", "STUDY_MODELS", "PROFILES", "SECTIONS", "BASELINE_INPUTS", "HEADS", "profile", "run_tag",
            "split_tag"]
 
 #: study model name -> (tnn.models name, init, extra ModelConfig fields)
@@ -36,6 +36,10 @@ SECTIONS = ("generalization", "trainability", "proxies", "2d")
 FEATURES = ("wavefunctions", "hamiltonian", "hoppings", "density", "edge_modes", "projector")
 #: features of the test sets at other sizes: the size-agnostic inputs only (topo, the cell encodings)
 TRANSFER_FEATURES = ("wavefunctions", "hamiltonian", "hoppings", "edge_modes")
+#: the 2D test sets, split name -> (dataset, split): the training size, a larger size, another lattice;
+#: clean samples, every one labelled by its k-space Chern number (a disordered 2D sample has a label only
+#: where its real-space value is certified: few at these sizes, and a biased few)
+SETS_2D = {"qwz": ("qwz-test", "test"), "qwz-large": ("qwz-large", "test"), "haldane": ("haldane", "test")}
 #: the study's fields that do not change its results (ignored when a folder is reused)
 NOT_RESULTS = ("out", "profile")
 
@@ -70,7 +74,8 @@ class StudyConfig:
         (from :data:`BASELINE_INPUTS`); run ``m:input`` in the results (``m`` alone reads the Hamiltonian).
       input_models: the baselines trained on every input of ``inputs``.
       n_test_disorder: samples of each disordered 1D test set (chiral and on-site disorder).
-      unseen_models: models also trained on windings {0, 1} only (preset ``ssh01``), tested on -1, 2.
+      unseen_models: models also trained on windings {0, 1} only (preset ``ssh01``), tested on -1, 2
+        (``topo-exact``: scored untrained, :meth:`runs_unseen`).
       unseen_heads: the output heads of those models (:data:`HEADS`): ``classify`` (softmax over every
         class, the unseen ones included but never trained) and ``regress`` (one real output, rounded).
       sections: the sections after Accuracy to compute, from :data:`SECTIONS`.
@@ -138,12 +143,12 @@ class StudyConfig:
     probe_strengths: tuple[float, ...] = (0.5, 1.0, 2.0)
     probe_cut_step: int = 4
     phase_size: int = 16
-    phase_n: int = 512
+    phase_n: int = 2048
     phase_optimizers: tuple[str, ...] = ("adam", "sgd")
     phase_losses: tuple[str, ...] = ("ce", "mse")
     phase_taus: tuple[float, ...] = (10.0,)
     phase_lrs: tuple[float, ...] = (3e-3, 3e-2)
-    phase_steps: tuple[int, ...] = (30, 100, 300)
+    phase_steps: tuple[int, ...] = (100, 300, 1000)
     phase_seeds: int = 16
     phase_batch: int = 16
     block_sigmas: tuple[float, ...] = (0.3, 3.0)
@@ -153,8 +158,8 @@ class StudyConfig:
     models_2d: tuple[str, ...] = ("topo-exact", "cnn", "resnet")
     size_2d: int = 10
     test_size_2d: int = 12
-    n_2d: int = 300
-    n_test_2d: int = 200
+    n_2d: int = 600
+    n_test_2d: int = 500
     epochs_2d: int = 10
     train_2d_topo: bool = False
     out: str = "results/study"
@@ -190,7 +195,9 @@ class StudyConfig:
         if arch == "topo":
             return ModelConfig("topo", task=task, classes=tuple(classes), init=init, channels=self.channels, tau=self.tau,
                                noise=self.noise if init == "exact_noise" else 0.0).validate()
-        kw = dict(width=self.width, depth=self.depth)
+        # baselines in float32, the usual precision of such networks (25% faster on CPU than float64,
+        # measured); topo keeps float64 for its exact contraction
+        kw = dict(width=self.width, depth=self.depth, dtype="float32")
         kw.update(extra)
         return ModelConfig(arch, task=task, classes=tuple(classes), input=input, **kw).validate()
 
@@ -199,6 +206,18 @@ class StudyConfig:
         out = [(name, name, "hamiltonian") for name in self.models]
         for inp in self.inputs:
             out += [(run_tag(m, inp), m, inp) for m in self.input_models if m in self.models]
+        return out
+
+    def runs_unseen(self) -> list[tuple[str, str, str, bool]]:
+        """``[(tag, model, head, train), ...]``: the unseen-windings runs (trained on {0, 1}). The exact
+        topo network is scored untrained, once (``topo-exact@01``): its tensors compute the invariant
+        whatever the head, and the question is whether *training* reaches the unseen windings."""
+        out = []
+        for m in self.unseen_models:
+            if STUDY_MODELS[m][:2] == ("topo", "exact"):
+                out.append((f"{m}@01", m, "classify", False))
+                continue
+            out += [(f"{m}@01" + ("" if h == "classify" else "-reg"), m, h, True) for h in self.unseen_heads]
         return out
 
     def train_config(self, epochs: int | None = None):
@@ -273,7 +292,7 @@ PROFILES = {
                   disorder=(0.0, 1.0), onsite=(1.0,), models=("topo-exact", "topo-random", "shallow", "cnn"),
                   epochs=3, width=8, depth=1, unseen_models=("topo-exact", "cnn"), sigmas=(0.1, 1.0), sens_seeds=0,
                   sens_epochs=1, grad_lengths=(16, 24), landscape_models=("topo-random",), landscape_batch=24,
-                  probe_n=48, probe_seeds=1, probe_fractions=(1.0,), probe_strengths=(1.0,), phase_n=128,
+                  probe_n=48, probe_seeds=1, probe_fractions=(1.0,), probe_strengths=(1.0,), phase_n=512,
                   phase_optimizers=("adam", "lbfgs"), phase_lrs=(3e-2,), phase_steps=(10, 40), phase_seeds=4,
                   block_sigmas=(1.0,), minima_inits=8, minima_steps=40, models_2d=("topo-exact", "cnn"), size_2d=8, test_size_2d=10, n_2d=160, n_test_2d=40,
                   epochs_2d=2),
@@ -284,9 +303,9 @@ PROFILES = {
                  onsite=(0.5, 1.0, 2.0), epochs=40, width=32, unseen_models=tuple(STUDY_MODELS),
                  sigmas=(1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0), sens_seeds=16, sens_epochs=10,
                  grad_lengths=(16, 32, 64, 128), probe_seeds=5, landscape_models=tuple(STUDY_MODELS), landscape_batch=256,
-                 phase_n=1024, phase_taus=(1.0, 10.0), phase_lrs=(1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1),
+                 phase_n=4096, phase_taus=(1.0, 10.0), phase_lrs=(1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1),
                  phase_steps=(30, 100, 300, 1000, 3000), phase_seeds=32, block_sigmas=(1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0),
-                 minima_inits=256, minima_steps=1000, probe_n=1000, probe_fractions=(0.5, 1.0, 2.0, 3.0), probe_strengths=(0.25, 0.5, 1.0, 2.0), size_2d=12, test_size_2d=20, n_2d=3000, n_test_2d=400, epochs_2d=30),
+                 minima_inits=256, minima_steps=1000, probe_n=1000, probe_fractions=(0.5, 1.0, 2.0, 3.0), probe_strengths=(0.25, 0.5, 1.0, 2.0), size_2d=12, test_size_2d=20, n_2d=3000, n_test_2d=1000, epochs_2d=30),
 }
 
 

@@ -28,7 +28,7 @@ def _work(c) -> dict[str, float]:
         + sum(c.n_test * (f * c.size) ** 2 for f in c.transfer_factors) \
         + c.n_test_disorder * c.size ** 2 * (len(c.disorder) + len(c.onsite)) \
         + (c.n_2d + 2 * c.n_test_2d) * (2 * c.size_2d ** 2) ** 2 / 100
-    runs_1d = len(c.runs_1d()) + len(c.unseen_models) * len(c.unseen_heads)
+    runs_1d = len(c.runs_1d()) + len(c.runs_unseen())
     train_1d = runs_1d * len(c.seeds) * c.epochs * tr * (c.size / 32) * (c.width / 16)
     train_2d = len(c.models_2d) * len(c.seeds) * c.epochs_2d * c.n_2d * c.size_2d ** 2
     members = c.phase_seeds * len(c.phase_lrs) * len(c.phase_optimizers) * len(c.phase_losses) * len(c.phase_taus)
@@ -45,7 +45,7 @@ def _units(c) -> dict[str, int]:
     from tnn.study.analyses import parts
     from tnn.study.runner import dataset_specs
 
-    return {"data": len(dataset_specs(c)), "train_1d": len(c.runs_1d()) + len(c.unseen_models) * len(c.unseen_heads),
+    return {"data": len(dataset_specs(c)), "train_1d": len(c.runs_1d()) + len(c.runs_unseen()),
             "train_2d": len(c.models_2d) if "2d" in c.sections else 0, "parts": len(parts(c))}
 
 

@@ -207,8 +207,8 @@ def _chern(plt, s):
     m2 = [m for m in dict.fromkeys(r["model"] for r in rows if r["model"].startswith("2d-"))]
     fig, ax = plt.subplots(figsize=(8, 4))
     _bars(ax, rows, m2, ["qwz", "qwz-large", "haldane"], stage_of=lambda m: "init" if m == "2d-topo-exact" else "trained",
-          chance=1 / 3, majority=s["datasets"]["qwz"]["majority"])
-    ax.set(ylabel="accuracy (certified samples)", title="2D: exact topo untrained, CNN/ResNet trained on QWZ")
+          chance=1 / 3, majority=s["datasets"]["qwz-test"]["majority"])
+    ax.set(ylabel="accuracy (k-space labels)", title="2D: exact topo untrained, CNN/ResNet trained on QWZ")
     return fig
 
 

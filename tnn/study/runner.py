@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from tnn.study.config import FEATURES, NOT_RESULTS, STUDY_MODELS, TRANSFER_FEATURES, StudyConfig, run_tag
+from tnn.study.config import FEATURES, NOT_RESULTS, SETS_2D, STUDY_MODELS, TRANSFER_FEATURES, StudyConfig, run_tag
 
 __all__ = ["run_study", "label_quality", "eval_sets_1d", "GAP_BINS", "score_member", "member_fits", "peak_gb"]
 
@@ -23,8 +23,6 @@ __all__ = ["run_study", "label_quality", "eval_sets_1d", "GAP_BINS", "score_memb
 MAIN_SET = "ssh"
 #: k-space gap bins of "accuracy against the distance to the nearest phase boundary"
 GAP_BINS = (0.0, 0.05, 0.1, 0.2, 0.4, np.inf)
-#: the 2D test sets (dataset name = split name): the training size, a larger size, another lattice
-SPLITS_2D = ("qwz", "qwz-large", "haldane")
 #: 2D models: study name -> (tnn.models name, init)
 MODELS_2D = {"topo-exact": ("topo", "exact"), "cnn": ("cnn", "default"), "resnet": ("resnet", "default")}
 
@@ -107,11 +105,14 @@ def dataset_specs(c: StudyConfig) -> dict:
         for i, w in enumerate(c.onsite):
             specs[_wname("onsite", w)] = data.preset("ssh-onsite", size=L, strength=fixed("W", w), seed=s + 40 + i, **dis)
     if "2d" in c.sections:
+        # training: QWZ with Anderson disorder W in {0, 1, 2} (its labelled samples); tests: clean samples
         f2 = ("wavefunctions", "hamiltonian")
-        common = dict(features=f2, dtype="float64", shard_size=64, chunk_size=8)
+        common = dict(features=f2, dtype="float32", shard_size=64, chunk_size=8)
+        clean = dict(common, disorder="none", strength=fixed("W", 0.0), n=c.n_test_2d, splits=(0.0, 0.0, 1.0))
         specs["qwz"] = data.preset("qwz", size=c.size_2d, n=c.n_2d, seed=s + 50, splits=c.splits, **common)
-        specs["qwz-large"] = data.preset("qwz", size=c.test_size_2d, n=c.n_test_2d, seed=s + 51, splits=(0.0, 0.0, 1.0), **common)
-        specs["haldane"] = data.preset("haldane", size=c.size_2d, n=c.n_test_2d, seed=s + 52, splits=(0.0, 0.0, 1.0), **common)
+        specs["qwz-test"] = data.preset("qwz", size=c.size_2d, seed=s + 53, **clean)
+        specs["qwz-large"] = data.preset("qwz", size=c.test_size_2d, seed=s + 51, **clean)
+        specs["haldane"] = data.preset("haldane", size=c.size_2d, seed=s + 52, **clean)
     return specs
 
 
@@ -413,9 +414,8 @@ def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, 
     st = _Study(config, log, progress)
     c = config
     gen, has2d = "generalization" in c.sections, "2d" in c.sections
-    unseen = c.unseen_models if gen else ()
     n_parts = len(analyses.parts(c))
-    total = len(specs) + len(c.runs_1d()) + len(unseen) * len(c.unseen_heads) + (len(c.models_2d) if has2d else 0) + n_parts
+    total = len(specs) + len(c.runs_1d()) + (len(c.runs_unseen()) if gen else 0) + (len(c.models_2d) if has2d else 0) + n_parts
     st.bar = tqdm(total=total, desc="tnn study", unit="step", disable=not progress, smoothing=0.1)
     try:
         # ---- datasets
@@ -454,20 +454,18 @@ def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, 
             rows += r
         # ---- unseen windings: trained on {0, 1}; a softmax head over every class (-1 and 2 never seen
         # in training) and a regression head (one real output, rounded: it can answer -1 and 2)
-        for m in unseen:
-            for head in c.unseen_heads:
-                mcfg = c.model_config(m, classes, task=head)
-                tag = f"{m}@01" + ("" if head == "classify" else "-reg")
-                r, info, pr = _train_and_score(st, tag, m, mcfg, "ssh01",
-                                               {"unseen": ("unseen", "test"), "test01": ("ssh01", "test")}, tcfg)
-                runs[tag], preds[tag] = info, pr
-                rows += r
+        for tag, m, head, train in (c.runs_unseen() if gen else ()):
+            mcfg = c.model_config(m, classes, task=head)
+            r, info, pr = _train_and_score(st, tag, m, mcfg, "ssh01",
+                                           {"unseen": ("unseen", "test"), "test01": ("ssh01", "test")}, tcfg, train=train)
+            runs[tag], preds[tag] = info, pr
+            rows += r
         # the analysis parts read only the training set and the test sets of ``ssh``: free the rest
         st.release(MAIN_SET)
         # ---- 2D: QWZ (Anderson disorder) -> larger QWZ, honeycomb Haldane
         if has2d:
             cls2 = tuple(dataset_classes(st.sets["qwz"]))
-            t2 = {sp: (sp, "test") for sp in SPLITS_2D}
+            t2 = dict(SETS_2D)
             tcfg2 = dataclasses.replace(c.train_config(c.epochs_2d), batch_size=min(c.batch_size, 8)).validate()
             for m in c.models_2d:
                 arch, init = MODELS_2D[m]
@@ -476,7 +474,7 @@ def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, 
                 if arch == "topo":
                     mcfg = ModelConfig("topo", classes=cls2, init=init, channels=1, tau=c.tau).validate()
                 else:
-                    mcfg = ModelConfig(arch, classes=cls2, width=c.width, depth=c.depth).validate()
+                    mcfg = ModelConfig(arch, classes=cls2, width=c.width, depth=c.depth, dtype="float32").validate()
                 r, info, pr = _train_and_score(st, f"2d-{m}", m, mcfg, "qwz", t2, tcfg2, train=arch != "topo" or c.train_2d_topo)
                 runs[f"2d-{m}"], preds[f"2d-{m}"] = info, pr
                 rows += r

@@ -43,7 +43,7 @@ def phase(st, summary) -> dict:
     mcfg = dataclasses.replace(mcfg, dtype="float32")
     res = tr.phase_diagram(mcfg, lat, train, test, learning_rates=c.phase_lrs, steps=c.phase_steps,
                            optimizers=c.phase_optimizers, taus=c.phase_taus, losses=c.phase_losses,
-                           seeds=tuple(range(c.phase_seeds)), batch_size=c.phase_batch)
+                           seeds=tuple(range(c.phase_seeds)), batch_size=min(c.phase_batch, len(train[1])))
     out = jsonable(res)
     out["cells"] = phase_cells(out, c)
     out["n_seeds"] = c.phase_seeds
@@ -87,7 +87,7 @@ def blocks(st, summary) -> dict:
     mcfg = dataclasses.replace(mcfg, dtype="float32")
     res = tr.block_noise(mcfg, lat, train, test, sigmas=c.block_sigmas, learning_rate=c.block_lr,
                          steps=(0,) + tuple(s for s in c.phase_steps if s > 0), seeds=tuple(range(c.phase_seeds)),
-                         batch_size=c.phase_batch)
+                         batch_size=min(c.phase_batch, len(train[1])))
     return jsonable(res)
 
 
