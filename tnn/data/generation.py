@@ -58,8 +58,7 @@ log = logging.getLogger("tnn.data")
 def _new_manifest(spec: DatasetSpec) -> dict:
     return {
         "format": store.FORMAT,
-        # Compact datasets are format 2: a reader that cannot recompute features refuses them.
-        "format_version": 2 if spec.compact else store.FORMAT_VERSION,
+        "format_version": store.COMPACT_FORMAT_VERSION if spec.compact else store.FORMAT_VERSION,
         "spec": spec.to_dict(),
         "spec_digest": spec.digest(),
         "seed": spec.seed,

@@ -58,13 +58,16 @@ __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "FORMAT_VERSIONS",
+    "COMPACT_FORMAT_VERSION",
 ]
 
 MANIFEST = "manifest.json"
 FORMAT = "tnn-dataset"
 FORMAT_VERSION = 1
-#: the versions this reader understands: 1 (every array stored), 2 (compact: features derived)
-FORMAT_VERSIONS = (1, 2)
+#: the format of a compact dataset (features derived, not stored): a reader without them refuses it
+COMPACT_FORMAT_VERSION = 2
+#: the versions this reader understands
+FORMAT_VERSIONS = (FORMAT_VERSION, COMPACT_FORMAT_VERSION)
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
