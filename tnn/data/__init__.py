@@ -79,6 +79,12 @@ Always stored (labels float64 / int32 / bool):
   ``near_boundary`` (drawn by the boundary oversampling), ``attempts`` (rejection draws),
   ``index`` (the sample's PRNG index: ``spec.index_offset`` plus its position).
 
+Compact datasets (``spec.compact``, ``tnn data generate --compact``): the shards hold only the
+arrays above ("always stored"); every feature is recomputed on loading from ``params``,
+``strength`` and ``index`` (:func:`rebuild_features`: the computation of generation, so the loaded
+arrays equal those a stored dataset holds, bit for bit). ``Dataset.arrays`` lists them all;
+``Dataset.derived`` names the recomputed ones.
+
 Why float64 by default for SSH: the exact "topo" model must reproduce the invariant to 1e-8 from
 the stored eigenvectors, which float32 cannot; the 2D presets store float32 (half the disk) and can
 be switched with ``dtype="float64"``.
@@ -87,7 +93,7 @@ be switched with ``dtype="float64"``.
 from tnn.data.cli import dataset_info, register_cli
 from tnn.data.eigensystem import chiral_eigh, fix_gauge, gauge_reference
 from tnn.data.generation import generate
-from tnn.data.samples import INVALID_CLASS, LABEL_ARRAYS, MAX_ATTEMPTS, compute_samples, preflight
+from tnn.data.samples import INVALID_CLASS, LABEL_ARRAYS, MAX_ATTEMPTS, compute_samples, preflight, rebuild_features
 from tnn.data.spec import (
     FEATURES,
     LABELS,
@@ -119,6 +125,7 @@ __all__ = [
     "choice",
     "generate",
     "compute_samples",
+    "rebuild_features",
     "preflight",
     "fix_gauge",
     "gauge_reference",

@@ -45,6 +45,9 @@ def register_cli(subparsers) -> None:
     g.add_argument("--features", help="comma list of: " + ", ".join(spec_mod.FEATURES)
                    + " (topo reads wavefunctions, the baselines of tnn train hamiltonian)")
     g.add_argument("--dtype", choices=spec_mod.DTYPES, help="feature dtype")
+    g.add_argument("--compact", action="store_true", default=None,
+                   help="store no feature array, only the labels and each sample's params, strength and index; "
+                   "the features are recomputed (same bits) whenever they are loaded")
     g.add_argument("--label", choices=spec_mod.LABELS, help="training label definition")
     g.add_argument("--method", help="real-space method (winding; marker, bott, kitaev)")
     g.add_argument("--classes", help="comma list of allowed k-space classes")
@@ -106,7 +109,7 @@ def spec_from_args(args) -> spec_mod.DatasetSpec:
     if args.features is not None:
         over["features"] = tuple(f.strip() for f in args.features.split(",") if f.strip())
     for name in ("dtype", "label", "method", "boundary_fraction", "boundary_gap", "shard_size", "chunk_size",
-                 "index_offset"):
+                 "index_offset", "compact"):
         v = getattr(args, name)
         if v is not None:
             over[name] = v
@@ -175,6 +178,8 @@ def dataset_info(path) -> dict:
         "n_shards": m["n_shards"],
         "shards_written": len(written),
         "complete": bool(m["complete"]),
+        "compact": ds.spec.compact,
+        "derived": sorted(ds.derived),
         "bytes": int(sum(e["bytes"] for e in written)),
         "splits": {},
     }
@@ -257,7 +262,9 @@ def format_info(info: dict) -> str:
     lines.append(f"  disorder: {s['disorder']}, W ~ {s['strength']['dist']}{tuple(s['strength']['args'])}")
     lines.append(f"  classes: {s['classes']} balance={s['balance']} boundary_fraction={s['boundary_fraction']} "
                  f"(gap < {s['boundary_gap']})")
-    lines.append(f"  features: {', '.join(s['features'])} ({s['dtype']}, gauge {s['gauge']})")
+    lines.append(f"  features: {', '.join(s['features'])} ({s['dtype']}, gauge {s['gauge']})"
+                 + ("; compact: none stored, recomputed from params, strength and index on loading"
+                    if info.get("compact") else "; stored"))
     lines.append(f"  label: {s['label']} (real-space method {s['method']}, trim {s['trim']}, gap_tol {s['gap_tol']})")
     lines.append(f"  seed {s['seed']}, shard_size {s['shard_size']}, chunk_size {s['chunk_size']}; versions "
                  + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))

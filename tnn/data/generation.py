@@ -36,7 +36,7 @@ from tnn import _checks
 from tnn import results as tres
 from tnn.data import store
 from tnn.data.eigensystem import chiral_eigh, fix_gauge, gauge_reference
-from tnn.data.samples import INVALID_CLASS, LABEL_ARRAYS, MAX_ATTEMPTS, compute_samples, preflight
+from tnn.data.samples import INVALID_CLASS, LABEL_ARRAYS, MAX_ATTEMPTS, compute_samples, feature_layout, preflight
 from tnn.data.spec import DatasetSpec
 
 __all__ = [
@@ -58,7 +58,7 @@ log = logging.getLogger("tnn.data")
 def _new_manifest(spec: DatasetSpec) -> dict:
     return {
         "format": store.FORMAT,
-        "format_version": store.FORMAT_VERSION,
+        "format_version": store.COMPACT_FORMAT_VERSION if spec.compact else store.FORMAT_VERSION,
         "spec": spec.to_dict(),
         "spec_digest": spec.digest(),
         "seed": spec.seed,
@@ -184,6 +184,15 @@ def _run_workers(pool: concurrent.futures.ProcessPoolExecutor, n_workers: int, s
             f.cancel()
 
 
+def _derived_meta(spec: DatasetSpec) -> dict:
+    """Manifest ``arrays`` entries of the features a compact dataset does not store:
+    ``{name: {"shape", "dtype", "derived": True}}`` (empty for a dataset that stores them)."""
+    if not spec.compact:
+        return {}
+    return {name: {"shape": list(shape), "dtype": dtype.str, "derived": True}
+            for name, (shape, dtype) in sorted(feature_layout(spec).items())}
+
+
 def _remove_dataset_files(out: Path) -> None:
     for p in out.iterdir():
         if p.name == store.MANIFEST or (p.name.startswith("shard-") and p.suffix == ".npz") or p.name.startswith(".tmp-"):
@@ -303,7 +312,7 @@ def _generate_todo(spec, out, manifest, todo, kept, repaired, report, workers, p
 
     def commit(k: int, entry: dict, meta: dict) -> None:
         if manifest["arrays"] is None:
-            manifest["arrays"] = meta
+            manifest["arrays"] = {**meta, **_derived_meta(spec)}
         manifest["shards"][k] = entry
         manifest["complete"] = all(e is not None for e in manifest["shards"])
         store.write_manifest(out, manifest)

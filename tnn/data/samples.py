@@ -4,6 +4,8 @@ A chunk of ``chunk_size`` samples is one jitted call: the parameter draws (with 
 sample after the other under ``lax.map``, since a ``vmap``-ed ``while_loop`` would run every lane
 as long as the slowest), then Hamiltonian, eigensystem, labels and features under ``vmap``.
 :func:`compute_samples` runs such chunks; :mod:`tnn.data.generation` writes them as shards.
+The features are one function of the spec and a sample's ``params``, ``strength`` and ``index``
+(:func:`_sample_features`), which :func:`rebuild_features` runs again for compact datasets.
 
 Determinism
 -----------
@@ -18,7 +20,7 @@ disorder from ``fold_in(k_disorder_i, LYAPUNOV_STREAM)``, a stream of its own.
 Speed: LAPACK runs single-threaded (:func:`tnn.threads.blas_threads`; on a shared 2-core machine
 threaded OpenBLAS made a batch of N = 100 ``eigh`` 20x slower (20 ms against 0.75 ms per matrix), and
 one thread makes the floating-point results independent of the number of workers, which the
-bit-for-bit resume relies on);
+bit-for-bit resume and the rebuilt features of compact datasets rely on);
 chiral chains (SSH without onsite disorder) are diagonalized through one ``L x L`` SVD of the chiral
 block (:func:`~tnn.data.eigensystem.chiral_eigh`) instead of a ``2L x 2L`` ``eigh``, and only when an
 eigenvector feature is stored: otherwise labels and energies come from the polar route's one ``eigh``
@@ -51,6 +53,9 @@ from tnn.threads import blas_threads
 
 __all__ = [
     "compute_samples",
+    "rebuild_features",
+    "feature_layout",
+    "REBUILD_INPUTS",
     "preflight",
     "INVALID_CLASS",
     "MAX_ATTEMPTS",
@@ -160,6 +165,39 @@ def _select(spec: DatasetSpec, k_samples, k_classes, i):
     return theta, kinv, kgap, near, n_att
 
 
+def _sample_hamiltonian(spec: DatasetSpec, lat, k_samples, i, theta, w):
+    """Terms and dense ``H`` ``(N, N)`` of sample ``i`` with parameters ``theta`` and disorder
+    strength ``w``: its disorder key is the fourth key of :func:`_keys`."""
+    _, _, _, k_dis = _keys(k_samples, i)
+    key = None if spec.disorder == "none" else k_dis
+    tm = systems.get(spec.model).dataset_terms(theta, lat, spec.ranges, spec.disorder, w, key)
+    return tm, hamiltonians.assemble(tm)
+
+
+def _eigensystem(spec: DatasetSpec, lat, H):
+    """``(E, V, svd)``: the eigensystem of ``H`` as the stored features see it. Chiral chains: one
+    ``L x L`` SVD of the chiral block (``svd = (X, s, Yh)``, which the polar-route labels reuse);
+    otherwise ``eigh`` (``svd = None``)."""
+    if systems.get(spec.model).is_chiral(spec.disorder):
+        X, s, Yh = jnp.linalg.svd(invariants.chiral_block(H, lat))
+        return (*chiral_eigensystem(X, s, Yh), (X, s, Yh))
+    E, V = jnp.linalg.eigh(H)
+    return E, V, None
+
+
+def _sample_features(spec: DatasetSpec, names, lat, k_samples, i, theta, w, eigen: bool):
+    """The one computation of a sample's features, shared by generation and the rebuild.
+
+    Sample ``i`` with parameters ``theta`` and disorder strength ``w``: its terms and ``H``
+    (:func:`_sample_hamiltonian`), its eigensystem when ``eigen`` (:func:`_eigensystem`), and the
+    features ``names`` (float64/complex128; cast by :func:`_cast_features`). Returns
+    ``(H, (E, V, svd), features)``, ``E = V = svd = None`` without ``eigen``.
+    """
+    tm, H = _sample_hamiltonian(spec, lat, k_samples, i, theta, w)
+    E, V, svd = _eigensystem(spec, lat, H) if eigen else (None, None, None)
+    return H, (E, V, svd), _features(spec, names, lat, tm, H, E, V)
+
+
 def _finish(spec: DatasetSpec, lat, k_samples, i, theta, kinv, kgap, near, n_att):
     """Hamiltonian, eigensystem, labels and features of sample ``i`` with parameters ``theta``."""
     _, _, k_str, k_dis = _keys(k_samples, i)
@@ -167,31 +205,24 @@ def _finish(spec: DatasetSpec, lat, k_samples, i, theta, kinv, kgap, near, n_att
     # run independent custom calls (LAPACK) concurrently; keep one LAPACK call in flight.
     theta, kinv, kgap = jax.lax.optimization_barrier((theta, kinv, kgap))
     w = _draw(spec.strength, k_str, jnp.float64)
-    key = None if spec.disorder == "none" else k_dis
     system = systems.get(spec.model)
-    tm = system.dataset_terms(theta, lat, spec.ranges, spec.disorder, w, key)
-    H = hamiltonians.assemble(tm)
     chiral = system.is_chiral(spec.disorder)
-    V = None
+    # Chiral chains whose shards hold no eigenvector feature (a compact dataset among them): labels
+    # and energies from the polar route's own SVD, no eigensystem.
+    polar = chiral and not _needs_eigenvectors(spec)
+    H, (E, V, svd), feats = _sample_features(spec, _stored_features(spec), lat, k_samples, i, theta, w, not polar)
     # Raw values (gap_tol=0) with their certificate; validity is decided below from the certificate
     # (spec.gap_tol None) or the spectral gap (an explicit spec.gap_tol).
     raw = jnp.asarray(0.0, jnp.float64)
-    if chiral and not _needs_eigenvectors(spec):
-        # Labels and energies from one SVD of the chiral block (the polar route of
-        # tnn.invariants.winding_number itself); eigenvectors only when a feature needs them.
+    if polar:
         inv, cert, E = invariants.winding_polar_energies(H, lat, trim=spec.trim)
     elif chiral:
-        # One L x L SVD of the chiral block gives the eigensystem of the 2L x 2L H and the same
-        # polar-route labels.
-        X, s, Yh = jnp.linalg.svd(invariants.chiral_block(H, lat))
-        E, V = chiral_eigensystem(X, s, Yh)
-        inv, cert = invariants.winding_number_from_svd(X, s, Yh, lat, trim=spec.trim, return_certificate=True, gap_tol=raw)
+        # The SVD that gave the eigensystem gives the same polar-route labels.
+        inv, cert = invariants.winding_number_from_svd(*svd, lat, trim=spec.trim, return_certificate=True, gap_tol=raw)
     elif system.invariant == "winding":
         # Onsite disorder breaks chiral symmetry: Q = sign(H) of the full H.
-        E, V = jnp.linalg.eigh(H)
         inv, cert = invariants.winding_number_from_eigh(E, V, lat, trim=spec.trim, return_certificate=True, gap_tol=raw)
     else:
-        E, V = jnp.linalg.eigh(H)
         window = None if spec.method == "bott" else spec.trim
         inv, cert = invariants.chern_number_from_eigh(E, V, lat, method=spec.method, window=window,
                                                       return_certificate=True, gap_tol=raw)
@@ -220,22 +251,29 @@ def _finish(spec: DatasetSpec, lat, k_samples, i, theta, kinv, kgap, near, n_att
         "strength": w, "near_boundary": near, "attempts": n_att, "index": i.astype(jnp.int64), "energies": E,
         **{k: ex[k] for k in ("label_source", "label_reason", "xi", "transition_distance", "transition_error")},
     }
-    feats = _features(spec, lat, tm, H, E, V)
     out.update(feats)
     return out
 
 
-def _needs_eigenvectors(spec: DatasetSpec) -> bool:
-    return any(f in spec.features for f in ("wavefunctions",) + EIGEN_FEATURES)
+def _stored_features(spec: DatasetSpec) -> tuple[str, ...]:
+    """The feature arrays the shards of ``spec`` hold: none for a compact dataset."""
+    return () if spec.compact else spec.features
 
 
-def _features(spec: DatasetSpec, lat, tm, H, E, V) -> dict:
+def _needs_eigenvectors(spec: DatasetSpec, names=None) -> bool:
+    names = _stored_features(spec) if names is None else names
+    return any(f in names for f in ("wavefunctions",) + EIGEN_FEATURES)
+
+
+def _features(spec: DatasetSpec, names, lat, tm, H, E, V) -> dict:
+    """The features ``names`` of one sample from its terms ``tm``, ``H`` and eigensystem ``E, V``
+    (None when no eigenvector feature is asked), in float64/complex128."""
     out = {}
-    if "wavefunctions" in spec.features:
+    if "wavefunctions" in names:
         out["wavefunctions"] = fix_gauge(V, spec.gauge)
-    if "hamiltonian" in spec.features:
+    if "hamiltonian" in names:
         out["hamiltonian"] = H
-    if "hoppings" in spec.features:
+    if "hoppings" in names:
         L = lat.dims[0]
         R = len(spec.ranges)
         hop = jnp.zeros((R + 2, L), dtype=H.dtype)
@@ -247,7 +285,7 @@ def _features(spec: DatasetSpec, lat, tm, H, E, V) -> dict:
     # density, edge_modes, projector: functions of the eigenspaces (tnn.data.features), the same for
     # the eigh and the chiral SVD route; the projector is the chiral block U = P_A sign(H) P_B on chains.
     chain_block = systems.get(spec.model).invariant == "winding"
-    out.update(eigen_features([f for f in spec.features if f in EIGEN_FEATURES], E, V, chain_block))
+    out.update(eigen_features([f for f in names if f in EIGEN_FEATURES], E, V, chain_block))
     return out
 
 
@@ -340,6 +378,90 @@ def compute_samples(spec: DatasetSpec, start: int, stop: int, on_chunk: Callable
             "rejection attempts; widen the parameter ranges or drop the rare classes."
         )
     return out
+
+
+#: the stored arrays a feature is recomputed from (:func:`rebuild_features`)
+REBUILD_INPUTS = ("params", "strength", "index")
+
+
+def _check_names(spec: DatasetSpec, names) -> tuple[str, ...]:
+    names = (names,) if isinstance(names, str) else tuple(names)
+    unknown = [f for f in names if f not in spec.features]
+    if unknown or len(set(names)) != len(names):
+        raise ValueError(f"Argument `names` must be distinct features of the dataset {list(spec.features)}, got {list(names)}.")
+    return names
+
+
+@functools.lru_cache(maxsize=16)
+def _rebuild_fn(key_spec: DatasetSpec, names: tuple[str, ...]) -> Callable:
+    lat = key_spec.lattice()
+    eigen = _needs_eigenvectors(key_spec, names)
+
+    @jax.jit
+    def rebuild(root, idx, theta, w):
+        k_samples, _ = jax.random.split(root)
+        one = lambda i, t, s: _sample_features(key_spec, names, lat, k_samples, i, t, s, eigen)[2]  # noqa: E731
+        return _cast_features(key_spec, jax.vmap(one)(idx, theta, w))
+
+    return rebuild
+
+
+def rebuild_features(spec: DatasetSpec, arrays, names=None) -> dict[str, np.ndarray]:
+    r"""The features ``names`` of stored samples, recomputed as generation computed them.
+
+    A compact dataset (``spec.compact``) stores no feature; every feature is a function of the
+    spec and the sample's stored ``params`` (``theta``), ``strength`` (``w``) and ``index`` (the
+    PRNG index, whose fourth key of ``fold_in(k_samples, index)`` is the disorder key): the same
+    Hamiltonian, eigensystem route (the chiral SVD or ``eigh``), gauge and cast as generation
+    (:func:`_sample_features`), jitted and vmapped in chunks of ``spec.chunk_size`` under float64
+    and single-threaded LAPACK. Only the eigenvector features need a diagonalization (``hamiltonian``
+    and ``hoppings`` alone need none).
+
+    Args:
+      spec: the dataset's :class:`DatasetSpec`.
+      arrays: ``{"params": (S, P) float64, "strength": (S,) float64, "index": (S,) int}``, as stored
+        (more keys are ignored).
+      names: features of ``spec.features`` (None: all of them).
+
+    Returns:
+      ``{name: (S, ...)}`` NumPy arrays in ``spec.dtype``, equal to the arrays a non-compact
+      dataset stores for those samples (shapes in :mod:`tnn.data`).
+    """
+    if not isinstance(spec, DatasetSpec):
+        raise ValueError(f"Argument `spec` must be a tnn.data.DatasetSpec, got {type(spec).__name__}.")
+    names = spec.features if names is None else _check_names(spec, names)
+    missing = [k for k in REBUILD_INPUTS if k not in arrays]
+    if missing:
+        raise ValueError(f"Argument `arrays` must hold {list(REBUILD_INPUTS)}, missing {missing}.")
+    theta = np.asarray(arrays["params"], np.float64)
+    w = np.asarray(arrays["strength"], np.float64)
+    idx = np.asarray(arrays["index"], np.int64)
+    n = len(idx)
+    if theta.shape != (n, len(spec.params)) or w.shape != (n,) or idx.shape != (n,):
+        raise ValueError(f"Argument `arrays`: params {theta.shape}, strength {w.shape} and index {idx.shape} must "
+                         f"have shapes (S, {len(spec.params)}), (S,), (S,) with one S.")
+    if n == 0 or not names:
+        shapes = feature_layout(spec)
+        return {f: np.zeros((n, *shapes[f][0]), shapes[f][1]) for f in names}
+    c = spec.chunk_size
+    pad = -n % c  # whole chunks (one compilation); the padding repeats the last sample
+    theta, w, idx = (np.concatenate([a, np.repeat(a[-1:], pad, axis=0)]) for a in (theta, w, idx))
+    with jax.enable_x64(True), blas_threads(1):
+        fn = _rebuild_fn(_compute_key(spec), tuple(names))
+        root = jax.random.key(spec.seed or 0)
+        parts = [fn(root, idx[s:s + c], theta[s:s + c], w[s:s + c]) for s in range(0, n + pad, c)]
+        host = [jax.tree.map(np.asarray, p) for p in parts]
+    return {f: np.concatenate([h[f] for h in host])[:n] for f in names}
+
+
+def feature_layout(spec: DatasetSpec) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """``{feature: (per-sample shape, dtype)}`` of every feature of ``spec`` (traced, not computed)."""
+    with jax.enable_x64(True):
+        fn = _rebuild_fn(_compute_key(spec), tuple(spec.features))
+        c = spec.chunk_size
+        out = jax.eval_shape(fn, jax.random.key(0), jax.ShapeDtypeStruct((c,), jnp.int64),
+                             jax.ShapeDtypeStruct((c, len(spec.params)), jnp.float64), jax.ShapeDtypeStruct((c,), jnp.float64))
+    return {f: (tuple(a.shape[1:]), np.dtype(a.dtype)) for f, a in out.items()}
 
 
 def preflight(spec: DatasetSpec) -> dict[int, float]:

@@ -82,7 +82,7 @@ MAX_SAMPLES = 2**31 - 1
 LYAPUNOV_CELLS = 10_000
 #: fields added after format 1 was released: left out of to_dict (and so of the digest) at their
 #: default, so that the manifests written before them keep their digests
-_LATE_DEFAULTS = {"index_offset": 0, "lyapunov_cells": LYAPUNOV_CELLS}
+_LATE_DEFAULTS = {"index_offset": 0, "lyapunov_cells": LYAPUNOV_CELLS, "compact": False}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,6 +185,11 @@ class DatasetSpec:
         or ``"float32"`` (float32/complex64: half the disk). Labels are always float64.
       gauge: eigenvector phase convention, ``"overlap"`` (default), ``"maxabs"`` or ``"none"``
         (see :mod:`tnn.data`).
+      compact: store no feature array, only the label arrays (``params``, ``strength``, ``index``
+        among them); the loaders recompute the ``features`` from those by the computation that
+        generation runs (:func:`tnn.data.samples.rebuild_features`), to the same bits. Smaller folders
+        (a few kB per sample) and a cheaper generation (no eigenvector feature is computed), for a
+        recomputation on every load.
       label: which invariant is the training label ``label``: ``"exact"`` (the reference of the
         infinite system: clean k space, the Lyapunov winding of disordered chiral chains, the
         certified real-space value of disordered 2D samples; :mod:`tnn.data.exact`; the default of
@@ -228,6 +233,7 @@ class DatasetSpec:
     features: tuple[str, ...] = ("wavefunctions",)
     dtype: str = "float64"
     gauge: str = "overlap"
+    compact: bool = False
     label: str = "realspace"
     method: str = ""
     trim: int | None = None
@@ -315,6 +321,7 @@ class DatasetSpec:
         set_("features", feats)
         _checks.check_choice("dtype", self.dtype, DTYPES)
         _checks.check_choice("gauge", self.gauge, GAUGES)
+        set_("compact", _checks.check_bool("compact", self.compact))
         _checks.check_choice("label", self.label, LABELS)
         method = self.method or system.default_method(self.pbc)
         if method not in METHODS[model]:

@@ -15,12 +15,18 @@ and moved into place (:func:`tnn.results.atomic_write_bytes`); the manifest is r
 after each shard. A reader hashes the bytes it read before parsing them: a corrupted or truncated
 shard raises :class:`ShardError` naming the file and is never loaded.
 
-The manifest (``format: "tnn-dataset"``, ``format_version: 1``) holds ``spec`` (the
-:class:`~tnn.data.spec.DatasetSpec` as a dict), ``spec_digest``, ``seed``, ``versions`` (tnn, jax,
-numpy), ``n_samples``, ``n_shards``, ``splits`` (``{"train": [start, stop], ...}``), ``arrays``
-(per-sample shape and dtype of every stored array), ``shards`` (one entry per shard, ``null``
-until written: ``file``, ``start``, ``count``, ``sha256``, ``bytes``, ``class_counts``) and
+The manifest (``format: "tnn-dataset"``, ``format_version: 1``, or 2 for a compact dataset)
+holds ``spec`` (the :class:`~tnn.data.spec.DatasetSpec` as a dict), ``spec_digest``, ``seed``,
+``versions`` (tnn, jax, numpy), ``n_samples``, ``n_shards``, ``splits`` (``{"train": [start, stop],
+...}``), ``arrays`` (per-sample shape and dtype of every array), ``shards`` (one entry per shard,
+``null`` until written: ``file``, ``start``, ``count``, ``sha256``, ``bytes``, ``class_counts``) and
 ``complete``.
+
+Compact datasets (``spec.compact``): the shards hold the label arrays only; ``arrays`` lists the
+features too, each marked ``"derived": true``, and the reader recomputes them from the shard's
+``params``, ``strength`` and ``index`` (:func:`tnn.data.samples.rebuild_features`, the computation
+of generation, same bits) whenever they are asked for. A reader that predates them refuses format 2
+instead of misreading it.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from typing import Iterator
 import numpy as np
 
 from tnn import _checks, results as tres
+from tnn.data.samples import REBUILD_INPUTS, rebuild_features
 from tnn.data.spec import DatasetSpec
 
 __all__ = [
@@ -50,11 +57,17 @@ __all__ = [
     "write_manifest",
     "FORMAT",
     "FORMAT_VERSION",
+    "FORMAT_VERSIONS",
+    "COMPACT_FORMAT_VERSION",
 ]
 
 MANIFEST = "manifest.json"
 FORMAT = "tnn-dataset"
 FORMAT_VERSION = 1
+#: the format of a compact dataset (features derived, not stored): a reader without them refuses it
+COMPACT_FORMAT_VERSION = 2
+#: the versions this reader understands
+FORMAT_VERSIONS = (FORMAT_VERSION, COMPACT_FORMAT_VERSION)
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
@@ -110,9 +123,9 @@ def read_manifest(path: str | os.PathLike) -> dict:
         m = json.loads(mf.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise DatasetError(f"{mf} is not valid JSON: {err}") from err
-    if m.get("format") != FORMAT or m.get("format_version") != FORMAT_VERSION:
-        raise DatasetError(f"{mf}: not a {FORMAT} v{FORMAT_VERSION} manifest (format={m.get('format')!r}, "
-                           f"version={m.get('format_version')!r}).")
+    if m.get("format") != FORMAT or m.get("format_version") not in FORMAT_VERSIONS:
+        raise DatasetError(f"{mf}: not a {FORMAT} manifest of version {' or '.join(map(str, FORMAT_VERSIONS))} "
+                           f"(format={m.get('format')!r}, version={m.get('format_version')!r}).")
     return m
 
 
@@ -149,7 +162,8 @@ class Dataset:
     Attributes:
       path: the folder. spec: its :class:`DatasetSpec`. manifest: the parsed manifest.
       n: number of samples. splits: ``{"train": (start, stop), "val": ..., "test": ...}``.
-      arrays: ``{name: (per-sample shape, dtype)}`` of every stored array.
+      arrays: ``{name: (per-sample shape, dtype)}`` of every array, stored or derived.
+      derived: the names of ``arrays`` that a compact dataset recomputes on reading (empty otherwise).
     """
 
     def __init__(self, path: str | os.PathLike, allow_incomplete: bool = False):
@@ -165,6 +179,7 @@ class Dataset:
         self.n = int(self.manifest["n_samples"])
         self.splits = {k: (int(a), int(b)) for k, (a, b) in self.manifest["splits"].items()}
         self.arrays = {k: (tuple(v["shape"]), np.dtype(v["dtype"])) for k, v in self.manifest["arrays"].items()}
+        self.derived = frozenset(k for k, v in self.manifest["arrays"].items() if v.get("derived"))
 
     def __repr__(self) -> str:
         return f"Dataset({str(self.path)!r}, model={self.spec.model!r}, n={self.n}, size={self.spec.size})"
@@ -183,8 +198,22 @@ class Dataset:
         return e
 
     def shard(self, k: int, fields: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
-        """Arrays of shard ``k`` (checksum verified), optionally only ``fields``."""
-        return read_shard(self.path, self._entry(k), None if fields is None else tuple(fields))
+        """Arrays of shard ``k`` (checksum verified), optionally only ``fields``: ``{name: (count, ...)}``.
+        Derived arrays (compact datasets) are recomputed from the shard's ``params``, ``strength``
+        and ``index``."""
+        return self._rows(k, 0, None, self._fields(fields))
+
+    def _rows(self, k: int, lo: int, hi: int | None, fields: tuple[str, ...]) -> dict[str, np.ndarray]:
+        """Rows ``lo:hi`` of the arrays ``fields`` of shard ``k``; derived ones are recomputed for
+        those rows only."""
+        derived = tuple(f for f in fields if f in self.derived)
+        read = tuple(f for f in fields if f not in self.derived)
+        if derived:
+            read += tuple(f for f in REBUILD_INPUTS if f not in read)
+        arrs = {f: a[lo:hi] for f, a in read_shard(self.path, self._entry(k), read).items()}
+        if derived:
+            arrs.update(rebuild_features(self.spec, arrs, derived))
+        return {f: arrs[f] for f in fields}
 
     def verify(self) -> list[str]:
         """Check every shard's checksum; returns the list of problems (empty when all is well)."""
@@ -233,10 +262,10 @@ class Dataset:
         fields = self._fields(fields)
         start, stop = self._split(split)
         pieces = self._pieces(start, stop)
-        parts = [self.shard(k, fields) for k, _, _ in pieces]
+        parts = [self._rows(k, lo, hi, fields) for k, lo, hi in pieces]
         if not parts:
             return {f: np.zeros((0, *self.arrays[f][0]), self.arrays[f][1]) for f in fields}
-        return {f: np.concatenate([p[f][lo:hi] for p, (_, lo, hi) in zip(parts, pieces)]) for f in fields}
+        return {f: np.concatenate([p[f] for p in parts]) for f in fields}
 
     def n_split(self, split: str) -> int:
         a, b = self._split(split)
@@ -267,9 +296,7 @@ class Dataset:
             group = pieces[g : g + buffer_shards]
             parts = []
             for k, lo, hi in group:
-                arrs = self.shard(k, fields)
-                parts.append({f: arrs[f][lo:hi] for f in fields})
-                del arrs
+                parts.append(self._rows(k, lo, hi, fields))
             if carry is not None:
                 parts.insert(0, carry)
             pool = {f: np.concatenate([p[f] for p in parts]) for f in fields}
