@@ -96,7 +96,8 @@ class StudyConfig:
       phase_optimizers, phase_losses, phase_taus, phase_lrs, phase_steps: the grid of
         :func:`tnn.trainability.phase_diagram` (steps: checkpoints along one trajectory).
       phase_seeds: members per cell (one vmap ensemble). phase_batch: minibatch size of Adam/SGD.
-      block_sigmas, block_lr: noise scales and Adam learning rate of :func:`tnn.trainability.block_noise`.
+      block_sigmas, block_lr, block_steps: noise scales, Adam learning rate and step checkpoints of
+        :func:`tnn.trainability.block_noise` (started next to the exact tensors: fewer steps than the grid).
       minima_inits, minima_steps: random inits and Adam steps of :func:`tnn.landscape.minima_analysis`.
       size_2d, test_size_2d: QWZ training and larger-test lattice sides (open, Anderson disorder).
       n_2d, n_test_2d: samples of the QWZ training set and of each 2D test set.
@@ -119,7 +120,8 @@ class StudyConfig:
     input_models: tuple[str, ...] = ("mlp", "cnn")
     disorder: tuple[float, ...] = (0.0, 1.0, 3.0)
     onsite: tuple[float, ...] = (1.0,)
-    models: tuple[str, ...] = tuple(STUDY_MODELS)
+    #: topo-noise (exact + noise on every block) only in ``full``: the block-noise part asks it block by block
+    models: tuple[str, ...] = tuple(m for m in STUDY_MODELS if m != "topo-noise")
     noise: float = 0.1
     epochs: int = 8
     batch_size: int = 32
@@ -153,6 +155,7 @@ class StudyConfig:
     phase_batch: int = 16
     block_sigmas: tuple[float, ...] = (0.3, 3.0)
     block_lr: float = 3e-2
+    block_steps: tuple[int, ...] = (0, 100, 300)
     minima_inits: int = 64
     minima_steps: int = 300
     models_2d: tuple[str, ...] = ("topo-exact", "cnn", "resnet")
@@ -271,6 +274,7 @@ _RULES = {
     "phase_losses": _names(("ce", "mse"), empty=False),
     ("phase_taus", "phase_lrs", "block_sigmas"): _checks.reals(0.0, lo_open=True, min_length=1, distinct=True),
     "phase_steps": _checks.integers(1, min_length=1, distinct=True),
+    "block_steps": _checks.integers(0, min_length=1, distinct=True),
     ("phase_size", "phase_n"): _checks.integer(8),
     ("phase_seeds", "phase_batch", "minima_steps"): _checks.integer(1),
     "minima_inits": _checks.integer(2),
@@ -294,11 +298,11 @@ PROFILES = {
                   sens_epochs=1, grad_lengths=(16, 24), landscape_models=("topo-random",), landscape_batch=24,
                   probe_n=48, probe_seeds=1, probe_fractions=(1.0,), probe_strengths=(1.0,), phase_n=512,
                   phase_optimizers=("adam", "lbfgs"), phase_lrs=(3e-2,), phase_steps=(10, 40), phase_seeds=4,
-                  block_sigmas=(1.0,), minima_inits=8, minima_steps=40, models_2d=("topo-exact", "cnn"), size_2d=8, test_size_2d=10, n_2d=160, n_test_2d=40,
+                  block_sigmas=(1.0,), block_steps=(0, 40), minima_inits=8, minima_steps=40, models_2d=("topo-exact", "cnn"), size_2d=8, test_size_2d=10, n_2d=160, n_test_2d=40,
                   epochs_2d=2),
     "default": {},
     # publication scale, sized for one GPU (see README: expected time and memory)
-    "full": dict(seeds=tuple(range(16)), phase_optimizers=("adam", "sgd", "lbfgs"), size=32, n=6000, n_test=2000, n_test_disorder=1000,
+    "full": dict(seeds=tuple(range(16)), models=tuple(STUDY_MODELS), block_steps=(0, 100, 300, 1000, 3000), phase_optimizers=("adam", "sgd", "lbfgs"), size=32, n=6000, n_test=2000, n_test_disorder=1000,
                  inputs=("density", "edge_modes", "projector"), input_models=("mlp", "cnn", "resnet", "symmetric"), disorder=(0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0),
                  onsite=(0.5, 1.0, 2.0), epochs=40, width=32, unseen_models=tuple(STUDY_MODELS),
                  sigmas=(1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0), sens_seeds=16, sens_epochs=10,

@@ -82,7 +82,9 @@ def dataset_specs(c: StudyConfig) -> dict:
     from tnn.data.spec import fixed
 
     s, L = c.data_seed, c.size
-    f32 = dict(dtype="float32")
+    # compact: the shards hold the labels and parameters only, features are rebuilt on loading
+    # (results <= 300 MB with the datasets kept; a chain's rebuild is one SVD)
+    f32 = dict(dtype="float32", compact=True)
     off = test_offset(c)
     same = dict(seed=s, index_offset=off, splits=(0.0, 0.0, 1.0), n=c.n_test, **f32)
     test = dict(splits=(0.0, 0.0, 1.0), n=c.n_test, features=FEATURES, **f32)
@@ -107,7 +109,7 @@ def dataset_specs(c: StudyConfig) -> dict:
     if "2d" in c.sections:
         # training: QWZ with Anderson disorder W in {0, 1, 2} (its labelled samples); tests: clean samples
         f2 = ("wavefunctions", "hamiltonian")
-        common = dict(features=f2, dtype="float32", shard_size=64, chunk_size=8)
+        common = dict(features=f2, dtype="float32", compact=True, shard_size=64, chunk_size=8)
         clean = dict(common, disorder="none", strength=fixed("W", 0.0), n=c.n_test_2d, splits=(0.0, 0.0, 1.0))
         specs["qwz"] = data.preset("qwz", size=c.size_2d, n=c.n_2d, seed=s + 50, splits=c.splits, **common)
         specs["qwz-test"] = data.preset("qwz", size=c.size_2d, seed=s + 53, **clean)
@@ -474,7 +476,10 @@ def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, 
                 if arch == "topo":
                     mcfg = ModelConfig("topo", classes=cls2, init=init, channels=1, tau=c.tau).validate()
                 else:
-                    mcfg = ModelConfig(arch, classes=cls2, width=c.width, depth=c.depth, dtype="float32").validate()
+                    # radius 1: the cell encoding then holds every hopping of QWZ and Haldane (nearest cells only)
+                    # with a third of radius 2's channels (the first convolution's cost)
+                    mcfg = ModelConfig(arch, classes=cls2, width=c.width, depth=c.depth, radius=1,
+                                       dtype="float32").validate()
                 r, info, pr = _train_and_score(st, f"2d-{m}", m, mcfg, "qwz", t2, tcfg2, train=arch != "topo" or c.train_2d_topo)
                 runs[f"2d-{m}"], preds[f"2d-{m}"] = info, pr
                 rows += r

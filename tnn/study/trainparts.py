@@ -86,7 +86,7 @@ def blocks(st, summary) -> dict:
     mcfg, lat, train, test = _data(st, summary)
     mcfg = dataclasses.replace(mcfg, dtype="float32")
     res = tr.block_noise(mcfg, lat, train, test, sigmas=c.block_sigmas, learning_rate=c.block_lr,
-                         steps=(0,) + tuple(s for s in c.phase_steps if s > 0), seeds=tuple(range(c.phase_seeds)),
+                         steps=c.block_steps, seeds=tuple(range(c.phase_seeds)),
                          batch_size=min(c.phase_batch, len(train[1])))
     return jsonable(res)
 
