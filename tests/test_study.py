@@ -106,15 +106,28 @@ def test_drift_part_measures_the_cause(study):
     assert all(s["displacement"] > 0 for s in dr["seeds"])  # Adam moved the parameters
 
 
-def test_killed_study_resumes_only_what_is_missing(study):
+def test_killed_study_resumes_only_what_is_missing(study, monkeypatch):
+    import tnn.study.runner as runner
+
     cfg, first = study
     out = Path(first["out"])
     csv_before = (out / "metrics.csv").read_text()
-    ckpt = {m: (out / "runs" / m / "checkpoint.npz").stat().st_mtime_ns for m in SMALL["models"]}
+    # a finished run keeps its parameters and eval.json; its optimizer checkpoint is dropped
+    assert not any((out / "runs" / m / "checkpoint.npz").exists() for m in SMALL["models"])
+    done = {m: (out / "runs" / m / "eval.json").stat().st_mtime_ns for m in SMALL["models"] if m != "cnn"}
     drift_mtime = (out / "parts" / "drift.json").stat().st_mtime_ns
     # a study killed after training cnn but before its evaluation, and before the probes part
     (out / "runs" / "cnn" / "eval.json").unlink()
     (out / "parts" / "probes.json").unlink()
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(runner, "score_member", killed)
+        with pytest.raises(KeyboardInterrupt):
+            run_study(cfg)
+    assert (out / "runs" / "cnn" / "checkpoint.npz").exists() and not (out / "runs" / "cnn" / "eval.json").exists()
     lines = []
     again = run_study(cfg, log=lines.append)
     assert "cnn" not in again["reused"] and "probes" not in again["reused"]
@@ -122,7 +135,8 @@ def test_killed_study_resumes_only_what_is_missing(study):
     assert [line.split()[1] for line in lines if "reused" not in line and not line.startswith("data")] == \
         ["cnn", "cnn", "probes"]  # "resumed from the checkpoint", the evaluation, the part
     assert (out / "metrics.csv").read_text() == csv_before
-    assert {m: (out / "runs" / m / "checkpoint.npz").stat().st_mtime_ns for m in SMALL["models"]} == ckpt
+    assert {m: (out / "runs" / m / "eval.json").stat().st_mtime_ns for m in done} == done
+    assert not (out / "runs" / "cnn" / "checkpoint.npz").exists()
     assert (out / "parts" / "drift.json").stat().st_mtime_ns == drift_mtime
     # a different config is refused in that folder, before any work
     with pytest.raises(ValueError, match="`out`"):

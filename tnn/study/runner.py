@@ -189,6 +189,10 @@ class _Study:
         """Free the cached arrays of every dataset but ``keep`` (a dataset name of the study)."""
         self._cache = {k: v for k, v in self._cache.items() if k[0] == keep}
 
+    def keep_input(self, input: str) -> None:
+        """Free the cached splits of every input but ``input``."""
+        self._cache = {k: v for k, v in self._cache.items() if k[2] == input}
+
     def load(self, ds_name: str, split: str, mcfg, drop: bool = True):
         """``(x, y, lat, info, gap)``: :func:`tnn.train.load_dataset` plus the k-space gap of each sample."""
         from tnn.train import load_dataset
@@ -296,6 +300,8 @@ def _train_and_score(st: _Study, tag: str, mname: str, mcfg, train_ds: str, test
         st.step(tag)
         return ev["rows"], ev["info"], io.load_arrays(run_dir / "preds.npz")
     t0 = time.perf_counter()
+    # the runs come grouped by input: splits loaded for another input are not read again (memory)
+    st.keep_input(mcfg.resolved_input())
     x, y, lat, info, _, _ = st.load(train_ds, "train", mcfg)
     vx, vy, _, _, _, _ = st.load(train_ds, "val", mcfg)
     model = make_model(mcfg, lat)
