@@ -4,7 +4,8 @@ Each profile runs as its own process (``tnn study --profile P --no-progress --ou
 ``/usr/bin/time`` when present (peak resident memory), else with wall time only; then a second run in
 the same folder measures the resume path (every unit reused). Writes a table to stdout and JSON to
 ``results/bench_study.json`` (``--out``). The machine is usually shared: the load average before
-and after each run is recorded next to its time. Nothing asserts.
+and after each run is recorded next to its time, and each row says which of the profile's limits
+(:data:`LIMITS`) it meets. Nothing asserts.
 
 Run: ``OPENBLAS_NUM_THREADS=1 .venv/bin/python experiments/bench_study.py [--profiles quick default]``.
 """
@@ -21,6 +22,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+
+#: the limits of issue 19 per profile: wall seconds on the 2-core machine, peak memory, results folder
+LIMITS = {"quick": {"wall_s": 120.0, "peak_rss_gb": 3.0, "folder_mb": 300.0},
+          "default": {"wall_s": 720.0, "peak_rss_gb": 3.0, "folder_mb": 300.0}}
+
+
+def _within(row: dict) -> dict:
+    """``{measure: True/False}`` against the profile's :data:`LIMITS` (empty for a profile without)."""
+    return {k: row[k] is not None and row[k] <= lim for k, lim in LIMITS.get(row["profile"], {}).items()}
 
 
 def _run(cmd: list[str]) -> tuple[float, float | None, int]:
@@ -52,9 +63,11 @@ def main() -> None:
             size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
             rows.append({"profile": prof, "wall_s": wall, "peak_rss_gb": rss, "rerun_s": again, "returncode": rc,
                          "rerun_returncode": rc2, "folder_mb": size / 1e6, "load_before": load0, "load_after": load1})
+            rows[-1]["within_limits"] = _within(rows[-1])
             print(f"{prof:8s} {wall:7.1f} s  (rerun, all reused: {again:5.1f} s)  peak RSS "
                   f"{'n/a' if rss is None else f'{rss:.2f} GB'}  folder {size / 1e6:.0f} MB  load {load0:.1f} -> {load1:.1f}"
-                  f"  rc {rc}/{rc2}", flush=True)
+                  f"  rc {rc}/{rc2}  within limits: "
+                  f"{', '.join(f'{k} {ok}' for k, ok in rows[-1]['within_limits'].items()) or '-'}", flush=True)
     from tnn import results as io
 
     io.write_json(args.out, {"rows": rows, "cpus": os.cpu_count(), "platform": platform.platform()})

@@ -14,10 +14,10 @@ __all__ = ["expected_seconds", "REFERENCE", "FIXED"]
 
 #: seconds of each kind of work in the default profile on the reference machine (measured)
 REFERENCE = {
-    "data": 117.0,        # every dataset: draws, eigensystems, labels, features (13 specs)
-    "train_1d": 598.0,    # the 14 1D runs (model x input) and the 6 unseen-windings runs, 10 seeds each
-    "train_2d": 227.0,    # the 2D exact model (untrained) and the 2D CNN and ResNet, 10 seeds each
-    "parts": 697.0,       # the analysis parts (probes, Hessians, phase diagram, minima, blocks, ...)
+    "data": 109.0,        # every dataset: draws, eigensystems, labels (14 specs; compact: features on loading)
+    "train_1d": 343.0,    # the 13 1D runs (model x input) and the 5 unseen-windings runs, 10 seeds each
+    "train_2d": 122.0,    # the 2D exact model (untrained) and the 2D CNN and ResNet, 10 seeds each
+    "parts": 282.0,       # the 10 analysis parts (255 s), the report with its figures and start-up (27 s)
 }
 
 
@@ -38,7 +38,7 @@ def _work(c) -> dict[str, float]:
 
 
 #: seconds that do not scale with the amount of work (mostly compilation), per unit of each kind
-FIXED = {"data": 4.0, "train_1d": 8.0, "train_2d": 15.0, "parts": 12.0}
+FIXED = {"data": 4.0, "train_1d": 6.0, "train_2d": 6.0, "parts": 8.0}
 
 
 def _units(c) -> dict[str, int]:

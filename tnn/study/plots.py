@@ -156,7 +156,11 @@ def _sensitivity(plt, s):
         if c.get("sigma") is None:
             ax.axhline(c["success_rate"], color="C3", ls="--", label=f"{c['label']} init")
     ax.set(xscale="log", xlabel="init noise sigma", ylabel="success rate", ylim=(-0.05, 1.05), title="topo")
-    ax.legend(fontsize=7)
+    if conds:
+        ax.legend(fontsize=7)
+    else:  # sens_seeds = 0 (the default): the block-noise part asks the question block by block
+        ax.text(0.5, 0.5, "not computed (sens_seeds = 0):\nsee the block-noise table", ha="center", va="center",
+                transform=ax.transAxes)
     for i, (m, g) in enumerate(gv.items()):
         ax2.plot(g["lengths"], g["variance"], "o-", color=f"C{i}", label=f"{m} (alpha = {g['alpha']:.2f})")
     ax2.set(xscale="log", yscale="log", xlabel="chain length L", ylabel="gradient variance at init")

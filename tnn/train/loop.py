@@ -97,9 +97,24 @@ class FitResult:
 
 
 # ------------------------------------------------------------------------------------ evaluation
-def _eval_outputs(apply_batch, params, x, n: int, batch: int):
+#: bytes of input per evaluation batch when no batch size is given: large per-sample inputs (the 2D
+#: marker network's eigenvectors, 1.3 MB a 12x12 sample) get small batches, so that the model's
+#: N x N intermediates stay bounded (with 256 of them the default study peaked at 4.2 GB, 3.4 GB with this)
+EVAL_BATCH_BYTES = 2 ** 25
+
+
+def eval_batch_size(x, n: int, batch_size: int | None = None) -> int:
+    """``batch_size``, or (``None``) the largest of at most 256 samples whose input fits in
+    :data:`EVAL_BATCH_BYTES`."""
+    if batch_size is not None:
+        return int(batch_size)
+    per = sum(int(getattr(a, "nbytes", 0)) for a in jax.tree_util.tree_leaves(x)) / max(n, 1)
+    return int(max(1, min(256, EVAL_BATCH_BYTES // max(per, 1))))
+
+
+def _eval_outputs(apply_batch, params, x, n: int, batch: int | None):
     """Outputs ``(n, n_out)`` (or ``(S, n, n_out)``) evaluated in padded batches of a fixed size."""
-    b = min(batch, n)
+    b = min(eval_batch_size(x, n, batch), n)
     outs = []
     for start in range(0, n, b):
         idx = np.arange(start, start + b)
@@ -110,14 +125,15 @@ def _eval_outputs(apply_batch, params, x, n: int, batch: int):
     return np.concatenate(outs, axis=-2)
 
 
-def predict(model: Model, params, x, batch_size: int = 256) -> np.ndarray:
-    """``model.apply`` over ``x`` (features or encoded, leading axis ``n``) in jitted batches;
-    returns NumPy ``(n, n_out)``. ``params`` of one member."""
+def predict(model: Model, params, x, batch_size: int | None = None) -> np.ndarray:
+    """``model.apply`` over ``x`` (features or encoded, leading axis ``n``) in jitted batches
+    (``batch_size``, default :func:`eval_batch_size`); returns NumPy ``(n, n_out)``. ``params`` of
+    one member."""
     x = model.prepare(x)
     return _eval_outputs(jax.jit(model.apply), params, x, n_samples(x), batch_size)
 
 
-def evaluate(model: Model, params, data, batch_size: int = 256, bins: int = 10) -> dict[str, float]:
+def evaluate(model: Model, params, data, batch_size: int | None = None, bins: int = 10) -> dict[str, float]:
     """Metrics (:func:`metrics_from_outputs`) of one member's ``params`` on ``data`` = ``(x, y)``."""
     mem = memory_data(model, data, "data")
     out = _eval_outputs(jax.jit(model.apply), params, mem.x, mem.n, batch_size)
