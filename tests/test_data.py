@@ -309,6 +309,7 @@ def test_onsite_disorder_is_flagged_symmetry_broken():
     np.testing.assert_allclose(d["density"].sum(axis=1), 1.0, rtol=1e-5)
 
 
+@pytest.mark.slow  # 8 s; 2D labels against k space: test_labels
 def test_qwz_labels_agree_with_chern_marker(tmp_path):
     ds = data.generate(QWZ, tmp_path / "qwz")
     d = ds.load("all")
@@ -333,7 +334,8 @@ def test_qwz_labels_agree_with_chern_marker(tmp_path):
     "spec",
     [
         data.preset("ssh-pbc", size=10, n=4, shard_size=4, chunk_size=4, features=("hamiltonian",)),
-        data.preset("haldane-pbc", size=4, n=3, shard_size=3, chunk_size=3, features=("hamiltonian",), dtype="float64"),
+        pytest.param(data.preset("haldane-pbc", size=4, n=3, shard_size=3, chunk_size=3, features=("hamiltonian",),
+                                 dtype="float64"), marks=pytest.mark.slow),  # test_labels checks 2D k space
     ],
     ids=["ssh-pbc", "haldane-bott"],
 )

@@ -3,10 +3,12 @@
 import json
 
 import numpy as np
+import pytest
 
 from tnn import cli
 
 
+@pytest.mark.slow  # 21 s; the invariants behind the demo are tested against k space elsewhere
 def test_demo_quick_agrees_with_kspace(tmp_path):
     out = tmp_path / "demo"
     assert cli.main(["demo", "--quick", "--out", str(out)]) == 0

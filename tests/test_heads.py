@@ -17,7 +17,7 @@ def _toy(rng, n, pairs):
     return x, bits.sum(axis=1)  # already encoded: the MLP reads it as it is
 
 
-@pytest.mark.parametrize("depth", [0, 1])
+@pytest.mark.parametrize("depth", [0, pytest.param(1, marks=pytest.mark.slow)])
 def test_regression_head_predicts_an_unseen_integer_and_the_softmax_head_cannot(depth):
     rng = np.random.default_rng(0)
     xtr, ytr = _toy(rng, 256, [(0, 0), (1, 0), (0, 1)])  # labels 0 and 1 only

@@ -114,7 +114,7 @@ def test_lyapunov_label_matches_the_closed_form_of_nearest_neighbour_ssh():
     np.testing.assert_array_equal(d["label_reason"][dis & crit], 3)
 
 
-@pytest.mark.parametrize("name", ["ssh-bond", "kitaev-mu"])
+@pytest.mark.parametrize("name", ["ssh-bond", pytest.param("kitaev-mu", marks=pytest.mark.slow)])
 def test_lyapunov_label_is_the_winding_of_long_chains(name):
     """Away from the transition, the label is the real-space winding of long periodic chains of the
     same distribution (other disorder realizations)."""
@@ -162,6 +162,7 @@ def test_lyapunov_scan_equals_the_transfer_matrix_product():
 
 
 # ----------------------------------------------------------------------------- 2D xi
+@pytest.mark.slow  # 10 s; the 1D xi: test_probes.py::test_ssh_xi_is_the_decay_length_of_sign_h
 def test_clean_2d_xi_is_the_decay_length_of_the_fermi_projector():
     qwz = systems.get("qwz")
     m = -1.6

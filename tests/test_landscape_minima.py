@@ -59,7 +59,8 @@ def test_fast_forward_equals_model_apply(kw):
     assert _rel(outputs(p, E, V, lat, cfg), model.apply(p, x)) < 1e-12
 
 
-@pytest.mark.parametrize("kw, pbc", [(CONFIGS[0], False), (CONFIGS[1], True), (CONFIGS[2], False)])
+@pytest.mark.parametrize("kw, pbc", [pytest.param(CONFIGS[0], False, marks=pytest.mark.slow), (CONFIGS[1], True),
+                                     pytest.param(CONFIGS[2], False, marks=pytest.mark.slow)])
 def test_symmetries_keep_outputs_and_canonical_form(kw, pbc):
     lat, E, V, _ = _chains(10, 6, seed=1, pbc=pbc)
     cfg = ModelConfig("topo", classes=CLASSES, init="random", **kw).validate()
@@ -91,7 +92,7 @@ def test_swapping_mixing_rows_is_not_a_symmetry():
     assert _rel(model.apply(q, x), model.apply(p, x)) > 1e-3
 
 
-@pytest.mark.parametrize("pbc", [False, True])
+@pytest.mark.parametrize("pbc", [pytest.param(False, marks=pytest.mark.slow), True])
 def test_nearest_exact_point_computes_the_winding_number(pbc):
     lat, E, V, Hs = _chains(24, 5, seed=4, pbc=pbc)
     cfg = ModelConfig("topo", classes=CLASSES, init="random", channels=3).validate()

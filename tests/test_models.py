@@ -157,7 +157,7 @@ def test_dataset_feature_encodings():
 
 
 # ------------------------------------------------------------------------------------ topo exact
-@pytest.mark.parametrize("L,pbc", [(8, False), (13, False), (10, True)])
+@pytest.mark.parametrize("L,pbc", [(8, False), pytest.param(13, False, marks=pytest.mark.slow), (10, True)])
 def test_topo_exact_equals_winding_number(L, pbc):
     lat = lattice.chain(L, pbc=pbc)
     ratios = [0.3, 0.8, 1.25, 2.5]

@@ -2,9 +2,9 @@
 figures), resume after a kill without recomputing finished parts, config and name errors, and the
 2D exact model on certified samples.
 
-The default-suite study is the ``quick`` profile cut to two models and the proxies section (three
-datasets, two trainings, three analysis parts): about 45 s on two cores, most of it compilation.
-The full ``tnn study --quick`` (every section and figure, about 2-3 minutes) is marked slow.
+The default-suite study is the ``quick`` profile cut to two models and the proxies section (two
+datasets, three trainings, three analysis parts): about 45 s on two cores, most of it compilation.
+The full ``tnn study --quick`` (every section and figure, about 3.5 minutes) is marked slow.
 """
 
 import dataclasses
@@ -19,7 +19,7 @@ from tnn.study import PROFILES, SECTIONS, STUDY_MODELS, StudyConfig, profile, re
 from tnn.study.report import SECTION_TITLES
 
 SMALL = dict(models=("topo-exact", "cnn"), sections=("proxies",), seeds=(0, 1), inputs=("edge_modes",),
-             input_models=("cnn",))
+             input_models=("cnn",), disorder=(0.0,))  # no disordered set (its labels: test_labels)
 
 
 @pytest.fixture(scope="module")
@@ -197,6 +197,7 @@ def test_cli_reports_a_bad_field(tmp_path, capsys):
     assert "`epochs`" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # 7 s; topo 2D = the marker: test_models
 def test_exact_topo_is_one_on_every_certified_2d_sample(tmp_path):
     """The marker network, untrained, on open QWZ samples with Anderson disorder: accuracy 1 on the
     certified ones (and there are some: small samples certify few)."""

@@ -55,6 +55,7 @@ def params_equal(a, b):
     return len(la) == len(lb) and all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(la, lb))
 
 
+@pytest.mark.slow  # 10 s (three fits); vmap and loop ensembles are fitted in test_regression
 def test_auto_ensemble_runs_2d_convolutions_member_by_member(tmp_path):
     # a vmapped 2D convolution is a grouped convolution, ~10x slower on XLA:CPU than a loop over members
     import json
@@ -73,7 +74,8 @@ def test_auto_ensemble_runs_2d_convolutions_member_by_member(tmp_path):
 
 
 # ------------------------------------------------------------------------------------ smoke
-@pytest.mark.parametrize("name", ["mlp", "cnn", "resnet", "symmetric"])
+@pytest.mark.parametrize("name", ["mlp", "cnn", pytest.param("resnet", marks=pytest.mark.slow),
+                                  pytest.param("symmetric", marks=pytest.mark.slow)])
 def test_baseline_learns_easy_ssh(name, ssh):
     lat, feats, y = ssh
     model = make_model(tiny(name), lat)
