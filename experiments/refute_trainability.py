@@ -23,20 +23,8 @@ import numpy as np
 import tnn
 from tnn import data, results, trainability as tr
 from tnn.models import ModelConfig
-from tnn.train import load_dataset
 
 STEPS = (100, 300, 1000)
-
-
-def certified_invariant_set(ds, mcfg, split: str):
-    """``(x, y)``: the samples of ``split`` whose real-space invariant is certified, labelled by its
-    rounded value (the function the exact tensors compute), as the study's trainability parts do."""
-    x, _, lat, _ = load_dataset(ds, mcfg, split, drop_ill_defined=True)
-    d = ds.load(split, ("class", "ill_defined", "invalid"))
-    keep = ~d["ill_defined"].astype(bool)
-    rs = d["class"][keep]
-    ok = np.isin(rs, np.asarray(mcfg.classes)) & ~d["invalid"][keep].astype(bool)
-    return {k: v[ok] for k, v in x.items()}, rs[ok].astype(np.float64), lat
 
 
 def main() -> None:
@@ -53,8 +41,9 @@ def main() -> None:
             spec = data.preset("ssh", size=L, n=2048, seed=args.data_seed, splits=(0.5, 0.0, 0.5),
                                features=("wavefunctions",), dtype="float32", compact=True)
             ds = data.generate(spec, f"{tmp}/ssh{L}")
-            x, y, lat = certified_invariant_set(ds, mcfg, "train")
-            tx, ty, _ = certified_invariant_set(ds, mcfg, "test")
+            # the study's trainability targets: the certified rounded real-space invariant
+            x, y, lat = tr.load_invariant_split(ds, mcfg, "train", certified=True)
+            tx, ty, _ = tr.load_invariant_split(ds, mcfg, "test", certified=True)
             t0 = time.perf_counter()
             res = tr.phase_diagram(mcfg, lat, (x, y), (tx, ty), learning_rates=(3e-2,), steps=STEPS, optimizers=("adam",),
                                    taus=(10.0,), losses=("ce",), seeds=tuple(range(16, 48)), batch_size=16)

@@ -59,3 +59,17 @@ def test_exact_init_ends_at_the_invariant_and_gradient_variance():
     gv = trainability.gradient_variance(topo, [16, 24], n_inits=3, n_samples=16)
     assert gv["variance"].shape == (2,) and np.all(gv["variance"] > 0) and np.isfinite(gv["alpha"])
     assert all(2 <= k <= 16 for k in gv["n_certified"])
+
+
+def test_invariant_targets_relabel_and_select():
+    """Ill-defined samples are already out of ``x``; a rounded value outside the classes (no finite
+    value) is dropped; ``certified`` drops the uncertified ones; ``y`` is the rounded value."""
+    from tnn.trainability import invariant_targets
+
+    d = {"class": np.array([1, 5, 0, -1, 2]), "ill_defined": np.array([0, 0, 1, 0, 0]),
+         "invalid": np.array([0, 0, 0, 1, 0])}
+    x = {"f": np.arange(4) * 10}  # samples 0, 1, 3, 4 (sample 2 is ill-defined)
+    xs, y = invariant_targets(x, d, (-1, 0, 1, 2))
+    assert xs["f"].tolist() == [0, 20, 30] and y.tolist() == [1.0, -1.0, 2.0] and y.dtype == np.float64
+    xs, y = invariant_targets(x, d, (-1, 0, 1, 2), certified=True)
+    assert xs["f"].tolist() == [0, 30] and y.tolist() == [1.0, 2.0]

@@ -213,19 +213,14 @@ class _Study:
         return self._cache[k]
 
     def load_invariant(self, ds_name: str, split: str, mcfg, certified: bool = False):
-        """``(x, y_rs, lat)``: like :meth:`load`, with the labels replaced by the rounded real-space
-        invariant of each sample (what the exact topo network computes at this size), samples
-        without a finite value left out (and, with ``certified``, those whose value the certificate of
-        :mod:`tnn.validity` does not certify). Success in the trainability analyses means reaching
-        *this* function, whose ceiling is 1 by construction."""
-        x, y, lat, info, _, _ = self.load(ds_name, split, mcfg)
+        """``(x, y_rs, lat)``: like :meth:`load`, labelled by the rounded real-space invariant of each
+        sample (:func:`tnn.trainability.invariant_targets`: what the exact topo network computes at
+        this size; ``certified``: only the values the certificate certifies)."""
+        from tnn.trainability import invariant_targets
+
+        x, _, lat, _, _, _ = self.load(ds_name, split, mcfg)
         d = self.sets[ds_name].load(split, ("class", "ill_defined", "invalid"))
-        keep = ~d["ill_defined"].astype(bool)
-        rs = d["class"][keep]
-        ok = np.isin(rs, np.asarray(mcfg.classes))
-        if certified:
-            ok &= ~d["invalid"][keep].astype(bool)
-        return {k: v[ok] for k, v in x.items()}, rs[ok].astype(np.float64), lat
+        return (*invariant_targets(x, d, mcfg.classes, certified), lat)
 
     def part(self, name: str, fn: Callable[[], dict]) -> dict:
         """The cached result of analysis ``name`` (``parts/<name>.json``), computed if missing."""

@@ -12,6 +12,8 @@ A package with one job per module:
 * :mod:`~tnn.trainability.phase` -- :func:`phase_diagram` (topo's success rate against learning rate
   x steps x optimizer x initial tau x loss) and :func:`block_noise` (exact tensors with noise on one
   parameter block at a time).
+* :mod:`~tnn.trainability.targets` -- :func:`invariant_targets`, :func:`load_invariant_split`: the
+  samples relabelled by their rounded real-space invariant (what the exact tensors compute).
 * :mod:`~tnn.trainability.report` -- :func:`write_phase_diagram`, :func:`phase_table`,
   :func:`block_table`, :func:`to_xarray`: JSON, a text table, an ``xarray.Dataset`` and the figure.
 """
@@ -28,6 +30,7 @@ from tnn.trainability.gradvar import gradient_variance, write_gradient_variance
 from tnn.trainability.phase import DEFAULT_BLOCK_SIGMAS, LOSSES, block_noise, param_blocks, phase_diagram
 from tnn.trainability.report import block_table, phase_table, to_xarray, write_block_noise, write_phase_diagram
 from tnn.trainability.sensitivity import DEFAULT_SIGMAS, init_conditions, init_sensitivity, write_sensitivity
+from tnn.trainability.targets import invariant_targets, load_invariant_split
 
 __all__ = [
     "DEFAULT_SIGMAS",
@@ -52,4 +55,6 @@ __all__ = [
     "to_xarray",
     "write_phase_diagram",
     "write_block_noise",
+    "invariant_targets",
+    "load_invariant_split",
 ]
