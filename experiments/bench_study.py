@@ -1,8 +1,11 @@
 """Wall time and peak memory of ``tnn study`` per profile, each in a fresh folder (a benchmark, not a test).
 
 Each profile runs as its own process (``tnn study --profile P --no-progress --out <tmp>/P``) under
-``/usr/bin/time`` when present (peak resident memory), else with wall time only; then a second run in
-the same folder measures the resume path (every unit reused). Writes a table to stdout and JSON to
+``/usr/bin/time`` when present (peak resident memory), else with wall time only, with JAX's persistent
+compilation cache in a new empty folder (``TNN_COMPILE_CACHE``: what a fresh machine sees); then a
+second run in the same folder measures the resume path (every unit reused), and a third in a new
+folder the same study again with the compiled programs on disk (a new seed or another study on the same
+machine: everything computed, little compiled). Writes a table to stdout and JSON to
 ``results/bench_study.json`` (``--out``). The machine is usually shared: the load average before
 and after each run is recorded next to its time, and each row says which of the profile's limits
 (:data:`LIMITS`) it meets. Nothing asserts.
@@ -34,11 +37,11 @@ def _within(row: dict) -> dict:
     return {k: row[k] is not None and row[k] <= lim for k, lim in LIMITS.get(row["profile"], {}).items()}
 
 
-def _run(cmd: list[str]) -> tuple[float, float | None, int]:
+def _run(cmd: list[str], cache: Path) -> tuple[float, float | None, int]:
     timer = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
     full = ([timer, "-f", "MAXRSS_KB %M"] if timer else []) + cmd
     t0 = time.perf_counter()
-    p = subprocess.run(full, capture_output=True, text=True, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    p = subprocess.run(full, capture_output=True, text=True, env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "TNN_COMPILE_CACHE": str(cache)})
     wall = time.perf_counter() - t0
     m = re.search(r"MAXRSS_KB (\d+)", p.stderr)
     if p.returncode != 0:
@@ -57,16 +60,24 @@ def main() -> None:
         for prof in args.profiles:
             folder = Path(tmp) / prof
             load0 = os.getloadavg()[0]
-            wall, rss, rc = _run([tnn_bin, "study", "--profile", prof, "--no-progress", "--out", str(folder)])
+            cache = Path(tmp) / f"jax-cache-{prof}"  # empty: every program compiled, as on a fresh machine
+            study = [tnn_bin, "study", "--profile", prof, "--no-progress", "--out"]
+            wall, rss, rc = _run(study + [str(folder)], cache)
             load1 = os.getloadavg()[0]
-            again, _, rc2 = _run([tnn_bin, "study", "--profile", prof, "--no-progress", "--out", str(folder)])
             size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+            again, _, rc2 = _run(study + [str(folder)], cache)
+            warm, warm_rss, rc3 = _run(study + [str(Path(tmp) / f"{prof}-warm")], cache)
+            shutil.rmtree(Path(tmp) / f"{prof}-warm", ignore_errors=True)
+            cache_mb = sum(p.stat().st_size for p in cache.rglob("*") if p.is_file()) / 1e6 if cache.exists() else 0.0
             rows.append({"profile": prof, "wall_s": wall, "peak_rss_gb": rss, "rerun_s": again, "returncode": rc,
-                         "rerun_returncode": rc2, "folder_mb": size / 1e6, "load_before": load0, "load_after": load1})
+                         "rerun_returncode": rc2, "warm_cache_s": warm, "warm_cache_peak_rss_gb": warm_rss,
+                         "warm_returncode": rc3, "compile_cache_mb": cache_mb, "folder_mb": size / 1e6,
+                         "load_before": load0, "load_after": load1})
             rows[-1]["within_limits"] = _within(rows[-1])
-            print(f"{prof:8s} {wall:7.1f} s  (rerun, all reused: {again:5.1f} s)  peak RSS "
+            print(f"{prof:8s} {wall:7.1f} s  (rerun, all reused: {again:5.1f} s; new folder, programs in the compile "
+                  f"cache: {warm:5.1f} s, cache {cache_mb:.0f} MB)  peak RSS "
                   f"{'n/a' if rss is None else f'{rss:.2f} GB'}  folder {size / 1e6:.0f} MB  load {load0:.1f} -> {load1:.1f}"
-                  f"  rc {rc}/{rc2}  within limits: "
+                  f"  rc {rc}/{rc2}/{rc3}  within limits: "
                   f"{', '.join(f'{k} {ok}' for k, ok in rows[-1]['within_limits'].items()) or '-'}", flush=True)
     from tnn import results as io
 

@@ -6,7 +6,9 @@ Argument parsing lives in CLI modules only: ``tnn.cli.demo``, ``tnn.cli.sweep``,
 they call (``tnn.demo``, ``tnn.sweep_presets``, ``tnn.data``, ``tnn.train``) hold no argparse.
 
 Every command runs BLAS/LAPACK single-threaded unless told otherwise (:mod:`tnn.threads`:
-``--blas-threads``, ``TNN_BLAS_THREADS``, or a user-set ``OPENBLAS_NUM_THREADS``). Bad input is a
+``--blas-threads``, ``TNN_BLAS_THREADS``, or a user-set ``OPENBLAS_NUM_THREADS``) and keeps its compiled
+programs in JAX's persistent compilation cache (:mod:`tnn.compile_cache`: ``--compile-cache``,
+``TNN_COMPILE_CACHE``, default ``~/.cache/tnn/jax``). Bad input is a
 ``ValueError`` and a file-system failure (an unwritable ``--out``) an ``OSError``; both end as one
 ``tnn COMMAND: error: ...`` line on stderr with exit status 2 and 1, never a traceback.
 """
@@ -22,7 +24,9 @@ _COMMAND_MODULES = ("tnn.cli.demo", "tnn.data", "tnn.train", "tnn.study", "tnn.c
 _EPILOG = (
     "BLAS threads: every command runs LAPACK with one thread (threads of OpenBLAS busy-wait and slow "
     "everything down on a loaded machine); --blas-threads N or TNN_BLAS_THREADS=N change that, and a "
-    "user-set OPENBLAS_NUM_THREADS / OMP_NUM_THREADS is respected."
+    "user-set OPENBLAS_NUM_THREADS / OMP_NUM_THREADS is respected. Compiled programs are kept in JAX's "
+    "persistent cache (--compile-cache DIR, TNN_COMPILE_CACHE, a user-set JAX_COMPILATION_CACHE_DIR, else "
+    "~/.cache/tnn/jax; 'off' for none): a rerun compiles almost nothing."
 )
 
 
@@ -41,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--blas-threads", type=_positive_int, default=None, metavar="N",
                         help="threads of BLAS/LAPACK (default: TNN_BLAS_THREADS, else a user-set "
                              "OPENBLAS_NUM_THREADS / OMP_NUM_THREADS, else 1)")
+    parser.add_argument("--compile-cache", default=None, metavar="DIR",
+                        help="folder of JAX's persistent compilation cache ('off': none; default: TNN_COMPILE_CACHE, "
+                             "else a user-set JAX_COMPILATION_CACHE_DIR, else ~/.cache/tnn/jax)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMAND_MODULES:
         try:
@@ -54,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tnn import threads
+    from tnn import compile_cache, threads
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -64,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     name = " ".join(c for c in (args.command, getattr(args, "data_command", None)) if c)
     try:
         n = args.blas_threads if args.blas_threads is not None else threads.default_blas_threads()
+        cache = args.compile_cache if args.compile_cache is not None else compile_cache.default_cache_dir()
+        compile_cache.enable(None if str(cache).strip().lower() in compile_cache.OFF else cache)
         with threads.blas_threads(n):
             return int(args.func(args) or 0)
     except ValueError as err:
