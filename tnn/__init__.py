@@ -15,7 +15,7 @@ from tnn.precision import enable_x64, x64_enabled
 
 __version__ = "0.1.0"
 
-_LAZY = ("data", "models", "train", "results", "landscape", "prune", "probes", "trainability", "sweeps")
+_LAZY = ("data", "models", "train", "results", "landscape", "prune", "probes", "trainability", "sweeps", "localizer")
 
 __all__ = [
     "enable_x64", "x64_enabled", "lattice", "hamiltonians", "kspace", "contractions", "invariants",
