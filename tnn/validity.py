@@ -48,7 +48,11 @@ tau``). Reason codes, in order of precedence (:data:`REASONS`):
 ``sign(H)`` (the occupied projector) is not defined; ``delocalized`` the tail moment is above
 ``TAIL_MAX``; ``not_integer`` localized, but the value is farther than ``INTEGER_TOL`` from an
 integer; ``gapless`` the (bulk) spectral gap is below an explicit ``gap_tol`` (only when the caller
-asks for the spectral test).
+asks for the spectral test); ``symmetry_broken`` a traced ``H`` (under ``jit``/``vmap``, where no
+``ValueError`` can be raised on a value) is not Hermitian, or not chiral for the polar winding route,
+beyond :data:`SYMMETRY_RTOL` of its largest entry (:func:`flag_symmetry`); the eager call raises.
+
+A refused value is NaN and so is its derivative (``jax.grad`` of a NaN value is NaN, not 0).
 
 Chains: the zero-energy Lyapunov spectrum
 ------------------------------------------
@@ -81,6 +85,9 @@ __all__ = [
     "DELOCALIZED",
     "NOT_INTEGER",
     "GAPLESS",
+    "SYMMETRY_BROKEN",
+    "SYMMETRY_RTOL",
+    "flag_symmetry",
     "TAIL_MAX",
     "INTEGER_TOL",
     "FERMI_FLOOR",
@@ -101,7 +108,7 @@ __all__ = [
     "LYAPUNOV_WARMUP",
 ]
 
-VALID, NAN_INPUT, FERMI_LEVEL_ON_STATE, DELOCALIZED, NOT_INTEGER, GAPLESS = range(6)
+VALID, NAN_INPUT, FERMI_LEVEL_ON_STATE, DELOCALIZED, NOT_INTEGER, GAPLESS, SYMMETRY_BROKEN = range(7)
 #: reason code -> name
 REASONS = {
     VALID: "valid",
@@ -110,7 +117,11 @@ REASONS = {
     DELOCALIZED: "delocalized",
     NOT_INTEGER: "not_integer",
     GAPLESS: "gapless",
+    SYMMETRY_BROKEN: "symmetry_broken",
 }
+#: a symmetry the route needs (Hermiticity; chirality for the polar winding route) counts as broken when
+#: its defect exceeds this times the largest entry of ``H`` (relative: a tiny ``H`` is judged at its scale)
+SYMMETRY_RTOL = 1e-10
 #: largest tail moment of a valid value, per spatial dimension (see the module docstring)
 TAIL_MAX = {1: 0.03, 2: 0.03}
 #: largest distance of a valid value from the nearest integer
@@ -298,8 +309,26 @@ def certify(value, *, tail, tail_max: float, gap, e_max, gap_tol, nan_input, int
     reason = reason.astype(jnp.int32)
     keep = jnp.where(explicit, gap >= gap_tol, reason == VALID)
     keep = keep & ~nan_input
-    out = jnp.where(keep, value, jnp.nan)
-    return out, Certificate(tail=tail, gap=gap, mobility_gap=mobility_gap, distance=dist, reason=reason)
+    return _masked(value, keep), Certificate(tail=tail, gap=gap, mobility_gap=mobility_gap, distance=dist,
+                                             reason=reason)
+
+
+def _masked(value, keep):
+    """``value`` where ``keep``, NaN elsewhere, with a NaN derivative where NaN: a multiplication by a
+    constant 1 or NaN (``jnp.where`` would give the refused value a zero derivative, a false stationary
+    point, and a NaN branch inside ``where`` would leak NaN into the kept values' derivatives)."""
+    return value * jnp.where(keep, 1.0, jnp.nan).astype(jnp.real(value).dtype)
+
+
+def flag_symmetry(value, cert: Certificate, broken):
+    """``(value, cert)`` with the value NaN (derivative NaN) and the reason ``symmetry_broken`` where
+    ``broken`` (a bool array measured on a traced ``H``, see :data:`SYMMETRY_RTOL`). ``broken=None``
+    (a concrete ``H``: the eager checks raised already) returns them unchanged. NaN input keeps its
+    reason (a NaN defect is not a broken symmetry)."""
+    if broken is None:
+        return value, cert
+    reason = jnp.where(broken & (cert.reason != NAN_INPUT), SYMMETRY_BROKEN, cert.reason).astype(jnp.int32)
+    return _masked(value, ~broken), dataclasses.replace(cert, reason=reason)
 
 
 # ------------------------------------------------------------------------------ chains: Lyapunov

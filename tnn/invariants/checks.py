@@ -39,10 +39,30 @@ def check_H(H, lat: Lattice):
     val = _checks.concrete_value(H)
     if val is not None:
         _checks.check_finite("H", val)
-        scale = max(1.0, float(np.max(np.abs(val)))) if val.size else 1.0
-        if np.max(np.abs(val - np.conj(val.T))) > 1e-10 * scale:
-            raise ValueError("Argument `H` must be Hermitian (H == H^dag up to 1e-10 relative).")
+        scale = float(np.max(np.abs(val))) if val.size else 0.0
+        defect = float(np.max(np.abs(val - np.conj(val.T)))) if val.size else 0.0
+        if defect > validity.SYMMETRY_RTOL * scale:
+            raise ValueError(f"Argument `H` must be Hermitian (H == H^dag up to {validity.SYMMETRY_RTOL:g} of its "
+                             f"largest entry {scale:.3g}), got max |H - H^dag| = {defect:.3g}.")
     return lat.to_library_order(arr)  # a user's own site order (tnn.lattice.from_sites)
+
+
+def symmetry_broken(H, chiral: bool = False):
+    """For a traced ``H`` (library site order, after :func:`check_H`): a bool array, True where ``H`` is
+    not Hermitian, or (``chiral``) has A-A or B-B entries of a chain (``H[0::2, 0::2]``,
+    ``H[1::2, 1::2]``), beyond :data:`tnn.validity.SYMMETRY_RTOL` of its largest entry; the routes read
+    only part of ``H`` (``eigh`` one triangle, the polar route the chiral block) and would return a
+    value for a matrix they do not describe. None for a concrete ``H`` (the eager checks raise instead).
+    Feed it to :func:`tnn.validity.flag_symmetry`."""
+    if _checks.concrete_value(H) is not None:
+        return None
+    A = jnp.abs(jax.lax.stop_gradient(H))
+    H0 = jax.lax.stop_gradient(H)
+    tol = validity.SYMMETRY_RTOL * jnp.max(A)
+    broken = jnp.max(jnp.abs(H0 - jnp.conj(H0.T))) > tol
+    if chiral:
+        broken = broken | (jnp.maximum(jnp.max(A[0::2, 0::2]), jnp.max(A[1::2, 1::2])) > tol)
+    return broken
 
 
 def check_eigensystem(E, V, lat: Lattice):

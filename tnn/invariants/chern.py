@@ -14,7 +14,8 @@ import jax.numpy as jnp
 
 from tnn import _checks, validity
 from tnn import contractions as tc
-from tnn.invariants.checks import check_eigensystem, check_gap_tol, check_H, check_pbc, return_mode, returned, window_trim
+from tnn.invariants.checks import (check_eigensystem, check_gap_tol, check_H, check_pbc, return_mode, returned,
+                                   symmetry_broken, window_trim)
 from tnn.invariants.spectral import certify_eigh, eigh_jit, n_occ, projector_tail
 from tnn.lattice import Lattice
 
@@ -155,7 +156,7 @@ def local_chern_marker(H, lat: Lattice, return_gap: bool = False, gap_tol=None, 
     H = check_H(H, lat)
     tol = check_gap_tol(gap_tol, lat, win)
     E, V = eigh_jit(H)
-    return returned(*_marker_core(E, V, tol, lat, win), mode)
+    return returned(*validity.flag_symmetry(*_marker_core(E, V, tol, lat, win), symmetry_broken(H)), mode)
 
 
 def local_chern_marker_from_eigh(E, V, lat: Lattice, return_gap: bool = False, gap_tol=None, window=None,
@@ -189,8 +190,9 @@ def _bott_core(E, V, gap_tol, lat: Lattice):
     W = _occupied(V, lat)
     px, py = (jnp.asarray(p, dtype=W.dtype) for p in tc.exact_bott_phases(lat))
     # Integer-valued: its derivative is zero wherever it is defined; stop_gradient makes that exact
-    # (general eig has no useful derivative here).
-    value = jax.lax.stop_gradient(_bott_core_W(W, px, py))
+    # (general eig has no useful derivative here). The 0 * sum(E) term gives it a real (zero) tangent,
+    # so that a refused value's derivative is NaN rather than a symbolic zero (tnn.validity).
+    value = jax.lax.stop_gradient(_bott_core_W(W, px, py)) + 0.0 * jnp.sum(E)
     return certify_eigh(value, E, V, gap_tol, lat, None, projector_tail(W, lat, None), validity.TAIL_MAX[2])
 
 
@@ -227,7 +229,7 @@ def bott_index(H, lat: Lattice, return_gap: bool = False, gap_tol=None, return_c
     H = check_H(H, lat)
     tol = check_gap_tol(gap_tol, lat, None)
     E, V = eigh_jit(H)
-    return returned(*_bott_core(E, V, tol, lat), mode)
+    return returned(*validity.flag_symmetry(*_bott_core(E, V, tol, lat), symmetry_broken(H)), mode)
 
 
 def bott_index_from_eigh(E, V, lat: Lattice, return_gap: bool = False, gap_tol=None, return_certificate: bool = False):
@@ -278,7 +280,7 @@ def kitaev_chern_number(H, lat: Lattice, radius=None, return_gap: bool = False, 
     H = check_H(H, lat)
     tol = check_gap_tol(gap_tol, lat, win)
     E, V = eigh_jit(H)
-    return returned(*_kitaev_core(E, V, tol, lat, r, win), mode)
+    return returned(*validity.flag_symmetry(*_kitaev_core(E, V, tol, lat, r, win), symmetry_broken(H)), mode)
 
 
 # ------------------------------------------------------------------------------ Chern number
@@ -335,7 +337,7 @@ def chern_number(H, lat: Lattice, method: str = "marker", window=None, radius=No
     H = check_H(H, lat)
     tol = check_gap_tol(gap_tol, lat, win)
     E, V = eigh_jit(H)
-    return returned(*_chern_dispatch(E, V, lat, method, window, radius, tol), mode)
+    return returned(*validity.flag_symmetry(*_chern_dispatch(E, V, lat, method, window, radius, tol), symmetry_broken(H)), mode)
 
 
 def chern_number_from_eigh(E, V, lat: Lattice, method: str = "marker", window=None, radius=None,

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 
 from tnn import _checks, validity
 from tnn import contractions as tc
-from tnn.invariants.checks import check_eigensystem, check_gap_tol, check_H, return_mode, returned
+from tnn.invariants.checks import check_eigensystem, check_gap_tol, check_H, return_mode, returned, symmetry_broken
 from tnn.invariants.polar import ZERO_MODE_FLOOR, chiral_block, polar_svd
 from tnn.invariants.spectral import BULK_WEIGHT_FRACTION, boundary, certify_eigh, eigh_jit, not_finite
 from tnn.lattice import Lattice
@@ -101,7 +101,8 @@ def winding_polar_energies(H, lat: Lattice, trim=None):
     trim_t = _winding_trim(lat, trim)
     H = check_H(H, lat)
     _check_chiral(H, lat)
-    return _polar_energies_core(H, lat, trim_t)
+    value, cert, E = _polar_energies_core(H, lat, trim_t)
+    return (*validity.flag_symmetry(value, cert, symmetry_broken(H, chiral=True)), E)
 
 
 @functools.partial(jax.jit, static_argnames=("lat", "trim"))
@@ -148,9 +149,9 @@ def _check_chiral(H, lat):
     val = _checks.concrete_value(H)
     if val is None:
         return
-    scale = max(1.0, float(np.max(np.abs(val))))
+    scale = float(np.max(np.abs(val)))
     off = max(float(np.max(np.abs(val[0::2, 0::2]))), float(np.max(np.abs(val[1::2, 1::2]))))
-    if off > 1e-10 * scale:
+    if off > validity.SYMMETRY_RTOL * scale:
         _check_site_order(val, lat, scale)
         raise ValueError(
             "Argument `H` breaks chiral symmetry in the site order of tnn.lattice (A_n = 2n, B_n = 2n + 1): "
@@ -214,12 +215,12 @@ def winding_number(H, lat: Lattice, trim=None, return_gap: bool = False, gap_tol
     if method == "eigh":
         val = _checks.concrete_value(H)
         if val is not None:
-            _check_site_order(val, lat, max(1.0, float(np.max(np.abs(val)))))
+            _check_site_order(val, lat, float(np.max(np.abs(val))))
         E, V = eigh_jit(H)
-        out = _winding_eigh_core(E, V, tol, lat, trim_t)
+        out = validity.flag_symmetry(*_winding_eigh_core(E, V, tol, lat, trim_t), symmetry_broken(H))
     else:
         _check_chiral(H, lat)
-        out = _winding_polar_core(H, tol, lat, trim_t)
+        out = validity.flag_symmetry(*_winding_polar_core(H, tol, lat, trim_t), symmetry_broken(H, chiral=True))
     return returned(*out, mode)
 
 
@@ -239,7 +240,8 @@ def winding_density(H, lat: Lattice, trim=None, return_gap: bool = False, gap_to
     H = check_H(H, lat)
     tol = check_gap_tol(gap_tol, lat, trim_t)
     _check_chiral(H, lat)
-    return returned(*_winding_polar_core(H, tol, lat, trim_t, True), mode)
+    out = validity.flag_symmetry(*_winding_polar_core(H, tol, lat, trim_t, True), symmetry_broken(H, chiral=True))
+    return returned(*out, mode)
 
 
 
