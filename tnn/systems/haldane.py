@@ -212,7 +212,7 @@ def _demo_plot(axes, h, extra):
         axes[0].text(0.02, 0.02, f"Bott = k space on {100 * h['agree']:.0f}% of points gapped in both",
                      transform=axes[0].transAxes, fontsize=7, bbox={"fc": "w", "alpha": 0.8, "lw": 0})
     handles = [Patch(fc=_demo.COLOURS[c], ec="k", lw=0.5, label=f"C = {c:+d}" if c else "C = 0") for c in (-1, 0, 1)]
-    handles.append(Patch(fc=_demo.GAPLESS, ec="k", lw=0.5, label="gapless (NaN)"))
+    handles.append(Patch(fc=_demo.GAPLESS, ec="k", lw=0.5, label="NaN: not certified (Bott), gapless (k space)"))
     handles.append(plt.Line2D([], [], color="k", ls="--", lw=0.8, label="M = +-3 sqrt(3) t2 sin(phi)"))
     axes[1].legend(handles=handles, fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
 

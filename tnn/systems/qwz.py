@@ -143,7 +143,7 @@ def _demo_plot(axes, q, fine):
     ax.plot(q["m"], q["marker_bulk"], "x", label=f"bulk marker, {q['marker_size']}x{q['marker_size']}")
     gap_m = [m for m, b in zip(q["m"], q["bott"]) if b is None or not np.isfinite(b)]
     if gap_m:
-        ax.plot(gap_m, [0.0] * len(gap_m), "v", color=_demo.GAPLESS, mec="k", ms=7, label="Bott gapless (NaN)")
+        ax.plot(gap_m, [0.0] * len(gap_m), "v", color=_demo.GAPLESS, mec="k", ms=7, label="Bott not certified (NaN)")
     ax.set(xlabel="m", ylabel="Chern number", title="QWZ (k space gapless at m = 0, +-2)")
     ax.legend(fontsize=7)
 
