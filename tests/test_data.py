@@ -36,7 +36,7 @@ from tnn.data import generation, spec as spec_mod, store
 # One chain spec for most tests: 4 shards of 16 samples, chunks of 8, every feature; the real-space
 # label route (the presets' default, label="exact", is tested in test_labels.py).
 SSH = data.preset(
-    "ssh", size=12, n=56, shard_size=16, chunk_size=8, seed=3, label="realspace",
+    "ssh", size=24, n=56, shard_size=16, chunk_size=8, seed=3, label="realspace",
     features=("wavefunctions", "density", "hamiltonian", "hoppings", "projector"),
 )
 # Bond disorder, k-space label, near-boundary oversampling (same chunk layout).
@@ -371,7 +371,7 @@ def test_batches_cover_each_split_once_with_seeded_shuffles(ssh_dir):
     sizes = [len(bt["index"]) for bt in ds.batches("train", 8, fields="index", drop_last=True)]
     assert sizes and all(s == 8 for s in sizes) and sum(sizes) == 8 * (ds.n_split("train") // 8)
     full = ds.load("train")
-    assert full["wavefunctions"].shape == (ds.n_split("train"), 24, 24)
+    assert full["wavefunctions"].shape == (ds.n_split("train"), 2 * SSH.size[0], 2 * SSH.size[0])
     with pytest.raises(ValueError, match="`split`"):
         ds.load("holdout")
     with pytest.raises(ValueError, match="`fields`"):
@@ -381,7 +381,7 @@ def test_batches_cover_each_split_once_with_seeded_shuffles(ssh_dir):
 # ----------------------------------------------------------------------------- CLI
 def test_cli_generate_and_info(tmp_path, capsys):
     out = tmp_path / "cli"
-    argv = ["data", "generate", "--preset", "ssh", "--size", "12", "--n", "56", "--shard-size", "16",
+    argv = ["data", "generate", "--preset", "ssh", "--size", "24", "--n", "56", "--shard-size", "16",
             "--chunk-size", "8", "--seed", "3", "--features", "wavefunctions,density,hamiltonian,hoppings,projector",
             "--label", "realspace", "--out", str(out), "--quiet"]
     assert cli_main(argv) == 0

@@ -148,6 +148,9 @@ class Certificate:
         of at least ``(2 D)^d`` cells, :func:`extended_states`); localized states are left out.
       distance: ``|value - rint(value)|`` of the raw value (for a marker map: of its window mean).
       reason: int32 code of :data:`REASONS`; 0 is valid.
+      xi: chiral chains with known hopping ranges: the upper confidence bound of the sample's own
+        zero-energy localization length (:mod:`tnn.invariants.localization`), which then decides
+        ``delocalized`` instead of ``tail``; NaN elsewhere.
     """
 
     tail: jax.Array
@@ -155,6 +158,7 @@ class Certificate:
     mobility_gap: jax.Array
     distance: jax.Array
     reason: jax.Array
+    xi: jax.Array
 
     @property
     def valid(self):
@@ -271,7 +275,7 @@ def mobility_tol(lat: Lattice, e_max):
 
 
 def certify(value, *, tail, tail_max: float, gap, e_max, gap_tol, nan_input, integer_value=None,
-            mobility_gap=None, mobility_min=None):
+            mobility_gap=None, mobility_min=None, xi=None, xi_max=None):
     """Apply the criterion; returns ``(value or NaN, Certificate)``.
 
     Args:
@@ -286,6 +290,8 @@ def certify(value, *, tail, tail_max: float, gap, e_max, gap_tol, nan_input, int
       mobility_gap, mobility_min: the gap between extended states at the Fermi level and its
         threshold (:func:`mobility_tol`): below it the sample is ``delocalized`` (an extended state
         sits within the Thouless window of the Fermi level: critical at this size).
+      xi, xi_max: the sample's own localization length (upper bound) and its largest valid value
+        ``D / XI_FACTOR``: when given, ``localized = xi <= xi_max`` replaces the tail and mobility tests.
     """
     iv = value if integer_value is None else integer_value
     finite = jnp.isfinite(iv)
@@ -301,16 +307,22 @@ def certify(value, *, tail, tail_max: float, gap, e_max, gap_tol, nan_input, int
     else:
         mobility_gap = jax.lax.stop_gradient(mobility_gap)
         critical = mobility_gap < mobility_min
+    if xi is None:
+        xi = jnp.asarray(jnp.nan, gap.dtype)
+        delocalized = ~(tail <= tail_max) | critical
+    else:
+        xi = jax.lax.stop_gradient(jnp.asarray(xi, gap.dtype))
+        delocalized = ~(xi <= xi_max)
     reason = jnp.where(nan_input | ~jnp.isfinite(tail) | ~finite, NAN_INPUT,
              jnp.where(on_state, FERMI_LEVEL_ON_STATE,
-             jnp.where(~(tail <= tail_max) | critical, DELOCALIZED,
+             jnp.where(delocalized, DELOCALIZED,
              jnp.where(dist > INTEGER_TOL, NOT_INTEGER,
              jnp.where(explicit & (gap < gap_tol), GAPLESS, VALID)))))
     reason = reason.astype(jnp.int32)
     keep = jnp.where(explicit, gap >= gap_tol, reason == VALID)
     keep = keep & ~nan_input
     return _masked(value, keep), Certificate(tail=tail, gap=gap, mobility_gap=mobility_gap, distance=dist,
-                                             reason=reason)
+                                             reason=reason, xi=xi)
 
 
 def _masked(value, keep):

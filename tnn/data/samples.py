@@ -214,11 +214,14 @@ def _finish(spec: DatasetSpec, lat, k_samples, i, theta, kinv, kgap, near, n_att
     # Raw values (gap_tol=0) with their certificate; validity is decided below from the certificate
     # (spec.gap_tol None) or the spectral gap (an explicit spec.gap_tol).
     raw = jnp.asarray(0.0, jnp.float64)
+    # Chiral chains with known hopping ranges: certified by their own zero-energy localization length.
+    ranges = spec.ranges if (system.uses_ranges and len(set(spec.ranges)) >= 2) else None
     if polar:
-        inv, cert, E = invariants.winding_polar_energies(H, lat, trim=spec.trim)
+        inv, cert, E = invariants.winding_polar_energies(H, lat, trim=spec.trim, ranges=ranges)
     elif chiral:
         # The SVD that gave the eigensystem gives the same polar-route labels.
-        inv, cert = invariants.winding_number_from_svd(*svd, lat, trim=spec.trim, return_certificate=True, gap_tol=raw)
+        inv, cert = invariants.winding_number_from_svd(*svd, lat, trim=spec.trim, return_certificate=True, gap_tol=raw,
+                                                       ranges=ranges)
     elif system.invariant == "winding":
         # Onsite disorder breaks chiral symmetry: Q = sign(H) of the full H.
         inv, cert = invariants.winding_number_from_eigh(E, V, lat, trim=spec.trim, return_certificate=True, gap_tol=raw)

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 from tnn import _checks, validity
 from tnn import contractions as tc
 from tnn.invariants.checks import check_eigensystem, check_gap_tol, check_H, return_mode, returned, symmetry_broken
+from tnn.invariants.localization import XI_FACTOR, check_ranges, sample_xi, xi_boundary
 from tnn.invariants.polar import ZERO_MODE_FLOOR, chiral_block, polar_svd
 from tnn.invariants.spectral import BULK_WEIGHT_FRACTION, boundary, certify_eigh, eigh_jit, not_finite
 from tnn.lattice import Lattice
@@ -33,9 +34,9 @@ def _polar_rows(lat: Lattice, trim):
     return (0, L) if lat.pbc else (trim[0], L - trim[0])
 
 
-def _winding_from_polar(U, X, s, Yh, gap_tol, nan_input, lat: Lattice, trim, density: bool = False):
+def _winding_from_polar(U, X, s, Yh, gap_tol, nan_input, lat: Lattice, trim, density: bool = False, xi=None):
     """Value and certificate of the polar route from the rows ``r0:r1`` of ``U`` and the SVD
-    ``h = X diag(s) Yh`` (``s`` descending)."""
+    ``h = X diag(s) Yh`` (``s`` descending); ``xi``: the sample's localization length, or None (tail test)."""
     L = lat.dims[0]
     r0, r1 = _polar_rows(lat, trim)
     K = jnp.asarray(tc.exact_winding_kernel(lat, _public_trim(lat, trim))[r0:r1], dtype=jnp.real(U).dtype)
@@ -68,69 +69,74 @@ def _winding_from_polar(U, X, s, Yh, gap_tol, nan_input, lat: Lattice, trim, den
     mgap = 2 * jnp.min(jnp.where(ext, s, jnp.inf))
     return validity.certify(value, tail=tail, tail_max=validity.TAIL_MAX[1], gap=gap, e_max=s[0],
                             gap_tol=gap_tol, nan_input=nan_input, integer_value=total, mobility_gap=mgap,
-                            mobility_min=validity.mobility_tol(lat, s[0]))
+                            mobility_min=validity.mobility_tol(lat, s[0]), xi=xi, xi_max=xi_boundary(lat, trim) / XI_FACTOR)
 
 
 def _public_trim(lat: Lattice, trim):
     return None if lat.pbc else trim
 
 
-def _winding_polar(H, gap_tol, lat: Lattice, trim, density: bool = False):
+def _winding_polar(H, gap_tol, lat: Lattice, trim, density: bool = False, ranges=None):
     """Value, certificate and the singular values ``s`` (descending) of the chiral block."""
     # The kernel is nonzero on the bulk rows only (a contiguous range): form just those rows of U.
     h = chiral_block(H)
     bad = not_finite(h)
-    U, X, s, Yh = polar_svd(jnp.where(bad, 0.0, h).astype(h.dtype), _polar_rows(lat, trim))
-    return (*_winding_from_polar(U, X, s, Yh, gap_tol, bad, lat, trim, density), s)
+    h = jnp.where(bad, 0.0, h).astype(h.dtype)
+    U, X, s, Yh = polar_svd(h, _polar_rows(lat, trim))
+    xi = None if ranges is None else sample_xi(h, ranges, lat.pbc)
+    return (*_winding_from_polar(U, X, s, Yh, gap_tol, bad, lat, trim, density, xi), s)
 
 
-@functools.partial(jax.jit, static_argnames=("lat", "trim", "density"))
-def _winding_polar_core(H, gap_tol, lat: Lattice, trim, density: bool = False):
-    return _winding_polar(H, gap_tol, lat, trim, density)[:2]
+@functools.partial(jax.jit, static_argnames=("lat", "trim", "density", "ranges"))
+def _winding_polar_core(H, gap_tol, lat: Lattice, trim, density: bool = False, ranges=None):
+    return _winding_polar(H, gap_tol, lat, trim, density, ranges)[:2]
 
 
-def winding_polar_energies(H, lat: Lattice, trim=None):
+def winding_polar_energies(H, lat: Lattice, trim=None, ranges=None):
     """The polar route's raw value (as ``gap_tol=0``), its :class:`tnn.validity.Certificate`, and the
     spectrum ``E = (-s, s)`` ``(2L,)`` ascending of a chiral chain ``H`` ``(2L, 2L)``, from one SVD of
     its chiral block: labels and energies of a chiral chain for :mod:`tnn.data` in one call.
 
     ``H`` is read as :func:`winding_number` reads it (same checks; dense or ``scipy.sparse``; in the
-    site order of ``lat``, which may be a :func:`tnn.lattice.from_sites` lattice). ``trim`` static.
+    site order of ``lat``, which may be a :func:`tnn.lattice.from_sites` lattice). ``trim``, ``ranges``
+    static (as :func:`winding_number`).
     """
     lat = _checks.lattice(lat, ("chain",), "the winding number")
     trim_t = _winding_trim(lat, trim)
     H = check_H(H, lat)
     _check_chiral(H, lat)
-    value, cert, E = _polar_energies_core(H, lat, trim_t)
+    value, cert, E = _polar_energies_core(H, lat, trim_t, check_ranges(ranges, lat))
     return (*validity.flag_symmetry(value, cert, symmetry_broken(H, chiral=True)), E)
 
 
-@functools.partial(jax.jit, static_argnames=("lat", "trim"))
-def _polar_energies_core(H, lat: Lattice, trim):
+@functools.partial(jax.jit, static_argnames=("lat", "trim", "ranges"))
+def _polar_energies_core(H, lat: Lattice, trim, ranges=None):
     # The energies are the same SVD's singular values (no second decomposition).
-    value, cert, s = _winding_polar(H, jnp.asarray(0.0, jnp.real(H).dtype), lat, trim)
+    value, cert, s = _winding_polar(H, jnp.asarray(0.0, jnp.real(H).dtype), lat, trim, ranges=ranges)
     s = jax.lax.stop_gradient(s)
     return value, cert, jnp.concatenate([-s, s[::-1]])
 
 
-@functools.partial(jax.jit, static_argnames=("lat", "trim"))
-def _winding_svd_core(X, s, Yh, gap_tol, lat: Lattice, trim):
+@functools.partial(jax.jit, static_argnames=("lat", "trim", "ranges"))
+def _winding_svd_core(X, s, Yh, gap_tol, lat: Lattice, trim, ranges=None):
     r0, r1 = _polar_rows(lat, trim)
     # exact zero modes get sign(0) = 0, as in the polar route (tnn.invariants.polar)
     keep = (s > ZERO_MODE_FLOOR * jnp.max(s)).astype(X.dtype)
     U = (X[r0:r1] * keep) @ Yh
-    return _winding_from_polar(U, X, s, Yh, gap_tol, not_finite(X, s, Yh), lat, trim)
+    xi = None if ranges is None else sample_xi((X * s.astype(X.dtype)) @ Yh, ranges, lat.pbc)
+    return _winding_from_polar(U, X, s, Yh, gap_tol, not_finite(X, s, Yh), lat, trim, xi=xi)
 
 
 def winding_number_from_svd(X, s, Yh, lat: Lattice, trim=None, return_gap: bool = False, gap_tol=None,
-                            return_certificate: bool = False):
+                            return_certificate: bool = False, ranges=None):
     r""":func:`winding_number` (polar route) from an SVD ``h = X diag(s) Yh`` of the chiral block
     ``h = H[0::2, 1::2]`` in the library's site order (``chiral_block(H, lat)`` for a
     :func:`tnn.lattice.from_sites` lattice), for callers who have it already (e.g. :func:`tnn.data.chiral_eigh`).
 
     ``U = X Yh`` exactly as the polar route of :func:`winding_number` (the same decomposition), so the
     two agree to rounding. Args: ``X`` ``(L, L)``, ``s`` ``(L,)`` descending (as ``jnp.linalg.svd``
-    returns it), ``Yh`` ``(L, L)``; the rest as :func:`winding_number`. Returns a scalar, or
+    returns it), ``Yh`` ``(L, L)``; the rest as :func:`winding_number` (``ranges`` only from the caller:
+    without them the tail certificate decides). Returns a scalar, or
     ``(W, gap)`` / ``(W, certificate)``.
     """
     lat = _checks.lattice(lat, ("chain",), "the winding number")
@@ -142,7 +148,7 @@ def winding_number_from_svd(X, s, Yh, lat: Lattice, trim=None, return_gap: bool 
         raise ValueError(f"Arguments `X`, `s`, `Yh` must have shapes ({L}, {L}), ({L},), ({L}, {L}) for a chain of "
                          f"{L} cells, got {X.shape}, {s.shape}, {Yh.shape}.")
     tol = check_gap_tol(gap_tol, lat, trim_t)
-    return returned(*_winding_svd_core(X, s, Yh, tol, lat, trim_t), mode)
+    return returned(*_winding_svd_core(X, s, Yh, tol, lat, trim_t, check_ranges(ranges, lat)), mode)
 
 
 def _check_chiral(H, lat):
@@ -173,17 +179,21 @@ def _check_site_order(val, lat: Lattice, scale):
 
 
 def winding_number(H, lat: Lattice, trim=None, return_gap: bool = False, gap_tol=None, method: str = "polar",
-                   return_certificate: bool = False):
+                   return_certificate: bool = False, ranges=None):
     r"""Real-space winding number of a chain (docs/conventions.md), an integer when it is valid.
 
     ``W = (1/L') sum_{i in A} sum_{j in B} (x_i - x_j) |U_ij|^2`` with ``U`` the A-B block of
     ``Q = sign(H)`` (Mondragon-Shem, Hughes, Song, Prodan, PRL 113, 046802 (2014)).
 
-    Validity (default, ``gap_tol=None``): the value is returned only when the certificate of
-    :mod:`tnn.validity` holds (the share of ``W`` carried by correlations longer than the window's
-    distance to the boundary is at most 0.03, and the value is within 0.25 of an integer);
-    otherwise NaN, with the reason in the certificate (``return_certificate=True``). A mobility gap is
-    enough: strongly bond-disordered chains with a closed spectral gap keep their value.
+    Validity (default, ``gap_tol=None``): the value is returned only when it is certified, else NaN with
+    the reason in the certificate (``return_certificate=True``). Polar route with the hopping ``ranges``
+    given: the sample's own zero-energy localization length from its transfer matrices
+    (:mod:`tnn.invariants.localization`) is at most a third of the window's distance to the boundary
+    (half the chain when periodic), with a 3-sigma margin for its statistical error, and the value is
+    within 0.25 of an integer. Without ``ranges`` (and on the eigh route) the tail test of
+    :mod:`tnn.validity` (the share of ``W`` carried by correlations longer than the window's distance
+    to the boundary is at most 0.03). A mobility gap is enough either way: strongly bond-disordered
+    chains with a closed spectral gap keep their value.
 
     Args:
       H: ``(2L, 2L)`` Hamiltonian of ``lat`` (site ``2n`` = A_n, ``2n+1`` = B_n).
@@ -200,7 +210,10 @@ def winding_number(H, lat: Lattice, trim=None, return_gap: bool = False, gap_tol
         for Hamiltonians that break chiral symmetry (a control: the value is not protected there).
         The two agree to rounding on chiral chains (near-zero bulk modes included).
       return_certificate: also return the :class:`tnn.validity.Certificate` (tail, gap, distance to
-        an integer, reason code).
+        an integer, reason code, the sample's ``xi``).
+      ranges: the chain's hopping ranges ``r`` (``H[A_{n+r}, B_n]``; static tuple, e.g. ``(0, 1)``; for a
+        concrete ``H``: :func:`tnn.invariants.localization.chain_ranges`) for the localization-length
+        certificate; None (default): the tail test. The same in eager and traced calls.
 
     Returns:
       Scalar ``W`` (NaN when not valid), or ``(W, gap)`` / ``(W, certificate)``.
@@ -220,12 +233,13 @@ def winding_number(H, lat: Lattice, trim=None, return_gap: bool = False, gap_tol
         out = validity.flag_symmetry(*_winding_eigh_core(E, V, tol, lat, trim_t), symmetry_broken(H))
     else:
         _check_chiral(H, lat)
-        out = validity.flag_symmetry(*_winding_polar_core(H, tol, lat, trim_t), symmetry_broken(H, chiral=True))
+        out = _winding_polar_core(H, tol, lat, trim_t, ranges=check_ranges(ranges, lat))
+        out = validity.flag_symmetry(*out, symmetry_broken(H, chiral=True))
     return returned(*out, mode)
 
 
 def winding_density(H, lat: Lattice, trim=None, return_gap: bool = False, gap_tol=None,
-                    return_certificate: bool = False):
+                    return_certificate: bool = False, ranges=None):
     r"""Per-cell contributions ``w_i = sum_j K_ij |U_ij|^2`` ``(L,)`` of :func:`winding_number`
     (polar route), ``sum_i w_i = W``; zero outside the bulk cells of an open chain.
 
@@ -240,7 +254,8 @@ def winding_density(H, lat: Lattice, trim=None, return_gap: bool = False, gap_to
     H = check_H(H, lat)
     tol = check_gap_tol(gap_tol, lat, trim_t)
     _check_chiral(H, lat)
-    out = validity.flag_symmetry(*_winding_polar_core(H, tol, lat, trim_t, True), symmetry_broken(H, chiral=True))
+    out = _winding_polar_core(H, tol, lat, trim_t, True, check_ranges(ranges, lat))
+    out = validity.flag_symmetry(*out, symmetry_broken(H, chiral=True))
     return returned(*out, mode)
 
 
