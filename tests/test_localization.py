@@ -47,23 +47,22 @@ def _bond_disordered(L, pbc, W, n, seed):
     return jnp.asarray(H)
 
 
-@pytest.mark.parametrize("t,ranges", [((0.5, 1.0), (0, 1)), ((1.0, 0.3), (0, 1)), ((0.2, 1.0, 0.4), (0, 1, 2)),
-                                      ((0.3, -0.2, 1.0, 0.1), (-1, 0, 1, 2))])
-def test_clean_sample_xi_is_the_kspace_xi(t, ranges):
+@pytest.mark.parametrize("ranges,ts", [((0, 1), ((0.5, 1.0), (1.0, 0.3))),
+                                       ((-1, 0, 1, 2), ((0.3, -0.2, 1.0, 0.1), (0.1, 0.2, 1.0, 0.4)))])
+def test_clean_sample_xi_is_the_kspace_xi(ranges, ts):
     lat = lattice.chain(64, pbc=True)
-    h = hamiltonians.ssh(jnp.asarray(t), lat, ranges)[0::2, 1::2]
-    # A conjugate pair of roots (the last case) counts by its cluster mean: the upper bound is exact too.
-    assert float(loc.sample_xi(h, ranges, True)) == pytest.approx(_xi_kspace(t, ranges), rel=1e-6)
-    gamma, err = loc.sample_lyapunov(h, ranges, True)
-    assert len(gamma) == ranges[-1] - ranges[0]
-    assert loc.chain_ranges(np.asarray(h), True) == tuple(r for r, x in zip(ranges, t) if x)
+    f = jax.jit(jax.vmap(lambda t: loc.sample_xi(hamiltonians.ssh(t, lat, ranges)[0::2, 1::2], ranges, True)))
+    # A conjugate pair of roots (the first multi-range case) counts by its cluster mean: exact too.
+    np.testing.assert_allclose(np.asarray(f(jnp.asarray(ts))), [_xi_kspace(t, ranges) for t in ts], rtol=1e-6)
+    h = np.asarray(hamiltonians.ssh(jnp.asarray(ts[0]), lat, ranges))[0::2, 1::2]
+    assert loc.chain_ranges(h, True) == ranges
 
 
-@pytest.mark.parametrize("L,pbc", [(32, False), (24, True)])
+@pytest.mark.parametrize("L,pbc", [(32, False), pytest.param(24, True, marks=pytest.mark.slow)])
 def test_certified_values_equal_kspace_on_clean_multirange_chains(L, pbc):
     ranges = (-1, 0, 1, 2)
     lat = lattice.chain(L, pbc=pbc)
-    T = jnp.asarray(np.random.default_rng(7).uniform(-1.0, 1.0, size=(400, 4)))
+    T = jnp.asarray(np.random.default_rng(7).uniform(-1.0, 1.0, size=(300, 4)))
     f = jax.jit(jax.vmap(lambda t: invariants.winding_number(hamiltonians.ssh(t, lat, ranges), lat, ranges=ranges,
                                                              gap_tol=0.0, return_certificate=True)))
     g = jax.jit(jax.vmap(lambda t: invariants.winding_number(hamiltonians.ssh(t, lat, ranges), lat, ranges=ranges)))
@@ -72,7 +71,7 @@ def test_certified_values_equal_kspace_on_clean_multirange_chains(L, pbc):
     ok = np.asarray(cert.reason) == validity.VALID
     assert np.array_equal(np.isfinite(value), ok)
     ks = np.array([kspace.winding_number_and_gap(t, ranges)[0] for t in T])
-    assert ok.sum() >= 40
+    assert ok.sum() >= 30
     np.testing.assert_array_equal(np.rint(value[ok]), ks[ok])
     assert np.max(np.abs(value[ok] - ks[ok])) < 0.05
     # Every chain whose k-space xi is at most a sixth of the limit is certified (clean: no statistics).
@@ -97,7 +96,7 @@ def test_strong_disorder_transition_is_refused_and_the_phase_certified():
     for L, pbc in ((100, False), (100, True)):
         lat = lattice.chain(L, pbc=pbc)
         f = jax.jit(jax.vmap(lambda H: invariants.winding_number(H, lat, ranges=(0, 1), return_certificate=True)))
-        w, cert = f(_bond_disordered(L, pbc, Wc, 100, seed=L + pbc))
+        w, cert = f(_bond_disordered(L, pbc, Wc, 80, seed=L + pbc))
         assert np.mean(np.asarray(cert.reason) == validity.VALID) <= 0.05
         w, cert = f(_bond_disordered(L, pbc, 1.0, 40, seed=3))
         assert np.all(np.asarray(w) == pytest.approx(1.0, abs=0.05))
@@ -111,11 +110,10 @@ def test_strong_disorder_transition_is_refused_and_the_phase_certified():
 def test_eager_equals_traced_and_bad_ranges_raise():
     lat = lattice.chain(40)
     H = hamiltonians.ssh(jnp.array([0.6, 1.0]), lat, bond_disorder=0.4, key=jax.random.key(2))
-    for route in (invariants.winding_number, invariants.winding_density):
-        a, ca = route(H, lat, ranges=(0, 1), return_certificate=True)
-        b, cb = jax.jit(lambda H: route(H, lat, ranges=(0, 1), return_certificate=True))(H)
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-12)
-        assert float(ca.xi) == pytest.approx(float(cb.xi), rel=1e-12)
+    a, ca = invariants.winding_number(H, lat, ranges=(0, 1), return_certificate=True)
+    b, cb = jax.jit(lambda H: invariants.winding_density(H, lat, ranges=(0, 1), return_certificate=True))(H)
+    assert float(a) == pytest.approx(float(jnp.sum(b)), abs=1e-12)
+    assert float(ca.xi) == pytest.approx(float(cb.xi), rel=1e-12)
     X, s, Yh = jnp.linalg.svd(H[0::2, 1::2])
     w = invariants.winding_number_from_svd(X, s, Yh, lat, ranges=(0, 1), return_certificate=True)[1]
     assert float(w.xi) == pytest.approx(float(ca.xi), rel=1e-9)
@@ -124,3 +122,37 @@ def test_eager_equals_traced_and_bad_ranges_raise():
     for bad in ((0,), (0, 39), "ab", (0, 1.5)):
         with pytest.raises(ValueError, match="`ranges`"):
             invariants.winding_number(H, lat, ranges=bad)
+
+
+def test_bott_index_certified_by_the_commutator_of_its_unitaries():
+    """The Bott index is certified by ``||[U_x, U_y]||`` of its projected unitaries (Loring-Hastings), not
+    by the projector tail: clean QWZ at m = +-0.5 on a 12 x 12 torus (tail 0.034, refused by the tail
+    test) is certified; the wrong integers of a 7 x 5 torus (commutator 0.78-0.90) are refused."""
+    lat = lattice.square(12, 12, pbc=True)
+    for m, c in ((0.5, -1), (-0.5, 1)):
+        v, cert = invariants.bott_index(hamiltonians.qwz(m, lat), lat, return_certificate=True)
+        assert float(v) == pytest.approx(c, abs=1e-9) and float(cert.tail) > validity.TAIL_MAX[2]
+        assert float(cert.commutator) < validity.BOTT_COMMUTATOR_MAX
+    small = lattice.square(7, 5, pbc=True)
+    for m in (1.895, -0.085, 1.996):
+        raw = float(invariants.bott_index(hamiltonians.qwz(m, small), small, gap_tol=0.0))
+        assert round(raw) != kspace.chern_number("qwz", {"m": m})
+        v, cert = invariants.bott_index(hamiltonians.qwz(m, small), small, return_certificate=True)
+        assert np.isnan(float(v)) and int(cert.reason) == validity.DELOCALIZED
+
+
+@pytest.mark.slow
+def test_certified_bott_equals_kspace_on_grids():
+    """On grids of clean periodic QWZ (10 x 10) and Haldane (8 x 8) samples a certified Bott index is the
+    k-space class (measured over more samples and sizes: experiments/bench_labels.py)."""
+    for lat, build, ref in (
+            (lattice.square(10, 10, pbc=True), lambda p: hamiltonians.qwz(p, lattice.square(10, 10, pbc=True)),
+             lambda p: kspace.chern_number("qwz", {"m": float(p)})),
+            (lattice.honeycomb(8, 8, pbc=True), lambda p: hamiltonians.haldane(1.0, 0.2, p, 0.3, lattice.honeycomb(8, 8, pbc=True)),
+             lambda p: kspace.chern_number("haldane", {"t1": 1.0, "t2": 0.2, "phi": float(p), "M": 0.3}))):
+        grid = np.linspace(-2.9, 2.9, 59)
+        v, cert = jax.jit(jax.vmap(lambda p: invariants.bott_index(build(p), lat, return_certificate=True)))(jnp.asarray(grid))
+        ok = np.asarray(cert.reason) == validity.VALID
+        assert ok.mean() > 0.3
+        for p, val in zip(grid[ok], np.asarray(v)[ok]):
+            assert round(float(val)) == ref(p)

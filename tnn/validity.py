@@ -89,6 +89,7 @@ __all__ = [
     "SYMMETRY_RTOL",
     "flag_symmetry",
     "TAIL_MAX",
+    "BOTT_COMMUTATOR_MAX",
     "INTEGER_TOL",
     "FERMI_FLOOR",
     "MAX_REFERENCE_CELLS",
@@ -124,6 +125,8 @@ REASONS = {
 SYMMETRY_RTOL = 1e-10
 #: largest tail moment of a valid value, per spatial dimension (see the module docstring)
 TAIL_MAX = {1: 0.03, 2: 0.03}
+#: largest ``||[U_x, U_y]||`` of a valid Bott index (measured: experiments/bench_labels.py, docs/conventions.md)
+BOTT_COMMUTATOR_MAX = 0.5
 #: largest distance of a valid value from the nearest integer
 INTEGER_TOL = 0.25
 #: a bulk state closer than this times ``E_max`` to the Fermi level makes ``sign(H)`` undefined
@@ -151,6 +154,9 @@ class Certificate:
       xi: chiral chains with known hopping ranges: the upper confidence bound of the sample's own
         zero-energy localization length (:mod:`tnn.invariants.localization`), which then decides
         ``delocalized`` instead of ``tail``; NaN elsewhere.
+      commutator: the Bott index: ``||[U_x, U_y]||`` of its projected unitaries (Loring-Hastings), which
+        then decides ``delocalized`` (at most :data:`BOTT_COMMUTATOR_MAX`) instead of ``tail``; NaN
+        elsewhere.
     """
 
     tail: jax.Array
@@ -159,6 +165,7 @@ class Certificate:
     distance: jax.Array
     reason: jax.Array
     xi: jax.Array
+    commutator: jax.Array
 
     @property
     def valid(self):
@@ -275,7 +282,7 @@ def mobility_tol(lat: Lattice, e_max):
 
 
 def certify(value, *, tail, tail_max: float, gap, e_max, gap_tol, nan_input, integer_value=None,
-            mobility_gap=None, mobility_min=None, xi=None, xi_max=None):
+            mobility_gap=None, mobility_min=None, xi=None, xi_max=None, commutator=None):
     """Apply the criterion; returns ``(value or NaN, Certificate)``.
 
     Args:
@@ -292,6 +299,8 @@ def certify(value, *, tail, tail_max: float, gap, e_max, gap_tol, nan_input, int
         sits within the Thouless window of the Fermi level: critical at this size).
       xi, xi_max: the sample's own localization length (upper bound) and its largest valid value
         ``D / XI_FACTOR``: when given, ``localized = xi <= xi_max`` replaces the tail and mobility tests.
+      commutator: the Bott index's ``||[U_x, U_y]||``: when given, ``localized = commutator <=
+        BOTT_COMMUTATOR_MAX`` replaces them.
     """
     iv = value if integer_value is None else integer_value
     finite = jnp.isfinite(iv)
@@ -307,12 +316,17 @@ def certify(value, *, tail, tail_max: float, gap, e_max, gap_tol, nan_input, int
     else:
         mobility_gap = jax.lax.stop_gradient(mobility_gap)
         critical = mobility_gap < mobility_min
-    if xi is None:
-        xi = jnp.asarray(jnp.nan, gap.dtype)
-        delocalized = ~(tail <= tail_max) | critical
-    else:
+    nan = jnp.asarray(jnp.nan, gap.dtype)
+    if xi is not None:
         xi = jax.lax.stop_gradient(jnp.asarray(xi, gap.dtype))
         delocalized = ~(xi <= xi_max)
+    elif commutator is not None:
+        commutator = jax.lax.stop_gradient(jnp.asarray(commutator, gap.dtype))
+        delocalized = ~(commutator <= BOTT_COMMUTATOR_MAX)
+    else:
+        delocalized = ~(tail <= tail_max) | critical
+    xi = nan if xi is None else xi
+    commutator = nan if commutator is None else commutator
     reason = jnp.where(nan_input | ~jnp.isfinite(tail) | ~finite, NAN_INPUT,
              jnp.where(on_state, FERMI_LEVEL_ON_STATE,
              jnp.where(delocalized, DELOCALIZED,
@@ -322,7 +336,7 @@ def certify(value, *, tail, tail_max: float, gap, e_max, gap_tol, nan_input, int
     keep = jnp.where(explicit, gap >= gap_tol, reason == VALID)
     keep = keep & ~nan_input
     return _masked(value, keep), Certificate(tail=tail, gap=gap, mobility_gap=mobility_gap, distance=dist,
-                                             reason=reason, xi=xi)
+                                             reason=reason, xi=xi, commutator=commutator)
 
 
 def _masked(value, keep):
