@@ -485,3 +485,11 @@ def test_clean_2d_dataset_generates_with_certified_labels(tmp_path):
         data.DatasetSpec(model="qwz", size=(1, 1), params=(spec_mod.fixed("m", -1.0),), n=4)
     with pytest.raises(ValueError, match="`lat`.*too small"):
         data.DatasetSpec(model="qwz", size=(3, 3), pbc=True, params=(spec_mod.fixed("m", -1.0),), n=4)
+
+
+def test_preflight_of_a_near_boundary_haldane_preset():
+    """The preflight's coarse FHS grid holds the gap-closing points (K, K'): small-gap draws keep their
+    class instead of counting as NaN (too coarse a grid, tnn.kspace.FHS_FLUX_MAX), so a near-boundary
+    Haldane spec passes."""
+    p = data.preflight(data.preset("haldane", size=(8, 8), n=64, boundary_fraction=0.3))
+    assert set(p) == {-1, 0, 1} and min(p.values()) > 0.1

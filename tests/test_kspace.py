@@ -131,18 +131,22 @@ def haldane_closed_form(p, k):
     return np.stack([np.stack([hA + 0j, p["t1"] * f], -1), np.stack([p["t1"] * np.conj(f), hB + 0j], -1)], -2)
 
 
-def _direct_gap(model, params, nk):
-    """2 |d(k)| minimised over the nk x nk grid and the band-touching points (TRIM / K, K')."""
+def _band_gaps(model, params, nk):
+    """``(direct, indirect)`` gap on the nk x nk grid and the band-touching points (TRIM / K, K'):
+    ``2 min |d(k)|`` and ``min E_+ - max E_-`` with ``E_+- = d0 +- |d|`` (NumPy closed forms)."""
     b = kspace.reciprocal_vectors(model)
     fr = np.stack(np.meshgrid(np.arange(nk), np.arange(nk), indexing="ij"), -1).reshape(-1, 2) / nk
     if model == "qwz":
         extra = np.array([[0, 0], [np.pi, 0], [0, np.pi], [np.pi, np.pi]])
         k = np.concatenate([fr @ b, extra])
-        d = np.stack([np.sin(k[:, 0]), np.sin(k[:, 1]), params["m"] + np.cos(k[:, 0]) + np.cos(k[:, 1])])
-        return 2 * np.linalg.norm(d, axis=0).min()
-    extra = np.array([[4 * np.pi / 3, 0], [-4 * np.pi / 3, 0]])
-    H = haldane_closed_form(params, np.concatenate([fr @ b, extra]))
-    return 2 * np.sqrt(np.abs(H[:, 0, 1]) ** 2 + ((H[:, 0, 0] - H[:, 1, 1]).real / 2) ** 2).min()
+        d = np.linalg.norm([np.sin(k[:, 0]), np.sin(k[:, 1]), params["m"] + np.cos(k[:, 0]) + np.cos(k[:, 1])], axis=0)
+        d0 = 0.0 * d
+    else:
+        extra = np.array([[4 * np.pi / 3, 0], [-4 * np.pi / 3, 0]])
+        H = haldane_closed_form(params, np.concatenate([fr @ b, extra]))
+        d = np.sqrt(np.abs(H[:, 0, 1]) ** 2 + ((H[:, 0, 0] - H[:, 1, 1]).real / 2) ** 2)
+        d0 = (H[:, 0, 0] + H[:, 1, 1]).real / 2
+    return 2 * d.min(), (d0 + d).min() - (d0 - d).max()
 
 
 QWZ_C = {-3.0: 0, -1.5: 1, -0.5: 1, 0.5: -1, 1.5: -1, 3.0: 0}
@@ -153,7 +157,9 @@ def test_qwz_chern_number(m):
     assert kspace.chern_number("qwz", {"m": m}) == QWZ_C[m]
     c, gap = chern_jit({"m": jnp.float64(m)}, "qwz")
     assert abs(float(c) - QWZ_C[m]) < 1e-8
-    np.testing.assert_allclose(float(gap), _direct_gap("qwz", {"m": m}, 48), rtol=1e-10)
+    direct, indirect = _band_gaps("qwz", {"m": m}, 48)
+    # particle-hole symmetric spectrum +-|d|: the band gap at E = 0 is the direct gap 2 min |d|
+    np.testing.assert_allclose([float(gap), indirect], direct, rtol=1e-10)
 
 
 def test_qwz_chern_vmap_and_single_compile():
@@ -201,7 +207,10 @@ def test_haldane_chern_number(params, C):
     assert kspace.chern_number("haldane", params) == C
     c, gap = chern_jit({k: jnp.float64(v) for k, v in params.items()}, "haldane")
     assert abs(float(c) - C) < 1e-8
-    np.testing.assert_allclose(float(gap), _direct_gap("haldane", params, 48), rtol=1e-10)
+    direct, indirect = _band_gaps("haldane", params, 48)
+    np.testing.assert_allclose(float(gap), indirect, rtol=1e-10)
+    if abs(np.cos(params["phi"])) < 1e-12:  # d0 = 2 t2 cos(phi) sum cos(k.b) = 0: indirect = direct
+        np.testing.assert_allclose(float(gap), direct, rtol=1e-10)
 
 
 def test_haldane_phi_half_pi_positive_t2_is_minus_one():
@@ -226,6 +235,54 @@ def test_chern_gapless_raises(model, params, nk):
         kspace.chern_number(model, params, nk=nk)
     _, gap = kspace.chern_number_and_gap(model, params, nk=nk)
     assert float(gap) < 1e-10
+
+
+# ------------------------------------------------------------------------------- grids and band gaps
+COARSE = dict(t1=1.0, t2=0.2, phi=np.pi / 2, M=0.9)  # C = -1 (|M| < 3 sqrt3 t2 = 1.04), band gap 0.28
+
+
+def test_coarse_fhs_grid_is_refined_or_nan():
+    """On 4 x 4 and 5 x 5 grids FHS sums this gapped C = -1 model to 0 (a plaquette's flux wraps):
+    the eager value refines the grid or raises naming `nk`; the jittable one is NaN on a grid too
+    coarse for the gap and the integer on a fine one."""
+    c4, _, flux4 = kspace._fhs("haldane", kspace._check_params("haldane", COARSE), 4)
+    assert round(float(c4)) == 0 and float(flux4) > kspace.FHS_FLUX_MAX  # what nk = 4 used to return
+    with pytest.raises(kspace.GridTooCoarseError, match="`nk`"):
+        kspace.chern_number("haldane", COARSE, nk=4, max_nk=8)
+    assert issubclass(kspace.GridTooCoarseError, kspace.GaplessError)
+    assert kspace.chern_number("haldane", COARSE, nk=12) == -1  # 12 -> 24
+    for nk, want in ((4, np.nan), (8, np.nan), (24, -1.0)):
+        c, gap = kspace.chern_number_and_gap("haldane", COARSE, nk=nk)
+        # phi = pi/2: symmetric bands, gap 2 |M - 3 sqrt3 t2| at K, K' (evaluated whatever nk is)
+        np.testing.assert_allclose([float(c), float(gap)], [want, 2 * (3 * SQRT3 * 0.2 - 0.9)], rtol=1e-10)
+    traced = jax.vmap(lambda m: kspace.chern_number("haldane", dict(COARSE, M=m), nk=8))(jnp.array([0.9, 0.0]))
+    np.testing.assert_array_equal(traced, [np.nan, -1.0])
+
+
+METAL = dict(t1=1.0, t2=0.6, phi=np.pi / 6, M=0.5)  # direct gap 1.86 everywhere, but the bands overlap
+
+
+def test_overlapping_bands_are_gapless():
+    direct, indirect = _band_gaps("haldane", METAL, 48)
+    assert direct > 1.8 and indirect < -0.5  # the old code reported the direct gap and C = -1
+    c, gap = kspace.chern_number_and_gap("haldane", {k: jnp.float64(v) for k, v in METAL.items()})
+    assert np.isnan(float(c))
+    np.testing.assert_allclose(float(gap), indirect, rtol=1e-10)
+    with pytest.raises(kspace.GaplessError, match="gapless"):
+        kspace.chern_number("haldane", METAL)
+    assert np.isnan(float(jax.jit(lambda m: kspace.chern_number("haldane", dict(METAL, M=m)))(0.5)))
+
+
+@pytest.mark.parametrize("t, ranges, W", WINDINGS[::3])
+def test_ssh_gap_is_the_band_gap_at_zero(t, ranges, W):
+    """Chiral spectrum +-|q(k)|: the indirect gap min E_+ - max E_- is the direct one, 2 min |q|."""
+    k = np.arange(512) * 2 * np.pi / 512
+    H = np.stack([kspace.bloch_hamiltonian("ssh", {"t": t}, kk, ranges=ranges) for kk in k[::8]])
+    E = np.linalg.eigvalsh(H)
+    q = np.abs(sum(ti * np.exp(1j * r * k) for ti, r in zip(t, ranges)))
+    _, gap = kspace.winding_number_and_gap(jnp.asarray(t), ranges)
+    np.testing.assert_allclose(E[:, 1].min() - E[:, 0].max(), 2 * q[::8].min(), rtol=1e-10)
+    np.testing.assert_allclose(float(gap), 2 * q.min(), rtol=1e-12)
 
 
 # ------------------------------------------------------------------------------- independent signs

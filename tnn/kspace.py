@@ -11,7 +11,12 @@ displacement. With this convention the plane-wave projection of a periodic real-
 * Haldane: ``H_AB(k) = t1 sum_{off in {0, a1, a2}} e^{-i k.off}``,
   ``H_ss(k) = +-M + t2 sum_off e^{i nu(off, s) phi} e^{-i k.off}`` over the six NNN offsets.
 * :func:`chern_number`: Fukui-Hatsugai-Suzuki lattice field strength for the occupied bands
-  (``E < 0``, half filling) with the sign of ``C = (1/2 pi) int F_xy``, ``A = i <u|d_k u>``.
+  (``E < 0``, half filling) with the sign of ``C = (1/2 pi) int F_xy``, ``A = i <u|d_k u>``; the
+  grid is trusted only while every plaquette's ``|flux| < FHS_FLUX_MAX`` (refined when eager, NaN
+  under ``jit``).
+* Gaps are band gaps at the Fermi level of half filling: the indirect gap
+  ``min_k E_{occ+1} - max_k E_occ`` (``<= 0``: gapless or a metal). For the chiral SSH family it is
+  ``2 min_k |q(k)|``, the direct gap at ``E = 0``.
 
 Two flavours are provided: the public ``winding_number`` / ``chern_number`` called with concrete
 numbers return a Python ``int`` and raise :class:`GaplessError` on a gapless model. Called inside
@@ -34,6 +39,8 @@ from tnn.hamiltonians import check_ranges, complex_dtype, real_dtype
 
 __all__ = [
     "GaplessError",
+    "GridTooCoarseError",
+    "FHS_FLUX_MAX",
     "as_real",
     "phase",
     "bloch_hamiltonian",
@@ -47,6 +54,10 @@ __all__ = [
 
 class GaplessError(ValueError):
     """The model has no spectral gap at the Fermi level: its invariant is not defined."""
+
+
+class GridTooCoarseError(GaplessError):
+    """The gap is open, but too small for the finest k grid tried to resolve the invariant."""
 
 
 def _system(model: str):
@@ -127,8 +138,9 @@ def winding_number_and_gap(t, ranges=(0, 1), nk: int = 512):
     increments over ``2 pi``, which is the winding of ``q`` as long as ``q`` turns by less than
     ``pi`` between neighbouring points. Counted as signed crossings of the positive real axis (no
     ``atan2`` per point: about 4x cheaper, which matters when datasets draw and reject parameters
-    by the thousand). Gap: ``2 min_k |q(k)|`` on the grid. Returns two scalars; the winding is NaN
-    when ``q`` vanishes exactly on a grid point (gap 0).
+    by the thousand). Gap: ``2 min_k |q(k)|`` on the grid, the band gap at ``E = 0`` (the spectrum
+    ``+-|q|`` is symmetric, so the indirect and the direct gap coincide). Returns two scalars; the
+    winding is NaN when ``q`` vanishes exactly on a grid point (gap 0).
     """
     ranges = check_ranges(ranges)
     nk = _checks.check_int("nk", nk, 4)
@@ -188,6 +200,15 @@ def winding_number(t, ranges=(0, 1), gap_tol: float = 1e-9) -> int:
 
 
 # --------------------------------------------------------------------------------- Chern (2D)
+#: Largest ``|plaquette flux|`` (radians) at which an FHS grid is trusted. FHS is exact while no
+#: plaquette's Berry flux reaches ``pi`` (its principal value then wraps). A Dirac point closing
+#: inside a plaquette gives that plaquette a flux tending to ``+-pi``; one closing on a grid vertex
+#: (K, K' when 3 divides nk; the TRIM when nk is even) spreads its ``pi`` over the plaquettes around
+#: it, at most ``pi/3`` each, and FHS stays exact. Measured (``docs/conventions.md``, k space):
+#: correct values up to 1.17 at nk = 48, wrong ones from 1.48 on (nk >= 16; 0.74 at nk = 11).
+FHS_FLUX_MAX = 1.2
+
+
 def _grid(model: str, nk: int, dtype):
     b = jnp.asarray(reciprocal_vectors(model), dtype=dtype)
     kappa = jnp.arange(nk, dtype=dtype) / nk
@@ -196,17 +217,19 @@ def _grid(model: str, nk: int, dtype):
 
 
 def _lower_band_2x2(H):
-    r"""Lower-band eigenvectors ``(..., 2, 1)`` and direct gaps ``(...)`` of 2 x 2 Hermitian ``H``.
+    r"""Lower-band eigenvectors ``(..., 2, 1)`` and both band energies ``(...)`` of 2 x 2 Hermitian ``H``.
 
     Closed form, no LAPACK: with ``H = d0 + d.sigma`` (``b = H[0, 1] = d_x - i d_y``,
     ``d_z = (H00 - H11) / 2``), the lower eigenvalue is ``d0 - |d|`` and ``(b, -d_z - |d|)`` and
     ``(d_z - |d|, b*)`` are both eigenvectors of it; the first is used where ``d_z >= 0`` and the
     second elsewhere, so the chosen one never has norm below ``|d|``. They differ by a k-local
-    phase, which every gauge-invariant quantity (FHS plaquettes) ignores. Gap: ``2 |d|``. A batched
-    LAPACK ``eigh`` of 2 x 2 matrices costs a call per matrix; this is a few vector operations.
+    phase, which every gauge-invariant quantity (FHS plaquettes) ignores. Returns ``W, d0 - |d|,
+    d0 + |d|``. A batched LAPACK ``eigh`` of 2 x 2 matrices costs a call per matrix; this is a few
+    vector operations.
     """
     b = H[..., 0, 1]
     dz = 0.5 * jnp.real(H[..., 0, 0] - H[..., 1, 1])
+    d0 = 0.5 * jnp.real(H[..., 0, 0] + H[..., 1, 1])
     d = jnp.sqrt(dz**2 + jnp.abs(b) ** 2)
     upper = dz >= 0
     u0 = jnp.where(upper, b, (dz - d).astype(b.dtype))
@@ -214,11 +237,12 @@ def _lower_band_2x2(H):
     norm = jnp.sqrt(jnp.abs(u0) ** 2 + jnp.abs(u1) ** 2)
     inv = (1.0 / jnp.where(norm > 0, norm, 1.0)).astype(b.dtype)
     W = jnp.stack([u0 * inv, u1 * inv], axis=-1)[..., None]
-    return W, 2 * d
+    return W, d0 - d, d0 + d
 
 
 @functools.partial(jax.jit, static_argnames=("model", "nk"))
 def _fhs(model: str, p: dict, nk: int):
+    """FHS sum, indirect gap and largest ``|plaquette flux|`` on the ``nk x nk`` grid (three scalars)."""
     system = _system(model)
     dtype = real_dtype(*p.values())
     ks = _grid(model, nk, dtype)
@@ -228,17 +252,20 @@ def _fhs(model: str, p: dict, nk: int):
 
     H = jax.vmap(jax.vmap(bloch))(ks)
     # Where the direct gap can close (System.critical_k): evaluating those points too makes the
-    # reported gap exact at every transition whatever nk is.
+    # reported gap <= 0 at every transition whatever nk is.
     Hc = jax.vmap(bloch)(jnp.asarray(system.critical_k, dtype))
     if H.shape[-1] == 2:
-        W, gap_k = _lower_band_2x2(H)
-        gap = jnp.minimum(jnp.min(gap_k), jnp.min(_lower_band_2x2(Hc)[1]))
+        W, lo, hi = _lower_band_2x2(H)
+        _, lo_c, hi_c = _lower_band_2x2(Hc)
     else:
         E, V = jnp.linalg.eigh(H)
         n_occ = H.shape[-1] // 2
         W = V[..., :n_occ]  # (nk, nk, n, n_occ)
         Ec = jnp.linalg.eigvalsh(Hc)
-        gap = jnp.minimum(jnp.min(E[..., n_occ] - E[..., n_occ - 1]), jnp.min(Ec[..., n_occ] - Ec[..., n_occ - 1]))
+        lo, hi, lo_c, hi_c = E[..., n_occ - 1], E[..., n_occ], Ec[..., n_occ - 1], Ec[..., n_occ]
+    # Band gap at the Fermi level of half filling: the indirect gap (lowest empty state minus highest
+    # occupied one over the whole zone), negative where the bands overlap (a metal).
+    gap = jnp.minimum(jnp.min(hi), jnp.min(hi_c)) - jnp.maximum(jnp.max(lo), jnp.max(lo_c))
 
     def link(Wa, Wb):
         if Wa.shape[-1] == 1:  # one occupied band: the overlap itself (no batched LU for a 1 x 1 det)
@@ -251,40 +278,79 @@ def _fhs(model: str, p: dict, nk: int):
     U2 = link(W, W2)
     plaquette = U1 * jnp.roll(U2, -1, axis=0) * jnp.conj(jnp.roll(U1, -1, axis=1)) * jnp.conj(U2)
     # <u_k|u_{k+dk}> ~ 1 - i A.dk with A = i<u|du>, so the plaquette phase is -F dk^2.
-    c = -jnp.sum(jnp.angle(plaquette)) / (2 * jnp.pi)
-    return c, gap
+    flux = jnp.angle(plaquette)
+    return -jnp.sum(flux) / (2 * jnp.pi), gap, jnp.max(jnp.abs(flux))
 
 
-def chern_number_and_gap(model: str, params: dict, nk: int = 48):
-    """Jittable FHS Chern number of the occupied half of the bands (float) and the direct gap.
-
-    ``model``: ``"qwz"`` or ``"haldane"``; ``params`` keyed as the real-space builders'
-    arguments (scalars, traced allowed; ``vmap`` over them works); ``nk`` static. Returns two
-    scalars. The gap is the smallest direct gap on the ``nk x nk`` grid and at the points where the
-    model's gap can close (so it is 0 at every transition). The Chern value is an integer up to
-    rounding whenever the gap is open and the grid resolves the Berry curvature.
-    """
+def _chern_args(model: str, params: dict, nk: int):
     if _system(model).invariant != "chern":
         from tnn import systems  # noqa: PLC0415
 
         chern = sorted(n for n, s in systems.SYSTEMS.items() if s.invariant == "chern")
         raise ValueError(f"Argument `model` must be one of {chern} for a Chern number, got {model!r}.")
-    nk = _checks.check_int("nk", nk, 4)
-    p = _check_params(model, params)
-    return _fhs(model, p, nk)
+    return _check_params(model, params), _checks.check_int("nk", nk, 4)
 
 
-def chern_number(model: str, params: dict, nk: int = 48, gap_tol: float = 1e-6) -> int:
-    """Chern number of ``model`` (``"qwz"`` or ``"haldane"``) as an ``int``; FHS on ``nk x nk``.
+def chern_number_and_gap(model: str, params: dict, nk: int = 48):
+    r"""Jittable FHS Chern number of the occupied half of the bands (float) and the band gap.
 
-    Raises :class:`GaplessError` when the direct gap (grid and band-touching points) is below
-    ``gap_tol``. Under ``jit`` / ``vmap`` (any parameter traced) it returns a float scalar instead:
-    the rounded Chern number, NaN where the gap is below ``gap_tol``; e.g.
-    ``jax.vmap(lambda m: chern_number("qwz", {"m": m}))(ms)``.
+    ``model``: ``"qwz"`` or ``"haldane"``; ``params`` keyed as the real-space builders'
+    arguments (scalars, traced allowed; ``vmap`` over them works); ``nk`` static. Returns two
+    scalars:
+
+    * gap: the *indirect* band gap at the Fermi level of half filling,
+      ``min_k E_{occ+1}(k) - max_k E_occ(k)`` over the ``nk x nk`` grid and the points where the
+      model's gap can close (so it is ``<= 0`` at every transition); negative where the bands
+      overlap (a metal). It is the direct gap ``2 min_k |d(k)|`` when the spectrum is symmetric
+      (QWZ; Haldane at ``phi = +-pi/2``). Sampled on the grid, it can only overestimate.
+    * Chern number: the FHS sum, an integer up to rounding; **NaN** where ``gap <= 0`` (no gap)
+      or where the grid is too coarse for this gap: some plaquette's ``|Berry flux|`` is at least
+      :data:`FHS_FLUX_MAX` (the plaquette holding a nearly closed Dirac point carries nearly
+      ``+-pi``; beyond ``pi`` the lattice sum loses a quantum). The grid cannot be refined under
+      ``jit``; :func:`chern_number` with concrete numbers refines it. The flux test is necessary,
+      not sufficient: on coarse grids (nk < 16) nearly metallic Haldane models (``t2 > t1 / 3``)
+      gave wrong integers with fluxes below it (``docs/conventions.md``). On grids that hold the
+      points where the gap closes (nk a multiple of 6 serves both models; the default 48 does) the
+      flux stayed below it down to the smallest gaps measured.
     """
-    c, gap = chern_number_and_gap(model, params, nk)
-    if not all(_checks.is_concrete(v) for v in params.values()):
+    p, nk = _chern_args(model, params, nk)
+    c, gap, flux = _fhs(model, p, nk)
+    return jnp.where((gap > 0) & (flux < FHS_FLUX_MAX), c, jnp.nan), gap
+
+
+def chern_number(model: str, params: dict, nk: int = 48, gap_tol: float = 1e-6, max_nk: int | None = None) -> int:
+    """Chern number of ``model`` (``"qwz"`` or ``"haldane"``) as an ``int``; FHS from ``nk x nk`` up.
+
+    With concrete numbers the grid is refined: ``n = nk, 2 nk, 4 nk, ...``; the value of grid ``n``
+    is returned once both ``n`` and ``2 n`` have every ``|plaquette flux|`` below
+    :data:`FHS_FLUX_MAX` and give the same integer (doubling nests the grids). Raises
+    :class:`GaplessError` when the indirect band gap (:func:`chern_number_and_gap`) is below
+    ``gap_tol``, and :class:`GridTooCoarseError` (a :class:`GaplessError`, naming ``nk``) when no
+    grid up to ``max_nk`` (default ``max(1024, 2 nk)``) passes: the gap is open but too small to
+    resolve. Under ``jit`` / ``vmap`` (any parameter traced) it returns a float scalar instead: the
+    rounded Chern number of the ``nk`` grid alone, NaN where the gap is below ``gap_tol`` or the
+    grid too coarse; e.g. ``jax.vmap(lambda m: chern_number("qwz", {"m": m}))(ms)``.
+    """
+    p, nk = _chern_args(model, params, nk)
+    if not all(_checks.is_concrete(v) for v in p.values()):
+        c, gap = chern_number_and_gap(model, params, nk)
         return jnp.where(gap >= gap_tol, jnp.rint(c) + 0.0, jnp.nan)  # + 0.0: no -0.0
-    if float(gap) < gap_tol:
-        raise GaplessError(f"{model} with {params} is gapless on the {nk}x{nk} grid (gap {float(gap):.2e}).")
-    return int(np.rint(float(c)))
+    max_nk = _checks.check_int("max_nk", max(1024, 2 * nk) if max_nk is None else max_nk, 2 * nk)
+
+    def evaluate(n):
+        c, gap, flux = (float(x) for x in _fhs(model, p, n))
+        if gap < gap_tol:
+            raise GaplessError(f"{model} with {params} is gapless on the {n}x{n} grid (band gap {gap:.2e}).")
+        return c, gap, flux
+
+    n, (c, gap, flux) = nk, evaluate(nk)
+    while 2 * n <= max_nk:
+        c2, gap, flux2 = evaluate(2 * n)
+        if max(flux, flux2) < FHS_FLUX_MAX and np.rint(c) == np.rint(c2):
+            return int(np.rint(c))
+        n, c, flux = 2 * n, c2, flux2
+    raise GridTooCoarseError(
+        f"Argument `nk`: no FHS grid from nk = {nk} to {n} resolves {model} with {params} (band gap {gap:.2e}, "
+        f"max |plaquette flux| {flux:.2f} on {n}x{n}, FHS_FLUX_MAX = {FHS_FLUX_MAX}); raise `max_nk` ({max_nk}) "
+        "or treat the model as at a transition."
+    )

@@ -69,8 +69,10 @@ INVALID_CLASS = -1000
 #: rejection attempts per sample before giving up (raises RuntimeError; the preflight makes it ~impossible)
 MAX_ATTEMPTS = 3000
 PREFLIGHT_DRAWS = 1024
-#: k-grid of the preflight estimate for the 2D models (an estimate: a coarse grid is enough)
-PREFLIGHT_NK_2D = 16
+#: k-grid of the preflight estimate for the 2D models (an estimate: a coarse grid is enough, but it must
+#: hold the points where the gap closes, a multiple of 6 for QWZ and Haldane, or every small-gap draw
+#: counts as NaN: tnn.kspace.FHS_FLUX_MAX)
+PREFLIGHT_NK_2D = 24
 MIN_CLASS_PROBABILITY = 0.01
 #: arrays stored for every dataset, whatever its features
 LABEL_ARRAYS = (
