@@ -25,7 +25,8 @@ Rows (targets from the project's issue):
   one); (2) peak RSS (VmHWM) of fresh subprocesses (import, build ``H``, compile) with and without one call,
   which includes LAPACK's workspace; ``H`` itself (1 unit) is in the baseline of (2).
 
-Run: ``.venv/bin/python experiments/bench_invariants.py [--quick] [--out PATH] [--repeats R]``.
+Run: ``.venv/bin/python experiments/bench_invariants.py [--quick] [--out PATH] [--repeats R]``. The spectral
+localizer against PyBott and the certificate's cost: ``experiments/bench_localizer.py``.
 """
 
 from __future__ import annotations
