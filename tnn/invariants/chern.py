@@ -200,7 +200,8 @@ def _spectral_norm(C):
     def unit(w):
         return w / jnp.maximum(jnp.linalg.norm(w), jnp.finfo(jnp.real(C).dtype).tiny).astype(C.dtype)
 
-    v = jax.lax.fori_loop(0, NORM_ITERATIONS, lambda _, v: unit(jnp.conj(C.T) @ (C @ v)), unit(v0))
+    # 0 * C[0]: the start carries C's (sharding) type, as the loop's output does (shard_map, vmap).
+    v = jax.lax.fori_loop(0, NORM_ITERATIONS, lambda _, v: unit(jnp.conj(C.T) @ (C @ v)), unit(v0 + 0 * C[0]))
     return jnp.linalg.norm(C @ v)
 
 
