@@ -75,7 +75,7 @@ def test_compact_is_a_validated_spec_field():
 
 # ----------------------------------------------------------------------------- load, shard, batches
 #: the on-site chain (the ``eigh`` route) runs with ``-m slow``; the other three stay in the default suite
-SLOW_SPECS = ("ssh-onsite",)
+SLOW_SPECS = ("ssh-onsite", "qwz", "ssh-bond")
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_SPECS else n for n in SPECS])

@@ -424,6 +424,7 @@ def _children() -> set[int]:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to list child processes")
 def test_workers_same_bytes_and_stopped_when_preflight_fails(ssh_dir, tmp_path):
     """Two worker processes write the bytes of the in-process run; a spec that fails the preflight

@@ -206,7 +206,7 @@ MATRIX_ENCODINGS = {"mlp": ("cells", "chiral", "flat"), "cnn": ("cells", "chiral
                     "symmetric": ("cells", "chiral")}
 
 
-@pytest.mark.parametrize("name", [n if n in ("mlp", "cnn") else pytest.param(n, marks=pytest.mark.slow) for n in BASELINES])
+@pytest.mark.parametrize("name", [n if n == "mlp" else pytest.param(n, marks=pytest.mark.slow) for n in BASELINES])
 def test_every_baseline_reads_every_input(name):
     """init and apply on every input (its ``auto`` encoding), and on the projector with each of the
     model's encodings."""

@@ -58,7 +58,7 @@ def test_clean_sample_xi_is_the_kspace_xi(ranges, ts):
     assert loc.chain_ranges(h, True) == ranges
 
 
-@pytest.mark.parametrize("L,pbc", [(32, False), pytest.param(24, True, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("L,pbc", [pytest.param(32, False, marks=pytest.mark.slow), pytest.param(24, True, marks=pytest.mark.slow)])
 def test_certified_values_equal_kspace_on_clean_multirange_chains(L, pbc):
     ranges = (-1, 0, 1, 2)
     lat = lattice.chain(L, pbc=pbc)

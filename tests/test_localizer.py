@@ -141,6 +141,7 @@ def test_jax_input_and_from_sites_order():
 
 
 # ------------------------------------------------------------------ equals the certified real-space invariants
+@pytest.mark.slow
 def test_disordered_equals_certified_invariants():
     """Disordered samples inside a spectral gap: the localizer index equals the certified marker, Bott
     index and winding number (each reference is checked to be certified, so the comparison means

@@ -200,6 +200,7 @@ def test_paired_comparison_against_scipy():
         probes.paired_comparison(base, probe[:10])
 
 
+@pytest.mark.slow
 def test_probe_table_runs_every_probe():
     tnn.enable_x64()
     lat, H, y = _chains([0.3, 0.5, 1.6, 2.5, 0.4, 1.9], 16)
