@@ -105,6 +105,7 @@ def test_compact_loads_what_a_stored_dataset_holds(name, pair):
     assert compact.manifest["format_version"] == 2 and stored.manifest["format_version"] == 1
 
 
+@pytest.mark.slow
 def test_the_disorder_key_of_the_index_matters(pair):
     """A bond-disordered chain is rebuilt from its own index: the same parameters and strength with
     another index give another disorder realization (another H), the stored index the stored one."""

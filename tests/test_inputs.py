@@ -141,6 +141,7 @@ def test_edge_mode_order_and_projector_reference():
     np.testing.assert_allclose(np.linalg.eigvalsh(Q), np.r_[-np.ones(15), 0, 0, np.ones(15)], atol=1e-10)
 
 
+@pytest.mark.slow
 def test_hoppings_from_hamiltonian_matches_the_dataset():
     tnn.enable_x64()
     spec = dataclasses.replace(data.preset("ssh", n=4, seed=3), size=(8,), features=("hoppings", "hamiltonian",
@@ -227,6 +228,7 @@ def test_every_baseline_reads_every_input(name):
             make_model(ModelConfig(name, input="density", encoding="flat"), lat)
 
 
+@pytest.mark.slow
 def test_symmetric_net_on_site_arrays_is_odd_under_the_mirror():
     """f(mirror x) = -f(x) for random parameters; and the physics behind the character: the
     edge_modes of the mirrored chain are the mirrored edge_modes, and W(mirror H) = -W(H)."""

@@ -219,6 +219,7 @@ def test_symmetry_broken_chains_have_no_label():
     assert np.all(np.isnan(d["xi"])) and np.array_equal(d["label"], d["kspace_class"])
 
 
+@pytest.mark.slow
 # ----------------------------------------------------------------------------- same draws at every size
 def test_index_offset_gives_the_same_samples_at_another_size():
     # W = 0 draws are clean chains (k-space labels), W = 1 disordered ones (Lyapunov labels).

@@ -39,6 +39,7 @@ def mlp_loss():
     return _loss_of(model, feats, y)
 
 
+@pytest.mark.slow
 def test_hvp_equals_full_hessian_times_vector(mlp_loss):
     loss, params = mlp_loss
     x0, unravel = ravel_pytree(params)

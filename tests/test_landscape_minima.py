@@ -92,7 +92,7 @@ def test_swapping_mixing_rows_is_not_a_symmetry():
     assert _rel(model.apply(q, x), model.apply(p, x)) > 1e-3
 
 
-@pytest.mark.parametrize("pbc", [pytest.param(False, marks=pytest.mark.slow), True])
+@pytest.mark.parametrize("pbc", [pytest.param(False, marks=pytest.mark.slow), pytest.param(True, marks=pytest.mark.slow)])
 def test_nearest_exact_point_computes_the_winding_number(pbc):
     lat, E, V, Hs = _chains(24, 5, seed=4, pbc=pbc)
     cfg = ModelConfig("topo", classes=CLASSES, init="random", channels=3).validate()

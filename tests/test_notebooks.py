@@ -30,6 +30,7 @@ def test_notebooks_are_percent_sources():
         assert "format_name: percent" in text and "SMOKE = True" in text
 
 
+@pytest.mark.slow
 def test_invariants_notebook_executes(tmp_path):
     nb = _execute("01_invariants.py", tmp_path)
     out = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))

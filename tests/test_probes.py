@@ -35,6 +35,7 @@ def test_edge_potential_keeps_bulk_winding_and_moves_edge_modes():
     assert float(Ht[0, 0]) == 0.6 and float(Ht[79, 79]) == -0.2
 
 
+@pytest.mark.slow
 def test_proxy_sets_and_saliency():
     rng = np.random.default_rng(0)
     L, ranges, classes = 16, (0, 1), (0, 1)

@@ -79,7 +79,8 @@ def _cells(L: int, ranges, pbc: bool) -> np.ndarray:
 
 
 def _scans(h, ranges: tuple[int, ...], pbc: bool):
-    """The two scans of :func:`sample_lyapunov`: ``(g1, batch err, g2)``."""
+    """The scans of :func:`sample_lyapunov`: ``(gamma, batch-means error, largest change under the
+    FRAME_SHIFTS warm-up lengths)``."""
     L = h.shape[-1]
     cells = _cells(L, ranges, pbc)
     rows = (cells[:, None] + np.asarray(ranges)[None, :]) % L
@@ -99,10 +100,11 @@ def sample_lyapunov(h, ranges: tuple[int, ...], pbc: bool):
     """Zero-energy Lyapunov exponents of one chiral block ``h`` ``(L, L)`` (jittable, ``ranges`` static):
     ``(gamma (D,), err (D,))`` descending, from :func:`tnn.validity.lyapunov_scan` over the sample's own
     cells: ``min(SAMPLE_BLOCKS, n // MIN_BLOCK_CELLS)`` blocks (at least 2), each warmed up on the whole
-    sample first. ``err`` is the larger of the batch-means error and the largest change of each exponent
-    when the warm-up is longer by up to a block (``FRAME_SHIFTS`` lengths): a short product does not resolve a (nearly) degenerate pair of
-    exponents (real hoppings give conjugate root pairs of equal modulus), whose split then depends on
-    the starting frame; identical blocks (a clean chain) would show no batch spread at all."""
+    sample first. ``err`` is the larger of the batch-means error and the largest change of each
+    exponent when the warm-up is longer by up to a block (``FRAME_SHIFTS`` lengths): a short product
+    does not resolve a (nearly) degenerate pair of exponents (real hoppings give conjugate root pairs
+    of equal modulus), whose split then depends on the starting frame; identical blocks (a clean
+    chain) would show no batch spread at all."""
     g1, e1, dev = _scans(h, ranges, pbc)
     return g1, jnp.maximum(e1, dev)
 
@@ -111,9 +113,10 @@ def sample_xi(h, ranges: tuple[int, ...], pbc: bool):
     """``xi_hi`` of the module docstring (jittable; inf when the exponent nearest 0 is within
     ``LYAPUNOV_Z`` errors of 0, NaN input gives inf). Not differentiated.
 
-    Neighbouring exponents not resolved from each other (closer than ``LYAPUNOV_Z`` times the smaller of
-    their errors: both split by the frame) form a cluster, and the cluster nearest 0 counts by its mean, whose error is that of a
-    volume growth rate (the frame dependence of a degenerate pair's split cancels in their sum); a
+    Neighbouring exponents not resolved from each other (closer than ``LYAPUNOV_Z`` times the smaller
+    of their errors: both split by the frame) form a cluster, and the cluster nearest 0 counts by its
+    mean, whose error is that of a volume growth rate (the frame dependence of a degenerate pair's
+    split cancels in their sum); a
     cluster with members on both sides of 0 gives inf (the count of negative exponents, the winding,
     is not resolved)."""
     g, batch, dev = _scans(jax.lax.stop_gradient(h), ranges, pbc)
@@ -121,7 +124,7 @@ def sample_xi(h, ranges: tuple[int, ...], pbc: bool):
     link = (g[:-1] - g[1:]) <= LYAPUNOV_Z * jnp.minimum(e[:-1], e[1:])
     cid = jnp.concatenate([jnp.zeros(1, jnp.int32), jnp.cumsum(~link).astype(jnp.int32)])
     member = cid == cid[jnp.argmin(jnp.abs(g))]
-    m = jnp.sum(member)
+    m = jnp.sum(member.astype(g.dtype))
     mean = jnp.sum(jnp.where(member, g, 0.0)) / m
     err = jnp.sqrt(jnp.sum(jnp.where(member, batch**2, 0.0))) / m
     err = jnp.where(m > 1, err, e[jnp.argmin(jnp.abs(g))])  # a cluster's mean: a volume growth rate
