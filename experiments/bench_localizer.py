@@ -31,11 +31,9 @@ Samples (targets from the project's issue) and rows:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -47,6 +45,7 @@ import jax.numpy as jnp
 
 import tnn
 from tnn import hamiltonians, invariants, lattice
+from tnn import results as tio
 from tnn import localizer as loc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -265,13 +264,7 @@ def main(argv=None):
         print("(seconds, periodic: " + ", ".join(f"{k} {v:.2f}" for k, v in s.items()) + ")")
     print(f"(threads: {res['machine']['env']}; total {res['seconds_total']:.0f} s)")
     res["table"] = lines
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=out.parent, delete=False, suffix=".tmp") as fh:
-        json.dump(res, fh, indent=2, default=str)
-        tmp = fh.name
-    os.replace(tmp, out)
-    print(f"wrote {out}")
+    print(f"wrote {tio.write_json(args.out, res)}")  # atomic
     return res
 
 
