@@ -9,7 +9,7 @@ Part 1 (clean samples, one row per system preset, size and boundary condition): 
 (:func:`tnn.data.compute_samples` on the preset with those overrides; ``compact=True``: the label
 arrays only, the same bits a stored dataset holds, so the certificates are exactly the stored ones).
 Systems: ``ssh`` (ranges ``(-1, 0, 1, 2)``, the localization-length certificate), ``kitaev`` (no
-ranges: the tail test), ``qwz`` and ``haldane`` (the tail test with the marker when open, the Bott
+ranges: the tail test), ``qwz`` and ``haldane`` (the marker's localizer certificate when open, the Bott
 commutator when periodic), open and periodic. Parameters are drawn as the preset draws them (class
 balanced); sample ``i`` has the same parameters at every size. Columns:
 
@@ -22,7 +22,9 @@ balanced); sample ``i`` has the same parameters at every size. Columns:
   fraction of them certified (``-`` when ``pop = 0``: at these sizes no sample of the distribution is
   that localized).
 * ``wrong``: certified, k-space gapped, and ``rint(invariant) != kspace_class``; ``max|err|``: the
-  largest ``|invariant - kspace|`` of a certified k-space-gapped sample.
+  largest ``|invariant - kspace|`` of a certified k-space-gapped sample; ``err/bd``: open 2D rows (the
+  marker's localizer certificate), the largest ratio of that error to the stated bound
+  ``LOCALIZER_ERROR_FACTOR * tail`` (the bound holds when it is at most 1; a violation is a ``FAIL``).
 * ``C=0`` / ``C!=0``: the certified fraction of the k-space-gapped samples of trivial / nontrivial
   k-space class (the issue: both classes certified in proportion, e.g. open 10 x 10 QWZ).
 * ``status``: ``PASS`` when recall >= 0.95, wrong = 0 and n >= 10^4; ``FAIL`` when recall < 0.95 or
@@ -119,6 +121,9 @@ def clean_case(preset: str, size, pbc: bool, n: int, seed: int) -> dict:
     wrong = cert & kdef & (np.rint(d["invariant"]) != d["kspace_class"])
     ck = cert & kdef
     err = np.abs(d["invariant"][ck] - d["kspace"][ck])
+    # The localizer certificate (marker, Kitaev) states |value - C| <= LOCALIZER_ERROR_FACTOR * tail.
+    stated = spec.method in ("marker", "kitaev")
+    over = err > validity.LOCALIZER_ERROR_FACTOR * d["tail"][ck] if stated else np.zeros(0, bool)
     triv, nontriv = kdef & (d["kspace_class"] == 0), kdef & (d["kspace_class"] != 0)
     names, counts = np.unique(validity.reason_names(d["reason"][~cert]), return_counts=True)
     with np.errstate(divide="ignore"):
@@ -140,7 +145,7 @@ def clean_case(preset: str, size, pbc: bool, n: int, seed: int) -> dict:
               "samples": [{"index": int(d["index"][i]), "params": d["params"][i].tolist(), "xi": float(d["xi"][i]),
                            "invariant": float(d["invariant"][i]), "kspace": float(d["kspace"][i]), "reason": int(d["reason"][i]),
                            "tail": float(d["tail"][i])} for i in miss[:20]]}
-    if (recall is not None and recall < RECALL_TARGET) or wrong.any():
+    if (recall is not None and recall < RECALL_TARGET) or wrong.any() or over.any():
         status = "FAIL"
     elif recall is not None and n >= N_TARGET:
         status = "PASS"
@@ -151,6 +156,8 @@ def clean_case(preset: str, size, pbc: bool, n: int, seed: int) -> dict:
         "certified": float(cert.mean()), "n_kspace_gapped": int(kdef.sum()),
         "recall_population": int(pop.sum()), "recall": recall, "certified_wrong": int(wrong.sum()),
         "max_err_certified": float(err.max()) if err.size else None,
+        "bound_stated": stated, "bound_violations": int(over.sum()) if stated else None,
+        "max_err_over_bound": float(np.max(err / (validity.LOCALIZER_ERROR_FACTOR * d["tail"][ck]))) if stated and err.size else None,
         "certified_trivial": float(cert[triv].mean()) if triv.any() else None,
         "certified_nontrivial": float(cert[nontriv].mean()) if nontriv.any() else None,
         "per_class": classes, "xi_median": float(np.median(xi[kdef])), "xi_min": float(np.min(xi[kdef])),
@@ -167,13 +174,14 @@ def print_clean_header():
     print(f"Part 1: clean samples against k space. Targets: recall (certified | xi <= D/3) >= {RECALL_TARGET}, "
           f"certified wrong = 0, n >= {N_TARGET} per row")
     print(f"{'system':8s} {'size':>6s} {'bc':>3s} {'meth':>6s} {'n':>6s} {'D':>5s} {'cert':>6s} {'pop':>6s} {'recall':>7s} "
-          f"{'wrong':>5s} {'max|err|':>9s} {'C=0':>6s} {'C!=0':>6s} {'status':>6s}  uncertified reasons (s)")
+          f"{'wrong':>5s} {'max|err|':>9s} {'err/bd':>6s} {'C=0':>6s} {'C!=0':>6s} {'status':>6s}  uncertified reasons (s)")
 
 
 def print_clean_row(r):
     print(f"{r['preset']:8s} {'x'.join(map(str, r['size'])):>6s} {'PBC' if r['pbc'] else 'OBC':>3s} {r['method']:>6s} "
           f"{r['n']:6d} {r['D']:5.1f} {_fmt(r['certified'])} {r['recall_population']:6d} {_fmt(r['recall']):>7s} "
-          f"{r['certified_wrong']:5d} {_fmt(r['max_err_certified'], '9.2e'):>9s} {_fmt(r['certified_trivial']):>6s} "
+          f"{r['certified_wrong']:5d} {_fmt(r['max_err_certified'], '9.2e'):>9s} {_fmt(r.get('max_err_over_bound'), '6.2f'):>6s} "
+          f"{_fmt(r['certified_trivial']):>6s} "
           f"{_fmt(r['certified_nontrivial']):>6s} {r['status']:>6s}  {r['uncertified_reasons']} ({r['seconds']:.0f})", flush=True)
     m = r["recall_misses"]
     if m["n"]:
@@ -255,7 +263,8 @@ def main(argv=None):
     path = Path(args.out)
     report = tio.read_json(path) if (args.merge and path.exists()) else {}
     report.update({"targets": {"recall": RECALL_TARGET, "n": N_TARGET, "wrong": 0, "transition_certified": TRANSITION_TARGET},
-                   "tail_max": validity.TAIL_MAX, "integer_tol": validity.INTEGER_TOL, "xi_factor": localization.XI_FACTOR})
+                   "tail_max": validity.TAIL_MAX, "integer_tol": validity.INTEGER_TOL, "xi_factor": localization.XI_FACTOR,
+                   "localizer_tail_max": validity.LOCALIZER_TAIL_MAX, "localizer_error_factor": validity.LOCALIZER_ERROR_FACTOR})
     cases = []
     if "chains" in args.parts:
         cases += [(p, (L,), pbc, n) for p in CHAIN_PRESETS for pbc in (False, True) for L in CHAIN_SIZES]

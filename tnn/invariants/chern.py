@@ -16,10 +16,29 @@ from tnn import _checks, validity
 from tnn import contractions as tc
 from tnn.invariants.checks import (check_eigensystem, check_gap_tol, check_H, check_pbc, return_mode, returned,
                                    symmetry_broken, window_trim)
+from tnn.invariants.localizer_index import chern_index
 from tnn.invariants.spectral import certify_eigh, eigh_jit, n_occ, projector_tail
 from tnn.lattice import Lattice
 
 CHERN_METHODS = ("marker", "bott", "kitaev")
+#: the certificates of the marker and the Kitaev formula (the first is the default; docs/conventions.md)
+CERTIFICATES = ("localizer", "tail")
+
+
+def _check_certificate(certificate) -> str:
+    if certificate not in CERTIFICATES:
+        raise ValueError(f"Argument `certificate` must be one of {CERTIFICATES}, got {certificate!r}.")
+    return certificate
+
+
+def _localizer(certificate: str, H, E, V, lat: Lattice):
+    """``(index, gap)`` of the localizer test, or None for the tail test. ``H`` None: rebuilt from
+    the eigensystem (``V diag(E) V^dag``; the localizer reads only its signature and gap)."""
+    if certificate != "localizer":
+        return None
+    if H is None:
+        H = (V * E.astype(V.dtype)) @ jnp.conj(V.T)
+    return chern_index(H, lat)
 
 # ------------------------------------------------------------------------------ Chern marker
 def _realify(W):
@@ -73,8 +92,8 @@ def _occupied(V, lat: Lattice):
     return W
 
 
-@functools.partial(jax.jit, static_argnames=("lat", "window"))
-def _marker_core(E, V, gap_tol, lat: Lattice, window):
+@functools.partial(jax.jit, static_argnames=("lat", "window", "certificate"))
+def _marker_core(E, V, gap_tol, lat: Lattice, window, certificate: str = "localizer", H=None):
     W = _occupied(V, lat)
     x, y = (jnp.asarray(c, dtype=jnp.real(W).dtype) for c in tc.exact_coordinates(lat))
     per_site = marker_sites(W, x, y)
@@ -82,7 +101,7 @@ def _marker_core(E, V, gap_tol, lat: Lattice, window):
     cells = tc.bulk_cells(lat, window)
     mean = jnp.sum(jnp.where(cells, cmap, 0.0)) / float(cells.sum())
     return certify_eigh(cmap.reshape(lat.shape), E, V, gap_tol, lat, window, projector_tail(W, lat, window),
-                         validity.TAIL_MAX[2], integer_value=mean)
+                         validity.TAIL_MAX[2], integer_value=mean, localizer=_localizer(certificate, H, E, V, lat))
 
 
 def _marker_window_sum(W, x, y, rows):
@@ -105,8 +124,8 @@ def _marker_window_sum(W, x, y, rows):
     return jnp.sum(ai[:, :n] * ar[:, n:] - ar[:, :n] * ai[:, n:])
 
 
-@functools.partial(jax.jit, static_argnames=("lat", "window"))
-def _marker_mean_core(E, V, gap_tol, lat: Lattice, window):
+@functools.partial(jax.jit, static_argnames=("lat", "window", "certificate"))
+def _marker_mean_core(E, V, gap_tol, lat: Lattice, window, certificate: str = "localizer", H=None):
     """Bulk-window mean of the local Chern marker (what ``chern_number(method="marker")`` returns),
     through :func:`_marker_window_sum`; equals the mean of :func:`local_chern_marker` over the same
     window to rounding."""
@@ -115,7 +134,8 @@ def _marker_mean_core(E, V, gap_tol, lat: Lattice, window):
     cells = tc.bulk_cells(lat, window)
     rows = np.nonzero(tc.site_mask_from_cells(lat, cells))[0]
     value = _marker_window_sum(W, x, y, rows) * (tc.exact_marker_scale(lat) / float(cells.sum()))
-    return certify_eigh(value, E, V, gap_tol, lat, window, projector_tail(W, lat, window), validity.TAIL_MAX[2])
+    return certify_eigh(value, E, V, gap_tol, lat, window, projector_tail(W, lat, window), validity.TAIL_MAX[2],
+                        localizer=_localizer(certificate, H, E, V, lat))
 
 
 def _marker_args(lat, window, what="the local Chern marker"):
@@ -125,14 +145,19 @@ def _marker_args(lat, window, what="the local Chern marker"):
 
 
 _CERT_DOC = """Validity (default ``gap_tol=None``): the value is returned when the certificate of
-    :mod:`tnn.validity` holds (the share of the invariant's second moment carried by projector
-    correlations longer than the window's distance to the boundary is at most 0.03, and the value is
-    within 0.25 of an integer), else NaN with the reason in the certificate. ``gap_tol`` a number:
-    the spectral test instead (NaN below it; ``0.0``: raw values)."""
+    :mod:`tnn.validity` holds, else NaN with the reason in the certificate. ``certificate="localizer"``
+    (marker, Kitaev; default): the half signature of the spectral localizer of the sample is defined
+    (its gap open), the share of the second moment carried by projector correlations longer than the
+    window's distance to the boundary (the tail) is at most 0.06, and the value lies within the stated
+    bound ``4 * tail`` of the localizer's index. ``"tail"``: the tail at most 0.03 and the value within
+    0.25 of an integer (no localizer: no host computation, cheaper). ``gap_tol`` a number: the spectral
+    test instead (NaN below it; ``0.0``: raw values)."""
+
+_CERTS_DOC = "the localizer index with the tail as its error bound, or the tail alone: see Validity"
 
 
 def local_chern_marker(H, lat: Lattice, return_gap: bool = False, gap_tol=None, window=None,
-                       return_certificate: bool = False):
+                       return_certificate: bool = False, certificate: str = "localizer"):
     r"""Local Chern marker of an open sample, per cell, shape ``lat.shape = (lx, ly)``.
 
     ``C(r) = (4 pi / A_cell) Im sum_{o in r} <r o|P X P Y P|r o>`` (Bianco & Resta, PRB 84, 241106
@@ -147,26 +172,29 @@ def local_chern_marker(H, lat: Lattice, return_gap: bool = False, gap_tol=None, 
         is NaN when it fails). A number: the spectral test (NaN below it; 0.0: raw).
       window: ``trim`` of the bulk window (int or ``(tx, ty)``; default ``(lx // 4, ly // 4)``).
       return_certificate: also return the :class:`tnn.validity.Certificate`.
+      certificate: ``"localizer"`` (default) or ``"tail"`` ({certs}).
 
     Returns:
       ``(lx, ly)`` map, or ``(map, gap)`` / ``(map, certificate)``.
     """
     lat, win = _marker_args(lat, window)
     mode = return_mode(return_gap, return_certificate)
+    cert = _check_certificate(certificate)
     H = check_H(H, lat)
     tol = check_gap_tol(gap_tol, lat, win)
     E, V = eigh_jit(H)
-    return returned(*validity.flag_symmetry(*_marker_core(E, V, tol, lat, win), symmetry_broken(H)), mode)
+    return returned(*validity.flag_symmetry(*_marker_core(E, V, tol, lat, win, cert, H), symmetry_broken(H)), mode)
 
 
 def local_chern_marker_from_eigh(E, V, lat: Lattice, return_gap: bool = False, gap_tol=None, window=None,
-                                 return_certificate: bool = False):
+                                 return_certificate: bool = False, certificate: str = "localizer"):
     """:func:`local_chern_marker` from an eigensystem: ``E`` ``(N,)`` ascending, ``V`` ``(N, N)``."""
     lat, win = _marker_args(lat, window)
     mode = return_mode(return_gap, return_certificate)
+    cert = _check_certificate(certificate)
     E, V = check_eigensystem(E, V, lat)
     tol = check_gap_tol(gap_tol, lat, win)
-    return returned(*_marker_core(E, V, tol, lat, win), mode)
+    return returned(*_marker_core(E, V, tol, lat, win, cert), mode)
 
 
 # ------------------------------------------------------------------------------ Bott index
@@ -266,8 +294,8 @@ def bott_index_from_eigh(E, V, lat: Lattice, return_gap: bool = False, gap_tol=N
 
 
 # ------------------------------------------------------------------------------ Kitaev
-@functools.partial(jax.jit, static_argnames=("lat", "radius", "window"))
-def _kitaev_core(E, V, gap_tol, lat: Lattice, radius: float, window):
+@functools.partial(jax.jit, static_argnames=("lat", "radius", "window", "certificate"))
+def _kitaev_core(E, V, gap_tol, lat: Lattice, radius: float, window, certificate: str = "localizer", H=None):
     W = V[:, : n_occ(lat)]
     sectors = tc.exact_kitaev_sectors(lat, radius)
     # Only the disc's rows of W enter: G_s = W_s^dag W_s, t = Tr(G_a G_b G_c) = sum P_jk P_kl P_lj.
@@ -278,7 +306,7 @@ def _kitaev_core(E, V, gap_tol, lat: Lattice, radius: float, window):
     t = jnp.sum((G[0] @ G[1]) * G[2].T)
     value = tc.KITAEV_SCALE * jnp.imag(t)
     return certify_eigh(value, E, V, gap_tol, lat, window, projector_tail(_occupied(V, lat), lat, window),
-                         validity.TAIL_MAX[2])
+                         validity.TAIL_MAX[2], localizer=_localizer(certificate, H, E, V, lat))
 
 
 def _kitaev_args(lat, radius, window):
@@ -289,32 +317,33 @@ def _kitaev_args(lat, radius, window):
 
 
 def kitaev_chern_number(H, lat: Lattice, radius=None, return_gap: bool = False, gap_tol=None, window=None,
-                        return_certificate: bool = False):
+                        return_certificate: bool = False, certificate: str = "localizer"):
     r"""Kitaev's real-space Chern number (Ann. Phys. 321, 2 (2006)), equal to ``C``.
 
     ``nu = -12 pi i sum_{j in A, k in B, l in C} (P_jk P_kl P_lj - P_jl P_lk P_kj) = 24 pi Im Tr(P_AB P_BC P_CA)``
     with ``A, B, C`` three 120-degree sectors, counter-clockwise, of the disc of radius ``radius``
     (default ``0.4 *`` the smallest linear extent) around the centre of the sample
     (:func:`tnn.contractions.exact_kitaev_sectors`). Open or periodic samples; the gap is the bulk gap
-    over the ``window`` for open ones; validity as :func:`chern_number`. Returns a scalar, or
-    ``(nu, gap)`` / ``(nu, certificate)``.
+    over the ``window`` for open ones; validity and ``certificate`` as :func:`chern_number`. Returns a
+    scalar, or ``(nu, gap)`` / ``(nu, certificate)``.
     """
     lat, r, win = _kitaev_args(lat, radius, window)
     mode = return_mode(return_gap, return_certificate)
+    cert = _check_certificate(certificate)
     H = check_H(H, lat)
     tol = check_gap_tol(gap_tol, lat, win)
     E, V = eigh_jit(H)
-    return returned(*validity.flag_symmetry(*_kitaev_core(E, V, tol, lat, r, win), symmetry_broken(H)), mode)
+    return returned(*validity.flag_symmetry(*_kitaev_core(E, V, tol, lat, r, win, cert, H), symmetry_broken(H)), mode)
 
 
 # ------------------------------------------------------------------------------ Chern number
-def _chern_dispatch(E, V, lat, method, window, radius, tol):
+def _chern_dispatch(E, V, lat, method, window, radius, tol, certificate, H=None):
     if method == "marker":
-        return _marker_mean_core(E, V, tol, lat, _window_trim_2d(lat, window))
+        return _marker_mean_core(E, V, tol, lat, _window_trim_2d(lat, window), certificate, H)
     if method == "bott":
         return _bott_core(E, V, tol, lat)
     r = tc.default_kitaev_radius(lat) if radius is None else float(radius)
-    return _kitaev_core(E, V, tol, lat, r, window_trim(lat, window))
+    return _kitaev_core(E, V, tol, lat, r, window_trim(lat, window), certificate, H)
 
 
 def _chern_args(lat, method, window, radius):
@@ -336,7 +365,7 @@ def _chern_args(lat, method, window, radius):
 
 
 def chern_number(H, lat: Lattice, method: str = "marker", window=None, radius=None, return_gap: bool = False,
-                 gap_tol=None, return_certificate: bool = False):
+                 gap_tol=None, return_certificate: bool = False, certificate: str = "localizer"):
     r"""Real-space Chern number of a 2D sample, an integer when it is valid.
 
     Args:
@@ -350,6 +379,8 @@ def chern_number(H, lat: Lattice, method: str = "marker", window=None, radius=No
           ``radius`` (default ``0.4 *`` the smallest linear extent).
       return_gap, gap_tol, return_certificate: as :func:`winding_number` (bulk gap over ``window``
         for open samples).
+      certificate: the marker and the Kitaev formula: ``"localizer"`` (default) or ``"tail"``
+        ({certs}). The Bott index has its own (the commutator) and ignores it.
 
     {cert}
 
@@ -358,20 +389,26 @@ def chern_number(H, lat: Lattice, method: str = "marker", window=None, radius=No
     """
     lat, win = _chern_args(lat, method, window, radius)
     mode = return_mode(return_gap, return_certificate)
+    cert = _check_certificate(certificate)
     H = check_H(H, lat)
     tol = check_gap_tol(gap_tol, lat, win)
     E, V = eigh_jit(H)
-    return returned(*validity.flag_symmetry(*_chern_dispatch(E, V, lat, method, window, radius, tol), symmetry_broken(H)), mode)
+    value, c = _chern_dispatch(E, V, lat, method, window, radius, tol, cert, H)
+    return returned(*validity.flag_symmetry(value, c, symmetry_broken(H)), mode)
 
 
 def chern_number_from_eigh(E, V, lat: Lattice, method: str = "marker", window=None, radius=None,
-                           return_gap: bool = False, gap_tol=None, return_certificate: bool = False):
-    """:func:`chern_number` from an eigensystem ``(E, V)`` (``(N,)`` ascending, ``(N, N)``)."""
+                           return_gap: bool = False, gap_tol=None, return_certificate: bool = False,
+                           certificate: str = "localizer"):
+    """:func:`chern_number` from an eigensystem ``(E, V)`` (``(N,)`` ascending, ``(N, N)``); the
+    localizer certificate reads ``V diag(E) V^dag``."""
     lat, win = _chern_args(lat, method, window, radius)
     mode = return_mode(return_gap, return_certificate)
+    cert = _check_certificate(certificate)
     E, V = check_eigensystem(E, V, lat)
     tol = check_gap_tol(gap_tol, lat, win)
-    return returned(*_chern_dispatch(E, V, lat, method, window, radius, tol), mode)
+    return returned(*_chern_dispatch(E, V, lat, method, window, radius, tol, cert), mode)
 
 
-chern_number.__doc__ = chern_number.__doc__.replace("{cert}", _CERT_DOC)
+chern_number.__doc__ = chern_number.__doc__.replace("{cert}", _CERT_DOC).replace("{certs}", _CERTS_DOC)
+local_chern_marker.__doc__ = local_chern_marker.__doc__.replace("{certs}", _CERTS_DOC)

@@ -137,10 +137,11 @@ def spectral_gap(E, V=None, lat: Lattice | None = None, trim=None):
     return _gap_from_eigh(E, V, lat, window_trim(lat, trim), n // 2)
 
 
-def certify_eigh(value, E, V, gap_tol, lat: Lattice, window, tail, tail_max, integer_value=None, commutator=None):
+def certify_eigh(value, E, V, gap_tol, lat: Lattice, window, tail, tail_max, integer_value=None, commutator=None,
+                 localizer=None):
     """Certificate of a value computed from an eigensystem: bulk gap over ``window`` (open samples),
-    ``E_max = max |E|``, NaN input from ``E`` and ``V``; ``commutator``: the Bott index's test
-    (:func:`tnn.validity.certify`)."""
+    ``E_max = max |E|``, NaN input from ``E`` and ``V``; ``commutator``: the Bott index's test,
+    ``localizer``: ``(index, gap)`` of the localizer test (:func:`tnn.validity.certify`)."""
     n_filled = n_occ(lat)
     gap = _gap_from_eigh(E, V, lat, window, n_filled)
     Es, Vs = jax.lax.stop_gradient(E), jax.lax.stop_gradient(V)
@@ -156,7 +157,8 @@ def certify_eigh(value, E, V, gap_tol, lat: Lattice, window, tail, tail_max, int
     mgap = jnp.min(jnp.where(ext & ~occ, Es, jnp.inf)) - jnp.max(jnp.where(ext & occ, Es, -jnp.inf))
     return validity.certify(value, tail=tail, tail_max=tail_max, gap=gap, e_max=e_max, gap_tol=gap_tol,
                             nan_input=not_finite(E, V), integer_value=integer_value, mobility_gap=mgap,
-                            mobility_min=validity.mobility_tol(lat, e_max), commutator=commutator)
+                            mobility_min=validity.mobility_tol(lat, e_max), commutator=commutator,
+                            localizer=localizer)
 
 
 def projector_tail(W, lat: Lattice, window):
