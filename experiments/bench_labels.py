@@ -238,7 +238,7 @@ def transition_part(Ls, n_seeds: int, ratios=(0.5, 1.0, 1.5), v=0.5, w=1.0) -> d
                 ok = "" if q != 1.0 else ("PASS" if r["certified_ranges"] <= TRANSITION_TARGET else "FAIL")
                 print(f"{'PBC' if pbc else 'OBC':>3s} L={L:4d} W/W_c={q:3.1f} gamma={r['lyapunov_closed']:+.4f}  "
                       f"cert(ranges) {r['certified_ranges']:6.3f}  cert(tail) {r['certified_tail']:6.3f}  "
-                      f"mean raw {r['mean_raw']:6.3f}  xi_hi~ {r['median_xi_hi']:8.3g} (D/3 = {r['D_ranges'] / 3:5.1f})  "
+                      f"mean raw {r['mean_raw']:6.3f}  xi_hi~ {r['median_xi_hi']:8.3g} (D/{localization.XI_FACTOR:g} = {r['D_ranges'] / localization.XI_FACTOR:5.1f})  "
                       f"tail~ {r['median_tail']:.2e}  {ok:4s} ({r['seconds']:.0f} s)", flush=True)
     return out
 
