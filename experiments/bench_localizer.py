@@ -26,11 +26,16 @@ Samples (targets from the project's issue) and rows:
   the periodic one, winding number on a chain of ``N / 2`` cells (SSH ``(0.5, 1.5)``, bond disorder
   0.5; ``N = 3200`` sites). Target <= 1.3. Also the ``*_from_eigh`` / ``*_from_svd`` variants (the
   certificate's own cost next to the shared decomposition).
+* ``marker_sizes``: the marker's two certificates on open clean QWZ ``n x n`` (``m = -1``, n = 8, 12, 20,
+  40; quick 8, 12), jitted: ``certificate="localizer"`` (the default: the localizer's index through a
+  host callback, with the tail as the error bound) and ``"tail"``, each over the raw value
+  (``gap_tol=0.0``). Target (localizer) <= 1.3.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import platform
 import sys
@@ -188,8 +193,25 @@ def bench_chain(L: int, repeats: int) -> dict:
             "certificate": _cert_ratios(t, "winding")}
 
 
+def bench_marker_sizes(sizes, repeats: int) -> list[dict]:
+    rows = []
+    for n in sizes:
+        lat = lattice.square(n, n)
+        H = _block(hamiltonians.qwz(-1.0, lat))
+        call = functools.partial(invariants.chern_number, lat=lat, method="marker")
+        fns = {"localizer": jax.jit(lambda H: call(H, return_certificate=True)),
+               "tail": jax.jit(lambda H: call(H, return_certificate=True, certificate="tail")),
+               "raw": jax.jit(lambda H: call(H, gap_tol=0.0))}
+        t = timeit_rounds({k: functools.partial(f, H) for k, f in fns.items()}, {k: max(repeats, 5) for k in fns}, list(fns))
+        v, c = fns["localizer"](H)
+        rows.append({"lattice": f"{n}x{n}", "N": lat.n_sites, "seconds": t, "value": float(v), "reason": int(c.reason),
+                     "localizer_index": float(c.localizer_index), "bound": float(c.bound),
+                     "ratio_localizer": t["localizer"] / t["raw"], "ratio_tail": t["tail"] / t["raw"]})
+    return rows
+
+
 # ----------------------------------------------------------------------------- main
-SECTIONS = ("periodic", "open", "chain")
+SECTIONS = ("periodic", "open", "chain", "marker_sizes")
 
 
 def _table(res) -> list[str]:
@@ -217,6 +239,9 @@ def _table(res) -> list[str]:
         lines.append(_row(f"localizer sparse / tnn marker (jit), {o['lattice']} open", f"{o['ratio_localizer_sparse_vs_marker']:.3f}", ""))
         lines.append(_row("values: localizer sparse / marker (window mean)",
                           f"{o['localizer_sparse']:+.0f} {o['marker']['value']:+.3f}", ""))
+    for r in res.get("marker_sizes", []):
+        lines.append(_row(f"marker certificate {r['lattice']} open (N={r['N']}): localizer / raw, tail / raw",
+                          f"{r['ratio_localizer']:.2f} {r['ratio_tail']:.2f}", "<= 1.3"))
     for name, r, lab in (("marker", o, "open"), ("Bott", p, "periodic"), ("winding", c, "chain")):
         if r is None:
             continue
@@ -256,6 +281,8 @@ def main(argv=None):
         res["open"] = bench_open(n, reps)
     if "chain" in only:
         res["chain"] = bench_chain(n * n, reps)
+    if "marker_sizes" in only:
+        res["marker_sizes"] = bench_marker_sizes((8, 12) if q else (8, 12, 20, 40), reps)
     res["seconds_total"] = time.perf_counter() - t0
     lines = _table(res)
     print("\n".join(lines))

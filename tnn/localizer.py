@@ -90,6 +90,7 @@ REASONS = {
     "no_sparse_solver": "qdldl is not installed and the dense fallback is too large",
 }
 _SMALL = 600  # eigen-solves up to this size are dense (ARPACK needs k < n; LAPACK is faster there)
+_SMALL_NORM = 64  # the largest |eigenvalue| alone: Lanczos from here (6x faster than eigvalsh at n = 288)
 
 
 class LocalizerWarning(RuntimeWarning):
@@ -394,7 +395,7 @@ def _hermitian_norm(n: int, rows, cols, vals) -> float:
     if len(vals) == 0:
         return 0.0
     M = scipy.sparse.csr_matrix((vals, (rows, cols)), shape=(n, n))
-    if n <= _SMALL:
+    if n <= _SMALL_NORM:
         return float(np.max(np.abs(np.linalg.eigvalsh(M.toarray()))))
     try:
         v0 = np.random.default_rng(0).standard_normal(n).astype(M.dtype)
