@@ -19,6 +19,21 @@ def test_atomic_write_replaces_and_leaves_no_temporary(tmp_path):
     assert os.listdir(p.parent) == ["a.json"]
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_written_files_take_their_mode_from_the_umask(tmp_path, umask):
+    """Results are readable by the group when the user's umask says so (a temporary file alone
+    would be 0600), for every writer built on the atomic rename."""
+    old = os.umask(umask)
+    try:
+        tres.atomic_write_text(tmp_path / "report.md", "x")
+        tres.write_json(tmp_path / "config.json", {"a": 1})
+        tres.write_csv(tmp_path / "metrics.csv", [{"a": 1}], columns=["a"])
+    finally:
+        os.umask(old)
+    for name in ("report.md", "config.json", "metrics.csv"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
+
+
 def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
     p = tmp_path / "a.txt"
     tres.atomic_write_text(p, "old")

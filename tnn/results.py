@@ -29,6 +29,7 @@ import io as _io
 import json
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -56,6 +57,17 @@ _SEP = "/"
 
 
 # ------------------------------------------------------------------------------------ atomic
+_UMASK_LOCK = threading.Lock()
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back, under a lock)."""
+    with _UMASK_LOCK:
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_target(path: str | os.PathLike, suffix: str = ""):
     """Yield a temporary file name next to ``path`` (``suffix`` kept, for writers that look at it);
@@ -68,6 +80,9 @@ def atomic_target(path: str | os.PathLike, suffix: str = ""):
     os.close(fd)
     try:
         yield Path(tmp)
+        # mkstemp creates the file readable by its owner only; the result gets the mode of any
+        # file the user writes (0666 less the umask), whatever the writer did to the temporary
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -312,9 +312,11 @@ def _cast_features(spec: DatasetSpec, arrays: dict) -> dict:
 
 
 def _compute_key(spec: DatasetSpec) -> DatasetSpec:
-    """The part of the spec that the compiled chunk function depends on (seed and n are data)."""
+    """The part of the spec that the compiled chunk function depends on (seed and n are data; a
+    compact spec's features are computed on loading, not here)."""
     return dataclasses.replace(spec, n=spec.chunk_size, seed=0, shard_size=spec.chunk_size,
-                               splits=(1.0, 0.0, 0.0), name="", index_offset=0)
+                               splits=(1.0, 0.0, 0.0), name="", index_offset=0,
+                               features=("hamiltonian",) if spec.compact else spec.features)
 
 
 @functools.lru_cache(maxsize=16)
