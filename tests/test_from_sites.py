@@ -51,6 +51,26 @@ def test_hand_written_ssh_in_any_order_equals_the_builtin(pbc, v, w):
     assert float(jax.jit(invariants.winding_number)(jnp.asarray(H), lat)) == pytest.approx(ref, abs=1e-10)
 
 
+@pytest.mark.parametrize("pbc", [False, True])
+@pytest.mark.parametrize("a,offsets", [(1.0, (0.0, 0.5)), (2.5, (0.3, 1.8)), (0.7, (0.5, 0.0))])
+def test_a_chain_drawn_with_any_cell_length_and_offsets_gives_the_same_winding(pbc, a, offsets):
+    """B at n + 1/2 (the usual drawing), a longer cell, B left of A: the same lattice, the same W as
+    the library's chain (the winding number reads cell coordinates)."""
+    L = 20
+    perm = np.random.default_rng(3).permutation(2 * L)
+    H, _, cells, sub = hand_ssh(0.5, 1.0, L, pbc, perm)
+    pos = a * cells + np.asarray(offsets)[sub] - 4.0
+    lat = lattice.from_sites(pos, cells, sub, box=(L * a,) if pbc else None)
+    assert lat == lattice.from_sites(cells.astype(float), cells, sub, box=(L,) if pbc else None)
+    ref_lat = lattice.chain(L, pbc=pbc)
+    ref = float(invariants.winding_number(hamiltonians.ssh(np.array([0.5, 1.0]), ref_lat), ref_lat))
+    assert float(invariants.winding_number(H, lat)) == pytest.approx(ref, abs=1e-10)
+    assert abs(round(ref) - kspace.winding_number((0.5, 1.0))) == 0
+    if pbc:
+        with pytest.raises(ValueError, match="`box`"):
+            lattice.from_sites(pos, cells, sub, box=(L,) if a != 1.0 else (2 * L,))
+
+
 def test_shuffled_qwz_gives_the_builtin_chern_numbers():
     lx = ly = 6
     for pbc, method in ((True, "bott"), (False, "marker")):
@@ -87,7 +107,9 @@ def test_bad_input_is_refused_naming_the_argument():
     with pytest.raises(ValueError, match="`cells`"):
         lattice.from_sites(pos[:-2], cells[:-2] * 2, sub[:-2])  # holes in the block
     with pytest.raises(ValueError, match="`positions` does not match"):
-        lattice.from_sites(pos * 1.5, cells, sub)
+        lattice.from_sites(pos + 0.3 * (np.arange(2 * L) == 5), cells, sub)  # one site out of its place
+    with pytest.raises(ValueError, match="`positions` does not match"):
+        lattice.from_sites(-pos, cells, sub)  # cells numbered against +x
     with pytest.raises(ValueError, match="`box`"):
         lattice.from_sites(pos, cells, sub, box=(L + 1,))
     with pytest.raises(ValueError, match="exactly once"):

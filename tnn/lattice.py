@@ -281,6 +281,25 @@ def honeycomb(lx: int, ly: int, pbc: bool = False) -> Lattice:
     return Lattice("honeycomb", (_checks.check_int("lx", lx, 1), _checks.check_int("ly", ly, 1)), _checks.check_bool("pbc", pbc))
 
 
+def _chain_geometry(x: np.ndarray, cells: np.ndarray, sub: np.ndarray) -> tuple[str | None, float]:
+    """``("chain", a)`` when the sites sit at ``a * cell + offset[sublattice]`` with ``a > 0`` and one
+    offset per sublattice (any), else ``(None, 1.0)``."""
+    tol = 1e-6 * max(1.0, float(np.max(np.abs(x))))
+    span = int(cells.max() - cells.min())
+    a = 1.0
+    if span > 0:
+        s0 = sub == 0
+        lo, hi = np.argmin(np.where(s0, cells, np.inf)), np.argmax(np.where(s0, cells, -np.inf))
+        a = float(x[hi] - x[lo]) / float(cells[hi] - cells[lo])
+    if not a > tol:
+        return None, 1.0
+    for s in (0, 1):
+        off = x[sub == s] - a * cells[sub == s]
+        if off.size and np.ptp(off) > tol:
+            return None, 1.0
+    return "chain", a
+
+
 def from_sites(positions, cells, sublattice, box=None) -> Lattice:
     r"""A :class:`Lattice` for a user's own Hamiltonian, from per-site arrays in any site order.
 
@@ -293,7 +312,10 @@ def from_sites(positions, cells, sublattice, box=None) -> Lattice:
         its vectors ``dims[i] * a_i`` (rows).
 
     The geometry must be one of the library's (``docs/conventions.md``), up to a global
-    translation: a chain (``d = 1``, cell length 1, both sites at the cell's position), a square
+    translation: a chain (``d = 1``: any cell length ``a > 0``, cells numbered along ``+x``, each of
+    the two sites anywhere in its cell, the same offset in every cell -- B at ``n + 1/2`` as usually
+    drawn, or at ``n``; the winding number reads cell coordinates, so every such drawing gives the same
+    ``W``; a periodic chain's ``box`` is then ``(L a,)``), a square
     lattice (``a = 1``, both orbitals at the cell's position) or a honeycomb lattice (``a1 = (1, 0)``,
     ``a2 = (1/2, sqrt(3)/2)``, B at ``(1/2, sqrt(3)/6)`` from A). Cells must fill a full
     ``L`` or ``lx x ly`` block. The site order is free: the returned lattice carries it (``order``),
@@ -330,19 +352,23 @@ def from_sites(positions, cells, sublattice, box=None) -> Lattice:
         raise ValueError(f"Argument `cells` must fill a full block of {dims} cells with one A and one B site each "
                          f"({2 * int(np.prod(dims))} sites), got {n} sites.")
     kinds = ("chain",) if d == 1 else ("square", "honeycomb")
-    kind = None
-    for k in kinds:
+    kind, scale = None, 1.0
+    if d == 1:
+        kind, scale = _chain_geometry(pos[:, 0], cl[:, 0], sub)
+    for k in kinds if kind is None else ():
         expect = cl @ _BRAVAIS[k] + _BASIS[k][sub]
         shift = pos[0] - expect[0]
         if np.max(np.abs(pos - shift - expect)) <= 1e-6 * max(1.0, float(np.max(np.abs(pos)))):
             kind = k
             break
     if kind is None:
-        raise ValueError(f"Argument `positions` does not match the {' or '.join(kinds)} geometry of tnn.lattice "
-                         "(docs/conventions.md) for the given `cells` and `sublattice`.")
+        what = ("chain geometry (site = a * cell + one offset per sublattice, a > 0)" if d == 1
+                else f"{' or '.join(kinds)} geometry of tnn.lattice")
+        raise ValueError(f"Argument `positions` does not match the {what} (docs/conventions.md) for the given "
+                         "`cells` and `sublattice`.")
     pbc = box is not None
     if pbc:
-        want = np.asarray(dims, dtype=np.float64)[:, None] * _BRAVAIS[kind]
+        want = np.asarray(dims, dtype=np.float64)[:, None] * _BRAVAIS[kind] * scale
         b = np.asarray(box, dtype=np.float64)
         b = np.diag(b) @ (_BRAVAIS[kind] / np.linalg.norm(_BRAVAIS[kind], axis=1, keepdims=True)) if b.ndim <= 1 else b
         if b.shape != want.shape or not np.allclose(b, want, atol=1e-6):
