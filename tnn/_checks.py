@@ -8,8 +8,8 @@ Every failure is a ``ValueError`` in one style, ``"Argument `name` must be ..., 
 its field; :func:`check_fields` checks a config's fields by rules (:func:`integer`, :func:`real`,
 ...).
 
-This module imports nothing else of ``tnn`` at import time (:func:`lattice` imports
-:class:`tnn.lattice.Lattice` when called), so every module, :mod:`tnn.lattice` included, can use it.
+This module imports nothing else of ``tnn``, so every module, :mod:`tnn.lattice` included, can use
+it (the check of a lattice argument is :func:`tnn.lattice.check_lattice`).
 
 Checks run in Python before any tracing. Values that are JAX tracers (the function is being called
 inside ``jit``/``vmap``/``grad``) can only be checked for shape and dtype; their values are checked
@@ -22,14 +22,11 @@ import dataclasses
 import functools
 import math
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import jax
 import jax.numpy as jnp
-
-if TYPE_CHECKING:
-    from tnn.lattice import Lattice
 
 #: ``error(name, message, value) -> Exception``: how a check reports a bad value
 ErrorFn = Callable[[str, str, Any], Exception]
@@ -344,23 +341,6 @@ def check_key(key, needed: bool, what: str):
     return arr
 
 
-def lattice(lat, kinds: tuple[str, ...], what: str, builder: bool = False, name: str = "lat") -> Lattice:
-    """``lat`` must be a :class:`Lattice` of one of ``kinds``, for ``what`` (e.g. "the SSH model",
-    "the winding number"); errors name the argument ``name``. A builder (``builder=True``) also
-    refuses a lattice with a site order of its own (:func:`tnn.lattice.from_sites`): it writes the
-    library's order."""
-    from tnn.lattice import Lattice  # noqa: PLC0415  (tnn.lattice itself uses this module)
-
-    if not isinstance(lat, Lattice):
-        raise ValueError(f"Argument `{name}` must be a tnn.lattice.Lattice, got {type(lat).__name__}.")
-    if lat.kind not in kinds:
-        raise ValueError(f"Argument `{name}` must be a {' or '.join(kinds)} lattice for {what}, got a {lat.kind} lattice.")
-    if builder and lat.order is not None:
-        raise ValueError(
-            f"Argument `{name}` has a site order of its own (tnn.lattice.from_sites), but {what} is built in the "
-            f"library's order: build it on tnn.lattice.{lat.kind}(*{lat.dims}, pbc={lat.pbc}) instead."
-        )
-    return lat
 
 
 def square_matrix(name: str, H, n: int | None = None):

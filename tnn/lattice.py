@@ -31,7 +31,7 @@ import numpy as np
 
 from tnn import _checks
 
-__all__ = ["Lattice", "chain", "square", "honeycomb", "from_sites"]
+__all__ = ["Lattice", "chain", "square", "honeycomb", "from_sites", "check_lattice"]
 
 _SQRT3 = float(np.sqrt(3.0))
 
@@ -279,6 +279,23 @@ def square(lx: int, ly: int, pbc: bool = False) -> Lattice:
 def honeycomb(lx: int, ly: int, pbc: bool = False) -> Lattice:
     """A honeycomb lattice of ``lx * ly`` rhombic cells (sites A, B each); ``N = 2 lx ly``."""
     return Lattice("honeycomb", (_checks.check_int("lx", lx, 1), _checks.check_int("ly", ly, 1)), _checks.check_bool("pbc", pbc))
+
+
+def check_lattice(lat, kinds: tuple[str, ...], what: str, builder: bool = False, name: str = "lat") -> Lattice:
+    """``lat`` must be a :class:`Lattice` of one of ``kinds``, for ``what`` (e.g. "the SSH model",
+    "the winding number"); errors name the argument ``name``. A builder (``builder=True``) also
+    refuses a lattice with a site order of its own (:func:`tnn.lattice.from_sites`): it writes the
+    library's order."""
+    if not isinstance(lat, Lattice):
+        raise ValueError(f"Argument `{name}` must be a tnn.lattice.Lattice, got {type(lat).__name__}.")
+    if lat.kind not in kinds:
+        raise ValueError(f"Argument `{name}` must be a {' or '.join(kinds)} lattice for {what}, got a {lat.kind} lattice.")
+    if builder and lat.order is not None:
+        raise ValueError(
+            f"Argument `{name}` has a site order of its own (tnn.lattice.from_sites), but {what} is built in the "
+            f"library's order: build it on tnn.lattice.{lat.kind}(*{lat.dims}, pbc={lat.pbc}) instead."
+        )
+    return lat
 
 
 def _chain_geometry(x: np.ndarray, cells: np.ndarray, sub: np.ndarray) -> tuple[str | None, float]:

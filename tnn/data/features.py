@@ -34,7 +34,7 @@ import jax.numpy as jnp
 
 from tnn import _checks
 from tnn.invariants import ZERO_MODE_FLOOR
-from tnn.lattice import Lattice
+from tnn.lattice import Lattice, check_lattice
 
 __all__ = [
     "EDGE_MODES_K",
@@ -116,7 +116,7 @@ def hoppings_from_hamiltonian(H, lat: Lattice, ranges):
     bond; wrapped on a periodic chain); rows ``R``, ``R + 1``: the onsite energies of ``A_n``, ``B_n``.
     Equals the stored feature of :mod:`tnn.data` whenever no two ranges share a bond (``L`` larger
     than the range span)."""
-    lat = _checks.lattice(lat, ("chain",), "the hoppings feature")
+    lat = check_lattice(lat, ("chain",), "the hoppings feature")
     L = lat.n_cells
     n = np.arange(L)
     rows = []

@@ -39,7 +39,7 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
 from tnn import _checks
-from tnn.lattice import Lattice
+from tnn.lattice import Lattice, check_lattice
 from tnn.landscape.chain import BLOCKS, block_masks, invariant_values, make_chain_loss, outputs
 from tnn.landscape.curvature import hessian
 from tnn.landscape.endpoints import cluster_endpoints, train_endpoints
@@ -129,7 +129,7 @@ def minima_analysis(model_config: ModelConfig, lat: Lattice, train, test, *, n_i
     if not isinstance(model_config, ModelConfig) or model_config.name != "topo" or model_config.task != "classify":
         raise ValueError("Argument `model_config` must be a topo ModelConfig with task='classify', got "
                          f"{model_config!r}.")
-    lat = _checks.lattice(lat, ("chain",), "minima_analysis")
+    lat = check_lattice(lat, ("chain",), "minima_analysis")
     n_inits = _checks.check_int("n_inits", n_inits, 2)
     n_fit = _checks.check_int("n_fit", n_fit, 1)
     n_probe = _checks.check_int("n_probe", n_probe, 1)

@@ -18,7 +18,7 @@ from tnn import _checks
 from tnn.data import fix_gauge
 from tnn.data.exact import chain_root_rates
 from tnn.data.features import eigen_features, hoppings_from_hamiltonian
-from tnn.lattice import Lattice
+from tnn.lattice import Lattice, check_lattice
 
 __all__ = [
     "check_chain",
@@ -37,7 +37,7 @@ INPUT_KINDS = ("hamiltonian", "energies", "wavefunctions", "density", "edge_mode
 
 
 def check_chain(lat, name: str = "lat") -> Lattice:
-    return _checks.lattice(lat, ("chain",), "the edge probes", name=name)
+    return check_lattice(lat, ("chain",), "the edge probes", name=name)
 
 
 def check_edge(lat: Lattice, edge_cells) -> int:

@@ -18,7 +18,7 @@ import numpy as np
 from tnn import _checks, kspace
 from tnn.hamiltonians import Terms, anderson_noise, build, complex_dtype, real_dtype
 from tnn.kspace import as_real as _real, phase as _phase
-from tnn.lattice import Lattice
+from tnn.lattice import Lattice, check_lattice
 from tnn.systems import _demo
 from tnn.systems.base import CHERN_2D, DemoPanel, SweepAxis, SweepPreset, System
 
@@ -72,7 +72,7 @@ def _haldane_static(lat: Lattice):
 
 
 def _haldane_check(t1, t2, phi, M, lat, onsite_disorder=0.0, key=None):
-    lat = _checks.lattice(lat, ("honeycomb",), "the Haldane model", builder=True)
+    lat = check_lattice(lat, ("honeycomb",), "the Haldane model", builder=True)
     t1 = _checks.as_param("t1", t1, ())
     t2 = _checks.as_param("t2", t2, ())
     phi = _checks.as_param("phi", phi, ())

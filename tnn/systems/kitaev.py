@@ -33,7 +33,7 @@ import numpy as np
 
 from tnn import _checks, kspace
 from tnn.hamiltonians import Terms, build, complex_dtype, real_dtype, uniform_noise
-from tnn.lattice import Lattice
+from tnn.lattice import Lattice, check_lattice
 from tnn.systems import _demo
 from tnn.systems.base import DemoPanel, SweepAxis, SweepPreset, System
 
@@ -50,7 +50,7 @@ def kitaev_taus(mu, t, delta):
 
 # ------------------------------------------------------------------------------ real space
 def _kitaev_check(mu, t, delta, lat, mu_disorder=0.0, key=None):
-    lat = _checks.lattice(lat, ("chain",), "the Kitaev chain", builder=True)
+    lat = check_lattice(lat, ("chain",), "the Kitaev chain", builder=True)
     need = 3 if lat.pbc else 2  # ranges -1 and +1 must be distinct bonds
     if lat.n_cells < need:
         raise ValueError(f"Argument `lat` has {lat.n_cells} cells, too few for a Kitaev chain with pbc={lat.pbc}: "

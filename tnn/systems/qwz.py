@@ -17,7 +17,7 @@ import numpy as np
 from tnn import _checks, kspace
 from tnn.hamiltonians import Terms, anderson_noise, block_family, build, complex_dtype
 from tnn.kspace import as_real as _real, phase as _phase
-from tnn.lattice import Lattice
+from tnn.lattice import Lattice, check_lattice
 from tnn.systems import _demo
 from tnn.systems.base import CHERN_2D, DemoPanel, SweepAxis, SweepPreset, System
 
@@ -43,7 +43,7 @@ def _qwz_static(lat: Lattice):
 
 
 def _qwz_check(m, lat, onsite_disorder=0.0, key=None):
-    lat = _checks.lattice(lat, ("square",), "the QWZ model", builder=True)
+    lat = check_lattice(lat, ("square",), "the QWZ model", builder=True)
     m = _checks.as_param("m", m, ())
     w = _checks.nonnegative("onsite_disorder", onsite_disorder)
     key = _checks.check_key(key, not _checks.is_zero(onsite_disorder), "onsite_disorder")

@@ -15,7 +15,7 @@ import numpy as np
 from tnn import _checks, kspace
 from tnn.hamiltonians import Terms, build, check_ranges, uniform_noise
 from tnn.kspace import as_real as _real, phase as _phase
-from tnn.lattice import Lattice
+from tnn.lattice import Lattice, check_lattice
 from tnn.systems import _demo
 from tnn.systems.base import DemoPanel, SweepAxis, SweepPreset, System
 
@@ -30,7 +30,7 @@ def min_cells_for_ranges(ranges: tuple[int, ...], pbc: bool) -> int:
 
 
 def _ssh_check(t, lat, ranges=(0, 1), bond_disorder=0.0, onsite_disorder=0.0, key=None):
-    lat = _checks.lattice(lat, ("chain",), "the SSH model", builder=True)
+    lat = check_lattice(lat, ("chain",), "the SSH model", builder=True)
     ranges = check_ranges(ranges)
     t = _checks.as_param("t", t, (len(ranges),))
     need = min_cells_for_ranges(ranges, lat.pbc)
