@@ -341,8 +341,6 @@ def check_key(key, needed: bool, what: str):
     return arr
 
 
-
-
 def square_matrix(name: str, H, n: int | None = None):
     arr = H if isinstance(H, jax.Array) else jnp.asarray(H)
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:

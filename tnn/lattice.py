@@ -368,19 +368,19 @@ def from_sites(positions, cells, sublattice, box=None) -> Lattice:
     if n != 2 * int(np.prod(dims)):
         raise ValueError(f"Argument `cells` must fill a full block of {dims} cells with one A and one B site each "
                          f"({2 * int(np.prod(dims))} sites), got {n} sites.")
-    kinds = ("chain",) if d == 1 else ("square", "honeycomb")
     kind, scale = None, 1.0
     if d == 1:
         kind, scale = _chain_geometry(pos[:, 0], cl[:, 0], sub)
-    for k in kinds if kind is None else ():
-        expect = cl @ _BRAVAIS[k] + _BASIS[k][sub]
-        shift = pos[0] - expect[0]
-        if np.max(np.abs(pos - shift - expect)) <= 1e-6 * max(1.0, float(np.max(np.abs(pos)))):
-            kind = k
-            break
+    else:
+        for k in ("square", "honeycomb"):
+            expect = cl @ _BRAVAIS[k] + _BASIS[k][sub]
+            shift = pos[0] - expect[0]
+            if np.max(np.abs(pos - shift - expect)) <= 1e-6 * max(1.0, float(np.max(np.abs(pos)))):
+                kind = k
+                break
     if kind is None:
         what = ("chain geometry (site = a * cell + one offset per sublattice, a > 0)" if d == 1
-                else f"{' or '.join(kinds)} geometry of tnn.lattice")
+                else "square or honeycomb geometry of tnn.lattice")
         raise ValueError(f"Argument `positions` does not match the {what} (docs/conventions.md) for the given "
                          "`cells` and `sublattice`.")
     pbc = box is not None
