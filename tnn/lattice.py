@@ -3,7 +3,7 @@ r"""Static lattice geometry: ``chain``, ``square`` and ``honeycomb``.
 A :class:`Lattice` is a frozen, hashable description of a finite sample (kind, sizes, boundary
 condition). Everything derived from it -- cell coordinates, Cartesian site positions, sublattice
 labels, bond lists -- is plain NumPy, computed once and cached on the instance. Because equality and
-hashing depend only on ``(kind, dims, pbc, order)``, a lattice can be passed as a static argument of
+hashing depend only on ``(kind, dims, pbc, order, n_orb)``, a lattice can be passed as a static argument of
 ``jax.jit`` and two equal lattices share one compilation. It is also registered as a JAX pytree
 with no leaves (the geometry is static aux data), so it can be passed to a jitted or vmapped
 function like any other argument, without ``static_argnames``: ``jax.jit(f)(H, lat)``.
@@ -13,7 +13,8 @@ Index conventions (see ``docs/conventions.md``)
 * ``chain(L)``: cell ``n = 0..L-1`` holds sites A_n (index ``2n``) and B_n (index ``2n+1``).
   Cell coordinate ``n``; Cartesian position of both sites ``n`` (the invariants use the cell
   index, not the site index).
-* ``square(lx, ly)``: two orbitals per cell, site index ``2*(x*ly + y) + s``; cell area 1.
+* ``square(lx, ly, n_orb=2)``: ``n_orb`` orbitals per cell (two by default: QWZ; four: two spins of two), all at
+  the cell's position; site index ``n_orb*(x*ly + y) + s``; cell area 1.
 * ``honeycomb(lx, ly)``: Bravais vectors ``a1 = (1, 0)``, ``a2 = (1/2, sqrt(3)/2)``; sublattice
   ``s = 0`` (A) at ``(0, 0)`` and ``s = 1`` (B) at ``(1/2, sqrt(3)/6)`` inside the cell; site index
   ``2*(x*ly + y) + s`` with ``(x, y)`` the integer coordinates along ``a1, a2``.
@@ -47,6 +48,13 @@ _BASIS = {
     "honeycomb": np.array([[0.0, 0.0], [0.5, _SQRT3 / 6.0]]),
 }
 _ORBITAL_NAMES = {"chain": ("A", "B"), "square": ("s0", "s1"), "honeycomb": ("A", "B")}
+#: kinds whose cell may hold another number of orbitals than two (all at the cell's position)
+_FREE_ORBITALS = ("square",)
+
+
+def _basis(kind: str, n_orb: int) -> np.ndarray:
+    """Orbital offsets ``(n_orb, d)`` inside the cell."""
+    return _BASIS[kind] if n_orb == 2 else np.zeros((n_orb, _BRAVAIS[kind].shape[0]))
 
 
 @dataclasses.dataclass(frozen=True, eq=True)
@@ -61,6 +69,8 @@ class Lattice:
         user's own matrices (:func:`from_sites`): ``order[i]`` is the user's index of library site
         ``i``, so ``H_library = H[np.ix_(order, order)]``. The invariants apply it to their ``H`` /
         ``V`` inputs; the geometry below is always in the library's order.
+      n_orb: orbitals per cell, site ``i = n_orb * cell + orbital``. 2 for every kind; a square
+        lattice may have any number ``>= 1`` (all orbitals at the cell's position).
 
     Derived (NumPy, cached): ``n_cells``, ``n_orb``, ``n_sites``, ``ndim``, ``cell_coords``
     ``(n_cells, d)`` int, ``site_cell`` ``(N,)``, ``sublattice`` ``(N,)``, ``site_coords``
@@ -72,6 +82,7 @@ class Lattice:
     dims: tuple[int, ...]
     pbc: bool
     order: tuple[int, ...] | None = None
+    n_orb: int = 2
 
     def __post_init__(self):
         # Direct construction gets the same checks as the builders, and dims become a tuple of
@@ -87,6 +98,11 @@ class Lattice:
             raise ValueError(f"Argument `dims` must have length {want} for a {self.kind}, got {self.dims!r}.")
         object.__setattr__(self, "dims", tuple(_checks.check_int("dims", d, 1) for d in dims))
         object.__setattr__(self, "pbc", _checks.check_bool("pbc", self.pbc))
+        n_orb = _checks.check_int("n_orb", self.n_orb, 1)
+        if n_orb != 2 and self.kind not in _FREE_ORBITALS:
+            raise ValueError(f"Argument `n_orb` must be 2 for a {self.kind} lattice (only {_FREE_ORBITALS} take another "
+                             f"number of orbitals per cell), got {self.n_orb!r}.")
+        object.__setattr__(self, "n_orb", n_orb)
         if self.order is not None:
             order = tuple(int(i) for i in self.order)
             if sorted(order) != list(range(self.n_sites)):
@@ -97,10 +113,6 @@ class Lattice:
     @property
     def ndim(self) -> int:
         return len(self.dims)
-
-    @property
-    def n_orb(self) -> int:
-        return 2
 
     @property
     def n_cells(self) -> int:
@@ -117,7 +129,7 @@ class Lattice:
 
     @property
     def orbital_names(self) -> tuple[str, ...]:
-        return _ORBITAL_NAMES[self.kind]
+        return _ORBITAL_NAMES[self.kind] if self.n_orb == 2 else tuple(f"s{o}" for o in range(self.n_orb))
 
     @property
     def bravais(self) -> np.ndarray:
@@ -125,7 +137,7 @@ class Lattice:
 
     @property
     def basis(self) -> np.ndarray:
-        return _BASIS[self.kind].copy()
+        return _basis(self.kind, self.n_orb).copy()
 
     @property
     def cell_area(self) -> float:
@@ -157,7 +169,7 @@ class Lattice:
     @functools.cached_property
     def positions(self) -> np.ndarray:
         """Cartesian site positions ``(N, d)``: ``R_cell @ bravais + basis[orbital]``."""
-        pos = self.site_coords @ _BRAVAIS[self.kind] + _BASIS[self.kind][self.sublattice]
+        pos = self.site_coords @ _BRAVAIS[self.kind] + _basis(self.kind, self.n_orb)[self.sublattice]
         return _readonly(pos.astype(np.float64))
 
     def site_index(self, cell: np.ndarray, orb: int | np.ndarray) -> np.ndarray:
@@ -201,12 +213,12 @@ class Lattice:
         """Nearest-neighbour bonds ``(n_bonds, 2)`` as site-index pairs ``(i, j)``, each bond once.
 
         chain: intracell A_n-B_n and intercell B_n-A_{n+1}; square: cell-to-cell bonds along x and y
-        (both orbitals); honeycomb: the three A-B bonds of each A site. Periodic samples include the
+        (every orbital to itself); honeycomb: the three A-B bonds of each A site. Periodic samples include the
         wrapped bonds. For a Hamiltonian's own hopping pattern use the builders, which call
         :meth:`hop`.
         """
         pairs = []
-        for off, o_to, o_from in _nn_families(self.kind):
+        for off, o_to, o_from in _nn_families(self.kind, self.n_orb):
             r, c, _ = self.hop(off, o_to, o_from)
             pairs.append(np.stack([r, c], axis=-1))
         out = np.concatenate(pairs, axis=0)
@@ -226,11 +238,13 @@ class Lattice:
 
     def __repr__(self) -> str:
         extra = "" if self.order is None else ", order=<from_sites>"
+        extra += "" if self.n_orb == 2 else f", n_orb={self.n_orb}"
         return f"Lattice(kind={self.kind!r}, dims={self.dims}, pbc={self.pbc}{extra})"
 
     # cached_property stores into __dict__; keep pickling and copying working with the cache.
+    # (A state pickled before ``n_orb`` existed has none: the class default 2 then applies.)
     def __getstate__(self):
-        return {"kind": self.kind, "dims": self.dims, "pbc": self.pbc, "order": self.order}
+        return {"kind": self.kind, "dims": self.dims, "pbc": self.pbc, "order": self.order, "n_orb": self.n_orb}
 
     def __setstate__(self, state):
         for k, v in state.items():
@@ -238,7 +252,7 @@ class Lattice:
 
 
 # A lattice is a pytree with no leaves: the whole geometry is static aux data (the instance itself,
-# hashed and compared by ``(kind, dims, pbc, order)``), so ``jax.jit(f)(H, lat)`` works without
+# hashed and compared by ``(kind, dims, pbc, order, n_orb)``), so ``jax.jit(f)(H, lat)`` works without
 # ``static_argnames``, compiles once per distinct lattice, and ``jax.vmap`` passes it through
 # untouched. Returning the same instance from unflatten keeps its cached geometry.
 jax.tree_util.register_pytree_node(Lattice, lambda lat: ((), lat), lambda lat, _: lat)
@@ -249,11 +263,11 @@ def _hop(lat: Lattice, offset: tuple[int, ...], orb_to: int, orb_from: int) -> t
     return lat._hop_uncached(offset, orb_to, orb_from)
 
 
-def _nn_families(kind: str):
+def _nn_families(kind: str, n_orb: int = 2):
     if kind == "chain":
         return [((0,), 0, 1), ((1,), 0, 1)]
     if kind == "square":
-        return [((1, 0), o, o) for o in range(2)] + [((0, 1), o, o) for o in range(2)]
+        return [((1, 0), o, o) for o in range(n_orb)] + [((0, 1), o, o) for o in range(n_orb)]
     if kind == "honeycomb":
         # A at R bonds to B at R, R - a1, R - a2: written as B(R') -> A(R' + offset).
         return [((0, 0), 0, 1), ((1, 0), 0, 1), ((0, 1), 0, 1)]
@@ -271,9 +285,11 @@ def chain(n_cells: int, pbc: bool = False) -> Lattice:
     return Lattice("chain", (_checks.check_int("n_cells", n_cells, 1),), _checks.check_bool("pbc", pbc))
 
 
-def square(lx: int, ly: int, pbc: bool = False) -> Lattice:
-    """A square lattice of ``lx * ly`` cells with two orbitals each (QWZ); ``N = 2 lx ly``."""
-    return Lattice("square", (_checks.check_int("lx", lx, 1), _checks.check_int("ly", ly, 1)), _checks.check_bool("pbc", pbc))
+def square(lx: int, ly: int, pbc: bool = False, n_orb: int = 2) -> Lattice:
+    """A square lattice of ``lx * ly`` cells with ``n_orb`` orbitals each (2: QWZ; 4: two spins of two), all at
+    the cell's position; ``N = n_orb lx ly``."""
+    return Lattice("square", (_checks.check_int("lx", lx, 1), _checks.check_int("ly", ly, 1)), _checks.check_bool("pbc", pbc),
+                   None, _checks.check_int("n_orb", n_orb, 1))
 
 
 def honeycomb(lx: int, ly: int, pbc: bool = False) -> Lattice:
@@ -281,20 +297,24 @@ def honeycomb(lx: int, ly: int, pbc: bool = False) -> Lattice:
     return Lattice("honeycomb", (_checks.check_int("lx", lx, 1), _checks.check_int("ly", ly, 1)), _checks.check_bool("pbc", pbc))
 
 
-def check_lattice(lat, kinds: tuple[str, ...], what: str, builder: bool = False, name: str = "lat") -> Lattice:
+def check_lattice(lat, kinds: tuple[str, ...], what: str, builder: bool = False, name: str = "lat",
+                  n_orb: int | None = None) -> Lattice:
     """``lat`` must be a :class:`Lattice` of one of ``kinds``, for ``what`` (e.g. "the SSH model",
     "the winding number"); errors name the argument ``name``. A builder (``builder=True``) also
     refuses a lattice with a site order of its own (:func:`tnn.lattice.from_sites`): it writes the
-    library's order."""
+    library's order. ``n_orb``: the number of orbitals per cell it must have (None: any)."""
     if not isinstance(lat, Lattice):
         raise ValueError(f"Argument `{name}` must be a tnn.lattice.Lattice, got {type(lat).__name__}.")
     if lat.kind not in kinds:
         raise ValueError(f"Argument `{name}` must be a {' or '.join(kinds)} lattice for {what}, got a {lat.kind} lattice.")
     if builder and lat.order is not None:
+        extra = "" if lat.n_orb == 2 else f", n_orb={lat.n_orb}"
         raise ValueError(
             f"Argument `{name}` has a site order of its own (tnn.lattice.from_sites), but {what} is built in the "
-            f"library's order: build it on tnn.lattice.{lat.kind}(*{lat.dims}, pbc={lat.pbc}) instead."
+            f"library's order: build it on tnn.lattice.{lat.kind}(*{lat.dims}, pbc={lat.pbc}{extra}) instead."
         )
+    if n_orb is not None and lat.n_orb != n_orb:
+        raise ValueError(f"Argument `{name}` must have {n_orb} orbitals per cell for {what}, got n_orb={lat.n_orb}.")
     return lat
 
 

@@ -43,7 +43,7 @@ def _qwz_static(lat: Lattice):
 
 
 def _qwz_check(m, lat, onsite_disorder=0.0, key=None):
-    lat = check_lattice(lat, ("square",), "the QWZ model", builder=True)
+    lat = check_lattice(lat, ("square",), "the QWZ model", builder=True, n_orb=2)
     m = _checks.as_param("m", m, ())
     w = _checks.nonnegative("onsite_disorder", onsite_disorder)
     key = _checks.check_key(key, not _checks.is_zero(onsite_disorder), "onsite_disorder")
