@@ -35,25 +35,31 @@ Semantics
   dims ``(*grid, ["seed"], *out_dims)``, coordinates the grid values (and ``seed = 0..n_keys-1``),
   ``attrs`` with the seed, the chunk and device count and a fingerprint of ``fn``. NaN from ``fn``
   (the invariants' mark of an ill-defined, gapless point) is kept as NaN everywhere, on disk too.
-* **Chunks.** Items are evaluated ``chunk`` at a time by one compiled ``jax.vmap`` of ``fn``; the
+* **Chunks.** Items are evaluated ``chunk`` at a time by one compiled program (``jax.vmap`` of
+  ``fn`` on accelerators; on CPU ``jax.lax.map``, one item after another, see **Devices**); the
   last chunk is padded (with its last item) so one compilation serves all. With ``chunk=None`` the
   size comes from a trial compile of one point (``jax.jit(...).lower(...).compile()
   .memory_analysis()``: argument + output + temporary bytes) against a budget of a quarter of the
   free memory (host RAM on CPU, device memory on accelerators), at most
   :data:`MAX_CHUNK_PER_DEVICE` items per device.
 * **Devices.** Each chunk is split evenly over ``devices`` (default ``jax.local_devices()``) by
-  ``jax.shard_map`` on a 1D mesh; every device runs the same vmapped program on its slice. The
-  values do not depend on the device count when each device gets the same batch (``chunk / n_dev``
-  items): 4 devices with ``chunk=16`` give the bits of 1 device with ``chunk=4``. Other batch sizes
-  agree to rounding only (about 1e-15 here: XLA's CPU kernels may round a batch of 4 and one of 16
-  differently). On a CPU
-  host, several devices exist only when asked for before JAX starts:
+  ``jax.shard_map`` on a 1D mesh; every device runs the same program on its slice. On CPU the
+  values do not depend on the chunk size or the device count, bit for bit (each item is computed
+  alone). On accelerators they do not when each device gets the same vmapped batch (``chunk /
+  n_dev`` items): 4 devices with ``chunk=16`` give the bits of 1 device with ``chunk=4``; other
+  batch sizes agree to rounding (a kernel may round a batch of 4 and one of 16 differently). On a
+  CPU host, several devices exist only when asked for before JAX starts:
   ``XLA_FLAGS=--xla_force_host_platform_device_count=4`` or
-  ``jax.config.update("jax_num_cpu_devices", 4)``. Measured caveat: with jaxlib 0.10.2 on a shared
-  2-core machine, 4 forced host devices running LAPACK calls (the invariants' SVD/eigh) side by side
-  wedged the CPU runtime (blocked, no CPU use) in about half of the runs; forced host devices cannot
-  beat the real cores anyway, so on CPU prefer ``devices=jax.local_devices()[:1]`` (or as many
-  devices as cores) for production sweeps.
+  ``jax.config.update("jax_num_cpu_devices", 4)``; forced host devices cannot beat the real cores,
+  so ask for as many as there are cores. Why CPU maps items one at a time: jaxlib 0.9.1-0.11.0 runs a
+  batched LAPACK call (SVD, eigh, ...) as tasks on XLA:CPU's intra-op thread pool and blocks
+  until they finish; with as many forced host devices as cores, every pool thread could block so
+  and the process hung forever with no CPU use (a vmapped sweep of a keyed SSH builder and an SVD
+  on 2 devices, 2 cores: every run). That is jaxlib's, not ``fn``'s: plain JAX hangs the same way
+  (:func:`tnn.sweeps.program.per_device` has the details). A batch of one never leaves its
+  thread, so a sweep cannot hang there, with any jaxlib (unless ``fn`` itself batches LAPACK
+  calls). A ``jax.jit(jax.vmap(fn))`` of your own, sharded over forced host devices, still can on
+  those jaxlib versions: use :func:`sweep`, or ``jax.lax.map``, or jaxlib >= 0.11.1.
 * **Streaming and resuming.** With ``out`` (``.nc``: NetCDF4 through h5netcdf; ``.npz``: NumPy
   archive with the axes), every finished chunk is written atomically to ``<out>.partial/`` next to
   a ``meta.json`` that records the grid, ``n_keys``, ``seed``, ``chunk`` and the fingerprint of

@@ -1,10 +1,10 @@
 """The compiled side of a sweep: one item as a function, its tracing and fingerprint, the chunk program.
 
 An *item* is one grid point with one seed index ``s``. :func:`point_fn` turns the user's
-``fn(**point[, key])`` into ``f(s, *values)``; :func:`chunk_runner` is ``f`` vmapped over a chunk
-of items and split over the devices of a 1D mesh with ``jax.shard_map``. The arguments of both are
-the seed indices (``int32``) followed by one column per grid axis, in the grid's order
-(:func:`avals`).
+``fn(**point[, key])`` into ``f(s, *values)``; :func:`chunk_runner` is ``f`` over a chunk of items
+(vmapped; on CPU mapped one item at a time, see :func:`per_device`) and split over the devices of a
+1D mesh with ``jax.shard_map``. The arguments of both are the seed indices (``int32``) followed by
+one column per grid axis, in the grid's order (:func:`avals`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-__all__ = ["AXIS", "jax_dtype", "point_fn", "avals", "trace", "mesh", "item_sharding", "chunk_runner"]
+__all__ = ["AXIS", "jax_dtype", "point_fn", "avals", "trace", "mesh", "item_sharding", "per_device", "chunk_runner"]
 
 #: the name of the mesh axis the items of a chunk are split over
 AXIS = "points"
@@ -84,11 +84,37 @@ def item_sharding(m: Mesh) -> NamedSharding:
     return NamedSharding(m, PartitionSpec(AXIS))
 
 
+def per_device(f, platform: str):
+    """``f`` over one device's slice of a chunk: ``jax.vmap`` on accelerators; on CPU one item at a
+    time (``jax.lax.map``), so that no LAPACK call (SVD, eigh, ...) of ``f`` gets a batch.
+
+    Why not ``vmap`` on CPU: jaxlib 0.9.1-0.11.0 (SVD from 0.9.1, every LAPACK kernel from 0.10.0;
+    0.10.2 here) splits a batched LAPACK call into tasks on XLA:CPU's intra-op thread pool and
+    blocks its own thread until they finish (``ParallelBatchMap`` in
+    ``jaxlib/cpu/lapack_kernels.cc``). The pool has one thread per core and is shared by all host
+    devices; XLA's thunk executor runs a program with concurrent branches partly on it (in issue
+    22's case the two independent noise streams of a disordered SSH chain were the branch: one
+    stream, or none, did not hang). When every pool thread sits in such a call, as both did with
+    two forced host devices on two cores, no thread is left to run the tasks: the process blocks
+    forever with no CPU use. Plain JAX does the same (two ``jax.random.uniform`` draws from split
+    keys, their sum, a vmapped ``jnp.linalg.svd``); open-source jaxlib stopped parallelizing LAPACK
+    batches after 0.11.0 (jax commit 859992407d). A batch of one runs inline in every version.
+
+    On CPU the map costs nothing that matters (LAPACK dominates, parallelism comes from the
+    devices; 160 disordered SSH winding numbers of 64 cells on one device: 0.21 s mapped, 0.23 s
+    vmapped) and makes every value independent of the chunk size and the device count, bit for
+    bit."""
+    if platform == "cpu":
+        return lambda *cols: jax.lax.map(lambda c: f(*c), cols)
+    return jax.vmap(f)
+
+
 def _make_runner(fn, names, n_keys, seed, m: Mesh):
     f = point_fn(fn, names, n_keys, seed)
     spec = PartitionSpec(AXIS)
     n_in = 1 + len(names)
-    return jax.jit(jax.shard_map(jax.vmap(f), mesh=m, in_specs=(spec,) * n_in, out_specs=spec))
+    body = per_device(f, m.devices.flat[0].platform)
+    return jax.jit(jax.shard_map(body, mesh=m, in_specs=(spec,) * n_in, out_specs=spec))
 
 
 _cached_runner = functools.lru_cache(maxsize=16)(_make_runner)

@@ -127,7 +127,9 @@ def _run(fn, axes, n_keys, seed, pl: SweepPlan, devices, partial: Path | None, p
 
     # One chunk in flight at a time. Overlapping the next chunk's launch with this one's wait
     # deadlocked XLA's CPU runtime (jax 0.10.2) with 4 forced host devices running LAPACK custom
-    # calls (SVD) side by side: reproduced about one run in two, blocked with no CPU use.
+    # calls (SVD) side by side: reproduced about one run in two, blocked with no CPU use. (That was
+    # jaxlib's batched LAPACK waiting on its own thread pool, see program.per_device; kept
+    # sequential, overlap not re-measured.)
     for j in todo:
         res, n = launch(j)
         arr = np.asarray(res)[:n]
