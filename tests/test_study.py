@@ -29,6 +29,15 @@ def study(tmp_path_factory):
     return cfg, run_study(cfg)
 
 
+def _without_timings(obj):
+    """A part's result without its wall-clock fields (``seconds``, ``wall_s``)."""
+    if isinstance(obj, dict):
+        return {k: _without_timings(v) for k, v in obj.items() if k not in ("seconds", "wall_s")}
+    if isinstance(obj, list):
+        return [_without_timings(v) for v in obj]
+    return obj
+
+
 def _figures_named(report: str) -> list[str]:
     return re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", report)
 
@@ -110,6 +119,8 @@ def test_killed_study_resumes_only_what_is_missing(study, monkeypatch):
     import tnn.study.runner as runner
 
     cfg, first = study
+    assert cfg.jobs == 2 and "helper" in first["peak_gb"]  # the first run: two processes (tnn.study.jobs)
+    cfg = dataclasses.replace(cfg, jobs=1)  # the kill below patches this process's code
     out = Path(first["out"])
     csv_before = (out / "metrics.csv").read_text()
     # a finished run keeps its parameters and eval.json; its optimizer checkpoint is dropped
@@ -223,9 +234,10 @@ def test_exact_topo_is_one_on_every_certified_2d_sample(tmp_path):
 @pytest.mark.slow
 def test_cli_quick_report_has_every_section_and_figure(tmp_path, capsys):
     """`tnn study --quick`: every section computed, every figure it names exists, the sanity check
-    (1D and 2D) passes, and findings are printed; a second run in a fresh folder gives the same metrics."""
-    for k in (1, 2):
-        assert cli.main(["study", "--quick", "--no-progress", "--out", str(tmp_path / f"q{k}")]) == 0
+    (1D and 2D) passes, and findings are printed; a second run in a fresh folder, in one process
+    instead of the profile's two (tnn.study.jobs), gives the same metrics and analyses."""
+    for k, jobs in ((1, []), (2, ["--jobs", "1"])):
+        assert cli.main(["study", "--quick", "--no-progress", "--out", str(tmp_path / f"q{k}"), *jobs]) == 0
     printed = capsys.readouterr().out
     assert "sanity check" in printed and "PASS" in printed and "finding:" in printed
     report = (tmp_path / "q1" / "report.md").read_text()
@@ -239,6 +251,10 @@ def test_cli_quick_report_has_every_section_and_figure(tmp_path, capsys):
         assert (tmp_path / "q1" / f).stat().st_size > 0
     a, b = ((tmp_path / f"q{k}" / "metrics.csv").read_text() for k in (1, 2))
     assert a == b
+    assert not (tmp_path / "q1" / ".claims").exists()
+    for part in (tmp_path / "q1" / "parts").glob("*.json"):
+        one, two = (_without_timings(io.read_json(tmp_path / q / "parts" / part.name)["result"]) for q in ("q1", "q2"))
+        assert one == two, part.name
     rows = io.read_csv(tmp_path / "q1" / "metrics.csv")
     init = [r for r in rows if r["stage"] == "init"]
     # the exact network on unseen windings: scored untrained, once (no head changes what it computes)
@@ -257,3 +273,26 @@ def test_expected_time_is_the_measured_default_and_grows_with_the_work():
     assert q < d["total"] < f
     more = expected_seconds(profile("default", seeds=tuple(range(20))).validate())
     assert more["train_1d"] > d["train_1d"] and more["data"] == pytest.approx(d["data"])
+
+
+def test_claims_give_each_unit_to_one_process_and_survive_a_dead_helper(tmp_path):
+    """tnn.study.jobs: a unit is claimed once; the waiter reads it once done, and computes it itself
+    (False) when the process holding it has exited without finishing it."""
+    from tnn.study.jobs import HELPER, MAIN, Claims
+
+    alive = {"helper": True}
+    main = Claims(tmp_path, MAIN, lambda: alive["helper"], poll=0.001)
+    helper = Claims(tmp_path, HELPER, lambda: True, poll=0.001)
+    assert helper.take("data/ssh-L64") and not main.take("data/ssh-L64")
+    assert main.take("run/cnn:edge_modes") and not helper.take("run/cnn:edge_modes")
+    helper.done("data/ssh-L64")
+    assert main.wait("data/ssh-L64") and "data/ssh-L64" in main.by_other
+    assert helper.take("part/phase")
+    alive["helper"] = False  # killed while holding it
+    assert not main.wait("part/phase")
+    Claims.reset(tmp_path)
+    assert not (tmp_path / ".claims").exists()
+    solo = Claims(tmp_path, MAIN, None)  # one job: every unit is this process's, nothing is written
+    assert solo.take("data/ssh") and not solo.wait("data/ssh") and not (tmp_path / ".claims").exists()
+    with pytest.raises(ValueError, match="`role`"):
+        Claims(tmp_path, "worker", None)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-__all__ = ["blas_threads", "default_blas_threads", "blas_info"]
+__all__ = ["blas_threads", "default_blas_threads", "blas_info", "current_blas_threads"]
 
 _USER_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
 
@@ -82,3 +82,10 @@ def blas_info() -> list[dict]:
 
     _ensure_lapack_loaded()
     return [d for d in threadpool_info() if d.get("user_api") == "blas"]
+
+
+def current_blas_threads() -> int | None:
+    """The thread count of the loaded BLAS libraries now (the smallest, when they differ), or None
+    when none is loaded: what a child process should pass to :func:`blas_threads` to match this one."""
+    counts = [int(d["num_threads"]) for d in blas_info() if d.get("num_threads")]
+    return min(counts) if counts else None

@@ -44,6 +44,9 @@ def register_cli(sub) -> None:
     p.add_argument("--size", type=int, default=None, help="training chain length in cells")
     p.add_argument("--n", type=int, default=None, help="samples of the training dataset")
     p.add_argument("--epochs", type=int, default=None, help="training epochs")
+    p.add_argument("--jobs", type=int, default=None, choices=(1, 2),
+                   help="processes: 2 adds a helper process that takes units from the back of each phase "
+                        "(the same results, about twice the peak memory; default: the profile's)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar or per-step lines")
     p.add_argument("--keep-datasets", action=argparse.BooleanOptionalAction, default=True,
                    help="keep the datasets in <out>/data/ (most of the folder's size); --no-keep-datasets deletes "
@@ -60,7 +63,7 @@ def _main(args: argparse.Namespace) -> int:
         "seeds": tuple(args.seeds) if args.seeds else None, "data_seed": args.data_seed,
         "models": tuple(args.models) if args.models else None,
         "sections": tuple(args.sections) if args.sections is not None else None, "size": args.size, "n": args.n,
-        "epochs": args.epochs,
+        "epochs": args.epochs, "jobs": args.jobs,
     }.items() if v is not None}
     over["out"] = args.out or (StudyConfig.out if name == "default" else f"{StudyConfig.out}-{name}")
     config = profile(name, **over)
@@ -90,6 +93,8 @@ def _main(args: argparse.Namespace) -> int:
     out = summary["out"]
     print(f"done in {summary['seconds']:.1f} s -> {out}/report.md, {out}/metrics.csv, "
           + ", ".join(f"{out}/{f}" for f in summary["figures"]))
+    pk = summary["peak_gb"]
+    print("peak memory: " + " + ".join(f"{v:.2f} GB ({k} process)" for k, v in pk.items()))
     sz = summary["sizes"]
     print(f"{out} holds {sz['total'] / 1e6:.1f} MB: datasets {sz['data'] / 1e6:.1f} MB"
           + (" (--no-keep-datasets deletes them at the end)" if args.keep_datasets else " (deleted)")

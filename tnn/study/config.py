@@ -41,7 +41,7 @@ TRANSFER_FEATURES = ("wavefunctions", "hamiltonian", "hoppings", "edge_modes")
 #: where its real-space value is certified: few at these sizes, and a biased few)
 SETS_2D = {"qwz": ("qwz-test", "test"), "qwz-large": ("qwz-large", "test"), "haldane": ("haldane", "test")}
 #: the study's fields that do not change its results (ignored when a folder is reused)
-NOT_RESULTS = ("out", "profile")
+NOT_RESULTS = ("out", "profile", "jobs")
 
 
 def _err(field: str, msg: str, value) -> ValueError:
@@ -105,6 +105,8 @@ class StudyConfig:
       train_2d_topo: also train the 2D marker network (else it is scored untrained only: the exact tensors).
       epochs_2d: training epochs in 2D (batch size ``min(batch_size, 8)``: few small samples are certified).
       out: the results folder.
+      jobs: processes working on the study: 1, or 2 (a helper process takes units from the back of
+        each phase, :mod:`tnn.study.jobs`; the same results, about twice the peak memory).
     """
 
     profile: str = "default"
@@ -168,6 +170,7 @@ class StudyConfig:
     epochs_2d: int = 10
     train_2d_topo: bool = False
     out: str = "results/study"
+    jobs: int = 1
 
     @classmethod
     def quick(cls, **overrides) -> "StudyConfig":
@@ -286,6 +289,7 @@ _RULES = {
     ("noise", "learning_rate", "tau"): _checks.real(0, lo_open=True),
     ("depth", "sens_seeds"): _checks.integer(0),
     "train_2d_topo": _checks.boolean(),
+    "jobs": _checks.integer(1, 2),
     ("size_2d", "test_size_2d"): _checks.integer(4),
 }
 
@@ -293,7 +297,7 @@ _RULES = {
 #: profile name -> field overrides of :class:`StudyConfig` (``default``: the dataclass defaults)
 PROFILES = {
     # a smoke-size study: every section, every figure (218 s on 2 cores: one compilation per unit)
-    "quick": dict(seeds=(0, 1, 2), size=16, transfer_factors=(2,), n=600, splits=(0.6, 0.2, 0.2), n_test=60,
+    "quick": dict(jobs=2, seeds=(0, 1, 2), size=16, transfer_factors=(2,), n=600, splits=(0.6, 0.2, 0.2), n_test=60,
                   n_test_disorder=40, batch_size=16, inputs=("edge_modes",), input_models=("cnn",),
                   disorder=(0.0, 1.0), onsite=(1.0,), models=("topo-exact", "topo-random", "shallow", "cnn"),
                   epochs=3, width=8, depth=1, unseen_models=("topo-exact", "cnn"), sigmas=(0.1, 1.0), sens_seeds=0,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import os
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -17,6 +18,7 @@ from typing import Any, Callable
 import numpy as np
 
 from tnn.study.config import FEATURES, NOT_RESULTS, SETS_2D, STUDY_MODELS, TRANSFER_FEATURES, StudyConfig, run_tag
+from tnn.study.jobs import HELPER, MAIN, Claims
 
 __all__ = ["run_study", "label_quality", "eval_sets_1d", "GAP_BINS", "score_member", "member_fits", "peak_gb"]
 
@@ -148,13 +150,14 @@ def _check_folder(out: Path, config: StudyConfig) -> None:
         )
 
 
-def peak_gb() -> float:
-    """Peak resident memory of this process so far, GB (``getrusage``; 0 where unavailable)."""
+def peak_gb(children: bool = False) -> float:
+    """Peak resident memory of this process so far, GB (``getrusage``; 0 where unavailable);
+    ``children``: the largest of its finished child processes (the helper of a two-job study)."""
     try:
         import resource
         import sys
 
-        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        kb = resource.getrusage(resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF).ru_maxrss
         return kb / 2**30 if sys.platform == "darwin" else kb / 2**20  # bytes on macOS, KiB on Linux
     except (ImportError, OSError):
         return 0.0
@@ -167,10 +170,11 @@ def _folder_bytes(path: Path) -> int:
 class _Study:
     """The state of one invocation: folders, open datasets, a cache of loaded splits, the bar."""
 
-    def __init__(self, config: StudyConfig, log, progress: bool):
+    def __init__(self, config: StudyConfig, log, progress: bool, claims: Claims):
         from tnn import results as io
 
-        self.c, self.log, self.progress = config, log, progress
+        self.c, self.log, self.progress, self.claims = config, log, progress, claims
+        self.from_helper = False  # the unit being read was computed by the helper process (not "reused")
         self.out = Path(config.out)
         self.key = io.to_jsonable({k: v for k, v in dataclasses.asdict(config).items() if k not in NOT_RESULTS})
         self.sets: dict = {}
@@ -192,9 +196,50 @@ class _Study:
             self.bar.set_postfix_str(what[:40], refresh=False)
             self.bar.update(1)
 
+    def note_reused(self, name: str, what: str, where: str = "") -> None:
+        """Log a finished unit read from disk: done by the helper process now, or by an earlier run."""
+        if self.from_helper:
+            self.log(f"{what} done by the helper process")
+        else:
+            self.reused.append(name)
+            self.log(f"{what} reused{where}")
+
+    def phase(self, units: list, run_one: Callable, need_all: bool = True) -> dict:
+        """``{unit: run_one(item)}`` for ``units = [(unit, item), ...]`` (forward order), this
+        process's share of a phase (:mod:`tnn.study.jobs`). The main process walks forward and reads
+        a unit the helper holds once it is done; the helper walks backward, skips the main process's
+        units and, with ``need_all``, reads them afterwards (the next phase needs them). The result
+        is in the forward order."""
+        cl = self.claims
+        res: dict = {}
+        if cl.role == MAIN:
+            for unit, item in units:
+                self.from_helper = not cl.take(unit) and cl.wait(unit)
+                try:
+                    res[unit] = run_one(item)
+                finally:
+                    self.from_helper = False
+                cl.done(unit)
+            return res
+        for unit, item in reversed(units):
+            if cl.take(unit):
+                res[unit] = run_one(item)
+                cl.done(unit)
+        if need_all:
+            for unit, item in units:
+                if unit not in res:
+                    if not cl.wait(unit):
+                        raise SystemExit(0)  # the main process is gone: nothing to help with
+                    res[unit] = run_one(item)
+        return {u: res[u] for u, _ in units if u in res}
+
     def release(self, keep: str) -> None:
         """Free the cached arrays of every dataset but ``keep`` (a dataset name of the study)."""
-        self._cache = {k: v for k, v in self._cache.items() if k[0] == keep}
+        self.keep_sets({keep})
+
+    def keep_sets(self, keep: set) -> None:
+        """Free the cached arrays of every dataset not in ``keep``."""
+        self._cache = {k: v for k, v in self._cache.items() if k[0] in keep}
 
     def keep_input(self, input: str) -> None:
         """Free the cached splits of every input but ``input``."""
@@ -231,9 +276,8 @@ class _Study:
         if path.exists():
             saved = io.read_json(path)
             if saved.get("key") == self.key:
-                self.reused.append(name)
                 self.seconds[name] = saved["seconds"]
-                self.log(f"part  {name:14s} reused")
+                self.note_reused(name, f"part  {name:14s}")
                 self.step(name)
                 return saved["result"]
         t0 = time.perf_counter()
@@ -297,8 +341,7 @@ def _train_and_score(st: _Study, tag: str, mname: str, mcfg, train_ds: str, test
     ev_path = run_dir / "eval.json"
     ev = io.read_json(ev_path) if ev_path.exists() else None
     if ev is not None and ev.get("key") == key and (run_dir / "preds.npz").exists():
-        st.reused.append(tag)
-        st.log(f"model {tag:14s} reused ({run_dir})")
+        st.note_reused(tag, f"model {tag:14s}", f" ({run_dir})")
         st.step(tag)
         return ev["rows"], ev["info"], io.load_arrays(run_dir / "preds.npz")
     t0 = time.perf_counter()
@@ -386,9 +429,45 @@ def _prune_stage(model, members, val):
     return [("pruned", out)], {"pruned_rank": ranks, "max_rank": int(curve["max_rank"])}
 
 
+def _start_helper(config: StudyConfig, helper_of: int | None):
+    """``(claims, process)``: this process's :class:`tnn.study.jobs.Claims` and the helper process it
+    started (None: one job, or this is the helper)."""
+    out = Path(config.out)
+    if helper_of is not None:
+        return Claims(out, HELPER, lambda: os.getppid() == helper_of), None
+    if config.jobs < 2:
+        return Claims(out, MAIN, None), None
+    import multiprocessing
+
+    import jax
+
+    from tnn import compile_cache, threads
+
+    Claims.reset(out)
+    # spawn: a fresh interpreter (forking a process that has started XLA's threads is unsafe)
+    proc = multiprocessing.get_context("spawn").Process(
+        target=_helper_main, args=(config, os.getpid(), compile_cache.cache_dir(), threads.current_blas_threads()),
+        name="tnn-study-helper", daemon=True)
+    proc.start()
+    return Claims(out, MAIN, proc.is_alive), proc
+
+
+def _helper_main(config: StudyConfig, parent: int, cache: str | None, blas: int | None) -> None:
+    """The helper process of a two-job study: the parent's compilation cache and BLAS threads."""
+    from tnn import compile_cache, threads
+
+    compile_cache.enable(cache)
+    with threads.blas_threads(blas):
+        run_study(config, _helper_of=parent)
+
+
 def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, progress: bool = False,
-              keep_datasets: bool = True) -> dict:
+              keep_datasets: bool = True, _helper_of: int | None = None) -> dict | None:
     """Run (or resume) the study ``config``; write the results folder; return a summary.
+
+    With ``config.jobs == 2`` a helper process computes units from the back of each phase
+    (:mod:`tnn.study.jobs`; the same results; ``_helper_of`` is the main process's id in that
+    helper, which returns None).
 
     ``log`` receives one line per unit of work (dataset, training, analysis part; "reused" or
     "resumed" on a rerun); ``progress`` shows one tqdm bar with ETA over the whole study.
@@ -400,7 +479,8 @@ def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, 
 
     Returns a dict: ``rows`` (the rows of ``metrics.csv``), ``datasets`` (name -> sizes, label
     quality), ``runs`` (model -> training info), ``parts`` (analysis -> result), ``reused`` (units
-    reused from an earlier run), ``splits``, ``classes``, ``sizes``, ``seconds``, ``out``.
+    reused from an earlier run), ``splits``, ``classes``, ``sizes``, ``seconds``, ``out``, ``peak_gb``
+    (peak resident memory of each process, GB).
     """
     import jax
     from tqdm.auto import tqdm
@@ -421,17 +501,21 @@ def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, 
     _check_folder(out, config)
     specs = dataset_specs(config)
     tcfg = config.train_config()
-    io.write_json(out / "config.json", {"study": config, "train": tcfg, "datasets": {k: s.to_dict() for k, s in specs.items()},
-                                        "versions": {"tnn": tnn.__version__, "jax": jax.__version__}})
-    st = _Study(config, log, progress)
+    if _helper_of is None:
+        io.write_json(out / "config.json", {"study": config, "train": tcfg, "datasets": {k: s.to_dict() for k, s in specs.items()},
+                                            "versions": {"tnn": tnn.__version__, "jax": jax.__version__}})
     c = config
+    claims, helper = _start_helper(config, _helper_of)
+    st = _Study(config, log, progress, claims)
     gen, has2d = "generalization" in c.sections, "2d" in c.sections
     n_parts = len(analyses.parts(c))
     total = len(specs) + len(c.runs_1d()) + (len(c.runs_unseen()) if gen else 0) + (len(c.models_2d) if has2d else 0) + n_parts
-    st.bar = tqdm(total=total, desc="tnn study", unit="step", disable=not progress, smoothing=0.1)
+    st.bar = tqdm(total=total, desc="tnn study", unit="step", disable=not progress or claims.role == HELPER,
+                  smoothing=0.1)
     try:
         # ---- datasets
-        for name, spec in specs.items():
+        def dataset(item):
+            name, spec = item
             t0 = time.perf_counter()
             ds = data.generate(spec, out / "data" / name, progress=False)
             st.sets[name] = ds
@@ -450,34 +534,33 @@ def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, 
                                 "majority": float(counts.max() / counts.sum()) if counts.size else None,
                                 "test_classes": {str(int(v)): int(n) for v, n in zip(vals, counts)},
                                 **label_quality(ds)}
-            state = f"resumed: {kept} shards kept, {written} computed" if written and kept else "new" if written else "reused"
+            state = ("done by the helper process" if st.from_helper else
+                     f"resumed: {kept} shards kept, {written} computed" if written and kept else "new" if written else "reused")
             log(f"data  {name:14s} {'x'.join(map(str, spec.size)):<6s} n={spec.n:<5d} ({state}, {time.perf_counter() - t0:.1f} s, peak {peak_gb():.2f} GB)")
             st.step(f"data {name}")
+
+        st.phase([(f"data/{name}", (name, spec)) for name, spec in specs.items()], dataset)
+        # the same order in both processes (the helper read its sets backward)
+        st.sets, st.ds_info = ({k: d[k] for k in specs} for d in (st.sets, st.ds_info))
         from tnn.train import dataset_classes
 
         classes = tuple(dataset_classes(st.sets["ssh"]))
         tests = eval_sets_1d(c)
-        runs, rows, preds = {}, [], {}
+        sets_2d = {MAIN_SET, "qwz", *(v[0] for v in SETS_2D.values())}
+        units = []
         # ---- 1D models, every baseline on every input
         for tag, m, inp in c.runs_1d():
             mcfg = c.model_config(m, classes, input=inp)
-            r, info, pr = _train_and_score(st, tag, m, mcfg, "ssh", tests, tcfg, _prune_stage if m == "shallow" else None)
-            runs[tag], preds[tag] = info, pr
-            rows += r
+            units.append((tag, (tag, m, mcfg, "ssh", tests, tcfg, _prune_stage if m == "shallow" else None, True)))
         # ---- unseen windings: trained on {0, 1}; a softmax head over every class (-1 and 2 never seen
         # in training) and a regression head (one real output, rounded: it can answer -1 and 2)
         for tag, m, head, train in (c.runs_unseen() if gen else ()):
             mcfg = c.model_config(m, classes, task=head)
-            r, info, pr = _train_and_score(st, tag, m, mcfg, "ssh01",
-                                           {"unseen": ("unseen", "test"), "test01": ("ssh01", "test")}, tcfg, train=train)
-            runs[tag], preds[tag] = info, pr
-            rows += r
-        # the analysis parts read only the training set and the test sets of ``ssh``: free the rest
-        st.release(MAIN_SET)
+            units.append((tag, (tag, m, mcfg, "ssh01", {"unseen": ("unseen", "test"), "test01": ("ssh01", "test")},
+                                tcfg, None, train)))
         # ---- 2D: QWZ (Anderson disorder) -> larger QWZ, honeycomb Haldane
         if has2d:
             cls2 = tuple(dataset_classes(st.sets["qwz"]))
-            t2 = dict(SETS_2D)
             tcfg2 = dataclasses.replace(c.train_config(c.epochs_2d), batch_size=min(c.batch_size, 8)).validate()
             for m in c.models_2d:
                 arch, init = MODELS_2D[m]
@@ -490,21 +573,46 @@ def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, 
                     # with a third of radius 2's channels (the first convolution's cost)
                     mcfg = ModelConfig(arch, classes=cls2, width=c.width, depth=c.depth, radius=1,
                                        dtype="float32").validate()
-                r, info, pr = _train_and_score(st, f"2d-{m}", m, mcfg, "qwz", t2, tcfg2, train=arch != "topo" or c.train_2d_topo)
-                runs[f"2d-{m}"], preds[f"2d-{m}"] = info, pr
-                rows += r
-            st.release(MAIN_SET)
+                units.append((f"2d-{m}", (f"2d-{m}", m, mcfg, "qwz", dict(SETS_2D), tcfg2, None,
+                                          arch != "topo" or c.train_2d_topo)))
+
+        def model(item):
+            tag, m, mcfg, train_ds, tsets, tc, extra, train = item
+            # memory: keep only the cached splits this group of runs reads (the main set stays for the analyses)
+            st.keep_sets(sets_2d if tag.startswith("2d-") else set(specs) - sets_2d | {MAIN_SET})
+            return _train_and_score(st, tag, m, mcfg, train_ds, tsets, tc, extra, train=train)
+
+        done = st.phase([(f"run/{tag}", item) for tag, item in units], model)
+        # the analysis parts read only the training set and the test sets of ``ssh``: free the rest
+        st.release(MAIN_SET)
+        runs, rows, preds = {}, [], {}
+        for tag, _ in units:
+            r, runs[tag], preds[tag] = done[f"run/{tag}"]
+            rows += r
         summary = {"rows": rows, "datasets": st.ds_info, "runs": runs, "classes": list(classes), "splits": list(tests),
                    "out": str(out), "config": c, "preds": preds}
         # ---- analysis parts
-        summary["parts"] = {name: st.part(name, lambda fn=fn: fn(st, summary)) for name, fn in analyses.parts(c).items()}
+        parts = analyses.parts(c)
+        got = st.phase([(f"part/{name}", (name, fn)) for name, fn in parts.items()],
+                       lambda item: st.part(item[0], lambda: item[1](st, summary)), need_all=False)
+        if claims.role == HELPER:
+            return None
+        summary["parts"] = {name: got[f"part/{name}"] for name in parts}
         rows += analyses.extra_rows(summary)
+    except BaseException:
+        if helper is not None:
+            helper.terminate()  # the helper's claims go with the run; a rerun resumes its units
+        raise
     finally:
         st.bar.close()
+        if helper is not None:
+            helper.join()
+            Claims.reset(out)
     columns = ["model", "stage", "seed", "split", "L", "n", "n_ill_defined", "epochs", "acc",
                *[f"acc_{k}" for k in classes], "loss", "mae", "ece", "claims_clean", "note"]
     io.write_csv(out / "metrics.csv", [{k: r.get(k) for k in columns} for r in rows], columns=columns)
     summary["reused"] = st.reused
+    summary["peak_gb"] = {"main": peak_gb(), **({"helper": peak_gb(children=True)} if helper is not None else {})}
     summary["part_seconds"] = st.seconds
     summary["seconds"] = time.perf_counter() - t_start
     summary["figures"] = plots.write_all(out, summary)
