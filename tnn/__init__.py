@@ -4,7 +4,8 @@ Importing ``tnn`` changes no JAX setting; call :func:`tnn.enable_x64` for float6
 
 The physics modules (``lattice``, ``hamiltonians``, ``kspace``, ``contractions``, ``invariants``,
 ``validity``) are imported with the package; ``data``, ``models``, ``train``, ``results``, the trainability
-instruments (Flax, optax, matfree) and ``sweeps`` (xarray) on first access, e.g.
+instruments (Flax, optax, matfree), ``sweeps`` (xarray), ``localizer`` and ``kpm`` (linear-scaling invariants
+on matrix-free Hamiltonians, :mod:`tnn.operators`) on first access, e.g.
 ``tnn.models.make_model``.
 """
 
@@ -15,7 +16,7 @@ from tnn.precision import enable_x64, x64_enabled
 
 __version__ = "0.1.0"
 
-_LAZY = ("data", "models", "train", "results", "landscape", "prune", "probes", "trainability", "sweeps", "localizer")
+_LAZY = ("data", "models", "train", "results", "landscape", "prune", "probes", "trainability", "sweeps", "localizer", "kpm")
 
 __all__ = [
     "enable_x64", "x64_enabled", "lattice", "hamiltonians", "kspace", "contractions", "invariants",

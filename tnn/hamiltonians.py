@@ -35,7 +35,7 @@ import numpy as np
 import jax
 import jax.numpy as jnp
 
-from tnn import _checks
+from tnn import _checks, operators
 from tnn.lattice import Lattice
 
 __all__ = [
@@ -43,6 +43,8 @@ __all__ = [
     "assemble",
     "assemble_sparse",
     "sparse",
+    "operator",
+    "as_operator",
     "Terms",
     "MODEL_PARAMS",
     "chiral_operator",
@@ -244,3 +246,32 @@ def sparse(model: str, params: dict, lat: Lattice, **kwargs):
     check, core = _check_model(model, params, kwargs).check_core
     args, lat, static = check(**params, lat=lat, **kwargs)
     return build(core, args, lat, static, True)
+
+
+# ------------------------------------------------------------------------ matrix-free (tnn.operators)
+@functools.partial(jax.jit, static_argnums=(0, 2, 3, 4))
+def _build_operator(core, args, lat: Lattice, static: tuple, engine):
+    return operators.from_terms(core(*args, lat, *static), lat, engine)
+
+
+def operator(model: str, params: dict, lat: Lattice, *, engine: str | None = None, **kwargs) -> operators.Operator:
+    """Matrix-free version of the dense builders: the action ``v -> H v`` of ``model`` on ``lat``.
+
+    ``operator("qwz", {"m": m}, lat, onsite_disorder=W, key=key) @ v`` equals
+    ``qwz(m, lat, onsite_disorder=W, key=key) @ v`` (same checks, same noise for the same key) for
+    ``v`` of shape ``(N,)`` or ``(N, k)``, without forming ``H``. Arguments as :func:`terms`;
+    ``engine``: None (default: the stencil, shifted copies of ``v`` on the cells x orbitals grid),
+    ``"stencil"`` or ``"bonds"`` (gather + segment sum). Returns a :class:`tnn.operators.Operator`,
+    a pytree that ``jit`` and ``vmap`` take (parameters and keys may be traced).
+    """
+    check, core = _check_model(model, params, kwargs).check_core
+    args, lat, static = check(**params, lat=lat, **kwargs)
+    if engine is not None and engine not in ("stencil", "bonds"):
+        raise ValueError(f"Argument `engine` must be None, 'stencil' or 'bonds', got {engine!r}.")
+    return _build_operator(core, args, lat, static, engine)
+
+
+def as_operator(H) -> operators.Operator:
+    """A user's Hamiltonian (``scipy.sparse``, ``jax.experimental.sparse.BCOO``, dense ``(N, N)``, or an
+    operator) as a :class:`tnn.operators.Operator`: :func:`tnn.operators.as_operator`."""
+    return operators.as_operator(H)

@@ -1,0 +1,516 @@
+r"""Linear-scaling invariants by the kernel polynomial method (KPM): the Fermi projector as a
+Jackson-damped Chebyshev series applied to vectors, never an ``(N, N)`` matrix.
+
+Every function takes a matrix-free Hamiltonian -- a :class:`tnn.operators.Operator`
+(:func:`tnn.hamiltonians.operator`), or a ``scipy.sparse`` matrix, a ``BCOO`` or a dense array
+(:func:`tnn.operators.as_operator`) -- in the site order of ``lat`` (a :func:`tnn.lattice.from_sites`
+lattice's own order is read from it). Cost ``O(num_moments x nnz x vectors)``, memory
+``O(N x vectors)``; jitted, batched over vectors (``(N, k)`` products), ``jit``/``vmap``-able.
+
+Formulas, kernel, error estimates and defaults: docs/conventions.md, "Kernel polynomial method".
+In short: bounds ``[E_min, E_max]`` (given, or :func:`spectral_bounds`) map ``H`` into ``[-1, 1]``;
+``P = theta(E_F - H) = sum_{n<M} g_n c_n T_n`` (Jackson ``g_n``; Weisse et al., RMP 78, 275 (2006));
+``Q = sign(H - E_F) = 1 - 2P``. The marker ``(4 pi / A_cell) Im <r|P X P Y P|r>`` (convention of
+:func:`tnn.invariants.local_chern_marker`) is ``a = P|r>`` by the series, then the Chebyshev
+*moments* ``(X a)^dag T_n (Y a)`` for the middle projector; the winding number
+``(1/L') Tr_bulk([X, U] U^dag)``, ``U = P_A Q P_B`` (convention of
+:func:`tnn.invariants.winding_number`) is ``b = U^dag v`` by the series, then the moments
+``(X v)^dag T_n b``. Traces over the bulk window are stochastic, with random-phase vectors.
+
+Errors, in a :class:`KPMResult` with every value: ``stat_error`` the standard error over the vectors;
+``trunc_error`` the larger of the change of the value computed at ``M // 2`` moments on the same
+vectors and of the change when only the middle projector is re-summed at ``M // 2``, times the
+number of projector factors (3 marker, 2 winding) -- an estimate, not a bound;
+``error = t_{0.995, k-1} stat_error + trunc_error``, or inf where more than
+:data:`FERMI_WEIGHT_MAX` of the probes' spectral weight lies within one kernel width of ``E_F``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import numpy as np
+import jax
+import jax.numpy as jnp
+
+from tnn import _checks
+from tnn import contractions as tc
+from tnn.invariants.checks import check_pbc
+from tnn.lattice import Lattice, check_lattice
+from tnn.operators import Operator, as_operator, lanczos_bounds
+
+__all__ = [
+    "KPMResult", "local_chern_marker", "chern_number", "winding_number", "spectral_bounds", "fermi_projector",
+    "jackson_kernel", "step_coefficients", "DEFAULT_MOMENTS", "DEFAULT_VECTORS", "LANCZOS_STEPS", "BOUNDS_MARGIN", "FERMI_WEIGHT_MAX",
+]
+
+#: default number of Chebyshev moments ``M`` (resolution ``~ pi (E_max - E_min) / (2 M)``)
+DEFAULT_MOMENTS = 256
+#: default number of random vectors of the stochastic traces
+DEFAULT_VECTORS = 16
+#: largest share of the probes' spectral weight within one kernel width of ``E_F`` with a finite error
+FERMI_WEIGHT_MAX = 0.01
+#: Lanczos steps of :func:`spectral_bounds`
+LANCZOS_STEPS = 40
+#: widening of the Lanczos bounds, as a fraction of the half width, on each side
+BOUNDS_MARGIN = 0.05
+
+# Student's t quantile t_{0.995, df} for df = 1..30 (a two-sided 99% interval)
+_T995 = (63.657, 9.925, 5.841, 4.604, 4.032, 3.707, 3.499, 3.355, 3.250, 3.169, 3.106, 3.055, 3.012, 2.977,
+         2.947, 2.921, 2.898, 2.878, 2.861, 2.845, 2.831, 2.819, 2.807, 2.797, 2.787, 2.779, 2.771, 2.763,
+         2.756, 2.750)
+
+
+def _t995(df: int) -> float:
+    return float("inf") if df < 1 else _T995[df - 1] if df <= len(_T995) else 2.576 + 5.2 / df
+
+
+class KPMResult(NamedTuple):
+    """A KPM value with its error record (a pytree: ``jit``/``vmap`` return it). ``value``: scalar, or
+    ``(n,)`` for :func:`local_chern_marker`; ``error = t_{0.995, k-1} stat_error + trunc_error``;
+    ``stat_error``: standard error over the random vectors (0 for exact local vectors, inf for one);
+    ``trunc_error``: the moments' truncation estimate; ``fermi_weight``: share of the probes' spectral
+    weight within one kernel width of ``E_F`` (above :data:`FERMI_WEIGHT_MAX` the Fermi level is not
+    resolved at ``M`` moments and ``error`` is inf); ``num_moments``, ``num_vectors`` (0: exact local
+    vectors); ``bounds`` ``(E_min, E_max)`` used; ``fermi_energy``."""
+
+    value: jax.Array
+    error: jax.Array
+    stat_error: jax.Array
+    trunc_error: jax.Array
+    fermi_weight: jax.Array
+    num_moments: int
+    num_vectors: int
+    bounds: tuple
+    fermi_energy: float
+
+    def __float__(self):
+        return float(self.value)
+
+
+# ------------------------------------------------------------------------------ series
+def jackson_kernel(num_moments: int) -> np.ndarray:
+    r"""Jackson damping factors ``g_n``, ``n = 0..M-1`` (``g_0 = 1``; RMP 78, 275, Eq. 71)."""
+    M = _checks.check_int("num_moments", num_moments, 1)
+    n = np.arange(M)
+    q = np.pi / (M + 1)
+    return ((M - n + 1) * np.cos(q * n) + np.sin(q * n) / np.tan(q)) / (M + 1)
+
+
+def step_coefficients(num_moments: int, x_fermi):
+    r"""Chebyshev coefficients ``c_n`` (``n < M``) of ``theta(x_F - x)`` on ``[-1, 1]`` (no kernel):
+    ``c_0 = 1 - arccos(x_F)/pi``, ``c_n = -2 sin(n arccos x_F) / (n pi)``. ``x_fermi`` may be traced."""
+    x = jnp.asarray(x_fermi)
+    th = jnp.arccos(jnp.clip(x, -1.0, 1.0))
+    n = jnp.arange(1, num_moments, dtype=th.dtype)
+    return jnp.concatenate([(1.0 - th / np.pi)[None], -2.0 * jnp.sin(n * th) / (n * np.pi)])
+
+
+def _doubled(op: Operator, emin, emax) -> Operator:
+    """``2 Ht = 2 (H - c) / a``: a Chebyshev step ``T_{n+1} = (2 Ht) T_n - T_{n-1}`` is one product."""
+    return op.scaled(4.0 / (emax - emin), -2.0 * (emax + emin) / (emax - emin))
+
+
+def _barrier(t):
+    # XLA would otherwise fuse one stencil product into the next and recompute it per output entry.
+    return jax.lax.optimization_barrier(t)
+
+
+def _series(op2: Operator, coef, v, dos: bool = False):
+    """``sum_n coef_n T_n(Ht) v`` (``op2 = 2 Ht``), ``v`` ``(N, k)``; with ``dos`` also the moments
+    ``d_n = v^dag T_n v`` ``(M, k)`` from the iterates (``d_2m = 2 |T_m v|^2 - d_0``,
+    ``d_2m+1 = 2 (T_m+1 v)^dag T_m v - d_1``, over the first half of the steps): no copy of ``v`` kept.
+    Two steps per loop iteration, each overwriting the older iterate, so no buffer rotates."""
+    M = coef.shape[0]
+    t0, t1 = v, op2 @ v / 2
+    acc = coef[0] * t0 + coef[1] * t1
+    d0, d1 = (jnp.real(jnp.sum(jnp.conj(v) * t, axis=0)) for t in (v, t1))
+
+    def moments(old, new):  # (d_2m, d_2m+1) from T_m = old, T_m+1 = new
+        return 2 * jnp.sum(jnp.abs(old) ** 2, axis=0) - d0, 2 * jnp.real(jnp.sum(jnp.conj(new) * old, axis=0)) - d1
+
+    def pair(with_dos):
+        def body(carry, c):
+            t0, t1, acc = carry
+            t0 = _barrier(op2 @ t1 - t0)
+            ds = moments(t1, t0) if with_dos else ()
+            t1 = _barrier(op2 @ t0 - t1)
+            ds = ds + moments(t0, t1) if with_dos else ()
+            return (t0, t1, acc + c[0] * t0 + c[1] * t1), ds
+        return body
+
+    pairs = (M - 2) // 2
+    p1 = min(pairs, -(-(M - 2) // 4)) if dos else 0
+    cs = coef[2:2 + 2 * pairs].reshape(pairs, 2)
+    (t0, t1, acc), ds = jax.lax.scan(pair(True), (t0, t1, acc), cs[:p1])
+    (t0, t1, acc), _ = jax.lax.scan(pair(False), (t0, t1, acc), cs[p1:])
+    tail = []
+    if (M - 2) % 2:
+        t0 = op2 @ t1 - t0
+        acc = acc + coef[-1] * t0
+        tail = [jnp.stack(moments(t1, t0))]
+    if not dos:
+        return acc
+    d = jnp.concatenate([jnp.stack([d0, d1])[None], jnp.stack(ds, axis=1).reshape(-1, 2, v.shape[1]), *[
+        t[None] for t in tail]]).reshape(-1, v.shape[1])
+    return acc, d[:M]
+
+
+def _fermi_weight(d, xf, num_moments: int):
+    """Share of the probes' spectral weight within one kernel width ``pi / M`` of ``x_F``: the Jackson
+    series of the box ``[x_F - pi/M, x_F + pi/M]`` on the moments ``d`` ``(M, k)``; per column."""
+    w, dt = np.pi / num_moments, d.dtype
+    box = _kernel_coef(num_moments, xf + w, dt) - _kernel_coef(num_moments, xf - w, dt)
+    return jnp.sum(box[:, None] * d, axis=0) / d[0]
+
+
+def _moments(op2: Operator, y, x, num_moments: int):
+    """``mu_n = sum_i conj(y_i) (T_n(Ht) x)_i`` per column, ``(M, k)`` (two steps per iteration)."""
+    def dot(t):
+        return jnp.sum(jnp.conj(y) * t, axis=0)
+
+    def body(carry, _):
+        t0, t1 = carry
+        t0 = _barrier(op2 @ t1 - t0)
+        t1 = _barrier(op2 @ t0 - t1)
+        return (t0, t1), jnp.stack([dot(t0), dot(t1)])
+
+    t0, t1 = x, op2 @ x / 2
+    first = jnp.stack([dot(t0), dot(t1)])
+    (t0, t1), mus = jax.lax.scan(body, (t0, t1), None, length=(num_moments - 2) // 2)
+    out = [first, mus.reshape(-1, y.shape[1])]
+    if (num_moments - 2) % 2:
+        out.append(dot(op2 @ t1 - t0)[None])
+    return jnp.concatenate(out)
+
+
+def _kernel_coef(num_moments: int, x_fermi, dtype):
+    return jnp.asarray(jackson_kernel(num_moments), dtype) * step_coefficients(num_moments, x_fermi).astype(dtype)
+
+
+def _x_fermi(emin, emax, fermi_energy):
+    return (fermi_energy - (emax + emin) / 2) / ((emax - emin) / 2)
+
+
+@functools.partial(jax.jit, static_argnames=("num_moments",))
+def _projector_core(op, v, emin, emax, fermi_energy, num_moments):
+    xf = _x_fermi(emin, emax, fermi_energy)
+    return _series(_doubled(op, emin, emax), _kernel_coef(num_moments, xf, jnp.real(v).dtype), v)
+
+
+def fermi_projector(op, v, *, num_moments: int = DEFAULT_MOMENTS, fermi_energy=0.0, bounds=None):
+    r"""``P v`` (shape of ``v``: ``(N,)`` or ``(N, k)``) with ``P = theta(E_F - H)`` by the Jackson-damped
+    Chebyshev series of ``M = num_moments >= 2`` moments; ``op`` an operator, ``scipy.sparse``, ``BCOO``
+    or dense ``H``; ``E_F`` inside ``bounds`` (``(E_min, E_max)``, or None: :func:`spectral_bounds`)."""
+    op = _check_op(op)
+    M = _checks.check_int("num_moments", num_moments, 2)
+    v = jnp.asarray(v)
+    if v.ndim not in (1, 2) or v.shape[0] != op.n:
+        raise ValueError(f"Argument `v` must have shape ({op.n},) or ({op.n}, k), but has shape {tuple(v.shape)}.")
+    emin, emax, ef = _resolve_bounds(op, bounds, fermi_energy)
+    dtype = jnp.result_type(op.dtype, v.dtype, jnp.float32)
+    out = _projector_core(op, v.reshape(op.n, -1).astype(dtype), emin, emax, ef, M)
+    return out.reshape(v.shape)
+
+
+# ------------------------------------------------------------------------------ spectral bounds
+def spectral_bounds(op, *, num_steps: int = LANCZOS_STEPS, margin: float = BOUNDS_MARGIN, key=None):
+    r"""Bounds ``(E_min, E_max)`` enclosing the spectrum of a Hermitian ``H``.
+
+    ``num_steps`` Lanczos steps from a random start (``key``; default ``jax.random.key(0)``) give the
+    extreme Ritz values; each is moved out by its residual ``|beta_m y_m|`` (an eigenvalue lies within
+    it) and then by ``margin`` times the half width, and the result is capped by Gershgorin's bound
+    (rigorous, :meth:`tnn.operators.Operator.gershgorin`), so it is never wider than that.
+
+    Returns ``(E_min, E_max)``: Python floats for a concrete operator, arrays under ``jit``.
+    """
+    op = _check_op(op)
+    steps = _checks.check_int("num_steps", num_steps, 2)
+    margin = _checks.check_real("margin", margin, 0.0)
+    key = jax.random.key(0) if key is None else _checks.check_key(key, True, "spectral_bounds")
+    lo, hi = lanczos_bounds(op, min(steps, op.n), margin, key)
+    if all(_checks.is_concrete(x) for x in op.values):
+        return float(lo), float(hi)
+    return lo, hi
+
+
+# ------------------------------------------------------------------------------ checks
+def _check_op(op, lat: Lattice | None = None) -> Operator:
+    if op is None:
+        raise ValueError("Argument `op` must be given, got None.")
+    try:
+        op = as_operator(op)
+    except ValueError as err:
+        raise ValueError(str(err).replace("Argument `H`", "Argument `op`")) from err
+    if lat is not None and op.n != lat.n_sites:
+        raise ValueError(f"Argument `op` acts on {op.n} sites, but `lat` has {lat.n_sites} sites.")
+    return op
+
+
+def _resolve_bounds(op: Operator, bounds, fermi_energy):
+    """``(E_min, E_max, E_F)``, checked: floats for concrete input (``E_F`` strictly inside), else arrays."""
+    ef = _checks.check_real("fermi_energy", fermi_energy) if _checks.is_concrete(fermi_energy) else jnp.asarray(
+        fermi_energy)
+    if bounds is None:
+        lo, hi = spectral_bounds(op)
+    else:
+        try:
+            lo, hi = bounds
+        except (TypeError, ValueError):
+            raise _checks.argument_error("bounds", "must be None or a pair (E_min, E_max)", bounds) from None
+        if _checks.is_concrete(lo) and _checks.is_concrete(hi):
+            lo = _checks.check_real("bounds", float(np.asarray(lo)) if np.ndim(lo) == 0 else lo)
+            hi = _checks.check_real("bounds", float(np.asarray(hi)) if np.ndim(hi) == 0 else hi)
+            if not lo < hi:
+                raise _checks.argument_error("bounds", "must be a pair (E_min, E_max) with E_min < E_max", bounds)
+    if all(isinstance(x, float) for x in (lo, hi, ef)) and not lo < ef < hi:
+        raise ValueError(f"Argument `fermi_energy` must lie inside the spectral bounds ({lo:.6g}, {hi:.6g}), got {ef}.")
+    return lo, hi, ef
+
+
+def _check_random_key(key):
+    if key is None:
+        raise ValueError("Argument `key` must be a jax PRNG key (the random vectors of the stochastic trace), got None.")
+    return _checks.check_key(key, True, "the stochastic trace")
+
+
+def _in_user_order(lat: Lattice, per_site: np.ndarray) -> np.ndarray:
+    """A per-site array ``(N, ...)`` of the library's order in the operator's (a ``from_sites`` lattice's own)."""
+    if lat.order is None:
+        return per_site
+    out = np.empty_like(per_site)
+    out[np.asarray(lat.order)] = per_site
+    return out
+
+
+def _stated(stat, trunc, fw, k):
+    return jnp.where(fw > FERMI_WEIGHT_MAX, jnp.inf, _t995(k - 1) * stat + trunc)
+
+
+def _result(out, out_half, scale, factor, num_moments, num_vectors, lo, hi, ef):
+    """Mean, standard error and truncation estimate of per-vector samples (stacked along axis 0):
+    ``out = (values at M, values with the middle projector at M // 2, Fermi weights)``, ``out_half``
+    the same run at ``M // 2`` moments on the same vectors."""
+    per_vec, per_vec_half, fw = out
+    k = per_vec.shape[0]
+    value = scale * jnp.mean(per_vec, axis=0)
+    if k > 1:
+        stat = scale * jnp.std(per_vec, axis=0, ddof=1) / np.sqrt(k)
+    else:
+        stat = jnp.full_like(value, jnp.inf)
+    trunc = jnp.maximum(factor * jnp.abs(scale * jnp.mean(per_vec - per_vec_half, axis=0)),
+                        jnp.abs(scale * jnp.mean(per_vec - out_half[0], axis=0)))
+    fw = jnp.mean(fw, axis=0)
+    return KPMResult(value, _stated(stat, trunc, fw, k), stat, trunc, fw, num_moments, num_vectors, (lo, hi), ef)
+
+
+# ------------------------------------------------------------------------------ Chern marker
+def _random_phases(key, mask, k, rdt):
+    u = jax.random.uniform(key, (mask.shape[0], k), rdt)
+    return jnp.exp(2j * np.pi * u).astype(jnp.result_type(rdt, jnp.complex64)) * mask[:, None]
+
+
+def _marker_columns(op, v, x, y, cx, cy, emin, emax, ef, num_moments):
+    """Per column ``Im <a|(X - cx) P (Y - cy)|a>``, ``a = P v``, at ``M`` and (middle) ``M // 2``."""
+    rdt = jnp.real(v).dtype
+    op2 = _doubled(op, emin, emax)
+    xf = _x_fermi(emin, emax, ef)
+    coef = _kernel_coef(num_moments, xf, rdt)
+    a, d = _series(op2, coef, v, dos=True)
+    mu = _moments(op2, (x[:, None] - cx) * a, (y[:, None] - cy) * a, num_moments)
+    half = num_moments // 2
+    coef_h = _kernel_coef(half, xf, rdt)
+    val = jnp.imag(jnp.sum(coef[:, None] * mu, axis=0))
+    val_h = jnp.imag(jnp.sum(coef_h[:, None] * mu[:half], axis=0))
+    return val, val_h, _fermi_weight(d, xf, num_moments)
+
+
+@functools.partial(jax.jit, static_argnames=("num_moments",))
+def _local_marker_core(op, sites, x, y, emin, emax, ef, num_moments):
+    rdt = x.dtype
+    cdt = jnp.result_type(op.dtype, rdt, jnp.complex64)
+    k = sites.shape[0]
+    v = jnp.zeros((op.n, k), cdt).at[sites, jnp.arange(k)].set(1.0)
+    return _marker_columns(op, v, x, y, x[sites], y[sites], emin, emax, ef, num_moments)
+
+
+@functools.partial(jax.jit, static_argnames=("num_moments", "num_vectors"))
+def _marker_trace_core(op, key, mask, x, y, cx, cy, emin, emax, ef, num_moments, num_vectors):
+    v = _random_phases(key, mask, num_vectors, x.dtype)
+    return _marker_columns(op, v, x, y, cx, cy, emin, emax, ef, num_moments)
+
+
+def _marker_lattice(lat, what):
+    lat = check_lattice(lat, ("square", "honeycomb"), what)
+    check_pbc(lat, False, what)
+    return lat
+
+
+def _cells_arg(lat: Lattice, sites) -> np.ndarray:
+    """``sites`` (cell coordinates ``(n, 2)`` or flat cell indices ``(n,)``) as flat cell indices."""
+    arr = np.asarray(sites) if _checks.is_concrete(sites) else None
+    if arr is None or arr.dtype.kind not in "iu" or arr.size == 0 or arr.ndim not in (1, 2) or (
+            arr.ndim == 2 and arr.shape[1] != lat.ndim):
+        raise _checks.argument_error(
+            "sites", f"must be a non-empty array of cell indices (n,) or cell coordinates (n, {lat.ndim}) (ints)",
+            sites if arr is None or arr.size else "an empty array")
+    if arr.ndim == 2:
+        if np.any(arr < 0) or np.any(arr >= np.asarray(lat.dims)):
+            raise _checks.argument_error("sites", f"must hold cell coordinates inside dims {lat.dims}", sites)
+        return np.ravel_multi_index(tuple(arr.T), lat.dims)
+    if np.any(arr < 0) or np.any(arr >= lat.n_cells):
+        raise _checks.argument_error("sites", f"must hold cell indices in [0, {lat.n_cells})", sites)
+    return arr.astype(np.int64)
+
+
+def local_chern_marker(op, lat: Lattice, sites, *, num_moments: int = DEFAULT_MOMENTS, fermi_energy=0.0,
+                       bounds=None) -> KPMResult:
+    r"""Local Chern marker on chosen cells of an open sample, by KPM with exact local vectors.
+
+    ``C(r) = (4 pi / A_cell) Im sum_{o in r} <r o|P X P Y P|r o>``, the convention of
+    :func:`tnn.invariants.local_chern_marker` (which this equals as ``num_moments`` grows, for
+    ``E_F`` in the half-filling gap), ``P = theta(E_F - H)`` (module docstring).
+
+    Args:
+      op: the Hamiltonian of ``lat`` (an operator, ``scipy.sparse``, ``BCOO``, dense), ``N = lat.n_sites``.
+      lat: open square or honeycomb lattice.
+      sites: the cells, as integer cell coordinates ``(n, 2)`` or flat cell indices ``(n,)``
+        (C order); each value sums the orbitals of its cell, as the dense map does.
+      num_moments: ``M >= 2`` (default :data:`DEFAULT_MOMENTS`). fermi_energy: ``E_F`` (default 0),
+        strictly inside the bounds. bounds: ``(E_min, E_max)`` or None (:func:`spectral_bounds`).
+
+    Returns a :class:`KPMResult` with ``value``, ``error``, ``trunc_error`` ``(n,)`` (``stat_error`` 0).
+    """
+    lat = _marker_lattice(lat, "the KPM local Chern marker")
+    op = _check_op(op, lat)
+    M = _checks.check_int("num_moments", num_moments, 2)
+    cells = _cells_arg(lat, sites)
+    emin, emax, ef = _resolve_bounds(op, bounds, fermi_energy)
+    pos = _in_user_order(lat, np.asarray(lat.positions))
+    site_idx = (cells[:, None] * lat.n_orb + np.arange(lat.n_orb)[None, :]).reshape(-1)
+    if lat.order is not None:
+        site_idx = np.asarray(lat.order)[site_idx]
+    rdt = jnp.real(jnp.zeros((), jnp.result_type(op.dtype, jnp.float32))).dtype
+    x, y = (jnp.asarray(pos[:, d], rdt) for d in range(2))
+    (val, val_h, fw), (val_2, _, _) = (_local_marker_core(op, jnp.asarray(site_idx, np.int32), x, y, emin, emax, ef,
+                                                          Mi) for Mi in (M, max(M // 2, 2)))
+    val, val_h, val_2 = (tc.exact_marker_scale(lat) * a.reshape(len(cells), lat.n_orb).sum(axis=1)
+                         for a in (val, val_h, val_2))
+    fw = fw.reshape(len(cells), lat.n_orb).mean(axis=1)
+    zero = jnp.zeros_like(val)
+    trunc = jnp.maximum(3.0 * jnp.abs(val - val_h), jnp.abs(val - val_2))
+    return KPMResult(val, _stated(zero, trunc, fw, 2), zero, trunc, fw, M, 0, (emin, emax), ef)
+
+
+def chern_number(op, lat: Lattice, *, num_moments: int = DEFAULT_MOMENTS, num_vectors: int = DEFAULT_VECTORS,
+                 key=None, window=None, fermi_energy=0.0, bounds=None) -> KPMResult:
+    r"""Chern number of an open sample: the bulk-window mean of the local Chern marker by a stochastic
+    trace over random-phase vectors on the window's sites (module docstring).
+
+    Equals ``tnn.invariants.chern_number(H, lat, method="marker")`` (same convention, same default
+    window) up to the stated error, for ``E_F`` in the half-filling gap.
+
+    Args:
+      op: the Hamiltonian of ``lat`` (as :func:`local_chern_marker`).
+      lat: open square or honeycomb lattice.
+      num_moments: ``M >= 2``. num_vectors: ``k >= 1`` random vectors, applied together
+        (memory ``O(N k)``). key: PRNG key of the vectors (required).
+      window: cells trimmed on each side (int or ``(tx, ty)``; default ``(lx // 4, ly // 4)``).
+      fermi_energy, bounds: as :func:`local_chern_marker`.
+
+    Returns a :class:`KPMResult` (scalar ``value``, ``stat_error`` from the spread over vectors).
+    """
+    lat = _marker_lattice(lat, "the KPM Chern number")
+    op = _check_op(op, lat)
+    M = _checks.check_int("num_moments", num_moments, 2)
+    k = _checks.check_int("num_vectors", num_vectors, 1)
+    key = _check_random_key(key)
+    trim = tc.check_trim(lat, window)
+    cells = tc.bulk_cells(lat, trim)
+    emin, emax, ef = _resolve_bounds(op, bounds, fermi_energy)
+    pos = _in_user_order(lat, np.asarray(lat.positions))
+    mask_lib = tc.site_mask_from_cells(lat, cells)
+    mask = _in_user_order(lat, mask_lib.astype(float))
+    centre = np.asarray(lat.positions)[mask_lib].mean(axis=0)
+    rdt = jnp.real(jnp.zeros((), jnp.result_type(op.dtype, jnp.float32))).dtype
+    x, y = (jnp.asarray(pos[:, d], rdt) for d in range(2))
+    out = [_marker_trace_core(op, key, jnp.asarray(mask, rdt), x, y, centre[0], centre[1], emin, emax, ef, Mi, k)
+           for Mi in (M, max(M // 2, 2))]
+    return _result(*out, tc.exact_marker_scale(lat) / float(cells.sum()), 3.0, M, k, emin, emax, ef)
+
+
+# ------------------------------------------------------------------------------ winding number
+@functools.partial(jax.jit, static_argnames=("num_moments", "num_vectors"))
+def _winding_core(op, key, mask_a, is_b, xc, emin, emax, ef, num_moments, num_vectors):
+    rdt = xc.dtype
+    v = _random_phases(key, mask_a, num_vectors, rdt)
+    op2 = _doubled(op, emin, emax)
+    xf = _x_fermi(emin, emax, ef)
+    # Q = sign(H - E_F) = 1 - 2P
+    coef = (-2.0 * _kernel_coef(num_moments, xf, rdt)).at[0].add(1.0)
+    b, d = _series(op2, coef, v, dos=True)
+    b = b * is_b[:, None]  # U^dag v = P_B Q P_A v
+    bxb = jnp.sum(xc[:, None] * jnp.abs(b) ** 2, axis=0)
+    mu = _moments(op2, xc[:, None] * v, b, num_moments)  # (X v)^dag T_n b
+    half = num_moments // 2
+    coef_h = (-2.0 * _kernel_coef(half, xf, rdt)).at[0].add(1.0)
+    val = jnp.real(jnp.sum(coef[:, None] * mu, axis=0)) - bxb
+    val_h = jnp.real(jnp.sum(coef_h[:, None] * mu[:half], axis=0)) - bxb
+    return val, val_h, _fermi_weight(d, xf, num_moments)
+
+
+def _winding_blocks(lat: Lattice, trim):
+    """``[(bulk-cell mask (L,), coordinate (L,))]``: one block (open) or four (periodic)."""
+    L = lat.dims[0]
+    x = np.arange(L, dtype=float)
+    if not lat.pbc:
+        mask = (x >= trim[0]) & (x < L - trim[0])
+        return [(mask, x - x[mask].mean())]
+    return [(np.isin(np.arange(L), idx), np.mod(x - idx.mean() + L / 2, L) - L / 2)
+            for idx in np.array_split(np.arange(L), min(4, L))]
+
+
+def winding_number(op, lat: Lattice, *, num_moments: int = DEFAULT_MOMENTS, num_vectors: int = DEFAULT_VECTORS,
+                   key=None, trim=None, fermi_energy=0.0, bounds=None) -> KPMResult:
+    r"""Real-space winding number of a chiral chain by KPM and a stochastic trace over random-phase
+    vectors on the bulk A sites (module docstring).
+
+    Equals :func:`tnn.invariants.winding_number` (same convention, sign and bulk window: cells
+    ``trim <= i < L - trim`` of an open chain, default ``trim = L // 4``; every cell of a periodic
+    one, four blocks of ``num_vectors`` vectors each) up to the stated error. ``H`` must be chiral in
+    the library's order (A-B entries only; not checked: that would need a pass over ``H``).
+
+    Args:
+      op: the Hamiltonian of ``lat`` (as :func:`local_chern_marker`).
+      lat: a chain. num_moments, num_vectors, key: as :func:`chern_number`.
+      trim: cells trimmed on each side of an open chain (None or 0 for a periodic one).
+      fermi_energy: ``E_F`` of ``Q = sign(H - E_F)`` (default 0). bounds: as :func:`local_chern_marker`.
+
+    Returns a :class:`KPMResult` (scalar ``value``; blocks' standard errors in quadrature).
+    """
+    lat = check_lattice(lat, ("chain",), "the KPM winding number")
+    op = _check_op(op, lat)
+    M = _checks.check_int("num_moments", num_moments, 2)
+    k = _checks.check_int("num_vectors", num_vectors, 1)
+    key = _check_random_key(key)
+    if lat.pbc and trim not in (None, 0):
+        raise ValueError(f"Argument `trim` applies to open chains only (periodic chains use all cells), got {trim!r}.")
+    trim_t = (0,) if lat.pbc else tc.check_trim(lat, trim)
+    emin, emax, ef = _resolve_bounds(op, bounds, fermi_energy)
+    rdt = jnp.real(jnp.zeros((), jnp.result_type(op.dtype, jnp.float32))).dtype
+    is_b = _in_user_order(lat, (lat.sublattice == 1).astype(float))
+    blocks = _winding_blocks(lat, trim_t)
+    n_cells = sum(int(m.sum()) for m, _ in blocks)
+    values, stats, truncs, fws = [], [], [], []
+    for i, (mask, xcell) in enumerate(blocks):
+        mask_a = _in_user_order(lat, (mask[lat.site_cell] & (lat.sublattice == 0)).astype(float))
+        xc = _in_user_order(lat, xcell[lat.site_cell])
+        kb = jax.random.fold_in(key, i) if len(blocks) > 1 else key
+        out = [_winding_core(op, kb, jnp.asarray(mask_a, rdt), jnp.asarray(is_b, rdt), jnp.asarray(xc, rdt),
+                             emin, emax, ef, Mi, k) for Mi in (M, max(M // 2, 2))]
+        r = _result(*out, 1.0 / n_cells, 2.0, M, k, emin, emax, ef)
+        for acc, x in zip((values, stats, truncs, fws), (r.value, r.stat_error, r.trunc_error, r.fermi_weight)):
+            acc.append(x)
+    stat, trunc, fw = jnp.sqrt(sum(s ** 2 for s in stats)), sum(truncs), sum(fws) / len(fws)
+    return KPMResult(sum(values), _stated(stat, trunc, fw, k), stat, trunc, fw, M, k, (emin, emax), ef)
