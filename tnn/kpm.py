@@ -42,7 +42,8 @@ from tnn.operators import Operator, as_operator, lanczos_bounds
 
 __all__ = [
     "KPMResult", "local_chern_marker", "chern_number", "winding_number", "spectral_bounds", "fermi_projector",
-    "jackson_kernel", "step_coefficients", "DEFAULT_MOMENTS", "DEFAULT_VECTORS", "LANCZOS_STEPS", "BOUNDS_MARGIN", "FERMI_WEIGHT_MAX",
+    "jackson_kernel", "step_coefficients", "DEFAULT_MOMENTS", "DEFAULT_VECTORS", "LANCZOS_STEPS", "BOUNDS_MARGIN",
+    "FERMI_WEIGHT_MAX", "DOS_VECTORS",
 ]
 
 #: default number of Chebyshev moments ``M`` (resolution ``~ pi (E_max - E_min) / (2 M)``)
@@ -51,6 +52,8 @@ DEFAULT_MOMENTS = 256
 DEFAULT_VECTORS = 16
 #: largest share of the probes' spectral weight within one kernel width of ``E_F`` with a finite error
 FERMI_WEIGHT_MAX = 0.01
+#: random vectors (of the trace's) whose moments give the Fermi weight of a stochastic trace
+DOS_VECTORS = 2
 #: Lanczos steps of :func:`spectral_bounds`
 LANCZOS_STEPS = 40
 #: widening of the Lanczos bounds, as a fraction of the half width, on each side
@@ -117,51 +120,32 @@ def _barrier(t):
     return jax.lax.optimization_barrier(t)
 
 
-def _series(op2: Operator, coef, v, dos: bool = False):
-    """``sum_n coef_n T_n(Ht) v`` (``op2 = 2 Ht``), ``v`` ``(N, k)``; with ``dos`` also the moments
-    ``d_n = v^dag T_n v`` ``(M, k)`` from the iterates (``d_2m = 2 |T_m v|^2 - d_0``,
-    ``d_2m+1 = 2 (T_m+1 v)^dag T_m v - d_1``, over the first half of the steps): no copy of ``v`` kept.
-    Two steps per loop iteration, each overwriting the older iterate, so no buffer rotates."""
+def _series(op2: Operator, coef, v):
+    """``sum_n coef_n T_n(Ht) v`` (``op2 = 2 Ht``), ``v`` ``(N, k)``. Two steps per loop iteration,
+    each overwriting the older iterate, so no loop buffer rotates (no copies)."""
     M = coef.shape[0]
     t0, t1 = v, op2 @ v / 2
     acc = coef[0] * t0 + coef[1] * t1
-    d0, d1 = (jnp.real(jnp.sum(jnp.conj(v) * t, axis=0)) for t in (v, t1))
 
-    def moments(old, new):  # (d_2m, d_2m+1) from T_m = old, T_m+1 = new
-        return 2 * jnp.sum(jnp.abs(old) ** 2, axis=0) - d0, 2 * jnp.real(jnp.sum(jnp.conj(new) * old, axis=0)) - d1
-
-    def pair(with_dos):
-        def body(carry, c):
-            t0, t1, acc = carry
-            t0 = _barrier(op2 @ t1 - t0)
-            ds = moments(t1, t0) if with_dos else ()
-            t1 = _barrier(op2 @ t0 - t1)
-            ds = ds + moments(t0, t1) if with_dos else ()
-            return (t0, t1, acc + c[0] * t0 + c[1] * t1), ds
-        return body
+    def body(carry, c):
+        t0, t1, acc = carry
+        t0 = _barrier(op2 @ t1 - t0)
+        t1 = _barrier(op2 @ t0 - t1)
+        return (t0, t1, acc + c[0] * t0 + c[1] * t1), None
 
     pairs = (M - 2) // 2
-    p1 = min(pairs, -(-(M - 2) // 4)) if dos else 0
-    cs = coef[2:2 + 2 * pairs].reshape(pairs, 2)
-    (t0, t1, acc), ds = jax.lax.scan(pair(True), (t0, t1, acc), cs[:p1])
-    (t0, t1, acc), _ = jax.lax.scan(pair(False), (t0, t1, acc), cs[p1:])
-    tail = []
+    (t0, t1, acc), _ = jax.lax.scan(body, (t0, t1, acc), coef[2:2 + 2 * pairs].reshape(pairs, 2))
     if (M - 2) % 2:
-        t0 = op2 @ t1 - t0
-        acc = acc + coef[-1] * t0
-        tail = [jnp.stack(moments(t1, t0))]
-    if not dos:
-        return acc
-    d = jnp.concatenate([jnp.stack([d0, d1])[None], jnp.stack(ds, axis=1).reshape(-1, 2, v.shape[1]), *[
-        t[None] for t in tail]]).reshape(-1, v.shape[1])
-    return acc, d[:M]
+        acc = acc + coef[-1] * (op2 @ t1 - t0)
+    return acc
 
 
-def _fermi_weight(d, xf, num_moments: int):
-    """Share of the probes' spectral weight within one kernel width ``pi / M`` of ``x_F``: the Jackson
-    series of the box ``[x_F - pi/M, x_F + pi/M]`` on the moments ``d`` ``(M, k)``; per column."""
-    w, dt = np.pi / num_moments, d.dtype
-    box = _kernel_coef(num_moments, xf + w, dt) - _kernel_coef(num_moments, xf - w, dt)
+def _fermi_weight(op2: Operator, v, xf, num_moments: int):
+    """Share of the probes' spectral weight within one kernel width ``pi / M`` of ``x_F`` per column of
+    ``v``: the Jackson series of the box ``[x_F - pi/M, x_F + pi/M]`` on the moments ``v^dag T_n v``."""
+    d = jnp.real(_moments(op2, v, v, num_moments))
+    w = np.pi / num_moments
+    box = _kernel_coef(num_moments, xf + w, d.dtype) - _kernel_coef(num_moments, xf - w, d.dtype)
     return jnp.sum(box[:, None] * d, axis=0) / d[0]
 
 
@@ -311,19 +295,20 @@ def _random_phases(key, mask, k, rdt):
     return jnp.exp(2j * np.pi * u).astype(jnp.result_type(rdt, jnp.complex64)) * mask[:, None]
 
 
-def _marker_columns(op, v, x, y, cx, cy, emin, emax, ef, num_moments):
+def _marker_columns(op, v, x, y, cx, cy, emin, emax, ef, num_moments, n_dos):
     """Per column ``Im <a|(X - cx) P (Y - cy)|a>``, ``a = P v``, at ``M`` and (middle) ``M // 2``."""
     rdt = jnp.real(v).dtype
     op2 = _doubled(op, emin, emax)
     xf = _x_fermi(emin, emax, ef)
     coef = _kernel_coef(num_moments, xf, rdt)
-    a, d = _series(op2, coef, v, dos=True)
+    fw = _fermi_weight(op2, v[:, :n_dos], xf, num_moments)
+    a = _series(op2, coef, v)
     mu = _moments(op2, (x[:, None] - cx) * a, (y[:, None] - cy) * a, num_moments)
     half = num_moments // 2
     coef_h = _kernel_coef(half, xf, rdt)
     val = jnp.imag(jnp.sum(coef[:, None] * mu, axis=0))
     val_h = jnp.imag(jnp.sum(coef_h[:, None] * mu[:half], axis=0))
-    return val, val_h, _fermi_weight(d, xf, num_moments)
+    return val, val_h, fw
 
 
 @functools.partial(jax.jit, static_argnames=("num_moments",))
@@ -332,13 +317,13 @@ def _local_marker_core(op, sites, x, y, emin, emax, ef, num_moments):
     cdt = jnp.result_type(op.dtype, rdt, jnp.complex64)
     k = sites.shape[0]
     v = jnp.zeros((op.n, k), cdt).at[sites, jnp.arange(k)].set(1.0)
-    return _marker_columns(op, v, x, y, x[sites], y[sites], emin, emax, ef, num_moments)
+    return _marker_columns(op, v, x, y, x[sites], y[sites], emin, emax, ef, num_moments, k)
 
 
 @functools.partial(jax.jit, static_argnames=("num_moments", "num_vectors"))
 def _marker_trace_core(op, key, mask, x, y, cx, cy, emin, emax, ef, num_moments, num_vectors):
     v = _random_phases(key, mask, num_vectors, x.dtype)
-    return _marker_columns(op, v, x, y, cx, cy, emin, emax, ef, num_moments)
+    return _marker_columns(op, v, x, y, cx, cy, emin, emax, ef, num_moments, DOS_VECTORS)
 
 
 def _marker_lattice(lat, what):
@@ -449,15 +434,15 @@ def _winding_core(op, key, mask_a, is_b, xc, emin, emax, ef, num_moments, num_ve
     xf = _x_fermi(emin, emax, ef)
     # Q = sign(H - E_F) = 1 - 2P
     coef = (-2.0 * _kernel_coef(num_moments, xf, rdt)).at[0].add(1.0)
-    b, d = _series(op2, coef, v, dos=True)
-    b = b * is_b[:, None]  # U^dag v = P_B Q P_A v
+    fw = _fermi_weight(op2, v[:, :DOS_VECTORS], xf, num_moments)
+    b = _series(op2, coef, v) * is_b[:, None]  # U^dag v = P_B Q P_A v
     bxb = jnp.sum(xc[:, None] * jnp.abs(b) ** 2, axis=0)
     mu = _moments(op2, xc[:, None] * v, b, num_moments)  # (X v)^dag T_n b
     half = num_moments // 2
     coef_h = (-2.0 * _kernel_coef(half, xf, rdt)).at[0].add(1.0)
     val = jnp.real(jnp.sum(coef[:, None] * mu, axis=0)) - bxb
     val_h = jnp.real(jnp.sum(coef_h[:, None] * mu[:half], axis=0)) - bxb
-    return val, val_h, _fermi_weight(d, xf, num_moments)
+    return val, val_h, fw
 
 
 def _winding_blocks(lat: Lattice, trim):
