@@ -46,7 +46,7 @@ def test_no_system_name_comparisons_outside_the_registry():
 
 
 def test_registry_reaches_every_layer():
-    assert list(systems.SYSTEMS) == ["ssh", "qwz", "haldane", "kitaev"]
+    assert list(systems.SYSTEMS) == ["ssh", "qwz", "haldane", "kitaev", "bhz"]
     with pytest.raises(ValueError, match="must be one of"):
         systems.get("kitaev2d")
     assert hamiltonians.kitaev_chain is kitaev.kitaev_chain and hamiltonians.ssh is systems.ssh.ssh

@@ -49,6 +49,8 @@ __all__ = [
     "winding_number_and_gap",
     "chern_number",
     "chern_number_and_gap",
+    "bz_grid",
+    "fhs_flux",
 ]
 
 
@@ -210,7 +212,13 @@ FHS_FLUX_MAX = 1.2
 
 
 def _grid(model: str, nk: int, dtype):
-    b = jnp.asarray(reciprocal_vectors(model), dtype=dtype)
+    return bz_grid(reciprocal_vectors(model), nk, dtype)
+
+
+def bz_grid(reciprocal, nk: int, dtype):
+    """The ``nk x nk`` FHS grid ``k[i, j] = (i b_1 + j b_2) / nk`` ``(nk, nk, 2)`` of the Brillouin zone
+    spanned by ``reciprocal`` ``(2, 2)`` (rows ``b_1, b_2``), in ``dtype``; ``nk`` static."""
+    b = jnp.asarray(reciprocal, dtype=dtype)
     kappa = jnp.arange(nk, dtype=dtype) / nk
     k1, k2 = jnp.meshgrid(kappa, kappa, indexing="ij")
     return k1[..., None] * b[0][None, None, :] + k2[..., None] * b[1][None, None, :]  # (nk, nk, 2)
@@ -266,6 +274,16 @@ def _fhs(model: str, p: dict, nk: int):
     # Band gap at the Fermi level of half filling: the indirect gap (lowest empty state minus highest
     # occupied one over the whole zone), negative where the bands overlap (a metal).
     gap = jnp.minimum(jnp.min(hi), jnp.min(hi_c)) - jnp.maximum(jnp.max(lo), jnp.max(lo_c))
+    c, flux = fhs_flux(W)
+    return c, gap, flux
+
+
+def fhs_flux(W):
+    r"""FHS Chern number and largest ``|plaquette flux|`` of the states ``W`` ``(nk, nk, n, n_b)``
+    (``n_b`` orthonormal states at each point of a periodic :func:`bz_grid`; any gauge: only the
+    plaquettes enter). Returns two scalars: ``-sum(flux) / 2 pi`` (the sign of ``C = (1/2 pi) int F``,
+    ``A = i <u|d_k u>``), an integer up to rounding while the flux stays below :data:`FHS_FLUX_MAX`,
+    and ``max |flux|``. Jittable, vmappable."""
 
     def link(Wa, Wb):
         if Wa.shape[-1] == 1:  # one occupied band: the overlap itself (no batched LU for a 1 x 1 det)
@@ -279,7 +297,7 @@ def _fhs(model: str, p: dict, nk: int):
     plaquette = U1 * jnp.roll(U2, -1, axis=0) * jnp.conj(jnp.roll(U1, -1, axis=1)) * jnp.conj(U2)
     # <u_k|u_{k+dk}> ~ 1 - i A.dk with A = i<u|du>, so the plaquette phase is -F dk^2.
     flux = jnp.angle(plaquette)
-    return -jnp.sum(flux) / (2 * jnp.pi), gap, jnp.max(jnp.abs(flux))
+    return -jnp.sum(flux) / (2 * jnp.pi), jnp.max(jnp.abs(flux))
 
 
 def _chern_args(model: str, params: dict, nk: int):

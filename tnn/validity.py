@@ -50,7 +50,9 @@ tau``). Reason codes, in order of precedence (:data:`REASONS`):
 integer; ``gapless`` the (bulk) spectral gap is below an explicit ``gap_tol`` (only when the caller
 asks for the spectral test); ``symmetry_broken`` a traced ``H`` (under ``jit``/``vmap``, where no
 ``ValueError`` can be raised on a value) is not Hermitian, or not chiral for the polar winding route,
-beyond :data:`SYMMETRY_RTOL` of its largest entry (:func:`flag_symmetry`); the eager call raises.
+beyond :data:`SYMMETRY_RTOL` of its largest entry (:func:`flag_symmetry`); the eager call raises;
+``spin_gapless`` (spin Chern numbers) the projected spin operator ``P S_z P`` has no gap around 0, so the
+spin sectors are not defined.
 
 A refused value is NaN and so is its derivative (``jax.grad`` of a NaN value is NaN, not 0).
 
@@ -102,6 +104,7 @@ __all__ = [
     "NOT_INTEGER",
     "GAPLESS",
     "SYMMETRY_BROKEN",
+    "SPIN_GAPLESS",
     "SYMMETRY_RTOL",
     "flag_symmetry",
     "TAIL_MAX",
@@ -127,7 +130,7 @@ __all__ = [
     "LYAPUNOV_WARMUP",
 ]
 
-VALID, NAN_INPUT, FERMI_LEVEL_ON_STATE, DELOCALIZED, NOT_INTEGER, GAPLESS, SYMMETRY_BROKEN = range(7)
+VALID, NAN_INPUT, FERMI_LEVEL_ON_STATE, DELOCALIZED, NOT_INTEGER, GAPLESS, SYMMETRY_BROKEN, SPIN_GAPLESS = range(8)
 #: reason code -> name
 REASONS = {
     VALID: "valid",
@@ -137,6 +140,7 @@ REASONS = {
     NOT_INTEGER: "not_integer",
     GAPLESS: "gapless",
     SYMMETRY_BROKEN: "symmetry_broken",
+    SPIN_GAPLESS: "spin_gapless",
 }
 #: a symmetry the route needs (Hermiticity; chirality for the polar winding route) counts as broken when
 #: its defect exceeds this times the largest entry of ``H`` (relative: a tiny ``H`` is judged at its scale)

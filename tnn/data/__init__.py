@@ -19,8 +19,8 @@ labels and features of each sample: :func:`compute_samples`, :func:`preflight`),
 (shards, manifest, resume, worker processes: :func:`generate`), :mod:`~tnn.data.store` (reading),
 :mod:`~tnn.data.cli` (``tnn data``).
 
-Stored arrays (leading sample axis ``S``; ``N = 2 * n_cells`` sites, ``L`` chain cells)
---------------------------------------------------------------------------------------
+Stored arrays (leading sample axis ``S``; ``N = n_orb * n_cells`` sites, ``L`` chain cells)
+------------------------------------------------------------------------------------------
 Features (``spec.dtype``: float64/complex128, or float32/complex64; real for the SSH chain,
 complex for QWZ and Haldane):
 

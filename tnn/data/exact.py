@@ -208,7 +208,14 @@ def exact_label(spec, theta, w, key, kspace, realspace) -> dict:
             "transition_error": jnp.where(clean, 0.0, g_err),
         }
     params = system.to_params(theta, spec.ranges)
-    kappa = bloch_decay_rates(lambda k: system.bloch(params, k, ()), system.reciprocal)
+
+    def rates(bloch):
+        return bloch_decay_rates(bloch, system.reciprocal)
+
+    if system.decay_rates is None:
+        kappa = rates(lambda k: system.bloch(params, k, ()))
+    else:  # a system with more than two bands: its own (System.decay_rates)
+        kappa = system.decay_rates(params, rates)
     xi_clean = (1.0 / jnp.min(kappa)).astype(f64)
     return {
         "label": jnp.where(clean, kcls, rclass).astype(jnp.int32),

@@ -224,6 +224,9 @@ def _finish(spec: DatasetSpec, lat, k_samples, i, theta, kinv, kgap, near, n_att
         # The SVD that gave the eigensystem gives the same polar-route labels.
         inv, cert = invariants.winding_number_from_svd(*svd, lat, trim=spec.trim, return_certificate=True, gap_tol=raw,
                                                        ranges=ranges)
+    elif system.realspace_from_eigh is not None:
+        # A system's own real-space invariant (System.realspace_from_eigh), raw, with its certificate.
+        inv, cert = system.realspace_from_eigh(E, V, lat, spec.method, None if spec.method == "bott" else spec.trim)
     elif system.invariant == "winding":
         # Onsite disorder breaks chiral symmetry: Q = sign(H) of the full H.
         inv, cert = invariants.winding_number_from_eigh(E, V, lat, trim=spec.trim, return_certificate=True, gap_tol=raw)
@@ -338,7 +341,7 @@ def _chunk_fn(key_spec: DatasetSpec) -> Callable:
 
 @functools.lru_cache(maxsize=16)
 def _candidates_fn(key_spec: DatasetSpec) -> Callable:
-    if systems.get(key_spec.model).invariant == "chern":
+    if systems.get(key_spec.model).ndim == 2:
         key_spec = dataclasses.replace(key_spec, kspace_nk=min(key_spec.kspace_nk, PREFLIGHT_NK_2D))
 
     @jax.jit

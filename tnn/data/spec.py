@@ -342,7 +342,7 @@ class DatasetSpec:
             set_("trim", trim)
         if self.gap_tol is not None:
             set_("gap_tol", _checks.check_real("gap_tol", self.gap_tol, 0.0))
-        elif self.label == "realspace" or (self.label == "exact" and system.invariant == "chern" and self.disorder != "none"):
+        elif self.label == "realspace" or (self.label == "exact" and system.ndim == 2 and self.disorder != "none"):
             # A certified label needs a window at least one cell from the boundary.
             lat = self.lattice()
             trim = None if (self.pbc and method != "kitaev") else contractions.check_trim(lat, self.trim)
@@ -379,13 +379,11 @@ class DatasetSpec:
         """The :class:`tnn.lattice.Lattice` of the samples (static, hashable)."""
         from tnn import lattice  # noqa: PLC0415
 
-        return {"chain": lattice.chain, "square": lattice.square, "honeycomb": lattice.honeycomb}[self.lattice_kind](
-            *self.size, pbc=self.pbc
-        )
+        return lattice.Lattice(self.lattice_kind, self.size, self.pbc, n_orb=systems.get(self.model).n_orb)
 
     @property
     def n_sites(self) -> int:
-        return 2 * int(np.prod(self.size))
+        return systems.get(self.model).n_orb * int(np.prod(self.size))
 
     @property
     def n_shards(self) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from tnn.systems import haldane, kitaev, qwz, ssh
+from tnn.systems import bhz, haldane, kitaev, qwz, ssh
 from tnn.systems.base import DemoPanel, SweepAxis, SweepPreset, System
 
 __all__ = ["SYSTEMS", "System", "DemoPanel", "SweepAxis", "SweepPreset", "get", "builders", "presets",
@@ -25,6 +25,7 @@ SYSTEMS: dict[str, System] = {
     "qwz": qwz.SYSTEM,
     "haldane": haldane.SYSTEM,
     "kitaev": kitaev.SYSTEM,
+    "bhz": bhz.SYSTEM,
 }
 
 

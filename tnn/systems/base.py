@@ -23,7 +23,8 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
-__all__ = ["System", "DemoPanel", "SweepAxis", "SweepPreset", "TermsFn", "KspaceFn", "ColumnsFn", "CHERN_2D"]
+__all__ = ["System", "DemoPanel", "SweepAxis", "SweepPreset", "TermsFn", "KspaceFn", "ColumnsFn", "RealspaceFn",
+           "DecayRatesFn", "CHERN_2D"]
 
 
 class TermsFn(Protocol):
@@ -48,6 +49,25 @@ class ColumnsFn(Protocol):
     it (:func:`tnn.validity.lyapunov_scan`); with ``n = 1`` and no key, the clean cell."""
 
     def __call__(self, theta, ranges: tuple[int, ...], disorder: str, w, key, n: int) -> tuple[Any, tuple[int, ...]]: ...
+
+
+class RealspaceFn(Protocol):
+    """``(E (N,), V (N, N), lat, method: str, window) -> (raw value, certificate)``: a 2D system's own
+    real-space invariant of a dataset sample from its eigensystem, jittable and vmappable. ``window``
+    is the trim of an open sample's bulk window (None: the default; always None for ``"bott"``). The
+    value is raw (never NaN-ed, as ``gap_tol=0.0`` of :mod:`tnn.invariants`); the certificate has
+    ``gap``, ``reason`` (codes of :data:`tnn.validity.REASONS`) and ``tail``, which the dataset stores."""
+
+    def __call__(self, E, V, lat, method: str, window) -> tuple[Any, Any]: ...
+
+
+class DecayRatesFn(Protocol):
+    """``(params: dict, rates) -> (kappa_1, kappa_2)``: the decay rates (1/cells) of the clean model's
+    Fermi projector along its Bravais vectors (NaN where not known), jittable; ``rates(bloch)`` gives
+    those of a two-band Bloch function ``k (2,) -> (2, 2)`` (:func:`tnn.data.exact.bloch_decay_rates`
+    with the system's reciprocal vectors)."""
+
+    def __call__(self, params: dict, rates: Callable) -> Any: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,13 +137,17 @@ class System:
     Attributes:
       name: registry key, e.g. ``"ssh"``.
       lattice: lattice kind of :mod:`tnn.lattice` (``"chain"``, ``"square"``, ``"honeycomb"``).
+      n_orb: orbitals per cell of its lattice (2; a square lattice may have more, e.g. 4 for two spins
+        of two orbitals).
       params: names of the builder's physical arguments (the keys of ``params``).
-      invariant: ``"winding"`` (chiral chains, :func:`tnn.invariants.winding_number`) or
-        ``"chern"`` (:func:`tnn.invariants.chern_number`).
+      invariant: the name of its invariant: ``"winding"`` (chiral chains,
+        :func:`tnn.invariants.winding_number`), ``"chern"`` (:func:`tnn.invariants.chern_number`), or
+        any other name of a 2D system that brings its own real-space invariant
+        (``realspace_from_eigh``) and k-space reference (``kspace``).
       builders: public builder functions by name, reachable as ``tnn.hamiltonians.<name>``.
       check_core: ``(check, core)``: ``check(**params, lat=lat, **kwargs) -> (args, lat, static)``
         validates a call of the builder; ``core(*args, lat, *static) -> Terms`` builds it.
-      bloch: ``(params, k, ranges) -> (2, 2)`` Bloch Hamiltonian; ``k`` scalar (1D) or ``(2,)``.
+      bloch: ``(params, k, ranges) -> (n_orb, n_orb)`` Bloch Hamiltonian; ``k`` scalar (1D) or ``(2,)``.
       reciprocal: reciprocal vectors ``(d, d)`` (rows).
       kspace: the jittable k-space invariant and gap (:class:`KspaceFn`).
       critical_k: momenta ``(n, 2)`` where a 2D model's gap can close (evaluated by the FHS
@@ -148,6 +172,10 @@ class System:
       presets: dataset presets, ``name -> () -> dict of DatasetSpec fields``.
       demo: the ``tnn demo`` panel, or None.
       sweep_presets: the system's ``tnn sweep`` phase diagrams (:class:`SweepPreset`), or ``()``.
+      realspace_from_eigh: the dataset's real-space invariant (:class:`RealspaceFn`); None: the one of
+        ``invariant`` (the winding routes, or :func:`tnn.invariants.chern_number_from_eigh`).
+      decay_rates: the clean Fermi projector's decay rates for the exact labels' ``xi``
+        (:class:`DecayRatesFn`); None: those of ``bloch``, which must then be ``(2, 2)``.
     """
 
     name: str
@@ -177,10 +205,16 @@ class System:
     demo: DemoPanel | None = None
     zero_energy_columns: ColumnsFn | None = None
     sweep_presets: tuple[SweepPreset, ...] = ()
+    n_orb: int = 2
+    realspace_from_eigh: RealspaceFn | None = None
+    decay_rates: DecayRatesFn | None = None
 
     def __post_init__(self):
-        if self.invariant not in ("winding", "chern"):
-            raise ValueError(f"Argument `invariant` must be 'winding' or 'chern', got {self.invariant!r}.")
+        if not isinstance(self.invariant, str) or not self.invariant:
+            raise ValueError(f"Argument `invariant` must be a non-empty string, got {self.invariant!r}.")
+        if self.invariant not in ("winding", "chern") and (self.realspace_from_eigh is None or self.ndim != 2):
+            raise ValueError(f"Argument `invariant` must be 'winding' or 'chern', or a 2D system's own invariant "
+                             f"with `realspace_from_eigh`, got {self.invariant!r}.")
         if not self.disorders or self.disorders[0] != "none":
             raise ValueError(f"Argument `disorders` must start with 'none', got {self.disorders!r}.")
 

@@ -1,0 +1,230 @@
+r"""The fifth system, the BHZ model (tnn/systems/bhz.py), and what it proves about the registry.
+
+* Builder: Hermitian, ``(4 lx ly)^2``; on a torus its plane-wave projection is the Bloch matrix entry
+  by entry and its spectrum the union of the Bloch spectra on the torus's k grid; disorder keeps
+  Hermiticity (and time reversal) and is reproducible from its key.
+* k space: ``C_s = +1`` for ``0 < M/B < 4``, ``-1`` for ``4 < M/B < 8``, 0 outside, with and without
+  spin mixing; NaN where ``P S_z P`` has no gap (strong mixing near ``M = 0``).
+* Real space: the spin Chern number (marker on an open 12 x 12, Bott on a periodic 10 x 10) equals
+  k space at M/B = 1, 2, 6, 9, -1 without and with spin mixing; without mixing each sector is the
+  Chern number of its spin block on a two-orbital lattice.
+* Registry: a dataset preset whose labels equal k space, a demo panel, ValueErrors naming the
+  argument, and no module outside tnn/systems/bhz.py and the registry line knows the name.
+"""
+
+import pickle
+import re
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from tnn import data, hamiltonians, invariants, kspace, lattice, systems, validity
+from tnn.systems import bhz
+
+ROOT = Path(__file__).resolve().parents[1]
+P = dict(A=1.0, B=1.0)
+
+
+def test_builder_is_hermitian_and_equals_its_bloch_matrix_on_a_torus():
+    lx, ly, d = 4, 3, 0.2
+    lat = lattice.square(lx, ly, pbc=True, n_orb=4)
+    H = np.asarray(hamiltonians.bhz(1.0, 1.0, 2.5, lat, spin_mixing=d))
+    assert H.shape == (4 * lx * ly,) * 2 and lat.n_sites == 48
+    np.testing.assert_allclose(H, H.conj().T, atol=0)
+    p = {**P, "M": 2.5, "spin_mixing": d}
+    ks = [(2 * np.pi * i / lx, 2 * np.pi * j / ly) for i in range(lx) for j in range(ly)]
+    for k in ks[:3] + [(0.3, 1.1)]:  # H(k) = sum_d e^{ik.d} H[R, R + d] (docs/conventions.md)
+        blk = sum(np.exp(1j * (k[0] * dx + k[1] * dy)) * H[0:4, lat.site_index(np.array([dx % lx, dy % ly]), 0):][:, :4]
+                  for dx in (-1, 0, 1) for dy in (-1, 0, 1))
+        np.testing.assert_allclose(np.asarray(kspace.bloch_hamiltonian("bhz", p, k)), blk, atol=1e-12)
+    bands = np.concatenate([np.linalg.eigvalsh(np.asarray(bhz.bhz_bloch(1.0, 1.0, 2.5, k, d))) for k in ks])
+    np.testing.assert_allclose(np.linalg.eigvalsh(H), np.sort(bands), atol=1e-12)
+    # time reversal T = i s_y K: the down block is the partner of the up block (no mixing)
+    H0 = np.asarray(bhz.bhz(1.0, 1.0, 2.5, lat))
+    T = np.kron(np.eye(lat.n_cells), np.kron(np.array([[0, 1], [-1, 0]]), np.eye(2)))
+    np.testing.assert_allclose(T @ H0.conj() @ T.T, H0, atol=1e-14)
+    assert np.all(H0[np.ix_(lat.sublattice < 2, lat.sublattice >= 2)] == 0)
+
+
+def test_disorder_is_hermitian_reproducible_and_needs_a_key():
+    lat = lattice.square(3, 3, pbc=False, n_orb=4)
+    k1, k2 = jax.random.key(1), jax.random.key(2)
+    H1 = np.asarray(bhz.bhz(1.0, 1.0, 1.0, lat, spin_mixing=0.1, onsite_disorder=2.0, key=k1))
+    np.testing.assert_allclose(H1, H1.conj().T, atol=0)
+    np.testing.assert_array_equal(H1, np.asarray(bhz.bhz(1.0, 1.0, 1.0, lat, spin_mixing=0.1, onsite_disorder=2.0, key=k1)))
+    H2 = np.asarray(bhz.bhz(1.0, 1.0, 1.0, lat, spin_mixing=0.1, onsite_disorder=2.0, key=k2))
+    clean = np.asarray(bhz.bhz(1.0, 1.0, 1.0, lat, spin_mixing=0.1))
+    assert np.abs(H1 - H2).max() > 0.1 and np.all(np.abs(np.diag(H1 - clean)) <= 1.0)
+    np.testing.assert_array_equal(H1 - np.diag(np.diag(H1)), clean - np.diag(np.diag(clean)))
+    with pytest.raises(ValueError, match="`key`"):
+        bhz.bhz(1.0, 1.0, 1.0, lat, onsite_disorder=1.0)
+    # traced parameters and keys under vmap; the sparse assembly has the same entries
+    Hs = jax.vmap(lambda m, k: bhz.bhz(1.0, 1.0, m, lat, onsite_disorder=1.0, key=k))(jnp.array([1.0, 2.0]), jax.random.split(k1, 2))
+    assert Hs.shape == (2, 36, 36)
+    S = hamiltonians.sparse("bhz", {**P, "M": 1.0, "spin_mixing": 0.1}, lat, onsite_disorder=2.0, key=k1)
+    np.testing.assert_allclose(np.asarray(S.todense()), H1, atol=1e-14)
+
+
+@pytest.mark.parametrize("delta", [0.0, 0.3])
+def test_kspace_spin_chern_number(delta):
+    ms = jnp.array([-1.0, 1.0, 2.0, 3.5, 4.5, 6.0, 7.5, 9.0])
+    c, gap, spin_gap = jax.jit(jax.vmap(lambda m: bhz.bhz_kspace(1.0, 1.0, m, delta)))(ms)
+    np.testing.assert_allclose(np.asarray(c), [0, 1, 1, 1, -1, -1, -1, 0], atol=1e-9)
+    assert np.all(np.asarray(gap) > 0) and np.all(np.asarray(spin_gap) > 0.3)
+    # B -> 2B scales the boundaries: M/B is what counts
+    assert abs(float(bhz.bhz_kspace(1.0, 2.0, 12.0, delta)[0]) + 1) < 1e-9 and abs(float(bhz.bhz_kspace(1.0, 2.0, 17.0, delta)[0])) < 1e-9
+    # gapless at the transitions M/B = 0, 4, 8 (no mixing): NaN
+    if delta == 0.0:
+        c0, g0, _ = bhz.bhz_kspace(1.0, 1.0, jnp.array(4.0))
+        assert np.isnan(c0) and g0 < 1e-12
+    # the registry's k-space hook is the same function
+    assert abs(systems.get("bhz").kspace({**P, "M": 2.0, "spin_mixing": delta}, (), 48)[0] - 1) < 1e-9
+
+
+def test_spin_gapless_is_flagged():
+    # strong mixing at small M: the band gap stays open but P S_z P has no gap around 0 at Gamma
+    c, gap, spin_gap = bhz.bhz_kspace(1.0, 1.0, 0.02, 1.0)
+    assert gap > 0 and spin_gap < bhz.SPIN_GAP_TOL and np.isnan(c)
+    lat = lattice.square(8, 8, pbc=True, n_orb=4)
+    v, cert = bhz.spin_chern_number(bhz.bhz(1.0, 1.0, 0.02, lat, spin_mixing=1.0), lat, method="bott", return_certificate=True)
+    assert np.isnan(v) and int(cert.reason) == validity.SPIN_GAPLESS and float(cert.spin_gap) < bhz.SPIN_GAP_TOL
+    assert validity.reason_names(cert.reason) == "spin_gapless"
+
+
+MS = (1.0, 2.0, 6.0, 9.0, -1.0)
+
+
+@pytest.mark.parametrize("delta", [0.0, 0.2])
+def test_real_space_spin_chern_equals_kspace(delta):
+    lp = lattice.square(10, 10, pbc=True, n_orb=4)
+    lo = lattice.square(12, 12, pbc=False, n_orb=4)
+    bott = jax.jit(lambda m: bhz.spin_chern_number(bhz.bhz(2.0, 1.0, m, lp, spin_mixing=delta), lp, method="bott"))
+    # the tail certificate in the loop (0.35 s a call); the localizer's (2 s: two dense localizers) below
+    marker = jax.jit(lambda m: bhz.spin_chern_number(bhz.bhz(2.0, 1.0, m, lo, spin_mixing=delta), lo, method="marker",
+                                                     certificate="tail"))
+    for m in MS:
+        ck = float(bhz.bhz_kspace(2.0, 1.0, m, delta)[0])
+        assert abs(float(bott(m)) - ck) < 1e-6, (m, delta)
+        assert abs(float(marker(m)) - ck) < 0.1, (m, delta)
+    # eager, with the default (localizer) certificate: both sectors certified, their localizer indices
+    # the integers, opposite Chern numbers (time reversal)
+    v, cert = bhz.spin_chern_number(bhz.bhz(2.0, 1.0, 6.0, lo, spin_mixing=delta), lo, return_certificate=True)
+    assert cert.valid and abs(float(cert.value_plus) + 1) < 0.1 and abs(float(cert.value_minus) - 1) < 0.1
+    assert float(cert.spin_gap) > 0.5 and float(cert.tail) <= validity.TAIL_MAX[2]
+    assert (float(cert.plus.localizer_index), float(cert.minus.localizer_index)) == (-1.0, 1.0) and abs(float(v) + 1) < 0.01
+
+
+def test_without_mixing_each_sector_is_its_spin_block():
+    lo = lattice.square(8, 8, pbc=False, n_orb=4)
+    l2 = lattice.square(8, 8, pbc=False)
+    H = np.asarray(bhz.bhz(2.0, 1.0, 2.0, lo))
+    up, down = np.flatnonzero(lo.sublattice < 2), np.flatnonzero(lo.sublattice >= 2)
+    _, cert = bhz.spin_chern_number(H, lo, return_certificate=True, certificate="tail")
+    c_up = invariants.chern_number(H[np.ix_(up, up)], l2, gap_tol=0.0, certificate="tail")
+    c_down = invariants.chern_number(H[np.ix_(down, down)], l2, gap_tol=0.0, certificate="tail")
+    np.testing.assert_allclose([float(cert.value_plus), float(cert.value_minus)], [float(c_up), float(c_down)], atol=1e-8)
+    assert abs(float(c_up) - 1) < 0.2 and float(cert.spin_gap) == pytest.approx(1.0)
+    # the four-orbital lattice's own Chern number of the whole H is C_up + C_down = 0
+    assert abs(float(invariants.chern_number(H, lo, gap_tol=0.0, certificate="tail"))) < 1e-6
+
+
+def test_dataset_preset_labels_equal_kspace():
+    spec = data.preset("bhz", n=16, chunk_size=16, shard_size=16, seed=3)
+    assert spec.lattice() == lattice.square(8, 8, pbc=True, n_orb=4) and spec.n_sites == 256
+    assert spec.method == "bott" and spec.classes == (-1, 0, 1)
+    out = data.compute_samples(spec, 0, 16)
+    ck = np.array([float(bhz.bhz_kspace(*t)[0]) for t in out["params"]])
+    np.testing.assert_array_equal(out["kspace"], ck)
+    assert sorted(set(out["kspace_class"].tolist())) == [-1, 0, 1]
+    clean = out["strength"] == 0
+    np.testing.assert_array_equal(out["label"][clean], out["kspace_class"][clean])
+    # every certified clean sample's real-space class is k space's (those near M/B = 0, 4 are refused);
+    # certified disordered samples are labelled by it
+    valid = out["reason"] == 0
+    assert (valid & clean).sum() >= 3 and (valid & ~clean).sum() >= 3
+    np.testing.assert_array_equal(out["class"][valid & clean], out["kspace_class"][valid & clean])
+    np.testing.assert_array_equal(out["label"][valid & ~clean], out["class"][valid & ~clean])
+    # xi from the spin blocks without mixing, NaN with mixing
+    nomix = out["params"][:, 3] == 0
+    assert np.all(np.isfinite(out["xi"][clean & nomix])) and np.all(np.isnan(out["xi"][clean & ~nomix]))
+    assert out["wavefunctions"].shape == (16, 256, 256)
+
+
+def test_demo_panel_runs(tmp_path):
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    panel = systems.get("bhz").demo
+    rep, fine = panel.run(True, jax.random.key(0))
+    assert rep["M"][0] == -2.0 and rep["M"][-1] == 10.0
+    for m, c, b, bm in zip(rep["M"], rep["kspace"], rep["bott"], rep["bott_mixed"]):
+        if c is None:  # the transitions M = 0, 4, 8: k space gapless
+            assert m % 4 == 0
+            continue
+        for v in (b, bm):  # every certified value equals k space; deep in the phases they are certified
+            assert np.isnan(v) or abs(v - c) < 1e-6, m
+            assert np.isfinite(v) or m not in (-2.0, 2.0, 6.0, 10.0), m
+    fig, ax = plt.subplots()
+    panel.plot([ax], rep, fine)
+    fig.savefig(tmp_path / "bhz.png")
+    plt.close(fig)
+    assert len(panel.summary(rep)) == 5
+
+
+def test_bad_input_names_the_argument():
+    sq4, sq2 = lattice.square(4, 4, n_orb=4), lattice.square(4, 4)
+    H = np.asarray(bhz.bhz(1.0, 1.0, 2.0, sq4))
+    cases = [
+        (lambda: bhz.bhz(1.0, 1.0, 2.0, sq2), "`lat`"),
+        (lambda: bhz.bhz(1.0, 1.0, 2.0, lattice.honeycomb(4, 4)), "`lat`"),
+        (lambda: bhz.bhz("x", 1.0, 2.0, sq4), "`A`"),
+        (lambda: bhz.bhz(1.0, np.nan, 2.0, sq4), "`B`"),
+        (lambda: bhz.bhz(1.0, 1.0, (1.0, 2.0), sq4), "`M`"),
+        (lambda: bhz.bhz(1.0, 1.0, 2.0, sq4, spin_mixing=1j), "`spin_mixing`"),
+        (lambda: bhz.bhz(1.0, 1.0, 2.0, sq4, onsite_disorder=-1.0, key=jax.random.key(0)), "`onsite_disorder`"),
+        (lambda: bhz.bhz_kspace(1.0, 1.0, 2.0, nk=2), "`nk`"),
+        (lambda: bhz.spin_chern_number(H, sq4, method="bott"), "`lat`"),
+        (lambda: bhz.spin_chern_number(H, sq4, method="kitaev"), "`method`"),
+        (lambda: bhz.spin_chern_number(H[:8, :8], sq4), "`H`"),
+        (lambda: bhz.spin_chern_number(H, sq4, window=5), "`trim`"),
+        (lambda: bhz.spin_chern_number(H, sq4, gap_tol=-1.0), "`gap_tol`"),
+        (lambda: bhz.spin_chern_number(H, lattice.square(8, 4, n_orb=2)), "`lat`"),
+        (lambda: lattice.square(4, 4, n_orb=0), "`n_orb`"),
+        (lambda: lattice.Lattice("chain", (4,), False, n_orb=4), "`n_orb`"),
+        (lambda: hamiltonians.qwz(1.0, sq4), "`lat`"),
+    ]
+    for fn, name in cases:
+        with pytest.raises(ValueError, match=name):
+            fn()
+
+
+def test_no_module_outside_the_system_knows_its_name():
+    allowed = {"tnn/systems/bhz.py", "tnn/systems/__init__.py"}
+    hits = []
+    for path in (ROOT / "tnn").rglob("*.py"):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel in allowed:
+            continue
+        for i, line in enumerate(path.read_text().splitlines(), 1):
+            if re.search("bhz", line, flags=re.I):
+                hits.append(f"{rel}:{i}: {line.strip()}")
+    assert not hits, "\n".join(hits)
+    # ... and the registry mentions it on its import line and its one SYSTEMS line only
+    lines = [ln for ln in (ROOT / "tnn/systems/__init__.py").read_text().splitlines() if "bhz" in ln]
+    assert lines == ["from tnn.systems import bhz, haldane, kitaev, qwz, ssh", '    "bhz": bhz.SYSTEM,']
+
+
+def test_four_orbital_lattice():
+    a, b = lattice.square(3, 4, n_orb=4), lattice.Lattice("square", (3, 4), False, n_orb=4)
+    assert a == b and hash(a) == hash(b) and a != lattice.square(3, 4) and lattice.square(3, 4) == lattice.square(3, 4, n_orb=2)
+    assert (a.n_orb, a.n_sites, a.orbital_names) == (4, 48, ("s0", "s1", "s2", "s3")) and "n_orb=4" in repr(a)
+    assert pickle.loads(pickle.dumps(a)) == a and jax.jit(lambda x, lat: x * lat.n_orb)(1.0, a) == 4.0
+    # site 4 * cell + orbital, every orbital at its cell's position; bonds join an orbital to itself
+    np.testing.assert_array_equal(a.site_index(np.array([1, 2]), 3), 4 * (1 * 4 + 2) + 3)
+    np.testing.assert_array_equal(a.positions, np.repeat(a.cell_coords, 4, axis=0).astype(float))
+    assert np.all(a.sublattice[a.bonds[:, 0]] == a.sublattice[a.bonds[:, 1]]) and len(a.bonds) == 4 * (2 * 4 + 3 * 3)
