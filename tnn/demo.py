@@ -47,11 +47,9 @@ def run_demo(out: str | Path = "results/demo", quick: bool = False, seed: int = 
 
 
 def _plot(path: Path, rep: dict, panels: dict, extras: dict) -> None:
-    import matplotlib
+    from tnn import results as tres
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = tres.pyplot()
     widths = [p.width for p in panels.values() for _ in range(p.n_axes)]
     fig, ax = plt.subplots(1, len(widths), figsize=(4.6 * sum(widths) + 1.5, 4.4),
                            gridspec_kw={"width_ratios": widths})
@@ -60,7 +58,4 @@ def _plot(path: Path, rep: dict, panels: dict, extras: dict) -> None:
         panel.plot(list(ax[i : i + panel.n_axes]), rep[name], extras[name])
         i += panel.n_axes
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
+    tres.save_figure(fig, path)

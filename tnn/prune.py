@@ -183,7 +183,7 @@ def write_pruning(curves: dict[str, dict], sites: dict[str, dict], folder: str |
     (``curves``: model -> :func:`accuracy_vs_rank`) and the first-layer cell weights
     (``sites``: model -> :func:`input_site_weights`)."""
     from tnn import results as tres
-    from tnn._plots import pyplot, save_figure
+    from tnn.results import pyplot, save_figure
 
     plt = pyplot()
     folder = Path(folder)

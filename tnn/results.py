@@ -51,6 +51,8 @@ __all__ = [
     "load_arrays",
     "to_jsonable",
     "results_dir",
+    "pyplot",
+    "save_figure",
 ]
 
 _SEP = "/"
@@ -103,6 +105,28 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+# ------------------------------------------------------------------------------------ figures
+def pyplot():
+    """``matplotlib.pyplot`` on the Agg backend (no display needed)."""
+    import matplotlib  # noqa: PLC0415  (matplotlib only where a figure is drawn)
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    return plt
+
+
+def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
+    """Write the matplotlib figure ``fig`` as PNG to ``path`` atomically (:func:`atomic_write_bytes`)
+    and close it: the one figure writer of the library (results, study, demo, sweeps, training)."""
+    buf = _io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=dpi)
+    finally:
+        pyplot().close(fig)
+    return atomic_write_bytes(path, buf.getvalue())
 
 
 # ------------------------------------------------------------------------------------ JSON

@@ -105,14 +105,12 @@ def run_preset(preset: str, out: str | Path, *, quick: bool = False, size: int |
 
 
 def _plot(path: Path, p: SweepPreset, da, stats, size: int) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
     from tnn import results as tres
+
+    plt = tres.pyplot()
 
     xs, ys = np.asarray(da.coords[p.x.name]), np.asarray(da.coords[p.y.name])
     panels = [(np.asarray(da.values, float), p.invariant)] if stats is None else [
@@ -139,8 +137,4 @@ def _plot(path: Path, p: SweepPreset, da, stats, size: int) -> None:
         if handles:
             ax.legend(handles=handles, fontsize=7, loc="upper right", framealpha=0.85)
     fig.tight_layout()
-    try:
-        with tres.atomic_target(path, suffix=".png") as tmp:
-            fig.savefig(tmp, dpi=110)
-    finally:
-        plt.close(fig)
+    tres.save_figure(fig, path)

@@ -114,7 +114,7 @@ def write_analysis(result: dict[str, Any], folder: str | Path, name: str = "land
     (Lanczos extremes and exact spectrum, SLQ density, 1D slice and line, 2D slice). Atomic writes
     (:mod:`tnn.results`). Returns the paths."""
     from tnn import results as tres
-    from tnn._plots import pyplot, save_figure
+    from tnn.results import pyplot, save_figure
 
     plt = pyplot()
 

@@ -263,7 +263,7 @@ def plot_neb(result: dict, path: str | Path) -> Path | None:
     """Figure of the NEB path's loss against the fraction of its length, beside the straight line
     (``result``: :func:`minima_analysis`'s dict, or its ``"neb"`` entry); written atomically to
     ``path`` (PNG). None (nothing written) when there was no band."""
-    from tnn._plots import pyplot, save_figure
+    from tnn.results import pyplot, save_figure
 
     band = result.get("neb", result) if isinstance(result, dict) else None
     if not band or "energies" not in band:

@@ -67,7 +67,7 @@ def write_probes(results: Mapping[str, dict], folder: str | Path, name: str = "p
     """Write ``<folder>/<name>.json`` and ``<folder>/<name>.png`` (accuracy per probe and model;
     saliency per cell and class) for ``results``: model -> :func:`run_probes`."""
     from tnn import results as tres
-    from tnn._plots import pyplot, save_figure
+    from tnn.results import pyplot, save_figure
 
     plt = pyplot()
     folder = Path(folder)

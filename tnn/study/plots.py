@@ -232,7 +232,7 @@ FIGURES = {
 
 def write_all(out, summary) -> list[str]:
     """Write every figure of the sections the study computed into ``out``; return their names."""
-    from tnn._plots import pyplot, save_figure
+    from tnn.results import pyplot, save_figure
 
     plt = pyplot()
     done = []

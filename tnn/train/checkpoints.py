@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -85,9 +84,7 @@ def plot_learning_curves(path: Path, history: list, seeds) -> None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    tres.atomic_write_bytes(path, buf.getvalue())
+    tres.save_figure(fig, path)
 
 
 def load_run(results_dir: str | Path, lat=None):

@@ -93,7 +93,7 @@ def write_gradient_variance(results: Mapping[str, dict], folder: str | Path, nam
     """Write ``<folder>/<name>.json`` and ``<folder>/<name>.png`` (variance against L, log-log, with
     the fitted power law) for ``results``: model -> :func:`gradient_variance`."""
     from tnn import results as tres
-    from tnn._plots import pyplot, save_figure
+    from tnn.results import pyplot, save_figure
 
     plt = pyplot()
     folder = Path(folder)

@@ -2,7 +2,7 @@
 
 :func:`write_phase_diagram` and :func:`write_block_noise` write ``<folder>/<name>.json`` (atomic,
 :func:`tnn.results.write_json`; NaN becomes ``null``) and a figure ``<folder>/<name>.png``
-(:func:`tnn._plots.save_figure`). :func:`phase_table` and :func:`block_table` format the success
+(:func:`tnn.results.save_figure`). :func:`phase_table` and :func:`block_table` format the success
 rates with their Clopper-Pearson intervals as text; :func:`to_xarray` turns a
 :func:`~tnn.trainability.phase_diagram` result into an ``xarray.Dataset``.
 """
@@ -112,7 +112,7 @@ def write_phase_diagram(result: Mapping[str, Any], folder: str | Path, name: str
     """Write ``<folder>/<name>.json`` and ``<folder>/<name>.png``: one panel per (optimizer, loss,
     tau) with the success rate over learning rate (rows) x steps (columns)."""
     from tnn import results as tres
-    from tnn._plots import pyplot, save_figure
+    from tnn.results import pyplot, save_figure
 
     plt = pyplot()
     folder = Path(folder)
@@ -151,7 +151,7 @@ def write_block_noise(result: Mapping[str, Any], folder: str | Path, name: str =
     checkpoint against sigma, one line per block, with Clopper-Pearson error bars (dashed: at the
     first checkpoint)."""
     from tnn import results as tres
-    from tnn._plots import pyplot, save_figure
+    from tnn.results import pyplot, save_figure
 
     plt = pyplot()
     folder = Path(folder)

@@ -121,7 +121,7 @@ def write_sensitivity(results: Mapping[str, dict], folder: str | Path, name: str
     """Write ``<folder>/<name>.json`` and the success-rate-vs-sigma figure ``<folder>/<name>.png``
     for ``results``: model -> :func:`init_sensitivity`."""
     from tnn import results as tres
-    from tnn._plots import pyplot, save_figure
+    from tnn.results import pyplot, save_figure
 
     plt = pyplot()
     folder = Path(folder)
