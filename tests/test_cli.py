@@ -122,6 +122,23 @@ def test_blas_threads_limit_and_restore(monkeypatch):
         threads.default_blas_threads()
 
 
+def test_current_blas_threads_and_malloc_arena_cap(monkeypatch):
+    """What a child process copies (tnn study's helper), and the arena cap the study applies: on glibc
+    it applies unless the user set MALLOC_ARENA_MAX (whose value wins); bad counts are refused."""
+    if threads.blas_info():
+        with threads.blas_threads(1):
+            assert threads.current_blas_threads() == 1
+    with pytest.raises(ValueError, match="`n`"):
+        threads.cap_malloc_arenas(0)
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert threads.cap_malloc_arenas(2) is False
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    import platform
+
+    if platform.libc_ver()[0] == "glibc":
+        assert threads.cap_malloc_arenas(8) is True  # glibc's default for a 64-bit process is 8 per core
+
+
 def test_commands_run_with_the_chosen_blas_threads(monkeypatch):
     if not threads.blas_info():
         pytest.skip("no BLAS library found by threadpoolctl")

@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-__all__ = ["blas_threads", "default_blas_threads", "blas_info", "current_blas_threads"]
+__all__ = ["blas_threads", "default_blas_threads", "blas_info", "current_blas_threads", "cap_malloc_arenas"]
 
 _USER_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
 
@@ -89,3 +89,33 @@ def current_blas_threads() -> int | None:
     when none is loaded: what a child process should pass to :func:`blas_threads` to match this one."""
     counts = [int(d["num_threads"]) for d in blas_info() if d.get("num_threads")]
     return min(counts) if counts else None
+
+
+#: glibc's ``mallopt`` parameter number of ``M_ARENA_MAX`` (malloc.h)
+_M_ARENA_MAX = -8
+
+
+def cap_malloc_arenas(n: int = 2) -> bool:
+    """Let glibc's ``malloc`` use at most ``n`` arenas from now on (``mallopt(M_ARENA_MAX, n)``, the
+    same as starting the process with ``MALLOC_ARENA_MAX=n``). Returns whether it applied (False on
+    another C library, or when the user set ``MALLOC_ARENA_MAX``, which wins).
+
+    glibc gives each thread that allocates its own arena, up to 8 per core, and an arena keeps the
+    memory freed in it. XLA's worker threads allocate and free large buffers, so a long JAX process's
+    resident memory grows with the arenas: ``tnn study --quick`` (one process) peaked at 0.94 GB by
+    default and 0.77 GB with two arenas, in about the same time (75 s against 81 s on a loaded
+    machine).
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"Argument `n` must be a positive int, got {n!r}.")
+    if os.environ.get("MALLOC_ARENA_MAX", "").strip():
+        return False
+    import ctypes  # noqa: PLC0415
+    import ctypes.util  # noqa: PLC0415
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        return bool(libc is not None and hasattr(libc, "mallopt") and libc.mallopt(_M_ARENA_MAX, n) == 1)
+    except OSError:
+        return False

@@ -489,7 +489,10 @@ def run_study(config: StudyConfig, *, log: Callable[[str], None] | None = None, 
     from tnn import data, results as io
     from tnn.study import analyses, plots, report
 
+    from tnn import threads
+
     t_start = time.perf_counter()
+    threads.cap_malloc_arenas(2)  # resident memory: see tnn.threads.cap_malloc_arenas
     if not isinstance(config, StudyConfig):
         raise ValueError(f"Argument `config` must be a tnn.study.StudyConfig, got {type(config).__name__}.")
     config = config.validate()
