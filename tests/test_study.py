@@ -116,7 +116,7 @@ def test_drift_part_measures_the_cause(study):
 
 
 def test_killed_study_resumes_only_what_is_missing(study, monkeypatch):
-    import tnn.study.runner as runner
+    import tnn.study.units as units
 
     cfg, first = study
     assert cfg.jobs == 2 and "helper" in first["peak_gb"]  # the first run: two processes (tnn.study.jobs)
@@ -135,7 +135,7 @@ def test_killed_study_resumes_only_what_is_missing(study, monkeypatch):
         raise KeyboardInterrupt
 
     with monkeypatch.context() as m:
-        m.setattr(runner, "score_member", killed)
+        m.setattr(units, "score_member", killed)
         with pytest.raises(KeyboardInterrupt):
             run_study(cfg)
     assert (out / "runs" / "cnn" / "checkpoint.npz").exists() and not (out / "runs" / "cnn" / "eval.json").exists()

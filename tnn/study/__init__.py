@@ -16,8 +16,9 @@ trains the models of :data:`STUDY_MODELS` on open SSH-family chains and writes o
   tested at a larger size and on the Haldane honeycomb lattice;
 * **Findings**: each claim marked supported / contradicted / inconclusive by explicit thresholds.
 
-Modules: :mod:`~tnn.study.config` (config, profiles), :mod:`~tnn.study.runner` (datasets,
-trainings, resumable units), :mod:`~tnn.study.analyses` (the analysis parts),
+Modules: :mod:`~tnn.study.config` (config, profiles), :mod:`~tnn.study.runner` (runs or resumes
+a study), :mod:`~tnn.study.sets` (its datasets), :mod:`~tnn.study.units` (trainings and parts, each a
+resumable unit), :mod:`~tnn.study.jobs` (a helper process), :mod:`~tnn.study.analyses` (the analysis parts),
 :mod:`~tnn.study.report` (``report.md``), :mod:`~tnn.study.tables` (its table builders),
 :mod:`~tnn.study.claims` (the findings and their thresholds), :mod:`~tnn.study.plots` (figures),
 :mod:`~tnn.study.stats` (values over seeds), :mod:`~tnn.study.cli` (``tnn study``).

@@ -134,7 +134,7 @@ def drift(st, summary) -> dict:
 def onsite(st, summary) -> dict:
     """Trained 1D models on on-site-disordered chains (chiral symmetry broken: no protected winding)."""
     from tnn.models import make_model
-    from tnn.study.runner import member_fits, score_member
+    from tnn.study.units import member_fits, score_member
 
     c = st.c
     out: dict[str, Any] = {"sets": {}, "rows": []}

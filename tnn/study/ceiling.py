@@ -30,7 +30,7 @@ def ceiling(st, summary) -> dict:
     against the label), ``topo_equals_realspace`` (untrained exact topo's predictions equal to it),
     ``bins`` (per ``L/xi`` bin: ``n``, the real-space accuracy, and each run's mean accuracy)."""
     from tnn.study.config import SETS_2D
-    from tnn.study.runner import eval_sets_1d
+    from tnn.study.sets import eval_sets_1d
 
     out = {}
     preds = summary["preds"]

@@ -43,7 +43,7 @@ FIXED = {"data": 4.0, "train_1d": 6.0, "train_2d": 6.0, "parts": 8.0}
 
 def _units(c) -> dict[str, int]:
     from tnn.study.analyses import parts
-    from tnn.study.runner import dataset_specs
+    from tnn.study.sets import dataset_specs
 
     return {"data": len(dataset_specs(c)), "train_1d": len(c.runs_1d()) + len(c.runs_unseen()),
             "train_2d": len(c.models_2d) if "2d" in c.sections else 0, "parts": len(parts(c))}

@@ -56,7 +56,7 @@ def _accuracy(plt, s):
 
 
 def _gap(plt, s):
-    from tnn.study.runner import GAP_BINS
+    from tnn.study.sets import GAP_BINS
 
     rows = s["rows"]
     fig, ax = plt.subplots(figsize=(7, 4))

@@ -25,7 +25,7 @@ def n_scored(rows, model, split):
 
 def dataset_of(summary, split):
     """The dataset name of the 1D test set ``split`` (None if it is not one)."""
-    from tnn.study.runner import eval_sets_1d
+    from tnn.study.sets import eval_sets_1d
 
     return eval_sets_1d(summary["config"]).get(split, (None,))[0]
 
@@ -100,8 +100,8 @@ def confusion_lines(summary, models, split, classes=None, what="winding") -> lis
 
 
 def gap_table(summary, models) -> list[str]:
-    """Trained accuracy on the test set per k-space gap bin (:data:`tnn.study.runner.GAP_BINS`)."""
-    from tnn.study.runner import GAP_BINS
+    """Trained accuracy on the test set per k-space gap bin (:data:`tnn.study.sets.GAP_BINS`)."""
+    from tnn.study.sets import GAP_BINS
 
     rows = summary["rows"]
     heads = [f"[{lo:g}, {hi:g})" for lo, hi in zip(GAP_BINS[:-1], GAP_BINS[1:])]
