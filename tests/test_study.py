@@ -265,13 +265,15 @@ def test_cli_quick_report_has_every_section_and_figure(tmp_path, capsys):
 
 def test_expected_time_is_the_measured_default_and_grows_with_the_work():
     """The cost model reproduces the default run it was calibrated on, and a bigger profile costs more."""
-    from tnn.study.estimate import REFERENCE, expected_seconds
+    from tnn.study.estimate import JOBS_SPEEDUP, REFERENCE, expected_seconds
 
-    d = expected_seconds(profile("default").validate())
+    d = expected_seconds(profile("default", jobs=1).validate())
     assert d["total"] == pytest.approx(sum(REFERENCE.values()))
+    two = expected_seconds(profile("default").validate())
+    assert two["total"] == pytest.approx(d["total"] / JOBS_SPEEDUP[2])
     q, f = (expected_seconds(profile(p).validate())["total"] for p in ("quick", "full"))
     assert q < d["total"] < f
-    more = expected_seconds(profile("default", seeds=tuple(range(20))).validate())
+    more = expected_seconds(profile("default", jobs=1, seeds=tuple(range(20))).validate())
     assert more["train_1d"] > d["train_1d"] and more["data"] == pytest.approx(d["data"])
 
 

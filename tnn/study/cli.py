@@ -46,7 +46,7 @@ def register_cli(sub) -> None:
     p.add_argument("--epochs", type=int, default=None, help="training epochs")
     p.add_argument("--jobs", type=int, default=None, choices=(1, 2),
                    help="processes: 2 adds a helper process that takes units from the back of each phase "
-                        "(the same results, about twice the peak memory; default: the profile's)")
+                        "(the same results; default: the profile's, 2 except for full)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar or per-step lines")
     p.add_argument("--keep-datasets", action=argparse.BooleanOptionalAction, default=True,
                    help="keep the datasets in <out>/data/ (most of the folder's size); --no-keep-datasets deletes "

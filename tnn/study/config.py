@@ -106,7 +106,9 @@ class StudyConfig:
       epochs_2d: training epochs in 2D (batch size ``min(batch_size, 8)``: few small samples are certified).
       out: the results folder.
       jobs: processes working on the study: 1, or 2 (a helper process takes units from the back of
-        each phase, :mod:`tnn.study.jobs`; the same results, about twice the peak memory).
+        each phase, :mod:`tnn.study.jobs`; the same results; both processes together peaked at 1.6 GB
+        with ``--quick`` and 3.0-3.1 GB with the default profile). ``full`` uses 1: two processes would
+        each claim most of an accelerator's memory.
     """
 
     profile: str = "default"
@@ -170,7 +172,9 @@ class StudyConfig:
     epochs_2d: int = 10
     train_2d_topo: bool = False
     out: str = "results/study"
-    jobs: int = 1
+    #: two processes: 571 s against about 800 s with one on the 2-core machine (cold compilation cache);
+    #: peak memory of both together 3.0-3.1 GB against about 2.3 GB
+    jobs: int = 2
 
     @classmethod
     def quick(cls, **overrides) -> "StudyConfig":
@@ -296,8 +300,8 @@ _RULES = {
 
 #: profile name -> field overrides of :class:`StudyConfig` (``default``: the dataclass defaults)
 PROFILES = {
-    # a smoke-size study: every section, every figure (218 s on 2 cores: one compilation per unit)
-    "quick": dict(jobs=2, seeds=(0, 1, 2), size=16, transfer_factors=(2,), n=600, splits=(0.6, 0.2, 0.2), n_test=60,
+    # a smoke-size study: every section, every figure (127 s on 2 cores from an empty compilation cache, mostly compiling)
+    "quick": dict(seeds=(0, 1, 2), size=16, transfer_factors=(2,), n=600, splits=(0.6, 0.2, 0.2), n_test=60,
                   n_test_disorder=40, batch_size=16, inputs=("edge_modes",), input_models=("cnn",),
                   disorder=(0.0, 1.0), onsite=(1.0,), models=("topo-exact", "topo-random", "shallow", "cnn"),
                   epochs=3, width=8, depth=1, unseen_models=("topo-exact", "cnn"), sigmas=(0.1, 1.0), sens_seeds=0,
@@ -308,7 +312,7 @@ PROFILES = {
                   epochs_2d=2),
     "default": {},
     # publication scale, sized for one GPU (see README: expected time and memory)
-    "full": dict(seeds=tuple(range(16)), models=tuple(STUDY_MODELS), block_steps=(0, 100, 300, 1000, 3000), phase_optimizers=("adam", "sgd", "lbfgs"), size=32, n=6000, n_test=2000, n_test_disorder=1000,
+    "full": dict(jobs=1, seeds=tuple(range(16)), models=tuple(STUDY_MODELS), block_steps=(0, 100, 300, 1000, 3000), phase_optimizers=("adam", "sgd", "lbfgs"), size=32, n=6000, n_test=2000, n_test_disorder=1000,
                  inputs=("density", "edge_modes", "projector"), input_models=("mlp", "cnn", "resnet", "symmetric"), disorder=(0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0),
                  onsite=(0.5, 1.0, 2.0), epochs=40, width=32, unseen_models=tuple(STUDY_MODELS),
                  sigmas=(1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0), sens_seeds=16, sens_epochs=10,

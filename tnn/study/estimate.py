@@ -10,7 +10,7 @@ training and eigensystem terms shrink by an amount this machine could not measur
 
 from __future__ import annotations
 
-__all__ = ["expected_seconds", "REFERENCE", "FIXED"]
+__all__ = ["expected_seconds", "REFERENCE", "FIXED", "JOBS_SPEEDUP"]
 
 #: seconds of each kind of work in the default profile on the reference machine (measured)
 REFERENCE = {
@@ -37,6 +37,11 @@ def _work(c) -> dict[str, float]:
     return {"data": data, "train_1d": train_1d, "train_2d": train_2d, "parts": parts}
 
 
+#: wall-time speed-up of ``jobs = 2`` (a helper process, :mod:`tnn.study.jobs`) over one process on the
+#: reference machine, measured on the default profile from an empty compilation cache: 800 s with one
+#: process (the machine shared in its second half), 571 s with two (idle)
+JOBS_SPEEDUP = {1: 1.0, 2: 1.4}
+
 #: seconds that do not scale with the amount of work (mostly compilation), per unit of each kind
 FIXED = {"data": 4.0, "train_1d": 6.0, "train_2d": 6.0, "parts": 8.0}
 
@@ -53,7 +58,7 @@ def expected_seconds(config) -> dict[str, float]:
     """``{"data", "train_1d", "train_2d", "parts", "total"}``: the expected seconds of each kind of work
     of ``config`` (a validated :class:`~tnn.study.config.StudyConfig`) on the reference 2-core CPU: a
     fixed cost per unit (dataset, run, part: compilation) plus the rest of the reference time scaled
-    by the amount of work."""
+    by the amount of work, all divided by the measured speed-up of ``config.jobs`` processes."""
     from tnn.study.config import StudyConfig
 
     default = StudyConfig().validate()
@@ -63,5 +68,7 @@ def expected_seconds(config) -> dict[str, float]:
     for k in REFERENCE:
         var = max(REFERENCE[k] - FIXED[k] * ur[k], 0.0)
         out[k] = FIXED[k] * um[k] + (var * mine[k] / ref[k] if ref[k] else 0.0)
+    speedup = JOBS_SPEEDUP.get(config.jobs, 1.0)
+    out = {k: v / speedup for k, v in out.items()}
     out["total"] = sum(out.values())
     return out
