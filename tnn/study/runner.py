@@ -44,10 +44,8 @@ def _check_folder(out: Path, config: StudyConfig) -> None:
         )
 
 
-
 def _folder_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file()) if Path(path).exists() else 0
-
 
 
 def _start_helper(config: StudyConfig, helper_of: int | None):
