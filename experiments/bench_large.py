@@ -77,6 +77,19 @@ def _qwz(n, key=0):
 
 
 # ----------------------------------------------------------------------------- rows
+def _versus_dense(sample, lat, H, dense, op, kpm_fn, M, k, repeats) -> dict:
+    """One row: the dense invariant ``dense(H)`` against ``kpm_fn(op, lat, ...)`` on the same sample, both
+    timed in the same rounds (the KPM timings draw fresh vectors; the value uses a fixed key)."""
+    keys = iter(range(10 ** 6))
+    run_kpm = lambda: kpm_fn(op, lat, num_moments=M, num_vectors=k, key=jax.random.key(next(keys)))
+    t = timeit({"dense": lambda: dense(H), "kpm": run_kpm}, repeats)
+    r = kpm_fn(op, lat, num_moments=M, num_vectors=k, key=jax.random.key(12345))
+    d = float(dense(H))
+    return {"sample": sample, "N": lat.n_sites, "dense": d, "kpm": float(r.value),
+            "diff": abs(float(r.value) - d), "kpm_error": float(r.error), "stat_error": float(r.stat_error),
+            "trunc_error": float(r.trunc_error), "seconds": t, "time_ratio_kpm_over_dense": t["kpm"] / t["dense"]}
+
+
 def bench_dense(sizes, chain_cells, repeats, M, k) -> list[dict]:
     rows = []
     for n in sizes:
@@ -84,14 +97,7 @@ def bench_dense(sizes, chain_cells, repeats, M, k) -> list[dict]:
         H = _block(hm.qwz(-1.0, lat, **kw))
         op = hm.operator("qwz", {"m": -1.0}, lat, **kw)
         dense = jax.jit(lambda H: inv.chern_number(H, lat, gap_tol=0.0, certificate="tail"))
-        keys = iter(range(10 ** 6))
-        run_kpm = lambda: kpm.chern_number(op, lat, num_moments=M, num_vectors=k, key=jax.random.key(next(keys)))
-        t = timeit({"dense": lambda: dense(H), "kpm": run_kpm}, repeats)
-        r = kpm.chern_number(op, lat, num_moments=M, num_vectors=k, key=jax.random.key(12345))
-        d = float(dense(H))
-        rows.append({"sample": f"qwz {n}x{n} open, W=1", "N": lat.n_sites, "dense": d, "kpm": float(r.value),
-                     "diff": abs(float(r.value) - d), "kpm_error": float(r.error), "stat_error": float(r.stat_error),
-                     "trunc_error": float(r.trunc_error), "seconds": t, "time_ratio_kpm_over_dense": t["kpm"] / t["dense"]})
+        rows.append(_versus_dense(f"qwz {n}x{n} open, W=1", lat, H, dense, op, kpm.chern_number, M, k, repeats))
     L = chain_cells
     lat = lattice.chain(L)
     t_ = jnp.array([0.6, 1.0])
@@ -99,14 +105,7 @@ def bench_dense(sizes, chain_cells, repeats, M, k) -> list[dict]:
     H = _block(hm.ssh(t_, lat, **kw))
     op = hm.operator("ssh", {"t": t_}, lat, **kw)
     dense = jax.jit(lambda H: inv.winding_number(H, lat, gap_tol=0.0))
-    keys = iter(range(10 ** 6))
-    run_kpm = lambda: kpm.winding_number(op, lat, num_moments=M, num_vectors=k, key=jax.random.key(next(keys)))
-    t = timeit({"dense": lambda: dense(H), "kpm": run_kpm}, repeats)
-    r = kpm.winding_number(op, lat, num_moments=M, num_vectors=k, key=jax.random.key(12345))
-    d = float(dense(H))
-    rows.append({"sample": f"ssh L={L} open, Wb=0.8", "N": lat.n_sites, "dense": d, "kpm": float(r.value),
-                 "diff": abs(float(r.value) - d), "kpm_error": float(r.error), "stat_error": float(r.stat_error),
-                 "trunc_error": float(r.trunc_error), "seconds": t, "time_ratio_kpm_over_dense": t["kpm"] / t["dense"]})
+    rows.append(_versus_dense(f"ssh L={L} open, Wb=0.8", lat, H, dense, op, kpm.winding_number, M, k, repeats))
     return rows
 
 
