@@ -131,11 +131,9 @@ def test_without_mixing_each_sector_is_its_spin_block():
     assert abs(float(invariants.chern_number(H, lo, gap_tol=0.0, certificate="tail"))) < 1e-6
 
 
-# Hangs on jaxlib 0.10.2 (3 of 3 runs alone): both XLA:CPU pool threads sit in lapack_zgesdd_ffi ->
-# ParallelBatchMap -> BlockingCounter::Wait (gdb), the batched-LAPACK deadlock of tnn.sweeps.program.per_device,
-# here inside compute_samples of the bhz preset. Kept out of the default suite until BHZ's dataset path
-# avoids batched LAPACK calls in concurrent branches.
-@pytest.mark.slow
+# Hung on jaxlib 0.10.2 (3 of 3 runs) while the two spin sectors were separate branches, each with its
+# own batched SVD: both XLA:CPU pool threads sat in lapack_zgesdd_ffi -> ParallelBatchMap ->
+# BlockingCounter::Wait (gdb). The sectors are now one stacked computation, with no SVD (README, known defects).
 def test_dataset_preset_labels_equal_kspace():
     spec = data.preset("bhz", n=16, chunk_size=16, shard_size=16, seed=3)
     assert spec.lattice() == lattice.square(8, 8, pbc=True, n_orb=4) and spec.n_sites == 256

@@ -198,7 +198,11 @@ def local_chern_marker_from_eigh(E, V, lat: Lattice, return_gap: bool = False, g
 
 
 # ------------------------------------------------------------------------------ Bott index
-def _bott_core_W(W, px, py):
+def bott_from_states(W, px, py):
+    """``(Bott index, ||[U_x, U_y]||)`` of the occupied states ``W`` ``(N, n)`` with the position phases
+    ``px``, ``py`` (:func:`tnn.contractions.exact_bott_phases`). No LAPACK call but one ``eigvals``: the
+    commutator's norm is a power iteration (an SVD here, batched twice in one program, deadlocks
+    jaxlib 0.10.2's CPU LAPACK kernels; README, known defects)."""
     n = W.shape[1]
     A = _realify(W)
     Zx, Zy = px[:, None] * W, py[:, None] * W
@@ -240,7 +244,7 @@ def _bott_core(E, V, gap_tol, lat: Lattice):
     # Integer-valued: its derivative is zero wherever it is defined; stop_gradient makes that exact
     # (general eig has no useful derivative here). The 0 * sum(E) term gives it a real (zero) tangent,
     # so that a refused value's derivative is NaN rather than a symbolic zero (tnn.validity).
-    value, comm = jax.lax.stop_gradient(_bott_core_W(W, px, py))
+    value, comm = jax.lax.stop_gradient(bott_from_states(W, px, py))
     value = value + 0.0 * jnp.sum(E)
     return certify_eigh(value, E, V, gap_tol, lat, None, projector_tail(W, lat, None), validity.TAIL_MAX[2],
                         commutator=comm)

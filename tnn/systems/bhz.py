@@ -39,7 +39,7 @@ import numpy as np
 from tnn import _checks, contractions, invariants, kspace, localizer, validity
 from tnn.hamiltonians import Terms, anderson_noise, block_family, build, complex_dtype, real_dtype
 from tnn.invariants.checks import check_eigensystem, check_H, check_pbc, symmetry_broken
-from tnn.invariants.chern import marker_sites
+from tnn.invariants.chern import bott_from_states, marker_sites
 from tnn.kspace import as_real as _real
 from tnn.lattice import Lattice, check_lattice
 from tnn.systems import _demo
@@ -280,10 +280,8 @@ def _sector_value(Ws, lat: Lattice, method: str, trim):
     rows, weights = validity.projector_reference(lat, trim, validity.boundary_distance(lat, trim))
     tail = validity.projector_tail(jax.lax.stop_gradient(Ws), rows, weights)
     if method == "bott":
-        px, py = contractions.exact_bott_phases(lat)
-        ux, uy = contractions.bott_unitaries(Ws, px, py, engine="einsum")
-        value = jax.lax.stop_gradient(contractions.bott_from_unitaries(ux, uy))
-        comm = jnp.linalg.norm(jax.lax.stop_gradient(ux @ uy - uy @ ux), ord=2)
+        px, py = (jnp.asarray(p, dtype=Ws.dtype) for p in contractions.exact_bott_phases(lat))
+        value, comm = jax.lax.stop_gradient(bott_from_states(Ws, px, py))
         return value, tail, comm
     x, y = (jnp.asarray(c, dtype=jnp.real(Ws).dtype) for c in contractions.exact_coordinates(lat))
     cells = contractions.bulk_cells(lat, trim)
@@ -307,14 +305,19 @@ def _spin_core(E, V, gap_tol, lat: Lattice, method: str, trim, certificate: str 
     gap = invariants.spectral_gap(Es, Vs, lat, trim)
     e_max = jnp.max(jnp.abs(Es))
     nan_input = ~(jnp.all(jnp.isfinite(E)) & jnp.all(jnp.isfinite(V)))
-    values, certs = [], []
-    for Ws in (W @ U[:, h:], W @ U[:, :h]):
+    # Both sectors (spin up, spin down) as one stacked computation: one batched LAPACK call per kind.
+    # Two such calls side by side in one program deadlock jaxlib 0.10.2 under vmap (README, known defects).
+    sectors = jnp.stack([W @ U[:, h:], W @ U[:, :h]])
+
+    def one(Ws):
         value, tail, comm = _sector_value(Ws, lat, method, trim)
         loc = _sector_localizer(Ws, lat) if (method == "marker" and certificate == "localizer") else None
-        _, cert = validity.certify(value, tail=tail, tail_max=validity.TAIL_MAX[2], gap=gap, e_max=e_max,
-                                   gap_tol=gap_tol, nan_input=nan_input, commutator=comm, localizer=loc)
-        values.append(value)
-        certs.append(cert)
+        return value, validity.certify(value, tail=tail, tail_max=validity.TAIL_MAX[2], gap=gap, e_max=e_max,
+                                       gap_tol=gap_tol, nan_input=nan_input, commutator=comm, localizer=loc)[1]
+
+    value2, cert2 = jax.vmap(one)(sectors)
+    values = [value2[0], value2[1]]
+    certs = [jax.tree.map(lambda a: a[0], cert2), jax.tree.map(lambda a: a[1], cert2)]
     raw = (values[0] - values[1]) / 2
     first = jnp.where(certs[0].reason != validity.VALID, certs[0].reason, certs[1].reason)
     reason = jnp.where(nan_input, validity.NAN_INPUT,
