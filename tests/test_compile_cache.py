@@ -1,5 +1,7 @@
 """tnn.compile_cache: which folder the commands use, bad input, and the same numbers from a cached program."""
 
+import os
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -62,3 +64,16 @@ def test_cli_flag_off_and_folder(tmp_path, capsys):
     assert args.compile_cache == "off"
     args = build_parser().parse_args(["--compile-cache", str(tmp_path), "study", "--quick"])
     assert args.compile_cache == str(tmp_path)
+
+
+def test_trim_removes_the_oldest_programs_first(tmp_path):
+    # four programs of 100 bytes written at t = 1, 2, 3, 4 (with JAX's atime companions), cap 250 bytes
+    for t in range(1, 5):
+        f = tmp_path / f"p{t}-cache"
+        f.write_bytes(b"x" * 100)
+        (tmp_path / f"p{t}-atime").write_bytes(b"0")
+        os.utime(f, (t, t))
+    (tmp_path / "other").write_bytes(b"y" * 1000)  # not a program: never counted nor removed
+    assert compile_cache.trim(tmp_path, 250) == 200
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other", "p3-atime", "p3-cache", "p4-atime", "p4-cache"]
+    assert compile_cache.trim(tmp_path, 250) == 0  # fits: nothing more
