@@ -36,10 +36,13 @@ from tnn import _checks
 __all__ = ["svd_prune", "matrix_ranks", "accuracy_vs_rank", "smallest_rank", "input_site_weights", "write_pruning"]
 
 
-def _truncate(w, k: int):
-    """Best rank-``k`` approximation of the matrix ``w`` ``(..., m, n)`` (batched over ``...``)."""
+@jax.jit
+def _truncate(w, k):
+    """Best rank-``k`` approximation of the matrix ``w`` ``(..., m, n)`` (batched over ``...``). ``k``
+    is traced (the singular values past it set to zero): one compilation per shape, not per rank."""
     U, S, Vt = jnp.linalg.svd(w, full_matrices=False)
-    return jnp.einsum("...ik,...k,...kj->...ij", U[..., :k], S[..., :k], Vt[..., :k, :])
+    S = jnp.where(jnp.arange(S.shape[-1]) < k, S, jnp.zeros((), S.dtype))
+    return jnp.einsum("...ik,...k,...kj->...ij", U, S, Vt)
 
 
 def _matrix_view(path, a):
