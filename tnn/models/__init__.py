@@ -20,8 +20,10 @@ are eigenvectors, sorted by ascending energy.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Mapping
 
+import jax
 import jax.numpy as jnp
 
 from tnn.lattice import Lattice
@@ -98,21 +100,26 @@ def make_prepare(config: ModelConfig, lat: Lattice | None):
     def prepare(features):
         if not isinstance(features, Mapping):
             return features
-        a = jnp.asarray(_get(features, source))
-        if source in SITE_INPUTS:
-            a = a[..., None] if a.ndim == 2 else a  # (B, N) -> (B, N, 1)
-            return inputs.site_cells(a, lat) if enc == "cells" else inputs.site_flat(a)
-        if source == "hoppings":
-            return inputs.hoppings_cells(a) if enc == "cells" else inputs.flat_real(a)
-        if source == "projector" and lat is not None and lat.kind == "chain" and a.shape[-1] == lat.n_cells:
-            a = inputs.chiral_block_to_matrix(a, lat)
-        if enc == "cells":
-            return inputs.cells(a, lat, radius)
-        if enc == "chiral":
-            return inputs.chiral(a, lat, radius)
-        return inputs.flat(a)
+        return _encode(jnp.asarray(_get(features, source)), source, enc, lat, radius)
 
     return prepare
+
+
+@functools.partial(jax.jit, static_argnames=("source", "enc", "lat", "radius"))
+def _encode(a, source: str, enc: str, lat: Lattice | None, radius: int):
+    # One compiled program per input shape (eager, each gather, stack and reshape was compiled apart).
+    if source in SITE_INPUTS:
+        a = a[..., None] if a.ndim == 2 else a  # (B, N) -> (B, N, 1)
+        return inputs.site_cells(a, lat) if enc == "cells" else inputs.site_flat(a)
+    if source == "hoppings":
+        return inputs.hoppings_cells(a) if enc == "cells" else inputs.flat_real(a)
+    if source == "projector" and lat is not None and lat.kind == "chain" and a.shape[-1] == lat.n_cells:
+        a = inputs.chiral_block_to_matrix(a, lat)
+    if enc == "cells":
+        return inputs.cells(a, lat, radius)
+    if enc == "chiral":
+        return inputs.chiral(a, lat, radius)
+    return inputs.flat(a)
 
 
 def make_model(config: ModelConfig, lat: Lattice | None = None) -> Model:

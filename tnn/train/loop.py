@@ -32,15 +32,25 @@ from tnn.train.optim import OPT_FIELDS, make_optimizer, opt_key, rate_at
 __all__ = ["fit", "FitResult", "evaluate", "predict"]
 
 
-def _stack(trees):
+# The ensemble's tree helpers are compiled whole (one program per tree layout, the member index traced):
+# eager, every leaf's shape and every index was a program of its own (about 170 compilations in a
+# cold tnn study --quick).
+@jax.jit
+def _stack_jit(trees):
     return jax.tree_util.tree_map(lambda *a: jnp.stack(a), *trees)
 
 
-def _member(tree, i: int):
+def _stack(trees):
+    return _stack_jit(list(trees))
+
+
+@jax.jit
+def _member(tree, i):
     return jax.tree_util.tree_map(lambda a: a[i], tree)
 
 
-def _set_member(tree, i: int, sub):
+@jax.jit
+def _set_member(tree, i, sub):
     return jax.tree_util.tree_map(lambda a, b: a.at[i].set(b), tree, sub)
 
 
