@@ -24,7 +24,12 @@ __all__ = ["parts", "extra_rows"]
 
 
 def parts(c) -> dict:
-    """``{name: fn(study, summary) -> dict}`` of the parts config ``c`` computes, in order."""
+    """``{name: fn(study, summary) -> dict}`` of the parts config ``c`` computes, in order.
+
+    The longest parts come last: a two-process study's helper takes units from the back
+    (:mod:`tnn.study.jobs`), so it starts on them while the main process works through the short
+    ones (``--quick``: the two processes finished their parts 6 s apart with ``minima`` in the
+    middle of the list, where the helper reached it last). No part reads another part."""
     from tnn.study.ceiling import ceiling
 
     out = {"ceiling": ceiling}
@@ -32,21 +37,21 @@ def parts(c) -> dict:
         out["drift"] = drift
     if "generalization" in c.sections:
         out["onsite"] = onsite
-    if "trainability" in c.sections:
-        from tnn.study.trainparts import blocks, minima, phase
-
-        out["landscape"] = landscape
-        out["phase"] = phase
-        out["blocks"] = blocks
-        out["minima"] = minima
-        if c.sens_seeds > 0:
-            out["sensitivity"] = sensitivity
-        out["gradvar"] = gradvar
     if "proxies" in c.sections:
         from tnn.study.proxies import probes
 
         out["pruning"] = pruning
         out["probes"] = probes
+    if "trainability" in c.sections:
+        from tnn.study.trainparts import blocks, minima, phase
+
+        if c.sens_seeds > 0:
+            out["sensitivity"] = sensitivity
+        out["gradvar"] = gradvar
+        out["landscape"] = landscape
+        out["blocks"] = blocks
+        out["phase"] = phase
+        out["minima"] = minima
     return out
 
 
