@@ -22,7 +22,7 @@ Choosing the folder (first match wins):
 The folder is capped at :data:`MAX_BYTES`: :func:`enable` removes the programs written longest ago
 until the folder fits (:func:`trim`), once, when a command starts. JAX's own cap is left off: it
 lists and stats every file of the folder for every program it stores, which cost a cold
-``tnn study --quick`` (about 2,600 programs a process) 11 s of system time. As with
+``tnn study --quick`` (about 1,000 programs stored) 11 s of system time. As with
 :mod:`tnn.threads`, importing ``tnn`` changes nothing: only the commands (and code that asks) turn the
 cache on. It must be turned on before the first compilation of the process to serve all of it.
 """

@@ -306,7 +306,7 @@ def _spin_core(E, V, gap_tol, lat: Lattice, method: str, trim, certificate: str 
     e_max = jnp.max(jnp.abs(Es))
     nan_input = ~(jnp.all(jnp.isfinite(E)) & jnp.all(jnp.isfinite(V)))
     # Both sectors (spin up, spin down) as one stacked computation: one batched LAPACK call per kind.
-    # Two such calls side by side in one program deadlock jaxlib 0.10.2 under vmap (README, known defects).
+    # Two such calls side by side in one program deadlock jaxlib 0.10.2 under vmap (README, the BHZ model).
     sectors = jnp.stack([W @ U[:, h:], W @ U[:, :h]])
 
     def one(Ws):
