@@ -202,7 +202,7 @@ def bott_from_states(W, px, py):
     """``(Bott index, ||[U_x, U_y]||)`` of the occupied states ``W`` ``(N, n)`` with the position phases
     ``px``, ``py`` (:func:`tnn.contractions.exact_bott_phases`). No LAPACK call but one ``eigvals``: the
     commutator's norm is a power iteration (an SVD here, batched twice in one program, deadlocks
-    jaxlib 0.10.2's CPU LAPACK kernels under vmap; README, the BHZ model)."""
+    jaxlib 0.10.2's CPU LAPACK kernels under vmap: a four-orbital system's two spin sectors did)."""
     n = W.shape[1]
     A = _realify(W)
     Zx, Zy = px[:, None] * W, py[:, None] * W
