@@ -133,7 +133,7 @@ def test_without_mixing_each_sector_is_its_spin_block():
 
 # Hung on jaxlib 0.10.2 (3 of 3 runs) while the two spin sectors were separate branches, each with its
 # own batched SVD: both XLA:CPU pool threads sat in lapack_zgesdd_ffi -> ParallelBatchMap ->
-# BlockingCounter::Wait (gdb). The sectors are now one stacked computation, with no SVD (README, known defects).
+# BlockingCounter::Wait (gdb). The sectors are now one stacked computation, with no SVD (README, the BHZ paragraph).
 def test_dataset_preset_labels_equal_kspace():
     spec = data.preset("bhz", n=16, chunk_size=16, shard_size=16, seed=3)
     assert spec.lattice() == lattice.square(8, 8, pbc=True, n_orb=4) and spec.n_sites == 256

@@ -298,3 +298,11 @@ def test_claims_give_each_unit_to_one_process_and_survive_a_dead_helper(tmp_path
     assert solo.take("data/ssh") and not solo.wait("data/ssh") and not (tmp_path / ".claims").exists()
     with pytest.raises(ValueError, match="`role`"):
         Claims(tmp_path, "worker", None)
+
+
+def test_current_memory_is_at_most_the_peak():
+    # Study.step drops compiled programs above CLEAR_ABOVE_GB of current resident memory
+    from tnn.study.units import current_gb, peak_gb
+
+    now = current_gb()
+    assert 0 < now <= peak_gb() + 1e-3
