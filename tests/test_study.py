@@ -154,6 +154,23 @@ def test_killed_study_resumes_only_what_is_missing(study, monkeypatch):
         run_study(dataclasses.replace(cfg, epochs=cfg.epochs + 1))
 
 
+def test_splits_too_large_to_cache_give_the_same_metrics(study, monkeypatch):
+    """Study.load keeps a split (raw or encoded) only up to CACHE_MAX_BYTES and re-reads larger ones
+    (the 2D Hamiltonians): with nothing cached, every split read from disk and encoded again, the
+    cnn's evaluation writes the same rows."""
+    import tnn.study.units as units
+
+    cfg, first = study
+    cfg = dataclasses.replace(cfg, jobs=1)
+    out = Path(first["out"])
+    csv_before = (out / "metrics.csv").read_text()
+    (out / "runs" / "cnn" / "eval.json").unlink()
+    monkeypatch.setattr(units, "CACHE_MAX_BYTES", 0)
+    again = run_study(cfg)
+    assert "cnn" not in again["reused"]
+    assert (out / "metrics.csv").read_text() == csv_before
+
+
 def test_no_keep_datasets_deletes_them(study):
     cfg, first = study
     out = Path(first["out"])

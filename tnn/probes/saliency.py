@@ -76,8 +76,9 @@ def saliency(model, params, features: Mapping[str, Any], y, batch_size: int = 64
 
 def params_fit(model, params, x) -> bool:
     """Whether ``params`` have the shapes ``model`` expects on input ``x`` (features, leading sample
-    axis): size-agnostic models fit every chain length, the MLP (fixed input size) only its own."""
-    x1 = jax.tree_util.tree_map(lambda a: np.asarray(a)[:1], dict(x))
+    axis, or the model's encoded input): size-agnostic models fit every chain length, the MLP (fixed
+    input size) only its own."""
+    x1 = jax.tree_util.tree_map(lambda a: np.asarray(a)[:1], dict(x) if isinstance(x, Mapping) else x)
     x1 = model.prepare(x1)
     try:  # shapes only: no compilation of the init on this input
         want = jax.eval_shape(model.init, jax.random.key(0), x1)

@@ -300,7 +300,7 @@ _RULES = {
 
 #: profile name -> field overrides of :class:`StudyConfig` (``default``: the dataclass defaults)
 PROFILES = {
-    # a smoke-size study: every section, every figure (122-127 s on 2 cores from an empty compilation cache, mostly compiling)
+    # a smoke-size study: every section, every figure (111-113 s on 2 cores from an empty compilation cache, mostly compiling)
     "quick": dict(seeds=(0, 1, 2), size=16, transfer_factors=(2,), n=600, splits=(0.6, 0.2, 0.2), n_test=60,
                   n_test_disorder=40, batch_size=16, inputs=("edge_modes",), input_models=("cnn",),
                   disorder=(0.0, 1.0), onsite=(1.0,), models=("topo-exact", "topo-random", "shallow", "cnn"),

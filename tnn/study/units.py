@@ -16,7 +16,7 @@ from tnn.study.config import NOT_RESULTS, StudyConfig
 from tnn.study.jobs import MAIN, Claims
 from tnn.study.sets import GAP_BINS
 
-__all__ = ["Study", "peak_gb", "current_gb", "CLEAR_ABOVE_GB", "score_member", "member_fits", "train_and_score", "prune_stage"]
+__all__ = ["Study", "peak_gb", "current_gb", "CLEAR_ABOVE_GB", "CACHE_MAX_BYTES", "score_member", "member_fits", "train_and_score", "prune_stage"]
 
 
 def peak_gb(children: bool = False) -> float:
@@ -34,6 +34,14 @@ def peak_gb(children: bool = False) -> float:
 
 #: resident memory (GB) above which a unit's end drops JAX's compiled executables (:meth:`Study.step`)
 CLEAR_ABOVE_GB = 0.6
+#: a loaded split whose input is larger than this (bytes) is not kept in :class:`Study`'s cache
+CACHE_MAX_BYTES = 2**26
+
+
+def _nbytes(x) -> int:
+    import jax
+
+    return sum(int(getattr(a, "nbytes", 0)) for a in jax.tree_util.tree_leaves(x))
 
 
 def current_gb() -> float:
@@ -129,18 +137,39 @@ class Study:
         """Free the cached splits of every input but ``input``."""
         self._cache = {k: v for k, v in self._cache.items() if k[2] == input}
 
-    def load(self, ds_name: str, split: str, mcfg, drop: bool = True):
-        """``(x, y, lat, info, gap)``: :func:`tnn.train.load_dataset` plus the k-space gap of each sample."""
+    def load(self, ds_name: str, split: str, mcfg, drop: bool = True, encoded: bool = False):
+        """``(x, y, lat, info, gap, kspace_class)``: :func:`tnn.train.load_dataset` plus the k-space gap
+        and class of each sample. ``encoded``: ``x`` is the model's input already encoded
+        (``make_model(mcfg, lat).prepare(x)``, cached apart). Arrays larger than :data:`CACHE_MAX_BYTES`
+        are returned but not cached: the raw 2D Hamiltonians and eigenvectors (complex ``N x N`` per
+        sample, 330 MB for 500 12x12 samples) held four test sets at once and took the helper
+        process past 2 GB, while their cell encodings are a sixteenth of that."""
+        from tnn.models import make_model
         from tnn.train import load_dataset
 
-        k = (ds_name, split, mcfg.resolved_input(), drop)
-        if k not in self._cache:
+        raw_key = (ds_name, split, mcfg.resolved_input(), drop)
+        key = raw_key
+        if encoded:
+            lat = self.sets[ds_name].spec.lattice()
+            key = raw_key + (("topo",) if mcfg.name == "topo" else (mcfg.resolved_encoding(lat), mcfg.radius),)
+        if key in self._cache:
+            return self._cache[key]
+        if raw_key in self._cache:
+            entry = self._cache[raw_key]
+        else:
             ds = self.sets[ds_name]
             x, y, lat, info = load_dataset(ds, mcfg, split, drop_ill_defined=drop)
             d = ds.load(split, ("kspace_gap", "ill_defined", "kspace_class"))
             keep = ~d["ill_defined"].astype(bool) if drop else np.ones(len(d["kspace_gap"]), bool)
-            self._cache[k] = (x, y, lat, info, d["kspace_gap"][keep], d["kspace_class"][keep])
-        return self._cache[k]
+            entry = (x, y, lat, info, d["kspace_gap"][keep], d["kspace_class"][keep])
+            if _nbytes(x) <= CACHE_MAX_BYTES:
+                self._cache[raw_key] = entry
+        if encoded:
+            x, y, lat, *rest = entry
+            entry = (make_model(mcfg, lat).prepare(x), y, lat, *rest)
+            if _nbytes(entry[0]) <= CACHE_MAX_BYTES:
+                self._cache[key] = entry
+        return entry
 
     def load_invariant(self, ds_name: str, split: str, mcfg, certified: bool = False):
         """``(x, y_rs, lat)``: like :meth:`load`, labelled by the rounded real-space invariant of each
@@ -231,8 +260,8 @@ def train_and_score(st: Study, tag: str, mname: str, mcfg, train_ds: str, tests:
     t0 = time.perf_counter()
     # the runs come grouped by input: splits loaded for another input are not read again (memory)
     st.keep_input(mcfg.resolved_input())
-    x, y, lat, info, _, _ = st.load(train_ds, "train", mcfg)
-    vx, vy, _, _, _, _ = st.load(train_ds, "val", mcfg)
+    x, y, lat, info, _, _ = st.load(train_ds, "train", mcfg, encoded=True)
+    vx, vy, _, _, _, _ = st.load(train_ds, "val", mcfg, encoded=True)
     model = make_model(mcfg, lat)
     x1 = jax.tree_util.tree_map(lambda a: a[:1], model.prepare(x))
     if train:
@@ -263,7 +292,7 @@ def train_and_score(st: Study, tag: str, mname: str, mcfg, train_ds: str, tests:
                       "note": f"n/a: {mcfg.resolved_input()} is not stored at this size (not size-agnostic)"}
                      for stage, plist in stages for s, _ in plist]
             continue
-        tx, ty, tlat, tinfo, gap, _ = st.load(ds_name, ds_split, mcfg)
+        tx, ty, tlat, tinfo, gap, _ = st.load(ds_name, ds_split, mcfg, encoded=True)
         tmodel = model if tlat == lat else make_model(mcfg, tlat)
         fits = tinfo["n"] > 0 and member_fits(model, members[0], tmodel, tx)
         preds[f"y/{split}"] = np.asarray(ty).astype(np.int8)
