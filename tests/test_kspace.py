@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from tnn import hamiltonians, kspace, lattice
+from tnn import bloch, hamiltonians, kspace, lattice, systems
 
 SQRT3 = np.sqrt(3.0)
 SX = np.array([[0, 1], [1, 0]], dtype=complex)
@@ -245,7 +245,9 @@ def test_coarse_fhs_grid_is_refined_or_nan():
     """On 4 x 4 and 5 x 5 grids FHS sums this gapped C = -1 model to 0 (a plaquette's flux wraps):
     the eager value refines the grid or raises naming `nk`; the jittable one is NaN on a grid too
     coarse for the gap and the integer on a fine one."""
-    c4, _, flux4 = kspace._fhs("haldane", kspace._check_params("haldane", COARSE), 4)
+    hal = systems.get("haldane")
+    p = {n: jnp.asarray(v) for n, v in COARSE.items()}
+    c4, _, flux4 = bloch.fhs(hal.bloch, p, 4, reciprocal=hal.reciprocal, critical_k=hal.critical_k)
     assert round(float(c4)) == 0 and float(flux4) > kspace.FHS_FLUX_MAX  # what nk = 4 used to return
     with pytest.raises(kspace.GridTooCoarseError, match="`nk`"):
         kspace.chern_number("haldane", COARSE, nk=4, max_nk=8)

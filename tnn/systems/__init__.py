@@ -17,7 +17,7 @@ from tnn.systems import bhz, haldane, kitaev, qwz, ssh
 from tnn.systems.base import DemoPanel, SweepAxis, SweepPreset, System
 
 __all__ = ["SYSTEMS", "System", "DemoPanel", "SweepAxis", "SweepPreset", "get", "builders", "presets",
-           "sweep_presets", "lookup"]
+           "sweep_presets", "lookup", "public_names"]
 
 #: name -> System, in the order of the demo's panels
 SYSTEMS: dict[str, System] = {
@@ -42,13 +42,21 @@ def builders() -> dict[str, Callable]:
     return {name: fn for s in SYSTEMS.values() for name, fn in s.builders.items()}
 
 
+def _modules() -> list:
+    import sys  # noqa: PLC0415
+
+    return [sys.modules[s.builders[next(iter(s.builders))].__module__] for s in SYSTEMS.values()]
+
+
+def public_names() -> list[str]:
+    """The public names of every system module (their ``__all__`` without ``SYSTEM``), in registry order."""
+    return [n for m in _modules() for n in getattr(m, "__all__", ()) if n != "SYSTEM"]
+
+
 def lookup(name: str):
     """The public object ``name`` of a system module (its ``__all__``), or None. ``tnn.hamiltonians``
     and ``tnn.kspace`` use it to keep ``tnn.hamiltonians.ssh``, ``tnn.kspace.qwz_bloch``, ... working."""
-    import sys  # noqa: PLC0415
-
-    for s in SYSTEMS.values():
-        module = sys.modules[s.builders[next(iter(s.builders))].__module__]
+    for module in _modules():
         if name in getattr(module, "__all__", ()) and name != "SYSTEM":
             return getattr(module, name)
     return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tnn import kspace
+from tnn import bloch
 
 #: integer invariants -1, 0, +1 in three clear colours; NaN (gapless: no invariant) in a fourth
 COLOURS = {-1: "#2166ac", 0: "#f7f7f7", 1: "#b2182b"}
@@ -17,7 +17,7 @@ def kspace_or_none(fn, xs) -> list:
     for x in xs:
         try:
             out.append(fn(x))
-        except kspace.GaplessError:
+        except bloch.GaplessError:
             out.append(None)
     return out
 

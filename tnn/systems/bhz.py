@@ -36,11 +36,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tnn import _checks, contractions, invariants, kspace, localizer, validity
-from tnn.hamiltonians import Terms, anderson_noise, block_family, build, complex_dtype, real_dtype
+from tnn import _checks, bloch, contractions, invariants, lattice, localizer, validity
+from tnn.assembly import Terms, anderson_noise, block_family, build, complex_dtype, real_dtype
 from tnn.invariants.checks import check_eigensystem, check_H, check_pbc, symmetry_broken
 from tnn.invariants.chern import bott_from_states, marker_sites
-from tnn.kspace import as_real as _real
+from tnn.bloch import as_real as _real
+from tnn.dists import choice, fixed, uniform
 from tnn.lattice import Lattice, check_lattice
 from tnn.systems import _demo
 from tnn.systems.base import DemoPanel, System
@@ -177,23 +178,23 @@ def _split_2(Ms):
 @functools.partial(jax.jit, static_argnames=("nk",))
 def _kspace_core(A, B, M, delta, nk: int):
     dtype = real_dtype(A, B, M, delta)
-    ks = kspace.bz_grid(_RECIPROCAL, nk, dtype)
+    ks = bloch.bz_grid(_RECIPROCAL, nk, dtype)
 
-    def bloch(k):
+    def at(k):
         return bhz_bloch(A, B, M, k, delta)
 
-    H = jax.vmap(jax.vmap(bloch))(ks)
+    H = jax.vmap(jax.vmap(at))(ks)
     E, V = jnp.linalg.eigh(H)
     W = V[..., :2]  # the two occupied bands (nk, nk, 4, 2)
     sz = jnp.asarray([1.0, 1.0, -1.0, -1.0], dtype=W.dtype)
     s, lo, up = _split_2(jnp.einsum("...ia,i,...ib->...ab", jnp.conj(W), sz, W))
     Wm = jnp.einsum("...ia,...a->...i", W, lo)[..., None]
     Wp = jnp.einsum("...ia,...a->...i", W, up)[..., None]
-    Ec = jnp.linalg.eigvalsh(jax.vmap(bloch)(jnp.asarray(_TRIM, dtype)))
+    Ec = jnp.linalg.eigvalsh(jax.vmap(at)(jnp.asarray(_TRIM, dtype)))
     gap = jnp.minimum(jnp.min(E[..., 2]), jnp.min(Ec[..., 2])) - jnp.maximum(jnp.max(E[..., 1]), jnp.max(Ec[..., 1]))
     spin_gap = jnp.min(jnp.minimum(s[..., 1], -s[..., 0]))
-    cp, fp = kspace.fhs_flux(Wp)
-    cm, fm = kspace.fhs_flux(Wm)
+    cp, fp = bloch.fhs_flux(Wp)
+    cm, fm = bloch.fhs_flux(Wm)
     return (cp - cm) / 2, gap, spin_gap, jnp.maximum(fp, fm)
 
 
@@ -211,7 +212,7 @@ def bhz_kspace(A, B, M, spin_mixing=0.0, nk: int = 48):
     A, B, M, delta = (_checks.as_param(n, x, ()) for n, x in zip(_PARAMS, (A, B, M, spin_mixing)))
     nk = _checks.check_int("nk", nk, 4)
     c, gap, spin_gap, flux = _kspace_core(A, B, M, delta, nk)
-    ok = (gap > 0) & (spin_gap > SPIN_GAP_TOL) & (flux < kspace.FHS_FLUX_MAX)
+    ok = (gap > 0) & (spin_gap > SPIN_GAP_TOL) & (flux < bloch.FHS_FLUX_MAX)
     return jnp.where(ok, c + 0.0, jnp.nan), gap, spin_gap  # + 0.0: no -0.0
 
 
@@ -416,8 +417,6 @@ def _dataset_terms(theta, lat, ranges, disorder, w, key):
 
 
 def _base(**kw) -> dict:
-    from tnn.data.spec import choice, fixed, uniform  # noqa: PLC0415  (tnn.data asks the registry)
-
     base = dict(
         model="bhz", size=(8, 8), pbc=True,
         params=(fixed("A", _A), fixed("B", 1.0), uniform("M", -2.0, 10.0), choice("spin_mixing", 0.0, 0.3)),
@@ -433,8 +432,6 @@ PRESETS = {"bhz": lambda: _base()}
 
 # ------------------------------------------------------------------------------ demo panel
 def _demo_run(quick: bool, key):
-    from tnn import lattice  # noqa: PLC0415
-
     n = 8 if quick else 10
     ms = np.linspace(-2.0, 10.0, 13 if quick else 25)
     delta = 0.3

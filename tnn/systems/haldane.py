@@ -15,9 +15,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tnn import _checks, kspace
-from tnn.hamiltonians import Terms, anderson_noise, build, complex_dtype, real_dtype
-from tnn.kspace import as_real as _real, phase as _phase
+from tnn import _checks, bloch, invariants, lattice
+from tnn.assembly import Terms, anderson_noise, build, complex_dtype, real_dtype
+from tnn.bloch import as_real as _real, phase as _phase
+from tnn.dists import choice, fixed, uniform
 from tnn.lattice import Lattice, check_lattice
 from tnn.systems import _demo
 from tnn.systems.base import CHERN_2D, DemoPanel, SweepAxis, SweepPreset, System
@@ -134,6 +135,29 @@ def haldane_bloch(t1, t2, phi, M, k):
     hab = t1.astype(c) * nn
     return jnp.stack([jnp.stack([diag[0], hab]), jnp.stack([jnp.conj(hab), diag[1]])])
 
+_NAMES = ("t1", "t2", "phi", "M")
+
+
+def _bloch(p, k, ranges):
+    return haldane_bloch(p["t1"], p["t2"], p["phi"], p["M"], k)
+
+
+_RECIPROCAL = 2 * np.pi * np.linalg.inv(_A_HONEY).T
+#: the off-diagonal t1 f(k) vanishes only at K and K' (on the grid only when 3 divides nk)
+_CRITICAL_K = np.array([[4 * np.pi / 3, 0.0], [-4 * np.pi / 3, 0.0]])
+
+
+def _kspace(p, ranges, nk):
+    p = {n: _checks.as_param(f"params[{n!r}]", p[n]) for n in _NAMES}
+    return bloch.chern_number_and_gap(_bloch, p, nk, reciprocal=_RECIPROCAL, critical_k=_CRITICAL_K)
+
+
+def _chern(t1, t2, phi, M, nk: int = 48):
+    """The FHS Chern number of Haldane's model (:func:`tnn.bloch.chern_number`: an int, a float when traced)."""
+    p = {n: _checks.as_param(n, v) for n, v in zip(_NAMES, (t1, t2, phi, M))}
+    return bloch.chern_number(_bloch, p, nk, reciprocal=_RECIPROCAL, critical_k=_CRITICAL_K, name="haldane")
+
+
 # ------------------------------------------------------------------------------ datasets
 def _dataset_terms(theta, lat, ranges, disorder, w, key):
     # Clean samples build without disorder (a traced zero strength would ask for a key).
@@ -142,8 +166,6 @@ def _dataset_terms(theta, lat, ranges, disorder, w, key):
 
 def _base(**kw) -> dict:
     import math  # noqa: PLC0415
-
-    from tnn.data.spec import choice, fixed, uniform  # noqa: PLC0415  (tnn.data asks the registry)
 
     # t2 = 0.2 < t1 / 3 keeps the half-filling gap direct; the transition |M| = 3 sqrt(3) t2 |sin phi|
     # (up to 1.04) lies inside the M range for most phi, so all three classes are common.
@@ -165,8 +187,6 @@ _DEMO_T2 = 0.15
 
 
 def _demo_run(quick: bool, key):
-    from tnn import invariants, lattice  # noqa: PLC0415
-
     nh = 9 if quick else 12
     phis = np.linspace(-np.pi, np.pi, 25 if quick else 31)
     Ms = np.linspace(-1.0, 1.0, 25 if quick else 31)
@@ -180,10 +200,10 @@ def _demo_run(quick: bool, key):
 
     hb = np.asarray(jax.lax.map(point, jnp.stack([P.ravel(), MM.ravel()], -1))).reshape(P.shape)
 
-    # k space under vmap: tnn.kspace.chern_number returns floats (NaN where gapless) when traced
+    # k space under vmap: the FHS Chern number is a float (NaN where gapless) when traced
     @jax.jit
     def k_ref(phi, M):
-        return jax.vmap(lambda p, m: kspace.chern_number("haldane", {"t1": 1.0, "t2": t2, "phi": p, "M": m}, nk=24))(
+        return jax.vmap(lambda p, m: _chern(1.0, t2, p, m, nk=24))(
             phi, M)
 
     hk = np.asarray(k_ref(jnp.asarray(P.ravel()), jnp.asarray(MM.ravel()))).reshape(P.shape)
@@ -224,8 +244,6 @@ _SWEEP_T1, _SWEEP_T2 = 1.0, 0.2
 def _sweep(size: int):
     """``haldane``: the Bott index over ``(phi, M)`` at ``t1 = 1, t2 = 0.2`` on a periodic
     ``size x size`` sample."""
-    from tnn import invariants, lattice  # noqa: PLC0415
-
     lat = lattice.honeycomb(size, size, pbc=True)
 
     def haldane_bott(phi, M):
@@ -254,11 +272,10 @@ SYSTEM = System(
     params=("t1", "t2", "phi", "M"),
     builders={"haldane": haldane, "haldane_terms": haldane_terms},
     check_core=(_haldane_check, _haldane_core),
-    bloch=lambda p, k, ranges: haldane_bloch(p["t1"], p["t2"], p["phi"], p["M"], k),
-    reciprocal=2 * np.pi * np.linalg.inv(_A_HONEY).T,
-    kspace=lambda p, ranges, nk: kspace.chern_number_and_gap("haldane", p, nk),
-    # the off-diagonal t1 f(k) vanishes only at K and K' (on the grid only when 3 divides nk)
-    critical_k=np.array([[4 * np.pi / 3, 0.0], [-4 * np.pi / 3, 0.0]]),
+    bloch=_bloch,
+    reciprocal=_RECIPROCAL,
+    kspace=_kspace,
+    critical_k=_CRITICAL_K,
     sample_names=lambda ranges: ("t1", "t2", "phi", "M"),
     to_params=lambda theta, ranges: {name: theta[i] for i, name in enumerate(("t1", "t2", "phi", "M"))},
     dataset_terms=_dataset_terms,

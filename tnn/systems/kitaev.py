@@ -31,8 +31,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tnn import _checks, kspace
-from tnn.hamiltonians import Terms, build, complex_dtype, real_dtype, uniform_noise
+from tnn import _checks, bloch, invariants, lattice
+from tnn.assembly import Terms, build, complex_dtype, real_dtype, uniform_noise
+from tnn.dists import choice, fixed, uniform
 from tnn.lattice import Lattice, check_lattice
 from tnn.systems import _demo
 from tnn.systems.base import DemoPanel, SweepAxis, SweepPreset, System
@@ -107,21 +108,21 @@ def kitaev_chain(mu, t, delta, lat: Lattice, mu_disorder=0.0, key=None) -> jax.A
 # ------------------------------------------------------------------------------ k space
 def kitaev_bloch(mu, t, delta, k):
     """Bloch matrix ``(2, 2)`` in the (a, b) basis at scalar ``k``: ``[[0, conj q], [q, 0]]``."""
-    (mu, t, delta, k), c = kspace.as_real(mu, t, delta, k)
+    (mu, t, delta, k), c = bloch.as_real(mu, t, delta, k)
     taus = kitaev_taus(mu, t, delta).astype(c)
     r = jnp.asarray(RANGES, dtype=k.dtype)
-    q = jnp.asarray(1j, dtype=c) * jnp.sum(taus * kspace.phase(r * k, c))
+    q = jnp.asarray(1j, dtype=c) * jnp.sum(taus * bloch.phase(r * k, c))
     z = jnp.zeros_like(q)
     return jnp.stack([jnp.stack([z, jnp.conj(q)]), jnp.stack([q, z])])
 
 
 def _kspace(p, ranges, nk):
-    return kspace.winding_number_and_gap(kitaev_taus(p["mu"], p["t"], p["delta"]), RANGES, nk)
+    return bloch.winding_number_and_gap(kitaev_taus(p["mu"], p["t"], p["delta"]), RANGES, nk)
 
 
 def winding_number(mu, t, delta) -> int:
     """Exact k-space winding number (an ``int``; :class:`tnn.kspace.GaplessError` when gapless)."""
-    return kspace.winding_number(np.array([t - delta, mu, t + delta], dtype=float), RANGES)
+    return bloch.winding_number(np.array([t - delta, mu, t + delta], dtype=float), RANGES)
 
 
 # ------------------------------------------------------------------------------ datasets
@@ -141,8 +142,6 @@ def _zero_energy_columns(theta, ranges, disorder, w, key, n):
 
 
 def _base(**kw) -> dict:
-    from tnn.data.spec import fixed, uniform  # noqa: PLC0415  (tnn.data asks the registry)
-
     # |mu| < 2 is topological with W = sign(delta): mu in [-3, 3] gives both phases, delta in [-1, 1] both signs.
     base = dict(
         model="kitaev", size=(40,), pbc=False,
@@ -155,8 +154,6 @@ def _base(**kw) -> dict:
 
 
 def _disordered() -> dict:
-    from tnn.data.spec import choice  # noqa: PLC0415
-
     return _base(disorder="mu", strength=choice("W", 0.5, 1.0))
 
 
@@ -168,8 +165,6 @@ _DEMO_DELTA = 0.5
 
 
 def _demo_run(quick: bool, key):
-    from tnn import invariants, lattice  # noqa: PLC0415
-
     L = 40 if quick else 80
     mus = np.linspace(-3.0, 3.0, 21 if quick else 41)
     obc, pbc = lattice.chain(L, pbc=False), lattice.chain(L, pbc=True)
@@ -194,7 +189,7 @@ def _demo_run(quick: bool, key):
     mu_fine = np.linspace(mus[0], mus[-1], 1201)
     taus = jnp.stack([jnp.full_like(mu_fine, 1.0 - _DEMO_DELTA), jnp.asarray(mu_fine),
                       jnp.full_like(mu_fine, 1.0 + _DEMO_DELTA)], axis=-1)
-    w_fine = jax.jit(jax.vmap(lambda tau: kspace.winding_number(tau, RANGES)))(taus)
+    w_fine = jax.jit(jax.vmap(lambda tau: bloch.winding_number(tau, RANGES)))(taus)
     return rep, (mu_fine, np.asarray(w_fine))
 
 
@@ -222,8 +217,6 @@ def _sweep_mu_delta(size: int):
     """``kitaev-mu-delta``: the winding number over ``(mu, delta)`` at ``t = 1``, periodic chain of
     ``size`` cells. k space: ``sign(delta t)`` for ``|mu| < 2|t|``, 0 for ``|mu| > 2|t|``; gapless
     on ``|mu| = 2|t|`` and on ``delta = 0`` between them."""
-    from tnn import invariants, lattice  # noqa: PLC0415
-
     lat = lattice.chain(size, pbc=True)
 
     def kitaev_winding(mu, delta):

@@ -14,9 +14,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tnn import _checks, kspace
-from tnn.hamiltonians import Terms, anderson_noise, block_family, build, complex_dtype
-from tnn.kspace import as_real as _real, phase as _phase
+from tnn import _checks, bloch, invariants, lattice
+from tnn.assembly import Terms, anderson_noise, block_family, build, complex_dtype
+from tnn.bloch import as_real as _real, phase as _phase
+from tnn.dists import choice, uniform
 from tnn.lattice import Lattice, check_lattice
 from tnn.systems import _demo
 from tnn.systems.base import CHERN_2D, DemoPanel, SweepAxis, SweepPreset, System
@@ -90,6 +91,27 @@ def qwz_bloch(m, k):
     hy = _phase(-ky, c) * ty + _phase(ky, c) * ty.conj().T
     return onsite + hx + hy
 
+
+def _bloch(p, k, ranges):
+    return qwz_bloch(p["m"], k)
+
+
+_RECIPROCAL = 2 * np.pi * np.eye(2)
+#: the d-vector vanishes only at the four TRIM points
+_CRITICAL_K = np.array([[0.0, 0.0], [np.pi, 0.0], [0.0, np.pi], [np.pi, np.pi]])
+
+
+def _kspace(p, ranges, nk):
+    p = {"m": _checks.as_param("params['m']", p["m"])}
+    return bloch.chern_number_and_gap(_bloch, p, nk, reciprocal=_RECIPROCAL, critical_k=_CRITICAL_K)
+
+
+def _chern(m, nk: int = 48):
+    """The FHS Chern number of QWZ at ``m`` (:func:`tnn.bloch.chern_number`: an int, a float when traced)."""
+    return bloch.chern_number(_bloch, {"m": _checks.as_param("m", m)}, nk, reciprocal=_RECIPROCAL,
+                              critical_k=_CRITICAL_K, name="qwz")
+
+
 # ------------------------------------------------------------------------------ datasets
 def _dataset_terms(theta, lat, ranges, disorder, w, key):
     # Clean samples build without disorder (a traced zero strength would ask for a key).
@@ -97,8 +119,6 @@ def _dataset_terms(theta, lat, ranges, disorder, w, key):
 
 
 def _base(**kw) -> dict:
-    from tnn.data.spec import choice, uniform  # noqa: PLC0415  (tnn.data asks the registry)
-
     base = dict(
         model="qwz", size=(12, 12), pbc=False, params=(uniform("m", -3.0, 3.0),),
         disorder="anderson", strength=choice("W", 0.0, 1.0, 2.0), classes=(-1, 0, 1), balance=True,
@@ -113,8 +133,6 @@ PRESETS = {"qwz": lambda: _base(), "qwz-pbc": lambda: _base(pbc=True)}
 
 # ------------------------------------------------------------------------------ demo panel
 def _demo_run(quick: bool, key):
-    from tnn import invariants, lattice  # noqa: PLC0415
-
     # Sizes large enough for certified values away from the transitions (tnn.validity: at 8 x 8 the
     # correlations at m = +-1.5 reach across the torus).
     n = 10 if quick else 14
@@ -128,11 +146,11 @@ def _demo_run(quick: bool, key):
         return b, c
 
     bott, marker = (np.asarray(a) for a in jax.lax.map(point, jnp.asarray(ms)))
-    c_k = _demo.kspace_or_none(lambda m: kspace.chern_number("qwz", {"m": float(m)}), ms)
+    c_k = _demo.kspace_or_none(lambda m: _chern(float(m)), ms)
     rep = {"bott_size": n, "marker_size": 2 * n, "m": ms.tolist(), "kspace": c_k,
            "bott": bott.tolist(), "marker_bulk": marker.tolist()}
     m_fine = np.linspace(ms[0], ms[-1], 1201)
-    c_fine = jax.jit(jax.vmap(lambda m: kspace.chern_number("qwz", {"m": m}, nk=24)))(jnp.asarray(m_fine))
+    c_fine = jax.jit(jax.vmap(lambda m: _chern(m, nk=24)))(jnp.asarray(m_fine))
     return rep, (m_fine, np.asarray(c_fine))
 
 
@@ -159,8 +177,6 @@ def _demo_summary(q) -> list[str]:
 def _sweep_disorder(size: int):
     """``qwz-disorder``: the Bott index over ``(m, W)`` with Anderson disorder ``W`` on a periodic
     ``size x size`` sample."""
-    from tnn import invariants, lattice  # noqa: PLC0415
-
     lat = lattice.square(size, size, pbc=True)
 
     def qwz_bott_disordered(m, W, key):
@@ -190,11 +206,10 @@ SYSTEM = System(
     params=("m",),
     builders={"qwz": qwz, "qwz_terms": qwz_terms},
     check_core=(_qwz_check, _qwz_core),
-    bloch=lambda p, k, ranges: qwz_bloch(p["m"], k),
-    reciprocal=2 * np.pi * np.eye(2),
-    kspace=lambda p, ranges, nk: kspace.chern_number_and_gap("qwz", p, nk),
-    # the d-vector vanishes only at the four TRIM points
-    critical_k=np.array([[0.0, 0.0], [np.pi, 0.0], [0.0, np.pi], [np.pi, np.pi]]),
+    bloch=_bloch,
+    reciprocal=_RECIPROCAL,
+    kspace=_kspace,
+    critical_k=_CRITICAL_K,
     sample_names=lambda ranges: ("m",),
     to_params=lambda theta, ranges: {"m": theta[0]},
     dataset_terms=_dataset_terms,

@@ -12,9 +12,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tnn import _checks, kspace
-from tnn.hamiltonians import Terms, build, check_ranges, uniform_noise
-from tnn.kspace import as_real as _real, phase as _phase
+from tnn import _checks, bloch, invariants, lattice, validity
+from tnn.assembly import Terms, build, check_ranges, uniform_noise
+from tnn.bloch import as_real as _real, phase as _phase
+from tnn.dists import choice, uniform
 from tnn.lattice import Lattice, check_lattice
 from tnn.systems import _demo
 from tnn.systems.base import DemoPanel, SweepAxis, SweepPreset, System
@@ -124,8 +125,6 @@ def _zero_energy_columns(theta, ranges, disorder, w, key, n):
 
 
 def _base(**kw) -> dict:
-    from tnn.data.spec import uniform  # noqa: PLC0415  (tnn.data asks the registry)
-
     ranges = (-1, 0, 1, 2)
     base = dict(
         model="ssh", size=(50,), pbc=False, ranges=ranges,
@@ -138,8 +137,6 @@ def _base(**kw) -> dict:
 
 
 def _disordered(kind: str) -> dict:
-    from tnn.data.spec import choice  # noqa: PLC0415
-
     return _base(disorder=kind, strength=choice("W", 0.5, 1.0))
 
 
@@ -154,8 +151,6 @@ PRESETS = {
 
 # ------------------------------------------------------------------------------ demo panel
 def _demo_run(quick: bool, key):
-    from tnn import invariants, lattice  # noqa: PLC0415
-
     L = 40 if quick else 80
     ratios = np.linspace(0.05, 1.95, 20 if quick else 39)
     ts = jnp.stack([jnp.asarray(ratios), jnp.ones_like(jnp.asarray(ratios))], axis=-1)
@@ -170,7 +165,7 @@ def _demo_run(quick: bool, key):
 
     keys = jax.random.split(jax.random.fold_in(key, 1), len(ratios))
     w_obc, w_pbc, w_dis = (np.asarray(a) for a in jax.vmap(point)(ts, keys))
-    w_k = _demo.kspace_or_none(lambda r: kspace.winding_number((float(r), 1.0)), ratios)
+    w_k = _demo.kspace_or_none(lambda r: bloch.winding_number((float(r), 1.0)), ratios)
     clean = [i for i, w in enumerate(w_k) if w is not None and abs(ratios[i] - 1.0) > 0.25]
     rep = {
         "L": L, "v_over_w": ratios.tolist(), "kspace": w_k,
@@ -180,7 +175,7 @@ def _demo_run(quick: bool, key):
         ),
     }
     r_fine = np.linspace(ratios[0], ratios[-1], 801)
-    w_fine = jax.jit(jax.vmap(lambda v: kspace.winding_number(jnp.stack([v, jnp.ones_like(v)]))))(jnp.asarray(r_fine))
+    w_fine = jax.jit(jax.vmap(lambda v: bloch.winding_number(jnp.stack([v, jnp.ones_like(v)]))))(jnp.asarray(r_fine))
     return rep, (r_fine, np.asarray(w_fine))
 
 
@@ -207,8 +202,6 @@ SSH_INTER_RATIO = 0.5
 
 def _sweep_vw(size: int):
     """``ssh-vw``: the winding number over ``(v, w)``, periodic chain; k space: ``|v| = |w|``."""
-    from tnn import invariants, lattice  # noqa: PLC0415
-
     lat = lattice.chain(size, pbc=True)
 
     def ssh_winding(v, w):
@@ -225,8 +218,6 @@ def _sweep_disorder(size: int):
     ``w < 1`` turned topological) and the strong-disorder transition back to 0
     (:func:`ssh_critical_w`). Equal widths would have no finite-``W`` transition
     (:func:`tnn.validity.ssh_bond_lyapunov`)."""
-    from tnn import invariants, lattice  # noqa: PLC0415
-
     lat = lattice.chain(size, pbc=True)
     # The builder draws one width for every bond; unit-width noise split by bond family (masks of
     # the clean intracell and intercell bonds) gives each family its own width, same distribution.
@@ -250,8 +241,6 @@ def ssh_critical_w(W, v: float = 1.0, ratio: float = SSH_INTER_RATIO):
     (-> float) or array (-> array of the same shape), by bisection in ``0 < w < 100``; NaN where
     there is no root there.
     """
-    from tnn import validity  # noqa: PLC0415
-
     Ws = np.asarray(W, dtype=float)
     # -gamma(w) = E ln|w + ratio W u'| - E ln|v + W u| increases with w > 0
     g = lambda w: -validity.ssh_bond_lyapunov(v, w, Ws, ratio * Ws)  # noqa: E731
@@ -297,7 +286,7 @@ SYSTEM = System(
     check_core=(_ssh_check, _ssh_core),
     bloch=lambda p, k, ranges: ssh_bloch(p["t"], k, ranges),
     reciprocal=np.array([[2 * np.pi]]),
-    kspace=lambda p, ranges, nk: kspace.winding_number_and_gap(p["t"], ranges, nk),
+    kspace=lambda p, ranges, nk: bloch.winding_number_and_gap(p["t"], ranges, nk),
     kspace_nk=512,
     uses_ranges=True,
     default_ranges=(0, 1),

@@ -1,0 +1,133 @@
+"""The package's layers (issue 21): no import cycle and no arrow up, imports inside functions counted.
+
+Each module of ``tnn`` belongs to one layer of :data:`LAYERS` (bottom first); a module may import
+modules of its own layer or of layers below it, never above, and the graph of modules has no cycle.
+A lazy import inside a function hides a cycle from Python, not from a reader: it counts the same.
+A new top-level module or subpackage must be given a layer here (the test names it).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PKG = ROOT / "tnn"
+
+#: bottom first; a name is a top-level module (``lattice``) or subpackage (``data``) of ``tnn``
+LAYERS = (
+    ("_checks", "precision", "threads", "results", "compile_cache", "intervals", "lyapunov"),
+    ("lattice",),
+    ("operators", "assembly", "bloch", "dists"),  # the operator engine and the parameter distributions
+    ("contractions", "invariants", "validity", "localizer", "kpm"),
+    ("systems",),
+    ("hamiltonians", "kspace", "__init__"),  # facades that keep the public names
+    ("data", "models", "train"),
+    ("landscape", "prune", "sweeps"),
+    ("study", "trainability", "probes", "demo", "sweep_presets"),
+    ("cli",),
+)
+LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
+
+
+def _module(file: Path) -> str:
+    parts = file.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _unit(module: str) -> str:
+    """The layer unit of a dotted module: its top-level module or subpackage (``__init__`` for ``tnn``)."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def _graph() -> dict[str, set[str]]:
+    files = sorted(PKG.rglob("*.py"))
+    modules = {_module(f): f for f in files}
+
+    def resolve(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {m: set() for m in modules}
+    for mod, file in modules.items():
+        for node in ast.walk(ast.parse(file.read_text(), filename=str(file))):
+            targets = []
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = mod.split(".")
+                    base = base[: len(base) - node.level + (1 if file.name == "__init__.py" else 0)]
+                    src = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    src = node.module or ""
+                if src.split(".")[0] == "tnn":
+                    targets = [f"{src}.{a.name}" if f"{src}.{a.name}" in modules else src for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names if a.name.split(".")[0] == "tnn"]
+            for t in targets:
+                r = resolve(t)
+                if r is not None and r != mod:
+                    graph[mod].add(r)
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index, low, stack, on, out = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_every_module_has_a_layer():
+    missing = sorted({_unit(m) for m in _graph()} - set(LAYER))
+    assert not missing, f"give these a layer in tests/test_layers.py LAYERS: {missing}"
+
+
+def test_no_import_cycle():
+    cycles = _cycles(_graph())
+    assert not cycles, "import cycles (imports inside functions counted):\n" + "\n".join(" <-> ".join(c) for c in cycles)
+
+
+def _arrows_up(graph: dict[str, set[str]]) -> list[str]:
+    return [f"{a} -> {b} ({_unit(a)}: layer {LAYER[_unit(a)]}, {_unit(b)}: layer {LAYER[_unit(b)]})"
+            for a, targets in sorted(graph.items()) for b in sorted(targets)
+            if _unit(a) in LAYER and _unit(b) in LAYER and LAYER[_unit(b)] > LAYER[_unit(a)]]
+
+
+def test_no_arrow_up():
+    up = _arrows_up(_graph())
+    assert not up, "imports that run up a layer:\n" + "\n".join(up)
+
+
+def test_the_checker_sees_cycles_and_arrows_up():
+    """The checks on hand-made graphs, and a function-level import in the real one."""
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+    assert _arrows_up({"tnn.lattice": {"tnn.systems.ssh"}, "tnn.systems.ssh": {"tnn.lattice"}}) == [
+        "tnn.lattice -> tnn.systems.ssh (lattice: layer 1, systems: layer 4)"]
+    assert "tnn.landscape" in _graph()["tnn.study.analyses"]  # imported inside a function there
