@@ -414,7 +414,7 @@ def test_sparse_builder_matches_dense(model, lat, params, kw):
     S = hamiltonians.sparse(model, params, lat, key=key, **kw)
     assert S.shape == dense.shape and S.dtype == dense.dtype
     np.testing.assert_allclose(S.todense(), dense, atol=1e-15)
-    v = jax.random.normal(jax.random.key(1), (lat.n_sites,))
+    v = jax.random.normal(jax.random.key(1), (lat.n_sites,)).astype(S.dtype)
     np.testing.assert_allclose(S @ v, dense @ v, atol=1e-13)
     # jittable with the lattice static, values traced
     f = jax.jit(lambda p, k: hamiltonians.sparse(model, p, lat, key=k, **kw).todense())

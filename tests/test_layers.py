@@ -131,3 +131,13 @@ def test_the_checker_sees_cycles_and_arrows_up():
     assert _arrows_up({"tnn.lattice": {"tnn.systems.ssh"}, "tnn.systems.ssh": {"tnn.lattice"}}) == [
         "tnn.lattice -> tnn.systems.ssh (lattice: layer 1, systems: layer 4)"]
     assert "tnn.landscape" in _graph()["tnn.study.analyses"]  # imported inside a function there
+
+
+def test_argument_parsing_lives_in_the_cli_package():
+    """Every argparse parser is in ``tnn/cli/`` (the library modules the commands call hold none)."""
+    found = [str(f.relative_to(ROOT)) for f in sorted(PKG.rglob("*.py"))
+             if not f.is_relative_to(PKG / "cli")
+             and any(isinstance(n, (ast.Import, ast.ImportFrom))
+                     and "argparse" in ([a.name for a in n.names] if isinstance(n, ast.Import) else [n.module or ""])
+                     for n in ast.walk(ast.parse(f.read_text())))]
+    assert not found, f"argparse imported outside tnn/cli: {found}"

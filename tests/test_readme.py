@@ -34,7 +34,7 @@ def test_readme_cli_commands_exist_and_dataset_example_feeds_a_baseline():
     """The commands in the README's command list parse, and the `tnn data generate` example stores the
     feature the baselines of `tnn train` read by default."""
     from tnn import cli
-    from tnn.data.cli import spec_from_args
+    from tnn.cli.data import spec_from_args
     from tnn.models import ModelConfig
 
     parser = cli.build_parser()

@@ -186,3 +186,18 @@ def test_kitaev_sweep_preset_matches_kspace(tmp_path):
     for mu, delta, w in [(0.0, 1.5, 1), (0.0, -0.75, -1), (3.0, 0.75, 0), (-3.0, -0.75, 0)]:
         assert da.sel(mu=mu, delta=delta).item() == pytest.approx(w, abs=1e-3), (mu, delta)
     assert (out / "phase_diagram.png").stat().st_size > 0
+
+
+def test_one_class_rounding_for_numpy_and_jax():
+    """systems.nearest_class: the nearest integer (halves to even), INVALID_CLASS where not finite or not
+    defined; NumPy in, NumPy out; JAX in (traced too), JAX out; the same classes either way."""
+    v = np.array([0.4, 0.5, 1.5, -0.6, 2.0000001, np.nan, np.inf, 1.0])
+    defined = np.array([True] * 7 + [False])
+    cls, ok = systems.nearest_class(v, defined)
+    assert isinstance(cls, np.ndarray) and cls.dtype == np.int32
+    np.testing.assert_array_equal(cls, [0, 0, 2, -1, 2, systems.INVALID_CLASS, systems.INVALID_CLASS, systems.INVALID_CLASS])
+    np.testing.assert_array_equal(ok, [True] * 5 + [False] * 3)
+    jcls, jok = jax.jit(systems.nearest_class)(jnp.asarray(v), jnp.asarray(defined))
+    assert isinstance(jcls, jax.Array)
+    np.testing.assert_array_equal(jcls, cls)
+    np.testing.assert_array_equal(jok, ok)

@@ -1,9 +1,9 @@
 """The tnn command: datasets, training, the learnability study and phase-diagram demos.
 
-Argument parsing lives in CLI modules only: ``tnn.cli.demo``, ``tnn.cli.sweep``, ``tnn.data.cli``,
-``tnn.train.cli`` (and the study's, issue 14). Each module listed in ``_COMMAND_MODULES`` defines
-``register_cli(subparsers)``, which adds its parser(s) and sets ``func`` on them; the library modules
-they call (``tnn.demo``, ``tnn.sweep_presets``, ``tnn.data``, ``tnn.train``) hold no argparse.
+Argument parsing lives in this package only: ``tnn.cli.demo``, ``tnn.cli.data``, ``tnn.cli.train``,
+``tnn.cli.study``, ``tnn.cli.sweep``. Each defines ``register_cli(subparsers)``, which adds its
+parser(s) and sets ``func`` on them; the library modules they call (``tnn.demo``,
+``tnn.sweep_presets``, ``tnn.data``, ``tnn.train``, ``tnn.study``) hold no argparse.
 
 Every command runs BLAS/LAPACK single-threaded unless told otherwise (:mod:`tnn.threads`:
 ``--blas-threads``, ``TNN_BLAS_THREADS``, or a user-set ``OPENBLAS_NUM_THREADS``) and keeps its compiled
@@ -19,7 +19,7 @@ import argparse
 import importlib
 import sys
 
-_COMMAND_MODULES = ("tnn.cli.demo", "tnn.data", "tnn.train", "tnn.study", "tnn.cli.sweep")
+_COMMAND_MODULES = ("tnn.cli.demo", "tnn.cli.data", "tnn.cli.train", "tnn.cli.study", "tnn.cli.sweep")
 
 _EPILOG = (
     "BLAS threads: every command runs LAPACK with one thread (threads of OpenBLAS busy-wait and slow "

@@ -17,7 +17,7 @@ labels and features of each sample: :func:`compute_samples`, :func:`preflight`),
 :mod:`~tnn.data.exact` (the exact labels, ``xi`` and the distance to the transition),
 :mod:`~tnn.data.eigensystem` (eigenvector gauge, chiral eigensystem), :mod:`~tnn.data.generation`
 (shards, manifest, resume, worker processes: :func:`generate`), :mod:`~tnn.data.store` (reading),
-:mod:`~tnn.data.cli` (``tnn data``).
+:mod:`~tnn.data.info` (what a dataset holds; ``tnn data info``, whose parser is :mod:`tnn.cli.data`).
 
 Stored arrays (leading sample axis ``S``; ``N = n_orb * n_cells`` sites, ``L`` chain cells)
 ------------------------------------------------------------------------------------------
@@ -90,7 +90,7 @@ the stored eigenvectors, which float32 cannot; the 2D presets store float32 (hal
 be switched with ``dtype="float64"``.
 """
 
-from tnn.data.cli import dataset_info, register_cli
+from tnn.data.info import dataset_info, format_info, spec_difference
 from tnn.data.eigensystem import chiral_eigh, fix_gauge, gauge_reference
 from tnn.data.generation import generate
 from tnn.data.samples import INVALID_CLASS, LABEL_ARRAYS, MAX_ATTEMPTS, compute_samples, preflight, rebuild_features
@@ -138,5 +138,6 @@ __all__ = [
     "DatasetError",
     "ShardError",
     "dataset_info",
-    "register_cli",
+    "format_info",
+    "spec_difference",
 ]

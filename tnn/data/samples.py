@@ -64,8 +64,8 @@ __all__ = [
     "MIN_CLASS_PROBABILITY",
 ]
 
-#: class stored for samples whose invariant is NaN (never a real class)
-INVALID_CLASS = -1000
+#: class stored for samples whose invariant is NaN (never a real class): :data:`tnn.systems.INVALID_CLASS`
+INVALID_CLASS = systems.INVALID_CLASS
 #: rejection attempts per sample before giving up (raises RuntimeError; the preflight makes it ~impossible)
 MAX_ATTEMPTS = 3000
 PREFLIGHT_DRAWS = 1024
@@ -111,8 +111,7 @@ def _kspace(spec: DatasetSpec, theta):
 
 
 def _kclass(inv, gap):
-    defined = (gap > KSPACE_GAP_TOL) & jnp.isfinite(inv)
-    return jnp.where(defined, jnp.rint(jnp.where(defined, inv, 0.0)), INVALID_CLASS).astype(jnp.int32), defined
+    return systems.nearest_class(inv, gap > KSPACE_GAP_TOL)
 
 
 def _needs_rejection(spec: DatasetSpec) -> bool:
@@ -239,8 +238,7 @@ def _finish(spec: DatasetSpec, lat, k_samples, i, theta, kinv, kgap, near, n_att
         invalid = cert.reason != 0
     else:
         invalid = ~(gap >= spec.gap_tol)
-    finite = jnp.isfinite(inv)
-    rclass = jnp.where(finite, jnp.rint(jnp.where(finite, inv, 0.0)), INVALID_CLASS).astype(jnp.int32)
+    rclass, finite = systems.nearest_class(inv)
     kcls, kdefined = _kclass(kinv, kgap)
     broken = (w > 0) if (system.invariant == "winding" and not chiral) else jnp.bool_(False)
     lyap_key = None if spec.disorder == "none" else jax.random.fold_in(k_dis, LYAPUNOV_STREAM)

@@ -28,7 +28,10 @@ class _Norm(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        return nn.LayerNorm(param_dtype=self.param_dtype)(x) if self.kind == "layer" else x
+        # force_float32_reductions=False: statistics in the input's dtype, which is what flax's default
+        # gives for float32 and float64 input too, without its promote_types(float64, float32) that
+        # jax_numpy_dtype_promotion="strict" refuses
+        return nn.LayerNorm(param_dtype=self.param_dtype, force_float32_reductions=False)(x) if self.kind == "layer" else x
 
 
 class ResNet(nn.Module):

@@ -30,6 +30,7 @@ from tnn.lattice import Lattice
 from tnn.probes.common import check_chain, check_edge, input_features
 from tnn.probes.sets import edge_potential
 from tnn.probes.widths import certified_winding
+from tnn.systems import nearest_class
 
 __all__ = ["STRENGTHS", "ZERO_TOL", "zero_modes", "dangling_edges", "edge_potential_sweep", "disagreeing_set"]
 
@@ -93,7 +94,8 @@ def edge_potential_sweep(H, y, lat: Lattice, names, strengths=STRENGTHS, edge_ce
     for mu in strengths:
         Hp = np.asarray(edge_potential(jnp.asarray(H), lat, jnp.asarray([mu, -mu]), e))
         w = certified_winding(Hp, lat, method="eigh")
-        ok = ~(np.isfinite(w) & (np.round(np.nan_to_num(w)) != y))
+        cls, fin = nearest_class(np.asarray(w))
+        ok = ~(fin & (cls != y))
         x = input_features(Hp, lat, tuple(names) + ("energies",), ranges)
         E = x["energies"]
         if "energies" not in names:
@@ -124,7 +126,8 @@ def disagreeing_set(H, y, lat: Lattice, names, mu: float = 1.0, edge_cells: int 
     Hp = np.where(topo[:, None, None], np.asarray(edge_potential(jnp.asarray(H), lat, jnp.asarray([mu, -mu]), e)),
                   np.asarray(dangling_edges(H, lat)))
     w = certified_winding(Hp, lat, method="eigh")
-    same = ~(np.isfinite(w) & (np.round(np.nan_to_num(w)) != y))
+    cls, fin = nearest_class(np.asarray(w))
+    same = ~(fin & (cls != y))
     x = input_features(Hp, lat, tuple(names) + ("energies",), ranges)
     z1 = zero_modes(x["energies"], zero_tol)
     z0 = zero_modes(input_features(H, lat, ("energies",))["energies"], zero_tol)

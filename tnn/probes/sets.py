@@ -36,6 +36,7 @@ from tnn import hamiltonians, invariants
 from tnn.lattice import Lattice, chain
 from tnn.probes.common import check_chain, check_edge
 from tnn.probes.widths import mask_features
+from tnn.systems import nearest_class
 
 __all__ = [
     "edge_potential",
@@ -94,8 +95,9 @@ def winding_labels(H, lat: Lattice, method: str = "polar"):
 def _clean(feats, w, classes):
     """Keep samples whose winding is within 0.1 of a class value; labels = that value."""
     w = np.asarray(w)
-    r = np.round(np.nan_to_num(w, nan=1e9))
-    ok = np.isfinite(w) & (np.abs(w - r) < 0.1) & np.isin(r, np.asarray(classes))
+    cls, fin = nearest_class(w)
+    r = cls.astype(np.float64)
+    ok = fin & (np.abs(np.where(fin, w, 0.0) - r) < 0.1) & np.isin(r, np.asarray(classes))
     return {k: v[ok] for k, v in feats.items()}, r[ok], int((~ok).sum())
 
 
@@ -131,8 +133,9 @@ def proxy_disagreeing(t, L: int, ranges, classes, mu: float = 1.0, edge_cells: i
     H = edge_potential(H0, lat, jnp.asarray([mu, -mu]), edge_cells)
     w0 = winding_labels(H0, lat)
     w1 = winding_labels(H, lat, method="eigh")
-    both = np.isfinite(w0) & np.isfinite(w1)
-    same = both & (np.round(np.nan_to_num(w0)) == np.round(np.nan_to_num(w1)))
+    (c0, f0), (c1, f1) = nearest_class(np.asarray(w0)), nearest_class(np.asarray(w1))
+    both = f0 & f1
+    same = both & (c0 == c1)
     feats = chain_features(H)
 
     def zero_modes(Es):
@@ -169,7 +172,8 @@ def cut_edges(features: Mapping[str, Any], y, lat: Lattice, edge_cells: int = 1,
     new = chain(lat.n_cells - 2 * e, pbc=False)
     w = winding_labels(H, new)
     y = np.asarray(y, dtype=np.float64)
-    same = np.isfinite(w) & (np.round(np.nan_to_num(w)) == y)
+    cls, fin = nearest_class(np.asarray(w))
+    same = fin & (cls == y)
     feats = {k: v[same] for k, v in chain_features(H).items()}
     return {"x": feats, "y": y[same], "lat": new, "dropped": int((~same).sum())}
 

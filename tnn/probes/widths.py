@@ -31,6 +31,7 @@ import jax.numpy as jnp
 from tnn import _checks, invariants
 from tnn.lattice import Lattice, chain
 from tnn.probes.common import check_chain, input_features
+from tnn.systems import nearest_class
 
 __all__ = ["FRACTIONS", "xi_cells", "mask_features", "mask_sweep", "cut_sweep", "certified_winding"]
 
@@ -143,7 +144,8 @@ def cut_sweep(H, y, lat: Lattice, xi, names, fractions=FRACTIONS, ranges=None, m
             sub = chain(lat.n_cells - 2 * int(c), pbc=False)
             Hc = H[idx][:, 2 * c : lat.n_sites - 2 * c, 2 * c : lat.n_sites - 2 * c]
             w = certified_winding(Hc, sub) if (c > 0 and certify) else np.full(len(idx), np.nan)
-            ok = ~(np.isfinite(w) & (np.round(np.nan_to_num(w)) != y[idx]))
+            cls, fin = nearest_class(np.asarray(w))
+            ok = ~(fin & (cls != y[idx]))
             changed += int((~ok).sum())
             idx, Hc = idx[ok], Hc[ok]
             if len(idx):

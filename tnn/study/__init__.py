@@ -21,7 +21,7 @@ a study), :mod:`~tnn.study.sets` (its datasets), :mod:`~tnn.study.units` (traini
 resumable unit), :mod:`~tnn.study.jobs` (a helper process), :mod:`~tnn.study.analyses` (the analysis parts),
 :mod:`~tnn.study.report` (``report.md``), :mod:`~tnn.study.tables` (its table builders),
 :mod:`~tnn.study.claims` (the findings and their thresholds), :mod:`~tnn.study.plots` (figures),
-:mod:`~tnn.study.stats` (values over seeds), :mod:`~tnn.study.cli` (``tnn study``).
+:mod:`~tnn.study.stats` (values over seeds); ``tnn study``'s parser is :mod:`tnn.cli.study`.
 
 Results folder (``out``)::
 
@@ -38,10 +38,9 @@ writes the same ``metrics.csv``; a rerun after a kill finishes what is missing; 
 in an existing folder is refused (``ValueError`` naming ``out``).
 """
 
-from tnn.study.cli import register_cli
 from tnn.study.config import PROFILES, SECTIONS, STUDY_MODELS, StudyConfig, profile
 from tnn.study.runner import label_quality, run_study, eval_sets_1d
 from tnn.study.summary import results_table, sanity
 
 __all__ = ["StudyConfig", "STUDY_MODELS", "PROFILES", "SECTIONS", "profile", "run_study", "results_table", "sanity",
-           "label_quality", "eval_sets_1d", "register_cli"]
+           "label_quality", "eval_sets_1d"]

@@ -14,10 +14,10 @@ from __future__ import annotations
 from typing import Callable
 
 from tnn.systems import bhz, haldane, kitaev, qwz, ssh
-from tnn.systems.base import DemoPanel, SweepAxis, SweepPreset, System
+from tnn.systems.base import INVALID_CLASS, DemoPanel, SweepAxis, SweepPreset, System, nearest_class
 
 __all__ = ["SYSTEMS", "System", "DemoPanel", "SweepAxis", "SweepPreset", "get", "builders", "presets",
-           "sweep_presets", "lookup", "public_names"]
+           "sweep_presets", "lookup", "public_names", "INVALID_CLASS", "nearest_class"]
 
 #: name -> System, in the order of the demo's panels
 SYSTEMS: dict[str, System] = {

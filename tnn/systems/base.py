@@ -22,9 +22,25 @@ import dataclasses
 from typing import Any, Callable, Protocol
 
 import numpy as np
+import jax
+import jax.numpy as jnp
 
 __all__ = ["System", "DemoPanel", "SweepAxis", "SweepPreset", "TermsFn", "KspaceFn", "ColumnsFn", "RealspaceFn",
-           "DecayRatesFn", "CHERN_2D"]
+           "DecayRatesFn", "CHERN_2D", "INVALID_CLASS", "nearest_class"]
+
+#: class stored for a value that has none (NaN, not defined): never a real class
+INVALID_CLASS = -1000
+
+
+def nearest_class(value, defined=None):
+    """The class of invariant values: ``(cls, ok)``, ``cls`` the nearest integer (``int32``; halves to
+    even, as ``jnp.rint`` and ``np.round``) where ``ok``, :data:`INVALID_CLASS` elsewhere; ``ok`` is
+    ``isfinite(value)`` and ``defined`` when given. The one rounding of the library (datasets, probes):
+    JAX arrays (traced too) in, JAX arrays out; NumPy in, NumPy out (float64 kept without x64)."""
+    xp = jnp if isinstance(value, jax.Array) or isinstance(defined, jax.Array) else np
+    v = xp.asarray(value)
+    ok = xp.isfinite(v) if defined is None else (xp.asarray(defined) & xp.isfinite(v))
+    return xp.where(ok, xp.rint(xp.where(ok, v, 0.0)), INVALID_CLASS).astype(xp.int32), ok
 
 
 class TermsFn(Protocol):

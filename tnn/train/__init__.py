@@ -5,7 +5,7 @@ A package with one job per module: :mod:`~tnn.train.config` (:class:`TrainConfig
 in the optimizer state), :mod:`~tnn.train.loss` (labels, loss, metrics), :mod:`~tnn.train.loaders`
 (in-memory, streamed and :mod:`tnn.data` inputs), :mod:`~tnn.train.checkpoints` (the results
 folder, resume), :mod:`~tnn.train.loop` (:func:`fit`, one step loop for every data and ensemble
-mode) and :mod:`~tnn.train.cli` (``tnn train``).
+mode); ``tnn train``'s parser is :mod:`tnn.cli.train`.
 
 The library entry point is :func:`fit`::
 
@@ -60,7 +60,6 @@ far under ``monitor``).
 
 
 from tnn.train.checkpoints import load_run
-from tnn.train.cli import register_cli
 from tnn.train.config import ENSEMBLES, MONITORS, OPTIMIZERS, SCHEDULES, Interrupted, TrainConfig
 from tnn.train.loaders import DatasetLoader, dataset_classes, load_dataset
 from tnn.train.loop import FitResult, evaluate, fit, predict
@@ -83,7 +82,6 @@ __all__ = [
     "load_dataset",
     "dataset_classes",
     "DatasetLoader",
-    "register_cli",
     "Interrupted",
     "OPTIMIZERS",
     "SCHEDULES",
