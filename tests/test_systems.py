@@ -83,7 +83,7 @@ def test_kitaev_matrix_is_majorana_chiral_and_has_the_bdg_spectrum():
      (1.0, -1.0, -0.5, 1), (2.8, 1.0, 0.5, 0), (-3.0, 1.0, -0.8, 0)],
 )
 def test_kitaev_winding_real_space_equals_k_space(mu, t, delta, w):
-    assert kitaev.winding_number(mu, t, delta) == w  # sign(delta t) for |mu| < 2|t|
+    assert kitaev.kspace_winding(mu, t, delta) == w  # sign(delta t) for |mu| < 2|t|
     wk, gap = kitaev.SYSTEM.kspace({"mu": mu, "t": t, "delta": delta}, (), 512)
     assert float(wk) == w and float(gap) > 0
     for pbc in (False, True):
@@ -96,9 +96,9 @@ def test_kitaev_winding_real_space_equals_k_space(mu, t, delta, w):
 
 def test_kitaev_gapless_and_disorder():
     with pytest.raises(kspace.GaplessError):
-        kitaev.winding_number(2.0, 1.0, 0.5)  # |mu| = 2|t|
+        kitaev.kspace_winding(2.0, 1.0, 0.5)  # |mu| = 2|t|
     with pytest.raises(kspace.GaplessError):
-        kitaev.winding_number(0.5, 1.0, 0.0)  # delta = 0 inside the band
+        kitaev.kspace_winding(0.5, 1.0, 0.0)  # delta = 0 inside the band
     lat = lattice.chain(40, pbc=True)
     H = hamiltonians.kitaev_chain(0.0, 1.0, 0.5, lat, mu_disorder=1.0, key=jax.random.key(3))
     assert np.all(np.asarray(H)[0::2, 0::2] == 0)  # mu disorder keeps chiral symmetry (BDI)
@@ -174,7 +174,7 @@ def test_kitaev_sweep_preset_matches_kspace(tmp_path):
         for delta in da.coords["delta"].values:
             val = da.sel(mu=mu, delta=delta).item()
             try:
-                want = kitaev.winding_number(float(mu), 1.0, float(delta))
+                want = kitaev.kspace_winding(float(mu), 1.0, float(delta))
             except kspace.GaplessError:
                 assert np.isnan(val), (mu, delta, val)
                 continue

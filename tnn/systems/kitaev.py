@@ -38,7 +38,7 @@ from tnn.lattice import Lattice, check_lattice
 from tnn.systems import _demo
 from tnn.systems.base import DemoPanel, SweepAxis, SweepPreset, System
 
-__all__ = ["SYSTEM", "kitaev_chain", "kitaev_chain_terms", "kitaev_bloch", "kitaev_taus"]
+__all__ = ["SYSTEM", "kitaev_chain", "kitaev_chain_terms", "kitaev_bloch", "kitaev_taus", "kspace_winding"]
 
 #: the hopping ranges of the chain in the SSH notation, and the order of :func:`kitaev_taus`
 RANGES = (-1, 0, 1)
@@ -120,7 +120,7 @@ def _kspace(p, ranges, nk):
     return bloch.winding_number_and_gap(kitaev_taus(p["mu"], p["t"], p["delta"]), RANGES, nk)
 
 
-def winding_number(mu, t, delta) -> int:
+def kspace_winding(mu, t, delta) -> int:
     """Exact k-space winding number (an ``int``; :class:`tnn.kspace.GaplessError` when gapless)."""
     return bloch.winding_number(np.array([t - delta, mu, t + delta], dtype=float), RANGES)
 
@@ -179,7 +179,7 @@ def _demo_run(quick: bool, key):
 
     keys = jax.random.split(jax.random.fold_in(key, 4), len(mus))
     w_obc, w_pbc, w_neg, w_dis = (np.asarray(a) for a in jax.vmap(point)(jnp.asarray(mus), keys))
-    w_k = _demo.kspace_or_none(lambda m: winding_number(float(m), 1.0, _DEMO_DELTA), mus)
+    w_k = _demo.kspace_or_none(lambda m: kspace_winding(float(m), 1.0, _DEMO_DELTA), mus)
     clean = [i for i, w in enumerate(w_k) if w is not None and abs(abs(mus[i]) - 2.0) > 0.4]
     rep = {"L": L, "t": 1.0, "delta": _DEMO_DELTA, "mu": mus.tolist(), "kspace": w_k,
            "obc_bulk_trace": w_obc.tolist(), "pbc": w_pbc.tolist(), "pbc_negative_delta": w_neg.tolist(),
