@@ -124,6 +124,7 @@ def _series(op2: Operator, coef, v):
     """``sum_n coef_n T_n(Ht) v`` (``op2 = 2 Ht``), ``v`` ``(N, k)``. Two steps per loop iteration,
     each overwriting the older iterate, so no loop buffer rotates (no copies)."""
     M = coef.shape[0]
+    coef = coef.astype(np.result_type(coef.dtype, v.dtype))  # real coefficients on complex vectors: explicit
     t0, t1 = v, op2 @ v / 2
     acc = coef[0] * t0 + coef[1] * t1
 
@@ -193,7 +194,7 @@ def fermi_projector(op, v, *, num_moments: int = DEFAULT_MOMENTS, fermi_energy=0
     if v.ndim not in (1, 2) or v.shape[0] != op.n:
         raise ValueError(f"Argument `v` must have shape ({op.n},) or ({op.n}, k), but has shape {tuple(v.shape)}.")
     emin, emax, ef = _resolve_bounds(op, bounds, fermi_energy)
-    dtype = jnp.result_type(op.dtype, v.dtype, jnp.float32)
+    dtype = np.result_type(op.dtype, v.dtype, np.float32)
     out = _projector_core(op, v.reshape(op.n, -1).astype(dtype), emin, emax, ef, M)
     return out.reshape(v.shape)
 
@@ -292,7 +293,8 @@ def _result(out, out_half, scale, factor, num_moments, num_vectors, lo, hi, ef):
 # ------------------------------------------------------------------------------ Chern marker
 def _random_phases(key, mask, k, rdt):
     u = jax.random.uniform(key, (mask.shape[0], k), rdt)
-    return jnp.exp(2j * np.pi * u).astype(jnp.result_type(rdt, jnp.complex64)) * mask[:, None]
+    cdt = np.result_type(rdt, np.complex64)
+    return jnp.exp(2j * np.pi * u.astype(cdt)).astype(cdt) * mask[:, None].astype(cdt)
 
 
 def _marker_columns(op, v, x, y, cx, cy, emin, emax, ef, num_moments, n_dos):
@@ -314,7 +316,7 @@ def _marker_columns(op, v, x, y, cx, cy, emin, emax, ef, num_moments, n_dos):
 @functools.partial(jax.jit, static_argnames=("num_moments",))
 def _local_marker_core(op, sites, x, y, emin, emax, ef, num_moments):
     rdt = x.dtype
-    cdt = jnp.result_type(op.dtype, rdt, jnp.complex64)
+    cdt = np.result_type(op.dtype, rdt, np.complex64)
     k = sites.shape[0]
     v = jnp.zeros((op.n, k), cdt).at[sites, jnp.arange(k)].set(1.0)
     return _marker_columns(op, v, x, y, x[sites], y[sites], emin, emax, ef, num_moments, k)
@@ -376,7 +378,7 @@ def local_chern_marker(op, lat: Lattice, sites, *, num_moments: int = DEFAULT_MO
     site_idx = (cells[:, None] * lat.n_orb + np.arange(lat.n_orb)[None, :]).reshape(-1)
     if lat.order is not None:
         site_idx = np.asarray(lat.order)[site_idx]
-    rdt = jnp.real(jnp.zeros((), jnp.result_type(op.dtype, jnp.float32))).dtype
+    rdt = jnp.real(jnp.zeros((), np.result_type(op.dtype, np.float32))).dtype
     x, y = (jnp.asarray(pos[:, d], rdt) for d in range(2))
     (val, val_h, fw), (val_2, _, _) = (_local_marker_core(op, jnp.asarray(site_idx, np.int32), x, y, emin, emax, ef,
                                                           Mi) for Mi in (M, max(M // 2, 2)))
@@ -418,7 +420,7 @@ def chern_number(op, lat: Lattice, *, num_moments: int = DEFAULT_MOMENTS, num_ve
     mask_lib = tc.site_mask_from_cells(lat, cells)
     mask = _in_user_order(lat, mask_lib.astype(float))
     centre = np.asarray(lat.positions)[mask_lib].mean(axis=0)
-    rdt = jnp.real(jnp.zeros((), jnp.result_type(op.dtype, jnp.float32))).dtype
+    rdt = jnp.real(jnp.zeros((), np.result_type(op.dtype, np.float32))).dtype
     x, y = (jnp.asarray(pos[:, d], rdt) for d in range(2))
     out = [_marker_trace_core(op, key, jnp.asarray(mask, rdt), x, y, centre[0], centre[1], emin, emax, ef, Mi, k)
            for Mi in (M, max(M // 2, 2))]
@@ -483,7 +485,7 @@ def winding_number(op, lat: Lattice, *, num_moments: int = DEFAULT_MOMENTS, num_
         raise ValueError(f"Argument `trim` applies to open chains only (periodic chains use all cells), got {trim!r}.")
     trim_t = (0,) if lat.pbc else tc.check_trim(lat, trim)
     emin, emax, ef = _resolve_bounds(op, bounds, fermi_energy)
-    rdt = jnp.real(jnp.zeros((), jnp.result_type(op.dtype, jnp.float32))).dtype
+    rdt = jnp.real(jnp.zeros((), np.result_type(op.dtype, np.float32))).dtype
     is_b = _in_user_order(lat, (lat.sublattice == 1).astype(float))
     blocks = _winding_blocks(lat, trim_t)
     n_cells = sum(int(m.sum()) for m, _ in blocks)

@@ -134,7 +134,7 @@ class Operator:
 
     @property
     def dtype(self):
-        return jnp.result_type(*self.values) if self.values else jnp.result_type(float)
+        return np.result_type(*[np.dtype(a.dtype) for a in self.values]) if self.values else jnp.result_type(float)
 
     def __repr__(self) -> str:
         extra = f", dims={self.structure.dims}, groups={len(self.structure.groups)}" if self.engine == "stencil" else ""
@@ -152,7 +152,11 @@ class Operator:
         v = jnp.asarray(v)
         if v.ndim not in (1, 2) or v.shape[0] != self.n:
             raise ValueError(f"Argument `v` must have shape ({self.n},) or ({self.n}, k), but has shape {tuple(v.shape)}.")
-        out = _APPLY[self.engine](self.structure, self.values, v.reshape(self.n, -1))
+        # the common dtype of v and the entries, promoted explicitly (NumPy's rule, JAX's standard one
+        # for these dtypes): a real v times a complex H runs under jax_numpy_dtype_promotion="strict" too
+        dtype = np.result_type(v.dtype, *(np.dtype(a.dtype) for a in jax.tree_util.tree_leaves(self.values)))
+        values = jax.tree_util.tree_map(lambda a: a.astype(dtype), self.values)
+        out = _APPLY[self.engine](self.structure, values, v.astype(dtype).reshape(self.n, -1))
         return out.reshape(v.shape)
 
     def scaled(self, alpha, beta=0.0) -> "Operator":
@@ -164,14 +168,14 @@ class Operator:
         beta = jnp.asarray(beta, rdt)
         if s.engine == "dense":
             (H,) = self.values
-            return Operator(s, (alpha * H + beta * jnp.eye(self.n, dtype=H.dtype),))
+            return Operator(s, (alpha.astype(H.dtype) * H + beta.astype(H.dtype) * jnp.eye(self.n, dtype=H.dtype),))
         vals = list(self.values)
         if s.has_diag:
             *off, diag = vals
-            diag = alpha * diag + beta
+            diag = alpha.astype(diag.dtype) * diag + beta.astype(diag.dtype)
         else:
             off, diag = vals, jnp.full((self.n,), beta, rdt)
-        return Operator(s._replace(has_diag=True), tuple(alpha * x for x in off) + (diag,))
+        return Operator(s._replace(has_diag=True), tuple(alpha.astype(x.dtype) * x for x in off) + (diag,))
 
     def gershgorin(self):
         r"""Rigorous spectral bounds ``(lo, hi)`` of a Hermitian ``H`` by Gershgorin's theorem:
@@ -280,10 +284,10 @@ def lanczos_bounds(op: Operator, num_steps: int, margin, key):
     their residuals ``|beta_m y_m|`` and then by ``margin`` times the half width, capped by
     :meth:`Operator.gershgorin`. Checked wrapper: :func:`tnn.kpm.spectral_bounds`."""
     rdt = jnp.real(jnp.zeros((), op.dtype)).dtype
-    cdt = jnp.result_type(op.dtype, rdt)
+    cdt = np.result_type(op.dtype, rdt)
     n = op.n
     v0 = jax.random.normal(key, (n,), rdt).astype(cdt)
-    v0 = v0 / jnp.linalg.norm(v0)
+    v0 = v0 / jnp.linalg.norm(v0).astype(cdt)
     tiny = jnp.finfo(rdt).tiny ** 0.5
 
     def step(carry, _):

@@ -45,7 +45,7 @@ def fix_gauge(V, gauge: str = "overlap"):
     if gauge == "none":
         return V
     if gauge == "overlap":
-        c = jnp.asarray(gauge_reference(V.shape[0]), dtype=jnp.real(V).dtype) @ V
+        c = jnp.asarray(gauge_reference(V.shape[0]), dtype=V.dtype) @ V  # real reference, V's dtype (explicit)
     elif gauge == "maxabs":
         idx = jnp.argmax(jnp.abs(V), axis=0)
         c = jnp.take_along_axis(V, idx[None, :], axis=0)[0]
@@ -77,7 +77,7 @@ def chiral_eigensystem(X, s, Yh):
     Y = jnp.conj(Yh.T)
     L = X.shape[0]
     E = jnp.concatenate([-s, s[::-1]])
-    c = jnp.asarray(1 / np.sqrt(2), dtype=jnp.real(X).dtype)
+    c = jnp.asarray(1 / np.sqrt(2), dtype=X.dtype)  # the real factor in X's dtype (explicit promotion)
     A = jnp.concatenate([X, X[:, ::-1]], axis=1) * c
     B = jnp.concatenate([-Y, Y[:, ::-1]], axis=1) * c
     V = jnp.stack([A, B], axis=1).reshape(2 * L, 2 * L)

@@ -49,6 +49,7 @@ import jax
 import jax.numpy as jnp
 
 from tnn import systems, validity
+from tnn.assembly import complex_dtype
 
 __all__ = [
     "LABEL_SOURCES",
@@ -100,7 +101,7 @@ def _root_logs(c):
     deg = c.shape[-1] - 1
     scale = jnp.max(jnp.abs(c))
     c = jnp.where(jnp.abs(c) > _ROOT_CUTOFF * scale, c, 0.0)
-    lead = jnp.where(jnp.abs(c[deg]) > 0, c[deg], _ROOT_CUTOFF * scale)
+    lead = jnp.where(jnp.abs(c[deg]) > 0, c[deg], (_ROOT_CUTOFF * scale).astype(c.dtype))
     comp = jnp.zeros((deg, deg), c.dtype).at[1:, :-1].set(jnp.eye(deg - 1, dtype=c.dtype))
     comp = comp.at[:, -1].set(-c[:deg] / lead)
     return jnp.log(jnp.abs(jnp.linalg.eigvals(comp)))
@@ -113,8 +114,8 @@ def chain_root_rates(columns, ranges):
     number, ``1 / min|ln|z||`` the correlation length in cells. Jittable."""
     order = np.argsort(ranges)
     r = np.asarray(ranges)[order]
-    c = jnp.zeros(r[-1] - r[0] + 1, jnp.result_type(columns.dtype, jnp.complex64)).at[r - r[0]].set(
-        jnp.asarray(columns)[order])
+    cdt = complex_dtype(columns.dtype)
+    c = jnp.zeros(r[-1] - r[0] + 1, cdt).at[r - r[0]].set(jnp.asarray(columns)[order].astype(cdt))
     return -jnp.sort(-_root_logs(c))
 
 

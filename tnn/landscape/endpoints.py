@@ -30,6 +30,7 @@ from tnn.lattice import Lattice
 from tnn.landscape.chain import make_chain_loss
 from tnn.models import topo
 from tnn.models.base import ModelConfig
+from tnn.train import optim
 
 __all__ = ["init_ensemble", "train_endpoints", "cluster_endpoints"]
 
@@ -74,10 +75,10 @@ def train_endpoints(model_config: ModelConfig, lat: Lattice, E, V, t, *, n_inits
         def body(carry, _):
             p, s = carry
             val, g = jax.value_and_grad(loss)(p)
-            upd, s = tx.update(g, s, p)
+            upd, s = optim.update(tx, g, s, p)
             return (optax.apply_updates(p, upd), s), val
 
-        (p, _), hist = jax.lax.scan(body, (p, tx.init(p)), None, length=steps)
+        (p, _), hist = jax.lax.scan(body, (p, optim.init(tx, p)), None, length=steps)
         return p, hist
 
     p0 = jax.tree_util.tree_map(lambda a: a.astype(dt), params)

@@ -47,6 +47,7 @@ from tnn.lattice import Lattice
 
 __all__ = [
     "ModelConfig",
+    "compute_dtype",
     "Model",
     "InitFn",
     "ApplyFn",
@@ -297,3 +298,10 @@ def class_logits(f, classes, log_tau):
 def count_params(params) -> int:
     """Number of scalar parameters (a complex one counts once)."""
     return int(sum(np.size(p) for p in jax.tree_util.tree_leaves(params)))
+
+
+def compute_dtype(x, param_dtype) -> np.dtype:
+    """The dtype a flax layer computes in for input ``x`` and parameters of ``param_dtype``: NumPy's
+    promotion of the two (what flax's default ``dtype=None`` promotes to in JAX's standard mode),
+    passed explicitly so that the layers also run under ``jax_numpy_dtype_promotion="strict"``."""
+    return np.result_type(x.dtype, param_dtype)

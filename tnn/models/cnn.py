@@ -14,7 +14,7 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
-from tnn.models.base import Model, ModelConfig, from_linen
+from tnn.models.base import Model, ModelConfig, compute_dtype, from_linen
 
 __all__ = ["CNN", "build", "flax_padding", "spatial_dims"]
 
@@ -45,10 +45,10 @@ class CNN(nn.Module):
     def __call__(self, x):
         nd = spatial_dims(x)
         for _ in range(self.depth):
-            x = nn.gelu(nn.Conv(self.width, (self.kernel_size,) * nd, padding=flax_padding(self.padding), param_dtype=self.param_dtype)(x))
+            x = nn.gelu(nn.Conv(self.width, (self.kernel_size,) * nd, padding=flax_padding(self.padding), param_dtype=self.param_dtype, dtype=compute_dtype(x, self.param_dtype))(x))
         x = x.mean(axis=tuple(range(1, 1 + nd)))
-        x = nn.gelu(nn.Dense(self.width, param_dtype=self.param_dtype)(x))
-        return nn.Dense(self.n_out, param_dtype=self.param_dtype)(x)
+        x = nn.gelu(nn.Dense(self.width, param_dtype=self.param_dtype, dtype=compute_dtype(x, self.param_dtype))(x))
+        return nn.Dense(self.n_out, param_dtype=self.param_dtype, dtype=compute_dtype(x, self.param_dtype))(x)
 
 
 def build(config: ModelConfig, lat, prepare) -> Model:

@@ -13,7 +13,7 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
-from tnn.models.base import Model, ModelConfig, from_linen
+from tnn.models.base import Model, ModelConfig, compute_dtype, from_linen
 
 __all__ = ["MLP", "build"]
 
@@ -30,8 +30,8 @@ class MLP(nn.Module):
     def __call__(self, x):
         x = x.reshape(x.shape[0], -1)
         for _ in range(self.depth):
-            x = nn.gelu(nn.Dense(self.width, param_dtype=self.param_dtype)(x))
-        return nn.Dense(self.n_out, param_dtype=self.param_dtype)(x)
+            x = nn.gelu(nn.Dense(self.width, param_dtype=self.param_dtype, dtype=compute_dtype(x, self.param_dtype))(x))
+        return nn.Dense(self.n_out, param_dtype=self.param_dtype, dtype=compute_dtype(x, self.param_dtype))(x)
 
 
 def build(config: ModelConfig, lat, prepare) -> Model:

@@ -16,7 +16,7 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
-from tnn.models.base import Model, ModelConfig, from_linen
+from tnn.models.base import Model, ModelConfig, compute_dtype, from_linen
 from tnn.models.cnn import flax_padding, spatial_dims
 
 __all__ = ["ResNet", "build"]
@@ -48,14 +48,14 @@ class ResNet(nn.Module):
         nd = spatial_dims(x)
         k = (self.kernel_size,) * nd
         pad = flax_padding(self.padding)
-        x = nn.Conv(self.width, k, padding=pad, param_dtype=self.param_dtype)(x)
+        x = nn.Conv(self.width, k, padding=pad, param_dtype=self.param_dtype, dtype=compute_dtype(x, self.param_dtype))(x)
         for _ in range(self.depth):
-            y = nn.Conv(self.width, k, padding=pad, param_dtype=self.param_dtype)(nn.gelu(_Norm(self.norm, self.param_dtype)(x)))
-            y = nn.Conv(self.width, k, padding=pad, param_dtype=self.param_dtype)(nn.gelu(_Norm(self.norm, self.param_dtype)(y)))
+            y = nn.Conv(self.width, k, padding=pad, param_dtype=self.param_dtype, dtype=compute_dtype(x, self.param_dtype))(nn.gelu(_Norm(self.norm, self.param_dtype)(x)))
+            y = nn.Conv(self.width, k, padding=pad, param_dtype=self.param_dtype, dtype=compute_dtype(x, self.param_dtype))(nn.gelu(_Norm(self.norm, self.param_dtype)(y)))
             x = x + y
         x = _Norm(self.norm, self.param_dtype)(x).mean(axis=tuple(range(1, 1 + nd)))
-        x = nn.gelu(nn.Dense(self.width, param_dtype=self.param_dtype)(x))
-        return nn.Dense(self.n_out, param_dtype=self.param_dtype)(x)
+        x = nn.gelu(nn.Dense(self.width, param_dtype=self.param_dtype, dtype=compute_dtype(x, self.param_dtype))(x))
+        return nn.Dense(self.n_out, param_dtype=self.param_dtype, dtype=compute_dtype(x, self.param_dtype))(x)
 
 
 def build(config: ModelConfig, lat, prepare) -> Model:

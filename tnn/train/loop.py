@@ -27,6 +27,7 @@ from tnn.train.checkpoints import config_json, load_checkpoint, plot_learning_cu
 from tnn.train.config import TrainConfig
 from tnn.train.loaders import Memory, is_stream, memory_data, n_samples, split_xy, stream_batches, take
 from tnn.train.loss import encode_labels, make_loss, metrics_from_outputs
+from tnn.train import optim
 from tnn.train.optim import OPT_FIELDS, make_optimizer, opt_key, rate_at
 
 __all__ = ["fit", "FitResult", "evaluate", "predict"]
@@ -166,7 +167,7 @@ def _functions(model: Model, key: tuple, steps_per_epoch: int, use_vmap: bool):
 
     def step(params, opt_state, xb, tb):
         loss, g = grad_fn(params, xb, tb)
-        upd, opt_state = tx.update(g, opt_state, params)
+        upd, opt_state = optim.update(tx, g, opt_state, params)
         return optax.apply_updates(params, upd), opt_state, loss
 
     def epoch_mem(params, opt_state, x, t, perm):
@@ -401,7 +402,7 @@ def fit(
     fns = _functions(model, opt_key(config), spe, use_vmap)
     tx = make_optimizer(config, spe)
     params = _stack([model.init(jax.random.key(s), sample_x) for s in seeds])
-    state = (params, params, _stack([tx.init(_member(params, i)) for i in range(S)]))  # params, best, opt_state
+    state = (params, params, _stack([optim.init(tx, _member(params, i)) for i in range(S)]))  # params, best, opt_state
     out_dir = None if results_dir is None else Path(results_dir)
     cfg_json = config_json(model, config, {
         "n_train": train.n if isinstance(train, Memory) else None, "n_val": None if val is None else val.n,

@@ -9,11 +9,12 @@ epoch, the rate of the epoch's first step (:func:`rate_at`, from the same :func:
 
 from __future__ import annotations
 
+import jax
 import optax
 
 from tnn.train.config import TrainConfig
 
-__all__ = ["make_optimizer", "schedule", "learning_rate", "rate_at", "opt_key", "OPT_FIELDS"]
+__all__ = ["make_optimizer", "schedule", "learning_rate", "rate_at", "opt_key", "OPT_FIELDS", "init", "update"]
 
 
 def schedule(config: TrainConfig, steps_per_epoch: int):
@@ -83,3 +84,23 @@ def opt_key(config: TrainConfig) -> tuple:
     if config.optimizer == "sgd":
         used.add("momentum")
     return tuple(getattr(config if f in used else defaults, f) for f in OPT_FIELDS)
+
+
+def init(tx, params):
+    """``tx.init(params)`` under JAX's standard dtype promotion (see :func:`update`: optax's
+    ``inject_hyperparams`` evaluates its schedules there)."""
+    with jax.numpy_dtype_promotion("standard"):
+        return tx.init(params)
+
+
+def update(tx, grads, state, params, **extra):
+    """``tx.update(grads, state, params, **extra)``, traced under JAX's standard dtype promotion.
+
+    optax's Adam raises its decay rates to an ``int32`` step count (``b ** count`` in its bias
+    correction), an implicit promotion that ``jax_numpy_dtype_promotion="strict"`` refuses; every
+    optimizer step of the library goes through here, so the rest of a training (model, loss, data)
+    runs under the caller's rule, strict included. In the standard mode (JAX's default) this is
+    ``tx.update`` itself.
+    """
+    with jax.numpy_dtype_promotion("standard"):
+        return tx.update(grads, state, params, **extra)

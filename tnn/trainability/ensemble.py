@@ -36,6 +36,7 @@ import jax.numpy as jnp
 import optax
 
 from tnn import _checks
+from tnn.train import optim
 
 __all__ = ["OPTIMIZERS", "MINIBATCH_OPTIMIZERS", "make_optimizer", "train_ensemble", "score_ensemble", "fit_regression",
            "stack_members", "cast_inputs", "nearest", "check_steps"]
@@ -125,7 +126,7 @@ def _runner(loss_fn: Callable, kinds: tuple[str, ...], momentum: float, with_aux
         def member(p, states, w, a, xx, tt):
             f = lambda q: loss_fn(q, xx, tt, a)  # noqa: E731
             v, g = optax.value_and_grad_from_state(f)(p, state=states[0])
-            u, s = opt.update(g, states[0], p, value=v, grad=g, value_fn=f)
+            u, s = optim.update(opt, g, states[0], p, value=v, grad=g, value_fn=f)
             return optax.apply_updates(p, u), (s,), v
 
         def body(carry, i, ck, aux, xx, tt, which):
@@ -137,7 +138,7 @@ def _runner(loss_fn: Callable, kinds: tuple[str, ...], momentum: float, with_aux
         def member(p, states, w, a, idx, xx, tt):
             xb = jax.tree_util.tree_map(lambda arr: arr[idx], xx)
             v, g = jax.value_and_grad(loss_fn)(p, xb, tt[idx], a)
-            out = [o.update(g, s, p) for o, s in zip(opts, states)]
+            out = [optim.update(o, g, s, p) for o, s in zip(opts, states)]
             # every member carries every optimizer's state; its own (index w) moves it
             u = out[0][0] if len(out) == 1 else jax.tree_util.tree_map(lambda *us: jnp.stack(us)[w], *[o[0] for o in out])
             return optax.apply_updates(p, u), tuple(o[1] for o in out), v
@@ -211,7 +212,7 @@ def train_ensemble(loss_fn: Callable, params, train, *, optimizer="adam", learni
     opts, run = _runner(loss_fn, kinds, momentum, aux is not None)
     states = []
     for k, opt in zip(kinds, opts):
-        st = jax.vmap(opt.init)(params)
+        st = jax.vmap(lambda p: optim.init(opt, p))(params)
         if k != "lbfgs":
             st = st._replace(hyperparams={**st.hyperparams, "learning_rate": jnp.asarray(lrs, dtype)})
         states.append(st)
