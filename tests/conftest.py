@@ -1,5 +1,12 @@
-"""Test configuration: float64 on, BLAS single-threaded, JAX caches cleared between modules to stay
-inside 24 GiB, and JAX's persistent compilation cache in a temporary folder of the session.
+"""Test configuration: float64 on, strict dtype promotion, BLAS single-threaded, JAX caches cleared
+between modules to stay inside 24 GiB, and JAX's persistent compilation cache in a temporary folder of
+the session.
+
+Strict dtype promotion (``jax_numpy_dtype_promotion="strict"``, also for the ``tnn`` commands and
+notebooks the tests run, through ``JAX_NUMPY_DTYPE_PROMOTION``): every mixed-dtype operation of the
+library is an explicit cast, so a float32 leaking into float64 work (or a real array silently made
+complex) fails a test instead of changing a result. optax's own updates are traced under the standard
+rule (:func:`tnn.train.optim.update`).
 
 The cache: many tests compile the same programs (the same model, builder or invariant at the same
 shapes) in other modules or behind new ``jit`` wrappers; served from disk they are not compiled
@@ -20,6 +27,8 @@ import tnn
 from tnn.threads import blas_threads
 
 tnn.enable_x64()
+os.environ["JAX_NUMPY_DTYPE_PROMOTION"] = "strict"  # the tnn commands and notebooks the tests run
+jax.config.update("jax_numpy_dtype_promotion", "strict")
 
 _CACHE = tempfile.mkdtemp(prefix="tnn-test-jax-cache-")
 atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)

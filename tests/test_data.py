@@ -261,13 +261,13 @@ def test_features_are_consistent_with_the_hamiltonian(ssh_dir):
 
 def test_gauge_fix_is_phase_independent():
     key = jax.random.key(0)
-    A = jax.random.normal(key, (6, 6)) + 1j * jax.random.normal(jax.random.key(1), (6, 6))
+    A = jax.lax.complex(jax.random.normal(key, (6, 6)), jax.random.normal(jax.random.key(1), (6, 6)))
     _, V = jnp.linalg.eigh(A + A.conj().T)
-    phases = jnp.exp(1j * jax.random.uniform(jax.random.key(2), (6,), maxval=6.28))
+    phases = jnp.exp(1j * jax.random.uniform(jax.random.key(2), (6,), maxval=6.28).astype(complex))
     for gauge in ("overlap", "maxabs"):
         a, b = data.fix_gauge(V, gauge), data.fix_gauge(V * phases[None, :], gauge)
         np.testing.assert_allclose(a, b, atol=1e-12)
-    c = data.gauge_reference(6) @ data.fix_gauge(V)
+    c = data.gauge_reference(6).astype(complex) @ data.fix_gauge(V)
     np.testing.assert_allclose(c.imag, 0, atol=1e-12)
     assert np.all(c.real > 0)
 

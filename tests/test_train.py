@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from tnn import hamiltonians, results as tres, lattice
+from tnn.train import optim
 from tnn.models import ModelConfig, make_model
 from tnn.train import (FitResult, Interrupted, TrainConfig, fit, learning_rate, load_run, make_optimizer,
                        metrics_from_outputs, predict)
@@ -250,11 +251,11 @@ def test_regression_task_and_schedules(ssh):
     cfg = TrainConfig(seeds=(0,), epochs=4, optimizer="sgd", schedule="exponential", decay_rate=0.1, learning_rate=1.0)
     tx = make_optimizer(cfg, steps_per_epoch=5)
     p = {"w": jnp.ones(3)}
-    upd, _ = tx.update({"w": jnp.ones(3)}, tx.init(p), p)
+    upd, _ = optim.update(tx, {"w": jnp.ones(3)}, optim.init(tx, p), p)  # optax under any promotion rule
     np.testing.assert_allclose(upd["w"], -1.0)
-    state = tx.init(p)
+    state = optim.init(tx, p)
     for _ in range(11):
-        _, state = tx.update({"w": jnp.ones(3)}, state, p)
+        _, state = optim.update(tx, {"w": jnp.ones(3)}, state, p)
     assert float(learning_rate(state)) == pytest.approx(0.1**0.5)  # the state carries the rate of step 10
 
 

@@ -115,6 +115,12 @@ def _doubled(op: Operator, emin, emax) -> Operator:
     return op.scaled(4.0 / (emax - emin), -2.0 * (emax + emin) / (emax - emin))
 
 
+def _as(a, like):
+    """``a`` in the common dtype of ``a`` and ``like`` (the promotion JAX's standard rule does
+    implicitly, made explicit: the same numbers, and ``jax_numpy_dtype_promotion="strict"`` runs it)."""
+    return a.astype(np.result_type(a.dtype, like.dtype))
+
+
 def _barrier(t):
     # XLA would otherwise fuse one stencil product into the next and recompute it per output entry.
     return jax.lax.optimization_barrier(t)
@@ -124,7 +130,7 @@ def _series(op2: Operator, coef, v):
     """``sum_n coef_n T_n(Ht) v`` (``op2 = 2 Ht``), ``v`` ``(N, k)``. Two steps per loop iteration,
     each overwriting the older iterate, so no loop buffer rotates (no copies)."""
     M = coef.shape[0]
-    coef = coef.astype(np.result_type(coef.dtype, v.dtype))  # real coefficients on complex vectors: explicit
+    coef = _as(coef, v)
     t0, t1 = v, op2 @ v / 2
     acc = coef[0] * t0 + coef[1] * t1
 
@@ -305,11 +311,11 @@ def _marker_columns(op, v, x, y, cx, cy, emin, emax, ef, num_moments, n_dos):
     coef = _kernel_coef(num_moments, xf, rdt)
     fw = _fermi_weight(op2, v[:, :n_dos], xf, num_moments)
     a = _series(op2, coef, v)
-    mu = _moments(op2, (x[:, None] - cx) * a, (y[:, None] - cy) * a, num_moments)
+    mu = _moments(op2, _as(x[:, None] - cx, a) * a, _as(y[:, None] - cy, a) * a, num_moments)
     half = num_moments // 2
     coef_h = _kernel_coef(half, xf, rdt)
-    val = jnp.imag(jnp.sum(coef[:, None] * mu, axis=0))
-    val_h = jnp.imag(jnp.sum(coef_h[:, None] * mu[:half], axis=0))
+    val = jnp.imag(jnp.sum(_as(coef, mu)[:, None] * mu, axis=0))
+    val_h = jnp.imag(jnp.sum(_as(coef_h, mu)[:, None] * mu[:half], axis=0))
     return val, val_h, fw
 
 
@@ -437,13 +443,13 @@ def _winding_core(op, key, mask_a, is_b, xc, emin, emax, ef, num_moments, num_ve
     # Q = sign(H - E_F) = 1 - 2P
     coef = (-2.0 * _kernel_coef(num_moments, xf, rdt)).at[0].add(1.0)
     fw = _fermi_weight(op2, v[:, :DOS_VECTORS], xf, num_moments)
-    b = _series(op2, coef, v) * is_b[:, None]  # U^dag v = P_B Q P_A v
-    bxb = jnp.sum(xc[:, None] * jnp.abs(b) ** 2, axis=0)
-    mu = _moments(op2, xc[:, None] * v, b, num_moments)  # (X v)^dag T_n b
+    b = _series(op2, coef, v) * _as(is_b, v)[:, None]  # U^dag v = P_B Q P_A v
+    bxb = jnp.sum(_as(xc, jnp.real(b))[:, None] * jnp.abs(b) ** 2, axis=0)
+    mu = _moments(op2, _as(xc, v)[:, None] * v, b, num_moments)  # (X v)^dag T_n b
     half = num_moments // 2
     coef_h = (-2.0 * _kernel_coef(half, xf, rdt)).at[0].add(1.0)
-    val = jnp.real(jnp.sum(coef[:, None] * mu, axis=0)) - bxb
-    val_h = jnp.real(jnp.sum(coef_h[:, None] * mu[:half], axis=0)) - bxb
+    val = jnp.real(jnp.sum(_as(coef, mu)[:, None] * mu, axis=0)) - bxb
+    val_h = jnp.real(jnp.sum(_as(coef_h, mu)[:, None] * mu[:half], axis=0)) - bxb
     return val, val_h, fw
 
 

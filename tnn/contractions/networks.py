@@ -39,7 +39,7 @@ def _complex(x):
     x = jnp.asarray(x)
     if jnp.issubdtype(x.dtype, jnp.complexfloating):
         return x
-    return x.astype(jnp.result_type(x.dtype, jnp.complex64))
+    return x.astype(np.result_type(x.dtype, np.complex64))
 
 
 # ------------------------------------------------------------------------------------ networks
@@ -88,7 +88,7 @@ def winding_network(psi, weights, kernel, mixing, engine: str = "ncon"):
     """
     mixing = jnp.asarray(mixing)
     psi = as_cell_orbital(psi, mixing.shape[1])
-    dt = psi.dtype if jnp.issubdtype(psi.dtype, jnp.complexfloating) else jnp.result_type(psi.dtype, mixing.dtype)
+    dt = psi.dtype if jnp.issubdtype(psi.dtype, jnp.complexfloating) else np.result_type(psi.dtype, mixing.dtype)
     psi = psi.astype(dt)
     mixing = mixing.astype(dt)
     pc = jnp.conj(psi)

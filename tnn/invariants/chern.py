@@ -88,7 +88,7 @@ def _window_trim_2d(lat: Lattice, window):
 def _occupied(V, lat: Lattice):
     W = V[:, : n_occ(lat)]
     if not jnp.issubdtype(W.dtype, jnp.complexfloating):
-        W = W.astype(jnp.result_type(W.dtype, jnp.complex64))
+        W = W.astype(np.result_type(W.dtype, np.complex64))
     return W
 
 

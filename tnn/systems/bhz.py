@@ -296,7 +296,7 @@ def _spin_core(E, V, gap_tol, lat: Lattice, method: str, trim, certificate: str 
     n = lat.n_sites // 2
     W = V[:, :n]
     if not jnp.issubdtype(W.dtype, jnp.complexfloating):
-        W = W.astype(jnp.result_type(W.dtype, jnp.complex64))
+        W = W.astype(np.result_type(W.dtype, np.complex64))
     sz = jnp.asarray(spin_operator(lat), dtype=W.dtype)
     Ms = jnp.conj(W.T) @ (sz[:, None] * W)
     s, U = invariants.eigh((Ms + jnp.conj(Ms.T)) / 2)
