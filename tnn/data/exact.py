@@ -176,7 +176,7 @@ def exact_label(spec, theta, w, key, kspace, realspace) -> dict:
     nan = jnp.asarray(jnp.nan, f64)
     k_reason = jnp.where(kdefined, OK, KSPACE_GAPLESS)
     k_source = jnp.where(kdefined, SOURCE_KSPACE, SOURCE_NONE)
-    if system.invariant == "winding":
+    if system.chiral_invariant:
         cell, col_ranges = system.zero_energy_columns(theta, spec.ranges, "none", w, None, 1)
         rates = chain_root_rates(cell[0], col_ranges)
         k_dist = jnp.min(jnp.abs(rates)).astype(f64)

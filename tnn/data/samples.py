@@ -223,16 +223,10 @@ def _finish(spec: DatasetSpec, lat, k_samples, i, theta, kinv, kgap, near, n_att
         # The SVD that gave the eigensystem gives the same polar-route labels.
         inv, cert = invariants.winding_number_from_svd(*svd, lat, trim=spec.trim, return_certificate=True, gap_tol=raw,
                                                        ranges=ranges)
-    elif system.realspace_from_eigh is not None:
-        # A system's own real-space invariant (System.realspace_from_eigh), raw, with its certificate.
-        inv, cert = system.realspace_from_eigh(E, V, lat, spec.method, None if spec.method == "bott" else spec.trim)
-    elif system.invariant == "winding":
-        # Onsite disorder breaks chiral symmetry: Q = sign(H) of the full H.
-        inv, cert = invariants.winding_number_from_eigh(E, V, lat, trim=spec.trim, return_certificate=True, gap_tol=raw)
     else:
-        window = None if spec.method == "bott" else spec.trim
-        inv, cert = invariants.chern_number_from_eigh(E, V, lat, method=spec.method, window=window,
-                                                      return_certificate=True, gap_tol=raw)
+        # The system's real-space invariant of the eigensystem (System.realspace), raw, with its certificate;
+        # on chains whose onsite disorder breaks chiral symmetry, Q = sign(H) of the full H.
+        inv, cert = system.realspace(E, V, lat, spec.method, None if spec.method == "bott" else spec.trim)
     gap = cert.gap
     if spec.gap_tol is None:
         invalid = cert.reason != 0
@@ -240,7 +234,7 @@ def _finish(spec: DatasetSpec, lat, k_samples, i, theta, kinv, kgap, near, n_att
         invalid = ~(gap >= spec.gap_tol)
     rclass, finite = systems.nearest_class(inv)
     kcls, kdefined = _kclass(kinv, kgap)
-    broken = (w > 0) if (system.invariant == "winding" and not chiral) else jnp.bool_(False)
+    broken = (w > 0) if (system.chiral_invariant and not chiral) else jnp.bool_(False)
     lyap_key = None if spec.disorder == "none" else jax.random.fold_in(k_dis, LYAPUNOV_STREAM)
     ex = exact.exact_label(spec, theta, w, lyap_key, (kcls, kdefined, kgap), (rclass, ~invalid & finite))
     if spec.label == "realspace":
@@ -290,7 +284,7 @@ def _features(spec: DatasetSpec, names, lat, tm, H, E, V) -> dict:
         out["hoppings"] = hop
     # density, edge_modes, projector: functions of the eigenspaces (tnn.data.features), the same for
     # the eigh and the chiral SVD route; the projector is the chiral block U = P_A sign(H) P_B on chains.
-    chain_block = systems.get(spec.model).invariant == "winding"
+    chain_block = systems.get(spec.model).chiral_invariant
     out.update(eigen_features([f for f in names if f in EIGEN_FEATURES], E, V, chain_block))
     return out
 

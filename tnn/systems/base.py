@@ -25,6 +25,8 @@ import numpy as np
 import jax
 import jax.numpy as jnp
 
+from tnn import invariants
+
 __all__ = ["System", "DemoPanel", "SweepAxis", "SweepPreset", "TermsFn", "KspaceFn", "ColumnsFn", "RealspaceFn",
            "DecayRatesFn", "CHERN_2D", "INVALID_CLASS", "nearest_class"]
 
@@ -244,9 +246,29 @@ class System:
     def param_shape(self, name: str, ranges: tuple[int, ...]) -> tuple[int, ...]:
         return (len(ranges),) if name in self.vector_params else ()
 
+    @property
+    def chiral_invariant(self) -> bool:
+        """Whether the invariant is the winding number of a chiral chain: it needs chiral symmetry (a
+        sample whose disorder breaks it has none), and the ``projector`` feature is the chiral block
+        ``P_A sign(H) P_B``."""
+        return self.invariant == "winding"
+
     def is_chiral(self, disorder: str) -> bool:
         """Whether samples with ``disorder`` keep the chiral symmetry the winding number needs."""
-        return self.invariant == "winding" and disorder in self.chiral_disorders
+        return self.chiral_invariant and disorder in self.chiral_disorders
+
+    def realspace(self, E, V, lat, method: str, window):
+        """A dataset sample's raw real-space value and its certificate, from its eigensystem
+        (:class:`RealspaceFn`): the system's own ``realspace_from_eigh``, else the one of its invariant
+        (:func:`tnn.invariants.winding_number_from_eigh` on chains, ``Q = sign(H)`` of the full ``H``;
+        :func:`tnn.invariants.chern_number_from_eigh` with ``method``). Jittable."""
+        if self.realspace_from_eigh is not None:
+            return self.realspace_from_eigh(E, V, lat, method, window)
+        raw = jnp.asarray(0.0, jnp.float64)  # gap_tol 0: the raw value, validity from the certificate
+        if self.chiral_invariant:
+            return invariants.winding_number_from_eigh(E, V, lat, trim=window, return_certificate=True, gap_tol=raw)
+        return invariants.chern_number_from_eigh(E, V, lat, method=method, window=window, return_certificate=True,
+                                                 gap_tol=raw)
 
     def __repr__(self) -> str:
         return f"System({self.name!r}, lattice={self.lattice!r}, invariant={self.invariant!r})"
