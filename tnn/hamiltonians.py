@@ -70,10 +70,6 @@ __all__ = [
 ]
 
 
-def _system(model: str):
-    return systems.get(model)
-
-
 def model_params() -> dict[str, tuple[str, ...]]:
     """``{system name: names of its builder's physical arguments}`` for every registered system."""
     return {name: s.params for name, s in systems.SYSTEMS.items()}
@@ -92,7 +88,7 @@ def __getattr__(name: str):
 
 
 def _check_model(model: str, params: dict, kwargs: dict):
-    system = _system(model)
+    system = systems.get(model)
     if not isinstance(params, dict) or set(params) != set(system.params):
         got = sorted(params) if isinstance(params, dict) else type(params).__name__
         raise ValueError(

@@ -67,10 +67,6 @@ __all__ = [
 ]
 
 
-def _system(model: str):
-    return systems.get(model)
-
-
 def __getattr__(name: str):
     if name.startswith("__"):
         raise AttributeError(f"module 'tnn.kspace' has no attribute {name!r}")
@@ -84,12 +80,12 @@ def __getattr__(name: str):
 
 def reciprocal_vectors(model: str) -> np.ndarray:
     """Reciprocal vectors ``b_i`` (rows) with ``a_i . b_j = 2 pi delta_ij`` for ``model``'s lattice."""
-    return np.array(_system(model).reciprocal)
+    return np.array(systems.get(model).reciprocal)
 
 
 
 def _check_params(model: str, params: dict, ranges=(0, 1)) -> dict:
-    system = _system(model)
+    system = systems.get(model)
     if not isinstance(params, dict):
         raise ValueError(
             f"Argument `params` must be a dict keyed by {system.params}, got {type(params).__name__}."
@@ -112,18 +108,18 @@ def bloch_hamiltonian(model: str, params: dict, k, ranges=(0, 1)):
     ``k``: scalar (chains) or ``(2,)`` Cartesian (2D systems). Returns ``(2, 2)`` complex.
     """
     p = _check_params(model, params, ranges)
-    system = _system(model)
+    system = systems.get(model)
     k = _checks.as_param("k", k, () if system.ndim == 1 else (system.ndim,))
     return system.bloch(p, k, check_ranges(ranges))
 
 
 def _grid_of(model: str) -> dict:
-    s = _system(model)
+    s = systems.get(model)
     return {"reciprocal": s.reciprocal, "critical_k": s.critical_k}
 
 
 def _chern_args(model: str, params: dict, nk: int):
-    if _system(model).invariant != "chern":
+    if systems.get(model).invariant != "chern":
         chern = sorted(n for n, s in systems.SYSTEMS.items() if s.invariant == "chern")
         raise ValueError(f"Argument `model` must be one of {chern} for a Chern number, got {model!r}.")
     return _check_params(model, params), _checks.check_int("nk", nk, 4)
@@ -152,7 +148,7 @@ def chern_number_and_gap(model: str, params: dict, nk: int = 48):
       flux stayed below it down to the smallest gaps measured.
     """
     p, nk = _chern_args(model, params, nk)
-    return bloch.chern_number_and_gap(_system(model).bloch, p, nk, **_grid_of(model))
+    return bloch.chern_number_and_gap(systems.get(model).bloch, p, nk, **_grid_of(model))
 
 
 def chern_number(model: str, params: dict, nk: int = 48, gap_tol: float = 1e-6, max_nk: int | None = None) -> int:
@@ -169,4 +165,4 @@ def chern_number(model: str, params: dict, nk: int = 48, gap_tol: float = 1e-6, 
     grid too coarse; e.g. ``jax.vmap(lambda m: chern_number("qwz", {"m": m}))(ms)``.
     """
     p, nk = _chern_args(model, params, nk)
-    return bloch.chern_number(_system(model).bloch, p, nk, gap_tol, max_nk, name=model, **_grid_of(model))
+    return bloch.chern_number(systems.get(model).bloch, p, nk, gap_tol, max_nk, name=model, **_grid_of(model))

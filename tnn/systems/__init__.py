@@ -11,6 +11,7 @@ up from here.
 
 from __future__ import annotations
 
+import sys
 from typing import Callable
 
 from tnn.systems import bhz, haldane, kitaev, qwz, ssh
@@ -43,8 +44,6 @@ def builders() -> dict[str, Callable]:
 
 
 def _modules() -> list:
-    import sys  # noqa: PLC0415
-
     return [sys.modules[s.builders[next(iter(s.builders))].__module__] for s in SYSTEMS.values()]
 
 
