@@ -106,10 +106,21 @@ def test_bad_input_is_refused_naming_the_argument():
         lattice.from_sites(pos, cells, sub + 1)
     with pytest.raises(ValueError, match="`cells`"):
         lattice.from_sites(pos[:-2], cells[:-2] * 2, sub[:-2])  # holes in the block
-    with pytest.raises(ValueError, match="`positions` does not match"):
+    with pytest.raises(ValueError, match="`positions` does not fit"):
         lattice.from_sites(pos + 0.3 * (np.arange(2 * L) == 5), cells, sub)  # one site out of its place
-    with pytest.raises(ValueError, match="`positions` does not match"):
-        lattice.from_sites(-pos, cells, sub)  # cells numbered against +x
+    with pytest.raises(ValueError, match="`sublattice` must use every orbital"):
+        lattice.from_sites(pos, cells, sub * 2)  # no orbital 1
+    with pytest.raises(ValueError, match="`vectors`"):
+        lattice.from_sites(np.c_[np.arange(3.0), np.zeros(3)], np.c_[np.arange(3), np.zeros(3, int)],
+                           np.zeros(3, int))  # one row of cells: no second Bravais vector to read
+    row = lattice.from_sites(np.c_[np.arange(3.0), np.zeros(3)], np.c_[np.arange(3), np.zeros(3, int)],
+                             np.zeros(3, int), vectors=[[1.0, 0.0], [0.3, 1.0]])
+    assert row.kind == "bravais" and row.dims == (3, 1) and row.n_orb == 1
+    # cells numbered against +x: a Bravais chain with a = -1, the same W as the library's chain
+    rev = lattice.from_sites(-pos, cells, sub)
+    assert rev.kind == "bravais" and rev.bravais.tolist() == [[-1.0]]
+    assert float(invariants.winding_number(H, rev, gap_tol=0.0)) == pytest.approx(
+        float(invariants.winding_number(H, lattice.chain(L), gap_tol=0.0)), abs=1e-12)
     with pytest.raises(ValueError, match="`box`"):
         lattice.from_sites(pos, cells, sub, box=(L + 1,))
     with pytest.raises(ValueError, match="exactly once"):

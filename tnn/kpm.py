@@ -37,7 +37,7 @@ import jax.numpy as jnp
 from tnn import _checks
 from tnn import contractions as tc
 from tnn.invariants.checks import check_pbc
-from tnn.lattice import Lattice, check_lattice
+from tnn.lattice import CHAINS, PLANES, Lattice, check_lattice
 from tnn.operators import Operator, as_operator, lanczos_bounds
 
 __all__ = [
@@ -335,7 +335,7 @@ def _marker_trace_core(op, key, mask, x, y, cx, cy, emin, emax, ef, num_moments,
 
 
 def _marker_lattice(lat, what):
-    lat = check_lattice(lat, ("square", "honeycomb"), what)
+    lat = check_lattice(lat, PLANES, what)
     check_pbc(lat, False, what)
     return lat
 
@@ -482,7 +482,7 @@ def winding_number(op, lat: Lattice, *, num_moments: int = DEFAULT_MOMENTS, num_
 
     Returns a :class:`KPMResult` (scalar ``value``; blocks' standard errors in quadrature).
     """
-    lat = check_lattice(lat, ("chain",), "the KPM winding number")
+    lat = check_lattice(lat, CHAINS, "the KPM winding number", n_orb=2)
     op = _check_op(op, lat)
     M = _checks.check_int("num_moments", num_moments, 2)
     k = _checks.check_int("num_vectors", num_vectors, 1)

@@ -1,9 +1,9 @@
-r"""Static lattice geometry: ``chain``, ``square`` and ``honeycomb``.
+r"""Static lattice geometry: ``chain``, ``square``, ``honeycomb`` and any Bravais lattice a user brings.
 
 A :class:`Lattice` is a frozen, hashable description of a finite sample (kind, sizes, boundary
 condition). Everything derived from it -- cell coordinates, Cartesian site positions, sublattice
 labels, bond lists -- is plain NumPy, computed once and cached on the instance. Because equality and
-hashing depend only on ``(kind, dims, pbc, order, n_orb)``, a lattice can be passed as a static argument of
+hashing depend only on ``(kind, dims, pbc, order, n_orb, vectors, offsets)``, a lattice can be passed as a static argument of
 ``jax.jit`` and two equal lattices share one compilation. It is also registered as a JAX pytree
 with no leaves (the geometry is static aux data), so it can be passed to a jitted or vmapped
 function like any other argument, without ``static_argnames``: ``jax.jit(f)(H, lat)``.
@@ -18,6 +18,12 @@ Index conventions (see ``docs/conventions.md``)
 * ``honeycomb(lx, ly)``: Bravais vectors ``a1 = (1, 0)``, ``a2 = (1/2, sqrt(3)/2)``; sublattice
   ``s = 0`` (A) at ``(0, 0)`` and ``s = 1`` (B) at ``(1/2, sqrt(3)/6)`` inside the cell; site index
   ``2*(x*ly + y) + s`` with ``(x, y)`` the integer coordinates along ``a1, a2``.
+* ``bravais(vectors, basis, dims)`` (kind ``"bravais"``): any Bravais lattice in 1D or 2D with any
+  number of orbitals per cell at any offsets (``basis``); site index ``n_orb * cell + orbital``, the
+  cell index in C order as above. :func:`from_sites` finds these from a user's per-site arrays.
+  The real-space Chern invariants (marker, Bott, Kitaev, localizer, KPM) read any 2D one; the winding
+  number reads a 1D one with two orbitals per cell, orbital 0 the A and orbital 1 the B sublattice
+  (the chiral operator ``diag(+1, -1)`` per cell).
 
 Shapes: ``N = n_sites = n_cells * n_orb``; ``d`` is the spatial dimension (1 or 2).
 """
@@ -32,7 +38,8 @@ import numpy as np
 
 from tnn import _checks
 
-__all__ = ["Lattice", "chain", "square", "honeycomb", "from_sites", "check_lattice"]
+__all__ = ["Lattice", "chain", "square", "honeycomb", "bravais", "from_sites", "check_lattice", "CHAINS", "PLANES",
+           "ANY_KIND"]
 
 _SQRT3 = float(np.sqrt(3.0))
 
@@ -50,11 +57,36 @@ _BASIS = {
 _ORBITAL_NAMES = {"chain": ("A", "B"), "square": ("s0", "s1"), "honeycomb": ("A", "B")}
 #: kinds whose cell may hold another number of orbitals than two (all at the cell's position)
 _FREE_ORBITALS = ("square",)
+#: the kind of a user's lattice: Bravais vectors and orbital offsets of its own (:func:`bravais`)
+BRAVAIS = "bravais"
+_KIND_NDIM = {"chain": 1, "square": 2, "honeycomb": 2}
+#: what the invariants read (:func:`check_lattice`): a chain, a plane, or any, each with a user's own
+CHAINS = ("chain", BRAVAIS)
+PLANES = ("square", "honeycomb", BRAVAIS)
+ANY_KIND = ("chain", "square", "honeycomb", BRAVAIS)
+#: decimals kept of a user's vectors and offsets, so that equal geometries hash equal
+_DECIMALS = 12
 
 
 def _basis(kind: str, n_orb: int) -> np.ndarray:
     """Orbital offsets ``(n_orb, d)`` inside the cell."""
     return _BASIS[kind] if n_orb == 2 else np.zeros((n_orb, _BRAVAIS[kind].shape[0]))
+
+
+def _as_rows(name: str, value, shape: tuple[int | None, int | None]) -> tuple[tuple[float, ...], ...]:
+    """``value`` as a tuple of rows of Python floats (rounded to ``_DECIMALS``), shape checked."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"Argument `{name}` must be a real array, got {value!r}.") from err
+    if arr.ndim == 1 and shape[1] == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or any(want is not None and got != want for got, want in zip(arr.shape, shape)) or arr.size == 0:
+        want = "x".join("n" if w is None else str(w) for w in shape)
+        raise ValueError(f"Argument `{name}` must have shape ({want}), got shape {arr.shape}.")
+    _checks.check_finite(name, arr)
+    arr = np.round(arr, _DECIMALS) + 0.0  # + 0.0: no negative zeros in the hash
+    return tuple(tuple(float(x) for x in row) for row in arr)
 
 
 @dataclasses.dataclass(frozen=True, eq=True)
@@ -70,7 +102,10 @@ class Lattice:
         ``i``, so ``H_library = H[np.ix_(order, order)]``. The invariants apply it to their ``H`` /
         ``V`` inputs; the geometry below is always in the library's order.
       n_orb: orbitals per cell, site ``i = n_orb * cell + orbital``. 2 for every kind; a square
-        lattice may have any number ``>= 1`` (all orbitals at the cell's position).
+        lattice may have any number ``>= 1`` (all orbitals at the cell's position), a ``"bravais"``
+        one has ``len(offsets)``.
+      vectors, offsets: a ``"bravais"`` lattice's own Bravais vectors ``(d, d)`` (rows) and orbital
+        offsets ``(n_orb, d)``, as tuples of float rows (:func:`bravais`); None for the library's kinds.
 
     Derived (NumPy, cached): ``n_cells``, ``n_orb``, ``n_sites``, ``ndim``, ``cell_coords``
     ``(n_cells, d)`` int, ``site_cell`` ``(N,)``, ``sublattice`` ``(N,)``, ``site_coords``
@@ -83,23 +118,32 @@ class Lattice:
     pbc: bool
     order: tuple[int, ...] | None = None
     n_orb: int = 2
+    vectors: tuple[tuple[float, ...], ...] | None = None
+    offsets: tuple[tuple[float, ...], ...] | None = None
 
     def __post_init__(self):
         # Direct construction gets the same checks as the builders, and dims become a tuple of
         # Python ints so that equal samples hash equal however they were spelled.
-        if self.kind not in _BRAVAIS:
-            raise ValueError(f"Argument `kind` must be one of {sorted(_BRAVAIS)}, got {self.kind!r}.")
+        if self.kind not in _BRAVAIS and self.kind != BRAVAIS:
+            raise ValueError(f"Argument `kind` must be one of {sorted(_BRAVAIS) + [BRAVAIS]}, got {self.kind!r}.")
         try:
             dims = tuple(self.dims)
         except TypeError as err:
             raise ValueError(f"Argument `dims` must be a tuple of ints, got {self.dims!r}.") from err
-        want = _BRAVAIS[self.kind].shape[0]
+        if self.kind == BRAVAIS:
+            self._check_geometry(len(dims))
+        elif self.vectors is not None or self.offsets is not None:
+            raise ValueError(f"Arguments `vectors` and `offsets` belong to a {BRAVAIS!r} lattice; a {self.kind} has "
+                             "the library's own.")
+        want = self.bravais.shape[0]
         if len(dims) != want:
             raise ValueError(f"Argument `dims` must have length {want} for a {self.kind}, got {self.dims!r}.")
         object.__setattr__(self, "dims", tuple(_checks.check_int("dims", d, 1) for d in dims))
         object.__setattr__(self, "pbc", _checks.check_bool("pbc", self.pbc))
         n_orb = _checks.check_int("n_orb", self.n_orb, 1)
-        if n_orb != 2 and self.kind not in _FREE_ORBITALS:
+        if self.kind == BRAVAIS and n_orb != len(self.offsets):
+            raise ValueError(f"Argument `n_orb` must equal the number of `offsets` ({len(self.offsets)}), got {self.n_orb!r}.")
+        if n_orb != 2 and self.kind not in _FREE_ORBITALS + (BRAVAIS,):
             raise ValueError(f"Argument `n_orb` must be 2 for a {self.kind} lattice (only {_FREE_ORBITALS} take another "
                              f"number of orbitals per cell), got {self.n_orb!r}.")
         object.__setattr__(self, "n_orb", n_orb)
@@ -108,6 +152,17 @@ class Lattice:
             if sorted(order) != list(range(self.n_sites)):
                 raise ValueError(f"Argument `order` must be a permutation of range({self.n_sites}).")
             object.__setattr__(self, "order", None if order == tuple(range(self.n_sites)) else order)
+
+    def _check_geometry(self, d: int):
+        if d not in (1, 2):
+            raise ValueError(f"Argument `dims` must have length 1 or 2 for a {BRAVAIS!r} lattice, got {self.dims!r}.")
+        if self.vectors is None or self.offsets is None:
+            raise ValueError(f"Arguments `vectors` and `offsets` are required for a {BRAVAIS!r} lattice.")
+        vectors = _as_rows("vectors", self.vectors, (d, d))
+        if abs(np.linalg.det(np.asarray(vectors))) <= 1e-9 * max(1.0, float(np.max(np.abs(vectors))) ** d):
+            raise ValueError(f"Argument `vectors` must be linearly independent Bravais vectors, got {vectors!r}.")
+        object.__setattr__(self, "vectors", vectors)
+        object.__setattr__(self, "offsets", _as_rows("offsets", self.offsets, (None, d)))
 
     # ----------------------------------------------------------------------------- sizes
     @property
@@ -129,20 +184,24 @@ class Lattice:
 
     @property
     def orbital_names(self) -> tuple[str, ...]:
-        return _ORBITAL_NAMES[self.kind] if self.n_orb == 2 else tuple(f"s{o}" for o in range(self.n_orb))
+        if self.n_orb == 2 and self.kind in _ORBITAL_NAMES:
+            return _ORBITAL_NAMES[self.kind]
+        return tuple(f"s{o}" for o in range(self.n_orb))
 
     @property
     def bravais(self) -> np.ndarray:
-        return _BRAVAIS[self.kind].copy()
+        """Bravais vectors ``(d, d)``, one per row."""
+        return np.array(self.vectors) if self.kind == BRAVAIS else _BRAVAIS[self.kind].copy()
 
     @property
     def basis(self) -> np.ndarray:
-        return _basis(self.kind, self.n_orb).copy()
+        """Orbital offsets ``(n_orb, d)`` inside the cell."""
+        return np.array(self.offsets) if self.kind == BRAVAIS else _basis(self.kind, self.n_orb).copy()
 
     @property
     def cell_area(self) -> float:
         """Length (1D) or area (2D) of the unit cell."""
-        return float(abs(np.linalg.det(_BRAVAIS[self.kind])))
+        return float(abs(np.linalg.det(self.bravais)))
 
     # ----------------------------------------------------------------------------- geometry
     @functools.cached_property
@@ -169,7 +228,7 @@ class Lattice:
     @functools.cached_property
     def positions(self) -> np.ndarray:
         """Cartesian site positions ``(N, d)``: ``R_cell @ bravais + basis[orbital]``."""
-        pos = self.site_coords @ _BRAVAIS[self.kind] + _basis(self.kind, self.n_orb)[self.sublattice]
+        pos = self.site_coords @ self.bravais + self.basis[self.sublattice]
         return _readonly(pos.astype(np.float64))
 
     def site_index(self, cell: np.ndarray, orb: int | np.ndarray) -> np.ndarray:
@@ -213,12 +272,14 @@ class Lattice:
         """Nearest-neighbour bonds ``(n_bonds, 2)`` as site-index pairs ``(i, j)``, each bond once.
 
         chain: intracell A_n-B_n and intercell B_n-A_{n+1}; square: cell-to-cell bonds along x and y
-        (every orbital to itself); honeycomb: the three A-B bonds of each A site. Periodic samples include the
-        wrapped bonds. For a Hamiltonian's own hopping pattern use the builders, which call
-        :meth:`hop`.
+        (every orbital to itself); honeycomb: the three A-B bonds of each A site; a ``"bravais"``
+        lattice: the pairs of distinct sites at the shortest distance between them (cells up to one
+        apart). Periodic samples include the wrapped bonds. For a Hamiltonian's own hopping pattern
+        use the builders, which call :meth:`hop`.
         """
         pairs = []
-        for off, o_to, o_from in _nn_families(self.kind, self.n_orb):
+        families = _nearest_families(self) if self.kind == BRAVAIS else _nn_families(self.kind, self.n_orb)
+        for off, o_to, o_from in families:
             r, c, _ = self.hop(off, o_to, o_from)
             pairs.append(np.stack([r, c], axis=-1))
         out = np.concatenate(pairs, axis=0)
@@ -239,12 +300,14 @@ class Lattice:
     def __repr__(self) -> str:
         extra = "" if self.order is None else ", order=<from_sites>"
         extra += "" if self.n_orb == 2 else f", n_orb={self.n_orb}"
+        extra += "" if self.kind != BRAVAIS else f", vectors={self.vectors}, offsets={self.offsets}"
         return f"Lattice(kind={self.kind!r}, dims={self.dims}, pbc={self.pbc}{extra})"
 
     # cached_property stores into __dict__; keep pickling and copying working with the cache.
-    # (A state pickled before ``n_orb`` existed has none: the class default 2 then applies.)
+    # (A state pickled before ``n_orb`` / ``vectors`` existed has none: the class defaults apply.)
     def __getstate__(self):
-        return {"kind": self.kind, "dims": self.dims, "pbc": self.pbc, "order": self.order, "n_orb": self.n_orb}
+        return {"kind": self.kind, "dims": self.dims, "pbc": self.pbc, "order": self.order, "n_orb": self.n_orb,
+                "vectors": self.vectors, "offsets": self.offsets}
 
     def __setstate__(self, state):
         for k, v in state.items():
@@ -274,6 +337,31 @@ def _nn_families(kind: str, n_orb: int = 2):
     raise ValueError(f"unknown lattice kind {kind!r}")
 
 
+def _nearest_families(lat: Lattice):
+    """Hopping families ``(offset, orb_to, orb_from)`` of the nearest pairs of a ``"bravais"``
+    lattice: over cell offsets in ``{-1, 0, 1}^d`` and orbital pairs, those at the smallest nonzero
+    distance (relative tolerance 1e-6), each unordered pair once."""
+    a, basis = lat.bravais, lat.basis
+    cand = []
+    for off in np.ndindex(*(3,) * lat.ndim):
+        off = tuple(int(o) - 1 for o in off)
+        for o_to in range(lat.n_orb):
+            for o_from in range(lat.n_orb):
+                dist = float(np.linalg.norm(np.asarray(off) @ a + basis[o_to] - basis[o_from]))
+                if dist > 1e-9 * max(1.0, float(np.max(np.abs(a)))):
+                    cand.append((dist, off, o_to, o_from))
+    if not cand:  # every orbital at one point and a single cell: no bond
+        return []
+    dmin = min(c[0] for c in cand)
+    fams, seen = [], set()
+    for dist, off, o_to, o_from in cand:
+        mirror = (tuple(-o for o in off), o_from, o_to)
+        if dist <= dmin * (1 + 1e-6) and mirror not in seen:
+            seen.add((off, o_to, o_from))
+            fams.append((off, o_to, o_from))
+    return fams
+
+
 def _readonly(a: np.ndarray) -> np.ndarray:
     a = np.asarray(a)
     a.setflags(write=False)
@@ -297,16 +385,50 @@ def honeycomb(lx: int, ly: int, pbc: bool = False) -> Lattice:
     return Lattice("honeycomb", (_checks.check_int("lx", lx, 1), _checks.check_int("ly", ly, 1)), _checks.check_bool("pbc", pbc))
 
 
+def bravais(vectors, basis, dims, pbc: bool = False) -> Lattice:
+    """Any Bravais lattice in 1D or 2D: ``vectors`` ``(d, d)`` the Bravais vectors (rows; ``(1,)`` or
+    ``(1, 1)`` for a chain of cell length ``a``), ``basis`` ``(n_orb, d)`` the offsets of the cell's
+    ``n_orb`` orbitals (any number, anywhere; several may sit at one point), ``dims`` the number of
+    cells along each vector, ``pbc`` periodic along every vector. Site ``i = n_orb * cell + orbital``.
+
+    Its kind is ``"bravais"``: the real-space Chern invariants read any 2D one, the winding number a
+    1D one with two orbitals (A = orbital 0, B = orbital 1); the builders of :mod:`tnn.hamiltonians`
+    write the library's three kinds only. Equal arguments give equal, hash-equal lattices.
+    """
+    try:
+        d = len(dims)
+    except TypeError as err:
+        raise ValueError(f"Argument `dims` must be a tuple of ints, got {dims!r}.") from err
+    if d not in (1, 2):
+        raise ValueError(f"Argument `dims` must have length 1 or 2, got {dims!r}.")
+    vec = _as_rows("vectors", np.reshape(np.asarray(vectors, dtype=np.float64), (1, 1)) if d == 1 and np.size(vectors) == 1
+                   else vectors, (d, d))
+    off = _as_rows("basis", basis, (None, d))
+    return Lattice(BRAVAIS, tuple(dims), _checks.check_bool("pbc", pbc), None, len(off), vec, off)
+
+
+def _kind_allowed(lat: Lattice, kinds: tuple[str, ...]) -> bool:
+    """``lat.kind`` in ``kinds``; a ``"bravais"`` lattice where ``kinds`` names it and a library kind of
+    its dimension (``("chain", "bravais")``: a 1D one)."""
+    if lat.kind != BRAVAIS:
+        return lat.kind in kinds
+    return BRAVAIS in kinds and any(_KIND_NDIM.get(k) == lat.ndim for k in kinds)
+
+
 def check_lattice(lat, kinds: tuple[str, ...], what: str, builder: bool = False, name: str = "lat",
                   n_orb: int | None = None) -> Lattice:
     """``lat`` must be a :class:`Lattice` of one of ``kinds``, for ``what`` (e.g. "the SSH model",
-    "the winding number"); errors name the argument ``name``. A builder (``builder=True``) also
+    "the winding number"); errors name the argument ``name``. ``kinds`` may name ``"bravais"``: then
+    a user's lattice of the dimension of the other kinds is welcome too. A builder (``builder=True``) also
     refuses a lattice with a site order of its own (:func:`tnn.lattice.from_sites`): it writes the
     library's order. ``n_orb``: the number of orbitals per cell it must have (None: any)."""
     if not isinstance(lat, Lattice):
         raise ValueError(f"Argument `{name}` must be a tnn.lattice.Lattice, got {type(lat).__name__}.")
-    if lat.kind not in kinds:
-        raise ValueError(f"Argument `{name}` must be a {' or '.join(kinds)} lattice for {what}, got a {lat.kind} lattice.")
+    if not _kind_allowed(lat, kinds):
+        shown = [k for k in kinds if k != BRAVAIS]
+        extra = f" (or a {_KIND_NDIM[shown[0]]}D tnn.lattice.bravais one)" if BRAVAIS in kinds and shown else ""
+        got = f"a {lat.ndim}D {lat.kind}" if lat.kind == BRAVAIS else f"a {lat.kind}"
+        raise ValueError(f"Argument `{name}` must be a {' or '.join(shown)} lattice{extra} for {what}, got {got} lattice.")
     if builder and lat.order is not None:
         extra = "" if lat.n_orb == 2 else f", n_orb={lat.n_orb}"
         raise ValueError(
@@ -337,28 +459,57 @@ def _chain_geometry(x: np.ndarray, cells: np.ndarray, sub: np.ndarray) -> tuple[
     return "chain", a
 
 
-def from_sites(positions, cells, sublattice, box=None) -> Lattice:
+def _fit_bravais(pos: np.ndarray, cells: np.ndarray, sub: np.ndarray, n_orb: int, vectors) -> tuple[np.ndarray, np.ndarray]:
+    """Bravais vectors ``(d, d)`` and orbital offsets ``(n_orb, d)`` with ``pos = cells @ A + off[sub]``
+    (least squares; ``vectors`` given: only the offsets). ValueError where no lattice fits."""
+    n, d = pos.shape
+    onehot = np.eye(n_orb)[sub]
+    if vectors is None:
+        if np.any(np.ptp(cells, axis=0) == 0):
+            raise ValueError("Argument `cells` spans a single cell along a direction, so the Bravais vector along it "
+                             "cannot be read from the positions: give `vectors`.")
+        sol = np.linalg.lstsq(np.concatenate([cells, onehot], axis=1).astype(np.float64), pos, rcond=None)[0]
+        A, off = sol[:d], sol[d:]
+    else:
+        A = np.asarray(_as_rows("vectors", vectors, (d, d)))
+        off = np.linalg.lstsq(onehot, pos - cells @ A, rcond=None)[0]
+    tol = 1e-6 * max(1.0, float(np.max(np.abs(pos))))
+    if np.max(np.abs(cells @ A + off[sub] - pos)) > tol:
+        raise ValueError("Argument `positions` does not fit a Bravais lattice for the given `cells` and `sublattice`: "
+                         "every site must sit at cell @ vectors + an offset of its orbital, the same in every cell.")
+    if abs(np.linalg.det(A)) <= tol:
+        raise ValueError("Argument `positions` gives linearly dependent Bravais vectors for the given `cells`.")
+    return A, off - off[0]  # no global translation: orbital 0 at the cell's origin
+
+
+def from_sites(positions, cells, sublattice, box=None, vectors=None) -> Lattice:
     r"""A :class:`Lattice` for a user's own Hamiltonian, from per-site arrays in any site order.
 
     Args:
       positions: Cartesian site positions ``(N,)`` or ``(N, d)``, ``d`` = 1 or 2.
-      cells: integer cell coordinates of each site ``(N,)`` or ``(N, d)`` (any offset).
-      sublattice: ``(N,)`` labels 0 (A) and 1 (B), one site of each per cell.
+      cells: integer cell coordinates of each site ``(N,)`` or ``(N, d)`` (any offset) along the
+        Bravais vectors.
+      sublattice: ``(N,)`` the orbital index of each site in its cell, ``0 .. n_orb - 1``: every cell
+        holds each orbital once (a chain's 0 is A and 1 is B: the chiral operator of the winding number).
       box: None for an open sample; for a periodic one the periodic supercell: ``(d,)`` its lengths
         along the Bravais directions (``dims[i] * |a_i|``, e.g. ``(L,)`` for a chain) or ``(d, d)``
         its vectors ``dims[i] * a_i`` (rows).
+      vectors: the Bravais vectors ``(d, d)``, only needed when ``cells`` spans a single cell along a
+        direction (else they are read from the positions).
 
-    The geometry must be one of the library's (``docs/conventions.md``), up to a global
-    translation: a chain (``d = 1``: any cell length ``a > 0``, cells numbered along ``+x``, each of
-    the two sites anywhere in its cell, the same offset in every cell -- B at ``n + 1/2`` as usually
-    drawn, or at ``n``; the winding number reads cell coordinates, so every such drawing gives the same
-    ``W``; a periodic chain's ``box`` is then ``(L a,)``), a square
-    lattice (``a = 1``, both orbitals at the cell's position) or a honeycomb lattice (``a1 = (1, 0)``,
-    ``a2 = (1/2, sqrt(3)/2)``, B at ``(1/2, sqrt(3)/6)`` from A). Cells must fill a full
-    ``L`` or ``lx x ly`` block. The site order is free: the returned lattice carries it (``order``),
-    and every invariant reads its ``H`` (``(N, N)``, dense or ``scipy.sparse``) and eigenvectors in
-    that order, with the same checks as for a built-in lattice. The builders of :mod:`tnn.hamiltonians` write the library's
-    order and refuse such a lattice.
+    Any Bravais lattice with any basis is welcome, up to a global translation: the sites must sit at
+    ``cells @ vectors + offset[sublattice]``, one offset per orbital. Where that geometry is one of the
+    library's (``docs/conventions.md``) the lattice is of that kind: a chain (``d = 1``, two orbitals:
+    any cell length ``a > 0``, cells numbered along ``+x``, each site anywhere in its cell -- B at
+    ``n + 1/2`` as usually drawn, or at ``n``; the winding number reads cell coordinates, so every such
+    drawing gives the same ``W``; a periodic chain's ``box`` is then ``(L a,)``), a square lattice
+    (``a = 1``, both orbitals at the cell's position) or a honeycomb lattice (``a1 = (1, 0)``,
+    ``a2 = (1/2, sqrt(3)/2)``, B at ``(1/2, sqrt(3)/6)`` from A). Any other is a ``"bravais"`` lattice
+    (:func:`bravais`) with the fitted vectors and offsets (orbital 0 at the cell's origin). Cells must
+    fill a full ``L`` or ``lx x ly`` block. The site order is free: the returned lattice carries it
+    (``order``), and every invariant reads its ``H`` (``(N, N)``, dense or ``scipy.sparse``) and
+    eigenvectors in that order, with the same checks as for a built-in lattice. The builders of
+    :mod:`tnn.hamiltonians` write the library's order and refuse such a lattice.
 
     Raises ``ValueError`` naming the argument when shapes, labels, cells or positions do not fit.
     """
@@ -380,41 +531,41 @@ def from_sites(positions, cells, sublattice, box=None) -> Lattice:
     sub = np.asarray(sublattice)
     if sub.shape != (n,):
         raise ValueError(f"Argument `sublattice` must have shape ({n},), but has shape {sub.shape}.")
-    if not np.all((sub == 0) | (sub == 1)):
-        raise ValueError("Argument `sublattice` must hold only 0 (A) and 1 (B).")
-    sub = sub.astype(np.int64)
+    if not (np.issubdtype(sub.dtype, np.integer) or np.all(sub == np.rint(sub))) or np.any(sub < 0):
+        raise ValueError("Argument `sublattice` must hold orbital indices 0, 1, ... (0 is A and 1 is B on a chain).")
+    sub = np.rint(sub).astype(np.int64)
+    n_orb = int(sub.max()) + 1
+    if len(np.unique(sub)) != n_orb:
+        raise ValueError(f"Argument `sublattice` must use every orbital index 0 .. {n_orb - 1}, got {sorted(set(sub.tolist()))}.")
     cl = cl - cl.min(axis=0)
     dims = tuple(int(x) + 1 for x in cl.max(axis=0))
-    if n != 2 * int(np.prod(dims)):
-        raise ValueError(f"Argument `cells` must fill a full block of {dims} cells with one A and one B site each "
-                         f"({2 * int(np.prod(dims))} sites), got {n} sites.")
+    if n != n_orb * int(np.prod(dims)):
+        raise ValueError(f"Argument `cells` must fill a full block of {dims} cells with each of the {n_orb} orbitals once "
+                         f"({n_orb * int(np.prod(dims))} sites), got {n} sites.")
     kind, scale = None, 1.0
-    if d == 1:
-        kind, scale = _chain_geometry(pos[:, 0], cl[:, 0], sub)
-    else:
-        for k in ("square", "honeycomb"):
-            expect = cl @ _BRAVAIS[k] + _BASIS[k][sub]
-            shift = pos[0] - expect[0]
-            if np.max(np.abs(pos - shift - expect)) <= 1e-6 * max(1.0, float(np.max(np.abs(pos)))):
-                kind = k
-                break
-    if kind is None:
-        what = ("chain geometry (site = a * cell + one offset per sublattice, a > 0)" if d == 1
-                else "square or honeycomb geometry of tnn.lattice")
-        raise ValueError(f"Argument `positions` does not match the {what} (docs/conventions.md) for the given "
-                         "`cells` and `sublattice`.")
+    if n_orb == 2 and vectors is None:
+        if d == 1:
+            kind, scale = _chain_geometry(pos[:, 0], cl[:, 0], sub)
+        else:
+            for k in ("square", "honeycomb"):
+                expect = cl @ _BRAVAIS[k] + _BASIS[k][sub]
+                shift = pos[0] - expect[0]
+                if np.max(np.abs(pos - shift - expect)) <= 1e-6 * max(1.0, float(np.max(np.abs(pos)))):
+                    kind = k
+                    break
+    A, off = (_BRAVAIS[kind] * scale, None) if kind is not None else _fit_bravais(pos, cl, sub, n_orb, vectors)
     pbc = box is not None
     if pbc:
-        want = np.asarray(dims, dtype=np.float64)[:, None] * _BRAVAIS[kind] * scale
+        want = np.asarray(dims, dtype=np.float64)[:, None] * A
         b = np.asarray(box, dtype=np.float64)
-        b = np.diag(b) @ (_BRAVAIS[kind] / np.linalg.norm(_BRAVAIS[kind], axis=1, keepdims=True)) if b.ndim <= 1 else b
+        b = np.diag(b) @ (A / np.linalg.norm(A, axis=1, keepdims=True)) if b.ndim <= 1 else b
         if b.shape != want.shape or not np.allclose(b, want, atol=1e-6):
             raise ValueError(f"Argument `box` must be the supercell {want.tolist()} (dims x Bravais vectors) of these "
                              f"sites, got {np.asarray(box).tolist()}.")
-    lat = Lattice(kind, dims, pbc)
+    lat = Lattice(kind, dims, pbc) if kind is not None else bravais(A, off, dims, pbc)
     lib = lat.site_index(cl, sub)
     if len(np.unique(lib)) != n:
         raise ValueError("Arguments `cells`, `sublattice` must give every (cell, sublattice) pair exactly once.")
     order = np.empty(n, dtype=np.int64)
     order[lib] = np.arange(n)
-    return Lattice(kind, dims, pbc, tuple(int(i) for i in order))
+    return dataclasses.replace(lat, order=tuple(int(i) for i in order))

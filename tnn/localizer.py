@@ -59,7 +59,7 @@ import scipy.sparse
 import scipy.sparse.linalg
 
 from tnn import _checks
-from tnn.lattice import Lattice, check_lattice
+from tnn.lattice import ANY_KIND, CHAINS, PLANES, Lattice, check_lattice
 
 try:  # optional: the sparse route (the dense route needs nothing beyond NumPy)
     import qdldl
@@ -319,7 +319,7 @@ def localizer_matrix(H, lat: Lattice, kappa, *, point=None, energy=0.0):
     class AIII for a chain, ``[[kappa (X_A - x), A], [A^dag, -kappa (X_B - x)]]`` ``(2L, 2L)`` with the
     A sites first, then the B sites (each in the order of ``H``). Dense ``H`` gives a dense NumPy
     matrix, ``scipy.sparse`` ``H`` a CSC matrix. ``energy`` must be 0 for a chain."""
-    lat = check_lattice(lat, ("chain", "square", "honeycomb"), "the spectral localizer")
+    lat = check_lattice(lat, ANY_KIND, "the spectral localizer")
     kappa = _check_kappa(kappa)
     if kappa is None:
         raise ValueError("Argument `kappa` must be a finite number > 0, got None.")
@@ -435,7 +435,7 @@ def _kappa_rule(kind: str, M, lat: Lattice, pos, point, rho: float, energy: floa
 
 # ------------------------------------------------------------------------------ driver
 def _index(H, lat: Lattice, ndim: int, what: str, sign: int, kappa, point, energy, method, return_certificate):
-    lat = check_lattice(lat, ("chain",) if ndim == 1 else ("square", "honeycomb"), what)
+    lat = check_lattice(lat, CHAINS if ndim == 1 else PLANES, what, n_orb=2 if ndim == 1 else None)
     kappa, energy = _check_kappa(kappa), _check_energy(energy)
     return_certificate = _checks.check_bool("return_certificate", return_certificate)
     p, rho = _point_and_radius(lat, point)

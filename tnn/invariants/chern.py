@@ -18,7 +18,7 @@ from tnn.invariants.checks import (check_eigensystem, check_gap_tol, check_H, ch
                                    symmetry_broken, window_trim)
 from tnn.invariants.localizer_index import chern_index
 from tnn.invariants.spectral import certify_eigh, eigh_jit, n_occ, projector_tail
-from tnn.lattice import Lattice, check_lattice
+from tnn.lattice import PLANES, Lattice, check_lattice
 
 CHERN_METHODS = ("marker", "bott", "kitaev")
 #: the certificates of the marker and the Kitaev formula (the first is the default; docs/conventions.md)
@@ -139,7 +139,7 @@ def _marker_mean_core(E, V, gap_tol, lat: Lattice, window, certificate: str = "l
 
 
 def _marker_args(lat, window, what="the local Chern marker"):
-    lat = check_lattice(lat, ("square", "honeycomb"), what)
+    lat = check_lattice(lat, PLANES, what)
     check_pbc(lat, False, what)
     return lat, _window_trim_2d(lat, window)
 
@@ -251,7 +251,7 @@ def _bott_core(E, V, gap_tol, lat: Lattice):
 
 
 def _bott_args(lat):
-    lat = check_lattice(lat, ("square", "honeycomb"), "the Bott index")
+    lat = check_lattice(lat, PLANES, "the Bott index")
     check_pbc(lat, True, "the Bott index")
     return lat
 
@@ -314,7 +314,7 @@ def _kitaev_core(E, V, gap_tol, lat: Lattice, radius: float, window, certificate
 
 
 def _kitaev_args(lat, radius, window):
-    lat = check_lattice(lat, ("square", "honeycomb"), "the Kitaev formula")
+    lat = check_lattice(lat, PLANES, "the Kitaev formula")
     r = tc.default_kitaev_radius(lat) if radius is None else radius
     tc.exact_kitaev_sectors(lat, r)  # validates radius
     return lat, float(r), window_trim(lat, window)
@@ -354,7 +354,7 @@ def _chern_args(lat, method, window, radius):
     """Validated ``(lat, trim of the certificate's window)``."""
     if method not in CHERN_METHODS:
         raise ValueError(f"Argument `method` must be one of {CHERN_METHODS}, got {method!r}.")
-    lat = check_lattice(lat, ("square", "honeycomb"), f"chern_number(method={method!r})")
+    lat = check_lattice(lat, PLANES, f"chern_number(method={method!r})")
     if radius is not None and method != "kitaev":
         raise ValueError(f"Argument `radius` applies to method='kitaev' only, got radius={radius!r} with method={method!r}.")
     if method == "marker":

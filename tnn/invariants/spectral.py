@@ -16,7 +16,7 @@ import jax.numpy as jnp
 from tnn import _checks, validity
 from tnn import contractions as tc
 from tnn.invariants.checks import check_eigensystem, window_trim
-from tnn.lattice import Lattice, check_lattice
+from tnn.lattice import ANY_KIND, Lattice, check_lattice
 
 #: Relative eigenvalue splitting below which :func:`eigh` treats a pair as degenerate in its JVP.
 DEGENERACY_TOL = 1e-9
@@ -130,7 +130,7 @@ def spectral_gap(E, V=None, lat: Lattice | None = None, trim=None):
             raise ValueError(f"Argument `E` must have shape ({lat.n_sites},) to match the lattice, but has shape {E.shape}.")
         Es = jax.lax.stop_gradient(E)
         return Es[n // 2] - Es[n // 2 - 1]
-    check_lattice(lat, ("chain", "square", "honeycomb"), "a spectral gap")
+    check_lattice(lat, ANY_KIND, "a spectral gap")
     if V is None:
         raise ValueError("Argument `V` must be given for an open lattice (the bulk gap needs the eigenvectors).")
     E, V = check_eigensystem(E, V, lat)

@@ -17,7 +17,7 @@ from tnn.invariants.checks import check_eigensystem, check_gap_tol, check_H, ret
 from tnn.invariants.localization import XI_FACTOR, check_ranges, sample_xi, xi_boundary
 from tnn.invariants.polar import ZERO_MODE_FLOOR, chiral_block, polar_svd
 from tnn.invariants.spectral import BULK_WEIGHT_FRACTION, boundary, certify_eigh, eigh_jit, not_finite
-from tnn.lattice import Lattice, check_lattice
+from tnn.lattice import CHAINS, Lattice, check_lattice
 
 # ------------------------------------------------------------------------------ winding number
 def _winding_trim(lat: Lattice, trim):
@@ -101,7 +101,7 @@ def winding_polar_energies(H, lat: Lattice, trim=None, ranges=None):
     site order of ``lat``, which may be a :func:`tnn.lattice.from_sites` lattice). ``trim``, ``ranges``
     static (as :func:`winding_number`).
     """
-    lat = check_lattice(lat, ("chain",), "the winding number")
+    lat = check_lattice(lat, CHAINS, "the winding number", n_orb=2)
     trim_t = _winding_trim(lat, trim)
     H = check_H(H, lat)
     _check_chiral(H, lat)
@@ -139,7 +139,7 @@ def winding_number_from_svd(X, s, Yh, lat: Lattice, trim=None, return_gap: bool 
     without them the tail certificate decides). Returns a scalar, or
     ``(W, gap)`` / ``(W, certificate)``.
     """
-    lat = check_lattice(lat, ("chain",), "the winding number")
+    lat = check_lattice(lat, CHAINS, "the winding number", n_orb=2)
     trim_t = _winding_trim(lat, trim)
     mode = return_mode(return_gap, return_certificate)
     L = lat.dims[0]
@@ -218,7 +218,7 @@ def winding_number(H, lat: Lattice, trim=None, return_gap: bool = False, gap_tol
     Returns:
       Scalar ``W`` (NaN when not valid), or ``(W, gap)`` / ``(W, certificate)``.
     """
-    lat = check_lattice(lat, ("chain",), "the winding number")
+    lat = check_lattice(lat, CHAINS, "the winding number", n_orb=2)
     trim_t = _winding_trim(lat, trim)
     mode = return_mode(return_gap, return_certificate)
     if method not in ("polar", "eigh"):
@@ -248,7 +248,7 @@ def winding_density(H, lat: Lattice, trim=None, return_gap: bool = False, gap_to
     singular values. Arguments as :func:`winding_number`; NaN everywhere when ``W`` is not valid.
     Returns ``(L,)``, or ``((L,), gap)`` / ``((L,), certificate)``.
     """
-    lat = check_lattice(lat, ("chain",), "the winding density")
+    lat = check_lattice(lat, CHAINS, "the winding density", n_orb=2)
     trim_t = _winding_trim(lat, trim)
     mode = return_mode(return_gap, return_certificate)
     H = check_H(H, lat)
@@ -296,7 +296,7 @@ def winding_number_from_eigh(E, V, lat: Lattice, trim=None, return_gap: bool = F
     Returns:
       Scalar, or ``(W, gap)`` / ``(W, certificate)``.
     """
-    lat = check_lattice(lat, ("chain",), "the winding number")
+    lat = check_lattice(lat, CHAINS, "the winding number", n_orb=2)
     trim_t = _winding_trim(lat, trim)
     mode = return_mode(return_gap, return_certificate)
     E, V = check_eigensystem(E, V, lat)

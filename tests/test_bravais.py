@@ -1,0 +1,158 @@
+r"""Any lattice a user brings: tnn.lattice.bravais (Bravais vectors and a basis) and from_sites with any
+number of orbitals per cell, read by every real-space invariant.
+
+* An oblique lattice is a linear map of the square one: the QWZ Hamiltonian written on it (the same
+  hoppings along a1 and a2) has the same local Chern marker map (the marker's 4 pi / cell area absorbs
+  the map's determinant), the same Bott index and Kitaev value, and the localizer and KPM read it too.
+* A cell of four orbitals at four places (two QWZ copies, weakly mixed) gives the sum of the copies'
+  Chern numbers, through every route; shuffled and read back with from_sites, the same numbers.
+* The library's honeycomb written as a Bravais lattice gives the Haldane model's values exactly.
+* A chain of any cell length, A and B anywhere in the cell, gives the library chain's W; a 1D cell of
+  four orbitals is refused by the winding number with a message that says why.
+* Bad geometry is refused with a ValueError naming the argument; equal geometries are equal and
+  hash-equal, pickle, and pass through jit as leafless pytrees.
+"""
+
+import pickle
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from tnn import hamiltonians, invariants, kpm, kspace, lattice, localizer
+
+SQ3 = float(np.sqrt(3.0))
+
+
+def oblique(lx, ly, pbc=False, n_orb=2, basis=None):
+    return lattice.bravais([[1.0, 0.0], [0.4, 0.9]], np.zeros((n_orb, 2)) if basis is None else basis, (lx, ly), pbc)
+
+
+@pytest.mark.parametrize("m", [-1.0, 1.0, 2.6])
+def test_qwz_on_an_oblique_lattice_has_the_square_lattice_invariants(m):
+    sq_o, sq_p = lattice.square(10, 10), lattice.square(8, 8, pbc=True)
+    ob_o, ob_p = oblique(10, 10), oblique(8, 8, pbc=True)
+    Ho, Hp = hamiltonians.qwz(m, sq_o), hamiltonians.qwz(m, sq_p)  # same site order: n_orb * cell + orbital
+    c_k = kspace.chern_number("qwz", {"m": m})
+    marker_sq = invariants.local_chern_marker(Ho, sq_o, gap_tol=0.0)
+    marker_ob = invariants.local_chern_marker(Ho, ob_o, gap_tol=0.0)
+    np.testing.assert_allclose(np.asarray(marker_ob), np.asarray(marker_sq), atol=1e-10)
+    bott_ob = float(invariants.chern_number(Hp, ob_p, method="bott"))
+    assert bott_ob == pytest.approx(float(invariants.chern_number(Hp, sq_p, method="bott")), abs=1e-10)
+    assert round(bott_ob) == c_k
+    assert float(invariants.chern_number(Ho, ob_o, method="marker")) == pytest.approx(c_k, abs=0.05)
+    assert float(invariants.chern_number(Ho, ob_o, method="kitaev")) == pytest.approx(c_k, abs=0.05)
+    assert localizer.chern_number(np.asarray(Ho), ob_o) == c_k
+
+
+def test_kpm_marker_reads_a_bravais_lattice():
+    sq, ob = lattice.square(12, 12), oblique(12, 12)
+    H = hamiltonians.qwz(-1.0, sq)
+    sites = np.array([[6, 6], [5, 7]])
+    a = kpm.local_chern_marker(H, sq, sites, num_moments=200)
+    b = kpm.local_chern_marker(H, ob, sites, num_moments=200)
+    np.testing.assert_allclose(np.asarray(b[0] if isinstance(b, tuple) else b),
+                               np.asarray(a[0] if isinstance(a, tuple) else a), atol=1e-9)
+
+
+def two_copies(m1, m2, lx, ly, pbc, mix=0.15):
+    """Two QWZ copies in a cell of four orbitals (copy 1 on orbitals 0, 1; copy 2 on 2, 3), mixed by a
+    weak onsite coupling: ``H`` in the order ``4 * cell + orbital``."""
+    lat2 = lattice.square(lx, ly, pbc=pbc)
+    h1, h2 = np.asarray(hamiltonians.qwz(m1, lat2)), np.asarray(hamiltonians.qwz(m2, lat2))
+    n = lat2.n_cells
+    H = np.zeros((4 * n, 4 * n), complex)
+    a = (4 * np.arange(n)[:, None] + np.array([0, 1])).ravel()
+    b = a + 2
+    H[np.ix_(a, a)], H[np.ix_(b, b)] = h1, h2
+    H[a, b] = H[b, a] = mix
+    return H
+
+
+@pytest.mark.parametrize("m1,m2", [(1.0, 1.0), (1.0, -1.0), (-1.0, 3.0)])
+def test_a_four_orbital_cell_at_four_places_adds_the_copies_chern_numbers(m1, m2):
+    basis = np.array([[0.0, 0.0], [0.5, 0.0], [0.0, 0.5], [0.5, 0.5]])
+    want = kspace.chern_number("qwz", {"m": m1}) + kspace.chern_number("qwz", {"m": m2})
+    Hp, Ho = two_copies(m1, m2, 8, 8, True), two_copies(m1, m2, 12, 12, False)
+    lat_p, lat_o = lattice.bravais(np.eye(2), basis, (8, 8), pbc=True), lattice.bravais(np.eye(2), basis, (12, 12))
+    assert lat_p.n_orb == 4 and lat_p.n_sites == Hp.shape[0]
+    assert float(invariants.chern_number(Hp, lat_p, method="bott")) == pytest.approx(want, abs=1e-6)
+    assert float(invariants.chern_number(Ho, lat_o, method="marker")) == pytest.approx(want, abs=0.05)
+    assert localizer.chern_number(Ho, lat_o) == want
+    # shuffled, read back from per-site arrays: the same lattice geometry and values
+    perm = np.random.default_rng(4).permutation(lat_p.n_sites)
+    user = lattice.from_sites(lat_p.positions[perm] + 2.0, lat_p.site_coords[perm] + 3, lat_p.sublattice[perm],
+                              box=(8.0, 8.0))
+    assert user.kind == "bravais" and user.n_orb == 4 and user.dims == (8, 8) and user.pbc
+    np.testing.assert_allclose(user.basis, basis, atol=1e-9)
+    Hu = Hp[np.ix_(perm, perm)]
+    assert float(invariants.chern_number(Hu, user, method="bott")) == pytest.approx(
+        float(invariants.chern_number(Hp, lat_p, method="bott")), abs=1e-9)
+
+
+@pytest.mark.parametrize("pbc,method", [(True, "bott"), (False, "marker")])
+def test_the_honeycomb_as_a_bravais_lattice_gives_the_haldane_values(pbc, method):
+    lib = lattice.honeycomb(8, 8, pbc=pbc)
+    mine = lattice.bravais([[1.0, 0.0], [0.5, SQ3 / 2]], [[0.0, 0.0], [0.5, SQ3 / 6]], (8, 8), pbc=pbc)
+    assert mine.kind == "bravais" and mine != lib
+    np.testing.assert_allclose(mine.positions, lib.positions, atol=1e-12)
+    H = hamiltonians.haldane(1.0, 0.3, np.pi / 2, 0.0, lib)
+    ref = float(invariants.chern_number(H, lib, method=method, gap_tol=0.0))
+    assert float(invariants.chern_number(H, mine, method=method, gap_tol=0.0)) == pytest.approx(ref, abs=1e-10)
+    assert abs(ref - kspace.chern_number("haldane", {"t1": 1.0, "t2": 0.3, "phi": np.pi / 2, "M": 0.0})) < 0.1
+
+
+@pytest.mark.parametrize("pbc", [False, True])
+def test_a_bravais_chain_gives_the_library_chain_winding(pbc):
+    L = 20
+    ref = lattice.chain(L, pbc=pbc)
+    H = hamiltonians.ssh(np.array([0.5, 1.0]), ref)
+    mine = lattice.bravais([2.5], [[0.0], [1.2]], (L,), pbc=pbc)
+    assert mine.kind == "bravais" and mine.ndim == 1
+    np.testing.assert_allclose(mine.positions[:4, 0], [0.0, 1.2, 2.5, 3.7])
+    assert float(invariants.winding_number(H, mine)) == pytest.approx(float(invariants.winding_number(H, ref)), abs=1e-12)
+    four = lattice.bravais([1.0], np.zeros((4, 1)), (L,), pbc=pbc)
+    with pytest.raises(ValueError, match=r"`lat`.*2 orbitals per cell"):
+        invariants.winding_number(np.eye(4 * L), four)
+    with pytest.raises(ValueError, match=r"`lat` must be a square or honeycomb lattice \(or a 2D tnn.lattice.bravais"):
+        invariants.chern_number(H, mine)
+
+
+def test_bravais_lattices_are_values_and_pytrees():
+    a = oblique(4, 5, pbc=True, basis=[[0.0, 0.0], [0.25, 0.1]])
+    b = lattice.bravais(np.array([[1.0, 0.0], [0.4, 0.9]]), np.array([[0.0, 0.0], [0.25, 0.1]]), [4, 5], True)
+    assert a == b and hash(a) == hash(b) and a != oblique(4, 5, pbc=True)
+    assert pickle.loads(pickle.dumps(a)) == a
+    assert jax.tree_util.tree_leaves(a) == []
+    assert a.cell_area == pytest.approx(0.9)
+    np.testing.assert_allclose(a.positions[3], [0.4 + 0.25, 0.9 + 0.1])  # cell (0, 1), orbital 1
+    f = jax.jit(lambda x, lat: x * lat.n_sites)
+    assert float(f(jnp.asarray(1.0), a)) == 40.0
+    # nearest pairs: every site of a one-orbital triangular lattice has six
+    tri = lattice.bravais([[1.0, 0.0], [0.5, SQ3 / 2]], [[0.0, 0.0]], (6, 6), pbc=True)
+    assert np.all(np.bincount(tri.bonds.ravel(), minlength=tri.n_sites) == 6)
+    assert "bravais" in repr(a) and a.orbital_names == ("s0", "s1")
+
+
+def test_bad_geometry_is_refused_naming_the_argument():
+    with pytest.raises(ValueError, match="`vectors`.*linearly independent"):
+        lattice.bravais([[1.0, 0.0], [2.0, 0.0]], [[0.0, 0.0]], (3, 3))
+    with pytest.raises(ValueError, match="`vectors`.*shape"):
+        lattice.bravais([[1.0, 0.0]], [[0.0, 0.0]], (3, 3))
+    with pytest.raises(ValueError, match="`basis`.*shape"):
+        lattice.bravais(np.eye(2), [[0.0, 0.0, 0.0]], (3, 3))
+    with pytest.raises(ValueError, match="`basis`"):
+        lattice.bravais(np.eye(2), [[np.nan, 0.0]], (3, 3))
+    with pytest.raises(ValueError, match="`dims`"):
+        lattice.bravais(np.eye(3), [[0.0, 0.0, 0.0]], (3, 3, 3))
+    with pytest.raises(ValueError, match="`dims`"):
+        lattice.bravais(np.eye(2), [[0.0, 0.0]], (3, 0))
+    with pytest.raises(ValueError, match="`vectors` and `offsets` belong"):
+        lattice.Lattice("square", (3, 3), False, vectors=((1.0, 0.0), (0.0, 1.0)))
+    lat = oblique(4, 4)
+    with pytest.raises(ValueError, match="site order of its own|must be a square"):
+        hamiltonians.qwz(1.0, lat)
+    # from_sites: a periodic box that is not dims x the fitted vectors
+    with pytest.raises(ValueError, match="`box`"):
+        lattice.from_sites(lat.positions, lat.site_coords, lat.sublattice, box=(4.0, 4.0))
