@@ -29,7 +29,7 @@ def oblique(lx, ly, pbc=False, n_orb=2, basis=None):
     return lattice.bravais([[1.0, 0.0], [0.4, 0.9]], np.zeros((n_orb, 2)) if basis is None else basis, (lx, ly), pbc)
 
 
-@pytest.mark.parametrize("m", [-1.0, 1.0, 2.6])
+@pytest.mark.parametrize("m", [-1.0, 2.6])
 def test_qwz_on_an_oblique_lattice_has_the_square_lattice_invariants(m):
     sq_o, sq_p = lattice.square(10, 10), lattice.square(8, 8, pbc=True)
     ob_o, ob_p = oblique(10, 10), oblique(8, 8, pbc=True)
@@ -41,9 +41,16 @@ def test_qwz_on_an_oblique_lattice_has_the_square_lattice_invariants(m):
     bott_ob = float(invariants.chern_number(Hp, ob_p, method="bott"))
     assert bott_ob == pytest.approx(float(invariants.chern_number(Hp, sq_p, method="bott")), abs=1e-10)
     assert round(bott_ob) == c_k
-    assert float(invariants.chern_number(Ho, ob_o, method="marker")) == pytest.approx(c_k, abs=0.05)
-    assert float(invariants.chern_number(Ho, ob_o, method="kitaev")) == pytest.approx(c_k, abs=0.05)
-    assert localizer.chern_number(np.asarray(Ho), ob_o) == c_k
+
+
+@pytest.mark.slow
+def test_the_kitaev_formula_and_the_localizer_read_an_oblique_lattice():
+    sq, ob = lattice.square(10, 10), oblique(10, 10)
+    H = hamiltonians.qwz(-1.0, sq)
+    c_k = kspace.chern_number("qwz", {"m": -1.0})
+    assert float(invariants.chern_number(H, ob, method="marker")) == pytest.approx(c_k, abs=0.05)
+    assert float(invariants.chern_number(H, ob, method="kitaev")) == pytest.approx(c_k, abs=0.05)
+    assert localizer.chern_number(np.asarray(H), ob) == c_k
 
 
 def test_kpm_marker_reads_a_bravais_lattice():
@@ -70,7 +77,7 @@ def two_copies(m1, m2, lx, ly, pbc, mix=0.15):
     return H
 
 
-@pytest.mark.parametrize("m1,m2", [(1.0, 1.0), (1.0, -1.0), (-1.0, 3.0)])
+@pytest.mark.parametrize("m1,m2", [(1.0, 1.0), (-1.0, 3.0)])
 def test_a_four_orbital_cell_at_four_places_adds_the_copies_chern_numbers(m1, m2):
     basis = np.array([[0.0, 0.0], [0.5, 0.0], [0.0, 0.5], [0.5, 0.5]])
     want = kspace.chern_number("qwz", {"m": m1}) + kspace.chern_number("qwz", {"m": m2})
@@ -91,7 +98,7 @@ def test_a_four_orbital_cell_at_four_places_adds_the_copies_chern_numbers(m1, m2
         float(invariants.chern_number(Hp, lat_p, method="bott")), abs=1e-9)
 
 
-@pytest.mark.parametrize("pbc,method", [(True, "bott"), (False, "marker")])
+@pytest.mark.parametrize("pbc,method", [pytest.param(True, "bott", marks=pytest.mark.slow), (False, "marker")])
 def test_the_honeycomb_as_a_bravais_lattice_gives_the_haldane_values(pbc, method):
     lib = lattice.honeycomb(8, 8, pbc=pbc)
     mine = lattice.bravais([[1.0, 0.0], [0.5, SQ3 / 2]], [[0.0, 0.0], [0.5, SQ3 / 6]], (8, 8), pbc=pbc)
