@@ -8,6 +8,8 @@ r"""The fifth system, the BHZ model (tnn/systems/bhz.py), and what it proves abo
 * Real space: the spin Chern number (marker on an open 12 x 12, Bott on a periodic 10 x 10) equals
   k space at M/B = 1, 2, 6, 9, -1 without and with spin mixing; without mixing each sector is the
   Chern number of its spin block on a two-orbital lattice.
+* Exact labels' ``xi``: that of the full 4-band Fermi projector, finite with spin mixing (the decay of
+  the infinite system's projector), continuous at zero mixing, growing toward the gap closings.
 * Registry: a dataset preset whose labels equal k space, a demo panel, ValueErrors naming the
   argument, and no module outside tnn/systems/bhz.py and the registry line knows the name.
 """
@@ -22,6 +24,7 @@ import numpy as np
 import pytest
 
 from tnn import data, hamiltonians, invariants, kspace, lattice, systems, validity
+from tnn.data import exact
 from tnn.systems import bhz
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -150,10 +153,89 @@ def test_dataset_preset_labels_equal_kspace():
     assert (valid & clean).sum() >= 3 and (valid & ~clean).sum() >= 3
     np.testing.assert_array_equal(out["class"][valid & clean], out["kspace_class"][valid & clean])
     np.testing.assert_array_equal(out["label"][valid & ~clean], out["class"][valid & ~clean])
-    # xi from the spin blocks without mixing, NaN with mixing
-    nomix = out["params"][:, 3] == 0
-    assert np.all(np.isfinite(out["xi"][clean & nomix])) and np.all(np.isnan(out["xi"][clean & ~nomix]))
+    # xi of the clean 4-band projector, with and without mixing (it was NaN with mixing: issue 21)
+    mixed = out["params"][:, 3] != 0
+    assert (clean & mixed).sum() >= 2 and (clean & ~mixed).sum() >= 2
+    assert np.all(np.isfinite(out["xi"][clean])) and np.all(out["xi"][clean] > 0)
+    np.testing.assert_allclose(out["xi"][clean], [_xi(*t) for t in out["params"][clean]], rtol=1e-6)
     assert out["wavefunctions"].shape == (16, 256, 256)
+
+
+# ----------------------------------------------------------------------------- xi of the exact labels
+@jax.jit
+def _xi_core(p):
+    system = systems.get("bhz")
+    return 1.0 / jnp.min(system.decay_rates(p, lambda b: exact.bloch_decay_rates(b, system.reciprocal)))
+
+
+def _xi(A, B, M, delta):
+    """The exact labels' ``xi`` of the clean model: ``1 / min(kappa)`` of ``System.decay_rates``."""
+    return float(_xi_core({n: jnp.asarray(float(v)) for n, v in zip(("A", "B", "M", "spin_mixing"), (A, B, M, delta))}))
+
+
+def _projector_decay(M, delta, nk, R, A=2.0, B=1.0):
+    """Fitted decay rate of ``|P(n a_1)|`` of the infinite clean model (4-band ``eigh`` on an ``nk^2`` grid):
+    ``|P| ~ exp(-kappa n) / n^alpha`` over ``n`` in ``R``."""
+    ks = 2 * np.pi * np.arange(nk) / nk
+    kx, ky = np.meshgrid(ks, ks, indexing="ij")
+    m = M - 2 * B * (2 - np.cos(kx) - np.cos(ky))
+    H = sum(c[..., None, None] * g for c, g in zip((A * np.sin(kx), A * np.sin(ky), m, np.full_like(m, delta)),
+                                                  (bhz._G1, bhz._G2, bhz._G3, bhz._G4)))
+    _, V = np.linalg.eigh(H)
+    W = V[..., :2]
+    Pr = np.fft.ifft2(W @ np.conj(np.swapaxes(W, -1, -2)), axes=(0, 1))[:, 0]  # (nk, 4, 4): R = (n, 0)
+    amp = np.sqrt(np.sum(np.abs(Pr) ** 2, axis=(1, 2)))
+    return np.linalg.lstsq(np.stack([np.ones(len(R)), -R, -np.log(R)], 1), np.log(amp[R]), rcond=None)[0][1]
+
+
+def test_mixed_xi_is_the_decay_length_of_the_fermi_projector():
+    # det H(k) = f_+ f_-, f_+- = (m +- i delta)^2 + A^2 (sin^2 kx + sin^2 ky): the factors whose zeros
+    # (complex k) are the projector's singularities
+    rng = np.random.default_rng(0)
+    for k in rng.uniform(-np.pi, np.pi, (5, 2)):
+        m = 0.7 - 2 * (2 - np.cos(k[0]) - np.cos(k[1]))
+        rho2 = 4.0 * (np.sin(k[0]) ** 2 + np.sin(k[1]) ** 2)
+        det = np.linalg.det(np.asarray(bhz.bhz_bloch(2.0, 1.0, 0.7, k, 0.4)))
+        assert det == pytest.approx(((m + 0.4j) ** 2 + rho2) * ((m - 0.4j) ** 2 + rho2), rel=1e-12)
+    # finite in every gapped phase, the same along both Bravais vectors (x <-> y symmetric)
+    system = systems.get("bhz")
+    for M in (-1.0, 1.0, 2.0, 3.0, 5.0, 6.0, 7.0, 9.0):
+        p = {"A": jnp.asarray(2.0), "B": jnp.asarray(1.0), "M": jnp.asarray(M), "spin_mixing": jnp.asarray(0.3)}
+        kappa = np.asarray(system.decay_rates(p, lambda b: exact.bloch_decay_rates(b, system.reciprocal)))
+        assert np.all(np.isfinite(kappa)) and np.all(kappa > 0.1) and kappa[0] == pytest.approx(kappa[1], rel=1e-10)
+    # the decay of the infinite system's projector (measured: 1 - fit/kappa = 0.1%, 1.0%, 0.9%)
+    for M, delta, nk, R in ((3.0, 0.3, 256, np.arange(10, 41)), (0.5, 1.0, 256, np.arange(20, 81)),
+                            (9.0, 0.3, 256, np.arange(10, 41))):
+        assert _projector_decay(M, delta, nk, R) == pytest.approx(1.0 / _xi(2.0, 1.0, M, delta), rel=0.02)
+
+
+def test_mixed_xi_is_continuous_at_zero_mixing():
+    # delta -> 0 gives the unmixed value, that of the spin blocks (the down block is up's partner)
+    def block(M, spin):
+        def h(k):
+            m = (M - 2 * (2 - jnp.cos(k[0]) - jnp.cos(k[1]))).astype(jnp.complex128)
+            sx, sy = (2 * spin * jnp.sin(k[0])).astype(jnp.complex128), (2 * jnp.sin(k[1])).astype(jnp.complex128)
+            return jnp.stack([jnp.stack([m, sx - 1j * sy]), jnp.stack([sx + 1j * sy, -m])])
+        return h
+
+    for M in (-0.5, 1.0, 3.0, 6.5, 9.0):
+        k_blocks = [np.asarray(exact.bloch_decay_rates(block(M, s), bhz._RECIPROCAL)) for s in (1, -1)]
+        unmixed = 1.0 / np.min(np.minimum(*k_blocks))
+        assert _xi(2.0, 1.0, M, 0.0) == pytest.approx(unmixed, rel=1e-12)
+        xs = [_xi(2.0, 1.0, M, d) for d in (1e-8, 1e-4, 1e-2)]
+        assert xs[0] == pytest.approx(unmixed, rel=1e-10) and xs[1] == pytest.approx(unmixed, rel=1e-6)
+        assert abs(xs[2] - unmixed) < 0.01 * unmixed
+
+
+@pytest.mark.parametrize("delta", [0.0, 0.3])
+def test_xi_grows_toward_the_gap_closings(delta):
+    # toward M/B = 0, 4, 8 from both sides; with mixing the closing near M = 0 moves to M ~ B delta^2 / A^2
+    for seq in ((-1.0, -0.5, -0.2, -0.1), (1.5, 1.0, 0.5, 0.3), (2.5, 3.0, 3.5, 3.8), (5.5, 5.0, 4.5, 4.2),
+                (6.5, 7.0, 7.5, 7.8), (9.5, 9.0, 8.5, 8.2)):
+        xs = [_xi(2.0, 1.0, M, delta) for M in seq]
+        assert all(a < b for a, b in zip(xs, xs[1:])) and xs[-1] > 3 * xs[0], (seq, xs)
+    if delta:  # measured 1.6e4 at M = 0.0225 (the gap at the ring |k| = delta / A closes)
+        assert _xi(2.0, 1.0, delta**2 / 2.0**2, delta) > 1e3  # B delta^2 / A^2
 
 
 def test_demo_panel_runs(tmp_path):

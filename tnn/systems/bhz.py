@@ -147,15 +147,6 @@ def bhz_bloch(A, B, M, k, spin_mixing=0.0):
             + delta.astype(c) * g4)
 
 
-def _block_bloch(A, B, M, k, spin: int):
-    """The ``2 x 2`` block of spin ``+1`` (up) or ``-1`` (down) of the unmixed model."""
-    (A, B, M, k), c = _real(A, B, M, k)
-    kx, ky = k[0], k[1]
-    m = M - 2 * B * (2 - jnp.cos(kx) - jnp.cos(ky))
-    sx, sy, sz = (jnp.asarray(s, dtype=c) for s in (_SX, _SY, _SZ))
-    return (spin * A * jnp.sin(kx)).astype(c) * sx + (A * jnp.sin(ky)).astype(c) * sy + m.astype(c) * sz
-
-
 # ------------------------------------------------------------------------------ k space
 def _split_2(Ms):
     """Eigenvalues ``(..., 2)`` ascending and eigenvectors of Hermitian ``2 x 2`` matrices, closed form."""
@@ -402,11 +393,36 @@ def _realspace(E, V, lat, method, window):
     return spin_chern_number_from_eigh(E, V, lat, method=method, window=window, gap_tol=0.0, return_certificate=True)
 
 
+def _factor_bloch(A, B, M, delta, k, sign: int):
+    r"""``d(k) . sigma`` with the complex mass ``m(k) + i sign delta`` (``(2, 2)``, not Hermitian for
+    ``delta != 0``): the factor of ``det H(k)`` of the mixed model (:func:`_decay_rates`); the spin-up block
+    at ``delta = 0``."""
+    (A, B, M, delta, k), c = _real(A, B, M, delta, k)
+    kx, ky = k[0], k[1]
+    m = M - 2 * B * (2 - jnp.cos(kx) - jnp.cos(ky))
+    sx, sy, sz = (jnp.asarray(s, dtype=c) for s in (_SX, _SY, _SZ))
+    mass = m.astype(c) + (sign * 1j) * delta.astype(c)
+    return (A * jnp.sin(kx)).astype(c) * sx + (A * jnp.sin(ky)).astype(c) * sy + mass * sz
+
+
 def _decay_rates(p, rates):
-    # Without mixing the projector is that of the two 2 x 2 blocks; with mixing no closed form here.
-    r = jnp.minimum(rates(lambda k: _block_bloch(p["A"], p["B"], p["M"], k, 1)),
-                    rates(lambda k: _block_bloch(p["A"], p["B"], p["M"], k, -1)))
-    return jnp.where(p["spin_mixing"] == 0, r, jnp.nan)
+    r"""Decay rates ``(kappa_1, kappa_2)`` of the clean Fermi projector of the full 4-band ``H(k)``, with or
+    without spin mixing (``docs/conventions.md``, "BHZ").
+
+    ``H(k)`` anticommutes with ``s_y sigma_x`` (a chiral symmetry of the clean model), so its spectrum is
+    ``+-E`` and an occupied band meets an empty one, at complex ``k``, only at ``E = 0``: where
+    ``det H(k) = (m^2 + (rho + delta)^2) (m^2 + (rho - delta)^2) = 0``, ``rho = A |(sin kx, sin ky)|``.
+    Regrouped, ``det H = f_+ f_-`` with ``f_+- = (m +- i delta)^2 + rho^2``, each the ``f`` of
+    :func:`tnn.data.exact.bloch_decay_rates` of a two-band ``d . sigma`` with the complex mass
+    ``m +- i delta`` (:func:`_factor_bloch`): ``kappa = min`` of their rates. At ``delta = 0`` both are the
+    spin-up block (the down block has the same ``f``), so the value is continuous in ``delta``. The other
+    candidate singularities, where two occupied bands meet (``rho^2 = 0``), are not ones of the projector
+    on the branch continued from real ``k`` (checked numerically for ``A = 2, B = 1``, ``-2 <= M <= 10``,
+    ``0.1 <= delta <= 1.5``). 0 (``xi`` large) where the clean gap closes; NaN only for non-finite
+    parameters."""
+    A, B, M, delta = p["A"], p["B"], p["M"], p["spin_mixing"]
+    return jnp.minimum(rates(lambda k: _factor_bloch(A, B, M, delta, k, 1)),
+                       rates(lambda k: _factor_bloch(A, B, M, delta, k, -1)))
 
 
 # ------------------------------------------------------------------------------ datasets
