@@ -14,7 +14,8 @@ or from the shell: ``tnn data generate --preset ssh --n 2000 --out data/ssh`` an
 
 Modules: :mod:`~tnn.data.spec` (specs, presets), :mod:`~tnn.data.samples` (draws, rejection,
 labels and features of each sample: :func:`compute_samples`, :func:`preflight`),
-:mod:`~tnn.data.exact` (the exact labels, ``xi`` and the distance to the transition),
+:mod:`~tnn.data.features` (the feature registry), :mod:`~tnn.data.exact` (the exact labels, ``xi`` and the
+distance to the transition),
 :mod:`~tnn.data.eigensystem` (eigenvector gauge, chiral eigensystem), :mod:`~tnn.data.generation`
 (shards, manifest, resume, worker processes: :func:`generate`), :mod:`~tnn.data.store` (reading),
 :mod:`~tnn.data.info` (what a dataset holds; ``tnn data info``, whose parser is :mod:`tnn.cli.data`).
@@ -22,7 +23,8 @@ labels and features of each sample: :func:`compute_samples`, :func:`preflight`),
 Stored arrays (leading sample axis ``S``; ``N = n_orb * n_cells`` sites, ``L`` chain cells)
 ------------------------------------------------------------------------------------------
 Features (``spec.dtype``: float64/complex128, or float32/complex64; real for the SSH chain,
-complex for QWZ and Haldane):
+complex for QWZ and Haldane). Their one registry is :mod:`tnn.data.features` (a record per feature:
+source, shape kind, dtype rule); a system adds its own through ``System.features``:
 
 * ``wavefunctions`` ``(S, N, N)``: eigenvectors of ``H`` as columns, ``wavefunctions[s, i, n]`` the
   amplitude on site ``i`` (site order of :mod:`tnn.lattice`) of the ``n``-th state, states sorted by
@@ -36,7 +38,7 @@ complex for QWZ and Haldane):
 * ``edge_modes`` ``(S, N, k)``, ``k = EDGE_MODES_K = 4``: the ``density`` columns of the ``k`` states
   nearest zero energy, ordered by ``|E|`` then ``E`` (the edge modes of an open topological chain first).
 * ``hamiltonian`` ``(S, N, N)``: the real-space ``H``.
-* ``hoppings`` ``(S, R + 2, L)`` (SSH only): row ``r < R`` holds the amplitude of the bond
+* ``hoppings`` ``(S, R + 2, L)`` (SSH's own, :mod:`tnn.systems.ssh`): row ``r < R`` holds the amplitude of the bond
   ``B_n -> A_{n + ranges[r]}`` at column ``n`` (0 where an open chain has no such bond); rows
   ``R`` and ``R + 1`` the onsite energies of ``A_n`` and ``B_n``.
 * ``projector``: SSH ``(S, L, L)`` the chiral block ``U = P_A Q P_B`` of ``Q = sign(H)`` (the object

@@ -1,5 +1,18 @@
-r"""Eigenvector features of one sample, gauge invariant: ``density``, ``edge_modes``, ``projector``.
+r"""The dataset features: their one registry, and the eigenvector features of one sample.
 
+The registry
+------------
+Every feature a dataset can store is a :class:`Feature` record (name, what it is computed from,
+shape kind, dtype rule, function, one line of doc). The features every system provides are
+:data:`COMMON_FEATURES`; a system contributes its own through ``System.features`` (SSH: ``hoppings``,
+in :mod:`tnn.systems.ssh`). :func:`registry` gathers them, at call time, from the registered systems
+(:data:`tnn.systems.SYSTEMS`), so a system added there has its features stored without any change
+here; every other list of feature names (:data:`tnn.data.FEATURES`, the models' inputs, the probes'
+input kinds, the study's choices) is derived from it or checked against it
+(:func:`check_names`). :func:`compute` is the one computation of a sample's features.
+
+The eigenvector features
+------------------------
 The eigenvectors of ``H`` carry an arbitrary phase each, and inside a degenerate eigenspace an
 arbitrary unitary (clean periodic samples: ``E(k) = E(-k)``; open topological chains: the zero-mode
 pair). The features here are functions of the eigenspaces only, so they are the same for every
@@ -17,10 +30,13 @@ basis ``eigh`` or the chiral SVD route (:func:`tnn.data.chiral_eigh`) may return
 * ``projector``: ``Q = V sign(E) V^dag`` with ``sign(0) = 0`` for exact zero modes
   (``|E| <= ZERO_MODE_FLOOR * max|E|``, :data:`tnn.invariants.ZERO_MODE_FLOOR`: the same rule as both
   routes of :func:`tnn.invariants.winding_number`, so the pairing of an exact zero-mode pair, which
-  is arbitrary, drops out). Chains: the chiral block ``U = Q[A, B] = Q[0::2, 1::2]`` ``(L, L)``;
-  2D: ``Q`` ``(N, N)``.
-* ``hoppings`` ``(R + 2, L)`` (chains): :func:`hoppings_from_hamiltonian` reads the SSH hopping
-  table of :mod:`tnn.data` back from any chain Hamiltonian (the probes use it on modified chains).
+  is arbitrary, drops out). Chiral chains (``System.chiral_invariant``): the chiral block
+  ``U = Q[A, B] = Q[0::2, 1::2]`` ``(L, L)``; otherwise ``Q`` ``(N, N)``.
+
+SSH's ``hoppings`` ``(R + 2, L)`` is its system's (:mod:`tnn.systems.ssh`); its reader
+``hoppings_from_hamiltonian``, which reads the table back from any chain Hamiltonian (the probes use
+it on modified chains), stays reachable here: every ``Feature.from_hamiltonian`` of the registry is
+an attribute of this module under its function's name.
 
 All functions take one sample (``E`` ``(N,)`` ascending, ``V`` ``(N, N)`` eigenvectors in columns);
 batch them with ``jax.vmap``. Site order and sign conventions: docs/conventions.md.
@@ -28,15 +44,30 @@ batch them with ``jax.vmap``. Site order and sign conventions: docs/conventions.
 
 from __future__ import annotations
 
-import numpy as np
 import jax
 import jax.numpy as jnp
 
-from tnn import _checks
+from tnn import _checks, systems
+from tnn.data.eigensystem import fix_gauge
 from tnn.invariants import ZERO_MODE_FLOOR
-from tnn.lattice import Lattice, check_lattice
+from tnn.systems.base import FEATURE_DTYPES, FEATURE_KINDS, FEATURE_SOURCES, Feature, FeatureFn, Sample
 
 __all__ = [
+    "Feature",
+    "FeatureFn",
+    "Sample",
+    "FEATURE_SOURCES",
+    "FEATURE_KINDS",
+    "FEATURE_DTYPES",
+    "COMMON_FEATURES",
+    "COMMON_NAMES",
+    "registry",
+    "feature",
+    "names",
+    "providers",
+    "lattices",
+    "check_names",
+    "compute",
     "EDGE_MODES_K",
     "DEGENERACY_TOL",
     "EIGEN_FEATURES",
@@ -44,7 +75,6 @@ __all__ = [
     "edge_modes",
     "edge_mode_order",
     "sign_projector",
-    "hoppings_from_hamiltonian",
     "eigen_features",
 ]
 
@@ -52,8 +82,6 @@ __all__ = [
 EDGE_MODES_K = 4
 #: relative energy spacing (of ``max|E|``) below which neighbouring states count as degenerate
 DEGENERACY_TOL = 1e-9
-#: the features computed from the eigensystem (``wavefunctions`` needs a gauge: :func:`tnn.data.fix_gauge`)
-EIGEN_FEATURES = ("density", "edge_modes", "projector")
 
 
 def _scale(E):
@@ -109,27 +137,6 @@ def sign_projector(E, V, chain_block: bool):
     return (V * s[None, :]) @ jnp.conj(V.T)
 
 
-def hoppings_from_hamiltonian(H, lat: Lattice, ranges):
-    r"""The SSH ``hoppings`` table ``(R + 2, L)`` of a chain Hamiltonian ``H`` ``(2L, 2L)``.
-
-    Row ``r < R``: ``H[A_{n + ranges[r]}, B_n]`` at column ``n`` (0 where an open chain has no such
-    bond; wrapped on a periodic chain); rows ``R``, ``R + 1``: the onsite energies of ``A_n``, ``B_n``.
-    Equals the stored feature of :mod:`tnn.data` whenever no two ranges share a bond (``L`` larger
-    than the range span)."""
-    lat = check_lattice(lat, ("chain",), "the hoppings feature")
-    L = lat.n_cells
-    n = np.arange(L)
-    rows = []
-    for r in ranges:
-        target = n + int(r)
-        valid = np.ones(L, bool) if lat.pbc else (target >= 0) & (target < L)
-        target = np.mod(target, L)
-        vals = H[2 * target, 2 * n + 1]
-        rows.append(jnp.where(jnp.asarray(valid), vals, jnp.zeros((), H.dtype)))
-    d = jnp.diagonal(H)
-    return jnp.stack([*rows, d[0::2], d[1::2]])
-
-
 def eigen_features(names, E, V, chain_block: bool, k: int = EDGE_MODES_K) -> dict:
     r"""The eigenvector features ``names`` (a subset of :data:`EIGEN_FEATURES`) of one sample:
     ``{"density": (N, N), "edge_modes": (N, k), "projector": (L, L) or (N, N)}``."""
@@ -141,3 +148,118 @@ def eigen_features(names, E, V, chain_block: bool, k: int = EDGE_MODES_K) -> dic
     if "projector" in names:
         out["projector"] = sign_projector(E, V, chain_block)
     return out
+
+
+# ------------------------------------------------------------------------------------ the registry
+#: the features every system provides, in the order of :data:`tnn.data.FEATURES`
+COMMON_FEATURES: tuple[Feature, ...] = (
+    Feature("wavefunctions", "eigensystem", "eigenvectors", "hamiltonian", lambda s: fix_gauge(s.V, s.gauge),
+            "(N, N): the eigenvectors of H in the columns, ascending energy, phases fixed by the dataset's gauge"),
+    Feature("density", "eigensystem", "sites", "real", lambda s: state_density(s.E, s.V),
+            "(N, N): |psi_n(i)|^2, sites x states in ascending energy, averaged over degenerate clusters"),
+    Feature("edge_modes", "eigensystem", "sites", "real", lambda s: edge_modes(s.E, s.V),
+            f"(N, {EDGE_MODES_K}): the density columns of the {EDGE_MODES_K} states nearest zero energy"),
+    Feature("hamiltonian", "hamiltonian", "matrix", "hamiltonian", lambda s: s.H, "(N, N): the real-space H"),
+    Feature("projector", "eigensystem", "matrix", "hamiltonian",
+            lambda s: sign_projector(s.E, s.V, s.system.chiral_invariant),
+            "Q = sign(H) (N, N); chiral chains: its chiral block U = Q[A, B] (L, L)"),
+)
+_COMMON = {f.name: f for f in COMMON_FEATURES}
+#: their names
+COMMON_NAMES = tuple(_COMMON)
+#: the gauge-invariant features of the eigensystem (:func:`eigen_features`; ``wavefunctions`` needs a
+#: gauge, :func:`tnn.data.fix_gauge`)
+EIGEN_FEATURES = tuple(f.name for f in COMMON_FEATURES if f.source == "eigensystem" and f.kind != "eigenvectors")
+
+
+def _gather(of) -> dict[str, Feature]:
+    out = dict(_COMMON)
+    for s in of:
+        for f in s.features:
+            if out.get(f.name, f) is not f:
+                raise ValueError(f"System {s.name!r} contributes a feature {f.name!r} that another record already "
+                                 "defines; give it another name.")
+            out[f.name] = f
+    return out
+
+
+def registry(model: str | None = None) -> dict[str, Feature]:
+    """``{name: Feature}``: every feature (``model`` None) or those of the system ``model``, the common
+    ones first (:data:`COMMON_FEATURES`), then the systems' own in the registry's order. Read from
+    :data:`tnn.systems.SYSTEMS` at each call. Two systems may share a feature only as the same record;
+    a system's own feature may not take a common feature's name (``ValueError``)."""
+    return _gather(systems.SYSTEMS.values() if model is None else [systems.get(model)])
+
+
+def feature(name: str, model: str | None = None, argument: str = "feature") -> Feature:
+    """The record of the feature ``name`` (of ``model`` when given); ``ValueError`` naming ``argument``
+    and the known features otherwise."""
+    return registry(model)[check_names(name, model, argument, one=True)[0]]
+
+
+def names(kind: str | None = None, source: str | None = None, model: str | None = None) -> tuple[str, ...]:
+    """The names of the features (of ``model``) with shape ``kind`` and ``source`` (None: any), in
+    registry order."""
+    if kind is not None:
+        _checks.check_choice("kind", kind, FEATURE_KINDS)
+    if source is not None:
+        _checks.check_choice("source", source, FEATURE_SOURCES)
+    return tuple(n for n, f in registry(model).items()
+                 if (kind is None or f.kind == kind) and (source is None or f.source == source))
+
+
+def providers(name: str) -> tuple[str, ...]:
+    """The systems (registry names, in order) whose datasets may store the feature ``name``."""
+    feature(name)
+    return tuple(n for n, s in systems.SYSTEMS.items() if name in COMMON_NAMES or any(f.name == name for f in s.features))
+
+
+def lattices(name: str) -> tuple[str, ...]:
+    """The lattice kinds of the systems that provide the feature ``name`` (sorted)."""
+    return tuple(sorted({systems.get(n).lattice for n in providers(name)}))
+
+
+def check_names(names, model: str | None = None, argument: str = "features", one: bool = False) -> tuple[str, ...]:
+    """``names`` (one name or a sequence of distinct names) as a tuple, each a feature of the registry
+    and, when ``model`` is given, of that system; ``ValueError`` naming ``argument`` otherwise.
+    ``one``: exactly one name."""
+    given = (names,) if (one or isinstance(names, str)) else names
+    try:
+        given = tuple(given)
+    except TypeError as err:
+        raise ValueError(f"Argument `{argument}` must be a tuple of feature names, got {names!r}.") from err
+    every = registry()
+    for f in given:
+        if not isinstance(f, str) or f not in every:
+            raise ValueError(f"Argument `{argument}` has unknown feature {f!r}; known: {sorted(every)}.")
+        if model is not None and f not in registry(model):
+            raise ValueError(f"Argument `{argument}`: feature {f!r} is not available for the {model} model "
+                             f"(only {providers(f)}).")
+    if not given or len(set(given)) != len(given):
+        raise ValueError(f"Argument `{argument}` must be a non-empty tuple of distinct names, got {given!r}.")
+    return given
+
+
+def compute(names, sample: Sample) -> dict:
+    """The features ``names`` of one ``sample`` (:class:`Sample`; ``sample.E``, ``sample.V`` set when
+    a feature of source ``"eigensystem"`` is among them), ``{name: array}`` in registry order,
+    float64/complex128. Jittable; every name must be a feature of ``sample.system``."""
+    reg = _gather([sample.system])
+    return {n: f.compute(sample) for n, f in reg.items() if n in names}
+
+
+def _readers() -> dict:
+    """The systems' readers of their own features from a Hamiltonian (``Feature.from_hamiltonian``), by name."""
+    return {f.from_hamiltonian.__name__: f.from_hamiltonian for f in registry().values() if f.from_hamiltonian is not None}
+
+
+__all__ += sorted(_readers())
+
+
+def __getattr__(name: str):
+    # e.g. tnn.data.features.hoppings_from_hamiltonian, SSH's (tnn.systems.ssh): a public name kept
+    # without this module naming a system
+    readers = _readers() if not name.startswith("__") else {}
+    if name in readers:
+        return readers[name]
+    raise AttributeError(f"module 'tnn.data.features' has no attribute {name!r}")

@@ -45,9 +45,8 @@ import jax
 import jax.numpy as jnp
 
 from tnn import hamiltonians, invariants, systems
-from tnn.data import exact
-from tnn.data.eigensystem import chiral_eigensystem, fix_gauge
-from tnn.data.features import EIGEN_FEATURES, eigen_features
+from tnn.data import exact, features
+from tnn.data.eigensystem import chiral_eigensystem
 from tnn.data.spec import KSPACE_GAP_TOL, DatasetSpec, ParamDist
 from tnn.threads import blas_threads
 
@@ -196,7 +195,7 @@ def _sample_features(spec: DatasetSpec, names, lat, k_samples, i, theta, w, eige
     """
     tm, H = _sample_hamiltonian(spec, lat, k_samples, i, theta, w)
     E, V, svd = _eigensystem(spec, lat, H) if eigen else (None, None, None)
-    return H, (E, V, svd), _features(spec, names, lat, tm, H, E, V)
+    return H, (E, V, svd), _features(spec, names, lat, tm, H, E, V, theta)
 
 
 def _finish(spec: DatasetSpec, lat, k_samples, i, theta, kinv, kgap, near, n_att):
@@ -262,34 +261,18 @@ def _stored_features(spec: DatasetSpec) -> tuple[str, ...]:
 
 def _needs_eigenvectors(spec: DatasetSpec, names=None) -> bool:
     names = _stored_features(spec) if names is None else names
-    return any(f in names for f in ("wavefunctions",) + EIGEN_FEATURES)
+    reg = features.registry(spec.model)
+    return any(reg[f].source == "eigensystem" for f in names)
 
 
-def _features(spec: DatasetSpec, names, lat, tm, H, E, V) -> dict:
-    """The features ``names`` of one sample from its terms ``tm``, ``H`` and eigensystem ``E, V``
-    (None when no eigenvector feature is asked), in float64/complex128."""
-    out = {}
-    if "wavefunctions" in names:
-        out["wavefunctions"] = fix_gauge(V, spec.gauge)
-    if "hamiltonian" in names:
-        out["hamiltonian"] = H
-    if "hoppings" in names:
-        L = lat.dims[0]
-        R = len(spec.ranges)
-        hop = jnp.zeros((R + 2, L), dtype=H.dtype)
-        for r in range(R):
-            hop = hop.at[r, np.asarray(tm.cols[r]) // 2].set(tm.vals[r].astype(H.dtype))
-        if tm.diag is not None:
-            hop = hop.at[R].set(tm.diag[0::2].astype(H.dtype)).at[R + 1].set(tm.diag[1::2].astype(H.dtype))
-        out["hoppings"] = hop
-    # density, edge_modes, projector: functions of the eigenspaces (tnn.data.features), the same for
-    # the eigh and the chiral SVD route; the projector is the chiral block U = P_A sign(H) P_B on chains.
-    chain_block = systems.get(spec.model).chiral_invariant
-    out.update(eigen_features([f for f in names if f in EIGEN_FEATURES], E, V, chain_block))
-    return out
-
-
-_FEATURES = ("wavefunctions", "density", "edge_modes", "hamiltonian", "hoppings", "projector")
+def _features(spec: DatasetSpec, names, lat, tm, H, E, V, theta) -> dict:
+    """The features ``names`` of one sample from its terms ``tm``, ``H``, eigensystem ``E, V`` (None
+    when no eigenvector feature is asked) and parameters ``theta``, in float64/complex128: each by its
+    record of the registry (:func:`tnn.data.features.compute`), the common ones and the system's own
+    alike. ``density``, ``edge_modes`` and ``projector`` are functions of the eigenspaces, the same
+    for the eigh and the chiral SVD route."""
+    sample = features.Sample(systems.get(spec.model), lat, spec.ranges, theta, tm, H, E, V, spec.gauge)
+    return features.compute(names, sample)
 
 
 def _cast_features(spec: DatasetSpec, arrays: dict) -> dict:
@@ -299,7 +282,7 @@ def _cast_features(spec: DatasetSpec, arrays: dict) -> dict:
     if spec.dtype == "float64":
         return arrays
     out = dict(arrays)
-    for f in _FEATURES:
+    for f in features.registry(spec.model):
         if f in out:
             a = out[f]
             out[f] = a.astype(jnp.complex64 if jnp.iscomplexobj(a) else jnp.float32)

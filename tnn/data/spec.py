@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from tnn import _checks, systems
+from tnn.data import features as _registry
 from tnn.dists import ParamDist, choice, fixed, normal, uniform
 
 __all__ = [
@@ -56,13 +57,11 @@ __all__ = [
 # Everything per model comes from the registry (tnn.systems): a new system appears here unchanged.
 #: model -> lattice kind
 MODELS = {name: s.lattice for name, s in systems.SYSTEMS.items()}
-#: features every system provides; a system adds its own (System.features, e.g. SSH "hoppings")
-_COMMON_FEATURES = ("wavefunctions", "density", "edge_modes", "hamiltonian", "projector")
-#: every feature name, and the models that provide it
-FEATURES = {
-    f: tuple(n for n, s in systems.SYSTEMS.items() if f in _COMMON_FEATURES or f in s.features)
-    for f in ("wavefunctions", "density", "edge_modes", "hamiltonian", "hoppings", "projector")
-}
+#: features every system provides (tnn.data.features.COMMON_FEATURES); a system adds its own (System.features,
+#: e.g. SSH "hoppings")
+_COMMON_FEATURES = _registry.COMMON_NAMES
+#: every feature name of the registry (tnn.data.features), and the models that provide it
+FEATURES = {f: _registry.providers(f) for f in _registry.names()}
 #: disorder kinds per model ("none" is always allowed)
 DISORDER_KINDS = {name: s.disorders for name, s in systems.SYSTEMS.items()}
 #: which invariant is the training label: the rounded real-space value, the clean k-space value, or the
@@ -113,10 +112,11 @@ class DatasetSpec:
       boundary_fraction: fraction of samples (each chosen by a seeded coin) drawn near a phase
         boundary: rejection until the clean k-space gap is below ``boundary_gap``.
       boundary_gap: the k-space gap that counts as "near a boundary".
-      features: stored inputs, any of ``wavefunctions`` (eigenvectors + energies), ``density``
-        (``|psi|^2``, energy order), ``edge_modes`` (``|psi|^2`` of the 4 states nearest zero energy),
-        ``hamiltonian`` (``H``), ``hoppings`` (SSH: bond amplitudes per cell), ``projector`` (chains:
-        chiral block ``U``; 2D: ``Q``). Shapes in :mod:`tnn.data`.
+      features: stored inputs, features of the model in the registry :mod:`tnn.data.features`: the
+        common ``wavefunctions`` (eigenvectors + energies), ``density`` (``|psi|^2``, energy order),
+        ``edge_modes`` (``|psi|^2`` of the 4 states nearest zero energy), ``hamiltonian`` (``H``),
+        ``projector`` (chains: chiral block ``U``; 2D: ``Q``), and the system's own
+        (``System.features``; SSH: ``hoppings``, bond amplitudes per cell). Shapes in :mod:`tnn.data`.
       dtype: ``"float64"`` (float64/complex128 features, needed to reproduce an invariant to 1e-8)
         or ``"float32"`` (float32/complex64: half the disk). Labels are always float64.
       gauge: eigenvector phase convention, ``"overlap"`` (default), ``"maxabs"`` or ``"none"``
@@ -186,8 +186,8 @@ class DatasetSpec:
 
     def __post_init__(self):
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731  (frozen dataclass)
-        if self.model not in MODELS:
-            raise ValueError(f"Argument `model` must be one of {sorted(MODELS)}, got {self.model!r}.")
+        # every check per model asks the registry (tnn.systems) now, not the tables above: a system
+        # registered after import is a model like the others
         model = self.model
         system = systems.get(model)
         size = _checks.check_ints("size", self.size, 1)
@@ -223,8 +223,8 @@ class DatasetSpec:
             )
         set_("params", params)
         # disorder
-        if self.disorder not in DISORDER_KINDS[model]:
-            raise ValueError(f"Argument `disorder` must be one of {DISORDER_KINDS[model]} for {model}, got {self.disorder!r}.")
+        if self.disorder not in system.disorders:
+            raise ValueError(f"Argument `disorder` must be one of {system.disorders} for {model}, got {self.disorder!r}.")
         if not isinstance(self.strength, ParamDist) or self.strength.name != "W":
             raise ValueError(f"Argument `strength` must be a ParamDist named 'W', got {self.strength!r}.")
         lo, _ = self.strength.support()
@@ -241,27 +241,15 @@ class DatasetSpec:
             set_("classes", default_classes(model, ranges))
         set_("boundary_fraction", _checks.check_real("boundary_fraction", self.boundary_fraction, 0.0, 1.0))
         set_("boundary_gap", _checks.check_real("boundary_gap", self.boundary_gap, 0.0, lo_open=True))
-        # features
-        feats = self.features if not isinstance(self.features, str) else (self.features,)
-        try:
-            feats = tuple(feats)
-        except TypeError as err:
-            raise ValueError(f"Argument `features` must be a tuple of feature names, got {self.features!r}.") from err
-        if not feats or len(set(feats)) != len(feats):
-            raise ValueError(f"Argument `features` must be a non-empty tuple of distinct names, got {feats!r}.")
-        for f in feats:
-            if f not in FEATURES:
-                raise ValueError(f"Argument `features` has unknown feature {f!r}; known: {sorted(FEATURES)}.")
-            if model not in FEATURES[f]:
-                raise ValueError(f"Argument `features`: feature {f!r} is not available for the {model} model (only {FEATURES[f]}).")
-        set_("features", feats)
+        # features: the registry's (tnn.data.features), the common ones and the system's own
+        set_("features", _registry.check_names(self.features, model, "features"))
         _checks.check_choice("dtype", self.dtype, DTYPES)
         _checks.check_choice("gauge", self.gauge, GAUGES)
         set_("compact", _checks.check_bool("compact", self.compact))
         _checks.check_choice("label", self.label, LABELS)
         method = self.method or system.default_method(self.pbc)
-        if method not in METHODS[model]:
-            raise ValueError(f"Argument `method` must be one of {METHODS[model]} for {model}, got {method!r}.")
+        if method not in system.methods:
+            raise ValueError(f"Argument `method` must be one of {system.methods} for {model}, got {method!r}.")
         if method == "bott" and not self.pbc:
             raise ValueError("Argument `method`='bott' needs a periodic sample (pbc=True).")
         if method == "marker" and self.pbc:
@@ -309,7 +297,7 @@ class DatasetSpec:
     # ------------------------------------------------------------------ derived
     @property
     def lattice_kind(self) -> str:
-        return MODELS[self.model]
+        return systems.get(self.model).lattice
 
     def lattice(self):
         """The :class:`tnn.lattice.Lattice` of the samples (static, hashable)."""

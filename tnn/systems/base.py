@@ -27,8 +27,9 @@ import jax.numpy as jnp
 
 from tnn import invariants
 
-__all__ = ["System", "DemoPanel", "SweepAxis", "SweepPreset", "TermsFn", "KspaceFn", "ColumnsFn", "RealspaceFn",
-           "DecayRatesFn", "CHERN_2D", "INVALID_CLASS", "nearest_class"]
+__all__ = ["System", "DemoPanel", "SweepAxis", "SweepPreset", "Feature", "Sample", "FeatureFn", "TermsFn", "KspaceFn",
+           "ColumnsFn", "RealspaceFn", "DecayRatesFn", "CHERN_2D", "INVALID_CLASS", "nearest_class", "FEATURE_SOURCES",
+           "FEATURE_KINDS", "FEATURE_DTYPES"]
 
 #: class stored for a value that has none (NaN, not defined): never a real class
 INVALID_CLASS = -1000
@@ -86,6 +87,89 @@ class DecayRatesFn(Protocol):
     with the system's reciprocal vectors)."""
 
     def __call__(self, params: dict, rates: Callable) -> Any: ...
+
+
+#: what a feature is computed from: the eigensystem ``E, V`` (the dataset diagonalizes only when a
+#: stored feature asks for it), the dense ``H``, or the sample's Hamiltonian terms and parameters
+FEATURE_SOURCES = ("eigensystem", "hamiltonian", "terms")
+#: the shape of one sample's feature (``N`` sites, ``L`` cells of a chain):
+#: ``"eigenvectors"`` ``(N, N)``, the states in the columns (read with the energies);
+#: ``"sites"`` ``(N, k)``, ``k`` values per site; ``"matrix"`` ``(N, N)``, an operator on the sites (a
+#: chiral chain's may be its ``(L, L)`` chiral block ``[A, B]``); ``"cells"`` ``(C, *dims)``, ``C``
+#: values per cell, the cells last
+FEATURE_KINDS = ("eigenvectors", "sites", "matrix", "cells")
+#: the dtype of a feature (float64/complex128; ``float32`` datasets store float32/complex64):
+#: ``"real"`` always real; ``"hamiltonian"`` real for a real ``H``, complex for a complex one
+FEATURE_DTYPES = ("real", "hamiltonian")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Sample:
+    """One dataset sample as a feature function reads it (inside the jitted, vmapped computation of a
+    dataset's chunk: every array is one sample's, traced).
+
+    system: the sample's :class:`System`. lat: its static :class:`tnn.lattice.Lattice`.
+    ranges: the static hopping ranges (``()`` for systems without). theta: the sampled parameters
+    ``(P,)`` (``System.sample_names`` order). terms: the :class:`tnn.assembly.Terms` of its
+    Hamiltonian (bond lists and amplitudes, disorder included). H: the dense ``(N, N)``.
+    E, V: the eigensystem ``(N,)`` ascending, ``(N, N)`` eigenvectors in columns; None unless a
+    feature of source ``"eigensystem"`` is asked. gauge: the dataset's eigenvector phase convention
+    (:func:`tnn.data.fix_gauge`).
+    """
+
+    system: "System"
+    lat: Any
+    ranges: tuple[int, ...]
+    theta: Any
+    terms: Any
+    H: Any
+    E: Any = None
+    V: Any = None
+    gauge: str = "overlap"
+
+
+class FeatureFn(Protocol):
+    """``(sample: Sample) -> array``: one sample's feature in float64/complex128, jittable."""
+
+    def __call__(self, sample: Sample) -> Any: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Feature:
+    """A dataset feature: what a dataset may store per sample, and how it is computed.
+
+    The features every system provides are :data:`tnn.data.features.COMMON_FEATURES`; a system
+    contributes its own in ``System.features`` (SSH: ``hoppings``), and :mod:`tnn.data` computes
+    them by the same call, without knowing them. :mod:`tnn.data.features` is their registry.
+
+    name: the feature's name (a key of the stored arrays).
+    source: what it is computed from, one of :data:`FEATURE_SOURCES`.
+    kind: its shape, one of :data:`FEATURE_KINDS`.
+    dtype: its dtype rule, one of :data:`FEATURE_DTYPES`.
+    compute: the feature of one sample (:class:`FeatureFn`).
+    doc: one line for humans: shape and meaning.
+    from_hamiltonian: ``(H (N, N), lat, ranges) -> array``, the same feature read back from any
+      Hamiltonian of the lattice (the probes' modified chains hold no terms); None where a
+      Hamiltonian alone does not determine it. Features of source ``"hamiltonian"`` and
+      ``"eigensystem"`` need none.
+    """
+
+    name: str
+    source: str
+    kind: str
+    dtype: str
+    compute: FeatureFn
+    doc: str = ""
+    from_hamiltonian: Callable | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise ValueError(f"Argument `name` must be an identifier (a stored array's name), got {self.name!r}.")
+        for field, known in (("source", FEATURE_SOURCES), ("kind", FEATURE_KINDS), ("dtype", FEATURE_DTYPES)):
+            if getattr(self, field) not in known:
+                raise ValueError(f"Argument `{field}` must be one of {known}, got {getattr(self, field)!r}.")
+        if not callable(self.compute):
+            raise ValueError(f"Argument `compute` must be a function of a Sample, got {self.compute!r}.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,7 +269,8 @@ class System:
         sample with another kind and ``W > 0`` is flagged ``symmetry_broken``.
       methods: real-space methods of datasets; the first one is the default for open samples and
         ``pbc_method`` (if set) the default for periodic ones.
-      features: features beyond the common ones (``"hoppings"`` for SSH).
+      features: the system's own dataset features beyond the common ones (:class:`Feature`; SSH:
+        ``hoppings``): :mod:`tnn.data` stores them as it stores the common ones, and never names them.
       classes: ``ranges -> every class`` the clean model can have.
       presets: dataset presets, ``name -> () -> dict of DatasetSpec fields``.
       demo: the ``tnn demo`` panel, or None.
@@ -219,7 +304,7 @@ class System:
     default_ranges: tuple[int, ...] = ()
     chiral_disorders: tuple[str, ...] = ("none",)
     pbc_method: str | None = None
-    features: tuple[str, ...] = ()
+    features: tuple[Feature, ...] = ()
     demo: DemoPanel | None = None
     zero_energy_columns: ColumnsFn | None = None
     sweep_presets: tuple[SweepPreset, ...] = ()
@@ -235,6 +320,10 @@ class System:
                              f"with `realspace_from_eigh`, got {self.invariant!r}.")
         if not self.disorders or self.disorders[0] != "none":
             raise ValueError(f"Argument `disorders` must start with 'none', got {self.disorders!r}.")
+        names = [f.name for f in self.features] if all(isinstance(f, Feature) for f in self.features) else None
+        if names is None or len(set(names)) != len(names):
+            raise ValueError(f"Argument `features` must be a tuple of Feature records with distinct names, "
+                             f"got {self.features!r}.")
 
     @property
     def ndim(self) -> int:

@@ -18,10 +18,10 @@ from tnn.bloch import as_real as _real, phase as _phase
 from tnn.dists import choice, uniform
 from tnn.lattice import Lattice, check_lattice
 from tnn.systems import _demo
-from tnn.systems.base import DemoPanel, SweepAxis, SweepPreset, System
+from tnn.systems.base import DemoPanel, Feature, Sample, SweepAxis, SweepPreset, System
 
 __all__ = ["SYSTEM", "ssh", "ssh_terms", "ssh_q", "ssh_bloch", "min_cells_for_ranges", "ssh_critical_w",
-           "SSH_INTER_RATIO"]
+           "SSH_INTER_RATIO", "hoppings_from_hamiltonian"]
 
 
 def min_cells_for_ranges(ranges: tuple[int, ...], pbc: bool) -> int:
@@ -110,6 +110,48 @@ def _dataset_terms(theta, lat, ranges, disorder, w, key):
     wb = w if disorder == "bond" else 0.0
     wo = w if disorder == "onsite" else 0.0
     return ssh_terms(theta, lat, ranges, bond_disorder=wb, onsite_disorder=wo, key=key)
+
+
+def _hoppings(sample: Sample):
+    """The ``hoppings`` feature of a dataset sample (:data:`HOPPINGS`), from its Hamiltonian terms."""
+    tm, H = sample.terms, sample.H
+    R = len(sample.ranges)
+    hop = jnp.zeros((R + 2, sample.lat.dims[0]), dtype=H.dtype)
+    for r in range(R):
+        hop = hop.at[r, np.asarray(tm.cols[r]) // 2].set(tm.vals[r].astype(H.dtype))
+    if tm.diag is not None:
+        hop = hop.at[R].set(tm.diag[0::2].astype(H.dtype)).at[R + 1].set(tm.diag[1::2].astype(H.dtype))
+    return hop
+
+
+def hoppings_from_hamiltonian(H, lat: Lattice, ranges):
+    r"""The SSH ``hoppings`` table ``(R + 2, L)`` of a chain Hamiltonian ``H`` ``(2L, 2L)``.
+
+    Row ``r < R``: ``H[A_{n + ranges[r]}, B_n]`` at column ``n`` (0 where an open chain has no such
+    bond; wrapped on a periodic chain); rows ``R``, ``R + 1``: the onsite energies of ``A_n``, ``B_n``.
+    Equals the stored feature of :mod:`tnn.data` whenever no two ranges share a bond (``L`` larger
+    than the range span)."""
+    lat = check_lattice(lat, ("chain",), "the hoppings feature")
+    L = lat.n_cells
+    n = np.arange(L)
+    rows = []
+    for r in ranges:
+        target = n + int(r)
+        valid = np.ones(L, bool) if lat.pbc else (target >= 0) & (target < L)
+        target = np.mod(target, L)
+        vals = H[2 * target, 2 * n + 1]
+        rows.append(jnp.where(jnp.asarray(valid), vals, jnp.zeros((), H.dtype)))
+    d = jnp.diagonal(H)
+    return jnp.stack([*rows, d[0::2], d[1::2]])
+
+
+#: SSH's own dataset feature: the bond amplitudes and onsite energies of each cell
+HOPPINGS = Feature(
+    "hoppings", source="terms", kind="cells", dtype="hamiltonian", compute=_hoppings,
+    doc="(R + 2, L): row r < R the amplitude of the bond B_n -> A_{n + ranges[r]} at column n (0 where an open "
+        "chain has no such bond); rows R, R + 1 the onsite energies of A_n, B_n",
+    from_hamiltonian=hoppings_from_hamiltonian,
+)
 
 
 def _zero_energy_columns(theta, ranges, disorder, w, key, n):
@@ -296,7 +338,7 @@ SYSTEM = System(
     disorders=("none", "bond", "onsite"),
     chiral_disorders=("none", "bond"),
     methods=("winding",),
-    features=("hoppings",),
+    features=(HOPPINGS,),
     classes=lambda ranges: tuple(range(min(ranges), max(ranges) + 1)),
     presets=PRESETS,
     demo=DemoPanel(_demo_run, _demo_plot, summary=_demo_summary),
