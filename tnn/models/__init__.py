@@ -26,10 +26,13 @@ from typing import Any, Mapping
 import jax
 import jax.numpy as jnp
 
+from tnn.data import features as _features
 from tnn.lattice import Lattice
 from tnn.models import inputs
 from tnn.models.base import (
+    CELL_INPUTS,
     INPUTS,
+    MATRIX_INPUTS,
     MODEL_NAMES,
     SITE_INPUTS,
     Model,
@@ -87,10 +90,12 @@ def make_prepare(config: ModelConfig, lat: Lattice | None):
 
     if enc in ("cells", "chiral") and lat is None:
         raise ValueError(f"Argument `lat` must be given for the {enc!r} encoding.")
-    if source in SITE_INPUTS + ("hoppings",) and enc not in ("cells", "flat"):
+    if source in SITE_INPUTS + CELL_INPUTS and enc not in ("cells", "flat"):
         raise ValueError(f"ModelConfig field `encoding` must be 'cells' or 'flat' for input {source!r}, got {enc!r}.")
-    if source == "hoppings" and (lat is None or lat.kind != "chain"):
-        raise ValueError("ModelConfig field `input` 'hoppings' exists for SSH chains only.")
+    if source not in _features.COMMON_NAMES and (lat is None or lat.kind not in _features.lattices(source)):
+        # a system's own feature (SSH hoppings) exists on its system's lattices only
+        raise ValueError(f"ModelConfig field `input` {source!r} exists for {', '.join(_features.providers(source))} "
+                         f"samples only ({', '.join(_features.lattices(source))} lattices), got lattice {lat!r}.")
     if enc == "chiral" and lat.kind != "chain":
         raise ValueError(
             f"ModelConfig field `encoding` 'chiral' needs a chain and a matrix input, got a {lat.kind} "
@@ -111,9 +116,10 @@ def _encode(a, source: str, enc: str, lat: Lattice | None, radius: int):
     if source in SITE_INPUTS:
         a = a[..., None] if a.ndim == 2 else a  # (B, N) -> (B, N, 1)
         return inputs.site_cells(a, lat) if enc == "cells" else inputs.site_flat(a)
-    if source == "hoppings":
+    if source in CELL_INPUTS:
         return inputs.hoppings_cells(a) if enc == "cells" else inputs.flat_real(a)
-    if source == "projector" and lat is not None and lat.kind == "chain" and a.shape[-1] == lat.n_cells:
+    # an (L, L) matrix on a chain is its chiral block (the projector of a chiral chain)
+    if source in MATRIX_INPUTS and lat is not None and lat.kind == "chain" and a.shape[-1] == lat.n_cells:
         a = inputs.chiral_block_to_matrix(a, lat)
     if enc == "cells":
         return inputs.cells(a, lat, radius)

@@ -43,6 +43,7 @@ import jax
 import jax.numpy as jnp
 
 from tnn import _checks
+from tnn.data import features as _features
 from tnn.lattice import Lattice
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "INPUTS",
     "SITE_INPUTS",
     "MATRIX_INPUTS",
+    "CELL_INPUTS",
     "ENCODINGS",
     "INITS",
     "class_logits",
@@ -67,11 +69,15 @@ __all__ = [
 Params = Any  # nested dict of arrays
 MODEL_NAMES = ("mlp", "cnn", "resnet", "symmetric", "topo")
 TASKS = ("classify", "regress")
-INPUTS = ("auto", "hamiltonian", "projector", "density", "edge_modes", "hoppings", "wavefunctions")
+# The inputs are the dataset features (tnn.data.features), grouped by their shape kind.
 #: inputs that are site arrays ``(N, k)`` (read with the ``cells`` or ``flat`` encoding)
-SITE_INPUTS = ("density", "edge_modes")
+SITE_INPUTS = _features.names(kind="sites")
 #: inputs that are matrices ``(N, N)`` (a chain's ``projector`` is its ``(L, L)`` chiral block, embedded)
-MATRIX_INPUTS = ("hamiltonian", "projector")
+MATRIX_INPUTS = _features.names(kind="matrix")
+#: inputs that are per-cell tables ``(C, L)`` (SSH ``hoppings``; read with the ``cells`` or ``flat`` encoding)
+CELL_INPUTS = _features.names(kind="cells")
+#: every input: the baselines' (matrices, site arrays, cell tables), then topo's eigenvectors
+INPUTS = ("auto",) + MATRIX_INPUTS + SITE_INPUTS + CELL_INPUTS + _features.names(kind="eigenvectors")
 ENCODINGS = ("auto", "cells", "chiral", "flat")
 INITS = ("default", "exact", "random", "exact_noise")
 PADDINGS = ("auto", "circular", "zero")
@@ -165,8 +171,8 @@ class ModelConfig:
         else:
             if self.input == "wavefunctions":
                 raise _field_error("input", f"cannot be 'wavefunctions' for {self.name}", self.input)
-            if self.name == "symmetric" and self.input == "hoppings":
-                raise _field_error("input", "cannot be 'hoppings' for the symmetric net (its group acts on "
+            if self.name == "symmetric" and self.input in CELL_INPUTS:
+                raise _field_error("input", f"cannot be {self.input!r} for the symmetric net (its group acts on "
                                    "matrices and site arrays)", self.input)
             if self.init not in ("default",):
                 raise _field_error("init", f"must be 'default' for {self.name} (exact/random inits are topo's)", self.init)

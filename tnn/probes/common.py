@@ -17,7 +17,8 @@ import jax.numpy as jnp
 from tnn import _checks
 from tnn.data import fix_gauge
 from tnn.data.exact import chain_root_rates
-from tnn.data.features import eigen_features, hoppings_from_hamiltonian
+from tnn.data import features as _features
+from tnn.data.features import eigen_features
 from tnn.lattice import Lattice, check_lattice
 
 __all__ = [
@@ -30,10 +31,21 @@ __all__ = [
     "correct",
 ]
 
-#: every feature a probe can recompute for a chain (``energies`` comes with every eigen feature)
 #: evaluation batch of :func:`correct` (sets are padded to a multiple of it)
 CORRECT_BATCH = 64
-INPUT_KINDS = ("hamiltonian", "energies", "wavefunctions", "density", "edge_modes", "projector", "hoppings")
+
+
+def _recomputable(f) -> bool:
+    """Whether a probe can recompute the feature ``f`` from a chain Hamiltonian alone."""
+    return f.source in ("hamiltonian", "eigensystem") or f.from_hamiltonian is not None
+
+
+#: the features of chain systems (tnn.data.features) that a probe recomputes from any chain Hamiltonian
+#: (from ``H``, its eigensystem, or the system's ``Feature.from_hamiltonian``), in the registry's order
+_CHAIN_FEATURES = tuple(n for n, f in _features.registry().items() if "chain" in _features.lattices(n) and _recomputable(f))
+#: every input a probe can recompute for a chain: those features, ``energies`` (which comes with every
+#: eigen feature) after the Hamiltonian
+INPUT_KINDS = ("hamiltonian", "energies") + tuple(n for n in _CHAIN_FEATURES if n != "hamiltonian")
 
 
 def check_chain(lat, name: str = "lat") -> Lattice:
@@ -108,13 +120,16 @@ def input_features(H, lat: Lattice, names, ranges=None, gauge: str = "overlap") 
     if H.ndim != 3 or H.shape[1:] != (lat.n_sites, lat.n_sites):
         raise ValueError(f"Argument `H` must have shape (n, {lat.n_sites}, {lat.n_sites}), but has shape {H.shape}.")
     out: dict[str, Any] = {}
+    reg = _features.registry()
     if "hamiltonian" in names:
         out["hamiltonian"] = np.asarray(H)
-    if "hoppings" in names:
-        if ranges is None:
-            raise ValueError("Argument `ranges` must be given for the 'hoppings' input.")
-        out["hoppings"] = np.asarray(jax.vmap(lambda h: hoppings_from_hamiltonian(h, lat, ranges))(H))
-    eig = tuple(k for k in names if k in ("energies", "wavefunctions", "density", "edge_modes", "projector"))
+    for k in names:
+        read = reg[k].from_hamiltonian if k in reg else None
+        if read is not None:  # a system's own feature, read back from H (SSH hoppings)
+            if ranges is None:
+                raise ValueError(f"Argument `ranges` must be given for the {k!r} input.")
+            out[k] = np.asarray(jax.vmap(lambda h: read(h, lat, ranges))(H))
+    eig = tuple(k for k in names if k == "energies" or (k in reg and reg[k].source == "eigensystem"))
     if eig:
         n = H.shape[0]
         Hp = jnp.concatenate([H, jnp.repeat(H[:1], -n % CORRECT_BATCH, axis=0)])  # one compiled shape per size

@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 
 from tnn import _checks, invariants
+from tnn.data import features as _features
 from tnn.lattice import Lattice, chain
 from tnn.probes.common import check_chain, input_features
 from tnn.systems import nearest_class
@@ -63,10 +64,11 @@ def xi_cells(xi, fraction: float, lat: Lattice, min_cells: int = 8, step: int = 
 def mask_features(features: Mapping[str, Any], lat: Lattice, cells) -> dict[str, np.ndarray]:
     r"""Zero every input on the ``cells`` cells at each end (an int, or ``(n,)`` per sample).
 
-    ``hamiltonian`` ``(n, N, N)``: rows and columns; ``wavefunctions`` ``(n, N, N)``, ``density``
-    ``(n, N, N)``, ``edge_modes`` ``(n, N, k)``: rows (sites); chain ``projector`` ``(n, L, L)``: the
-    edge cells' rows (A) and columns (B) (a 2D-sized ``(n, N, N)`` one: sites); ``hoppings``
-    ``(n, R + 2, L)``: columns (cells); ``energies``: unchanged."""
+    Each feature by its shape kind (:data:`tnn.data.features.FEATURE_KINDS`): matrices
+    (``hamiltonian`` ``(n, N, N)``): rows and columns, of sites, or of cells for a chain's ``(n, L, L)``
+    chiral block (``projector``: the edge cells' rows (A) and columns (B)); eigenvectors and site
+    arrays (``wavefunctions`` ``(n, N, N)``, ``density`` ``(n, N, N)``, ``edge_modes`` ``(n, N, k)``):
+    rows (sites); cell tables (``hoppings`` ``(n, R + 2, L)``): columns (cells); ``energies``: unchanged."""
     lat = check_chain(lat)
     n = len(next(iter(features.values())))
     c = np.broadcast_to(np.asarray(cells, dtype=np.int64), (n,))
@@ -74,17 +76,19 @@ def mask_features(features: Mapping[str, Any], lat: Lattice, cells) -> dict[str,
     keep_cell = (cell[None, :] >= c[:, None]) & (cell[None, :] < lat.n_cells - c[:, None])  # (n, L)
     keep_site = np.repeat(keep_cell, lat.n_orb, axis=1)  # (n, N)
     out = {}
+    reg = _features.registry()
     for k, v in features.items():
         v = np.asarray(v)
+        kind = reg[k].kind if k in reg else None
         if k == "energies":
             out[k] = v
-        elif k == "hamiltonian" or (k == "projector" and v.shape[-1] == lat.n_sites):
+        elif kind == "matrix" and v.shape[-1] == lat.n_sites:
             out[k] = v * keep_site[:, :, None] * keep_site[:, None, :]
-        elif k == "projector":
+        elif kind == "matrix":
             out[k] = v * keep_cell[:, :, None] * keep_cell[:, None, :]
-        elif k in ("wavefunctions", "density", "edge_modes"):
+        elif kind in ("eigenvectors", "sites"):
             out[k] = v * keep_site[:, :, None]
-        elif k == "hoppings":
+        elif kind == "cells":
             out[k] = v * keep_cell[:, None, :]
         else:
             raise ValueError(f"Argument `features` holds {k!r}, which the masks do not know.")

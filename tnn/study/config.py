@@ -7,6 +7,7 @@ import functools
 from pathlib import Path
 
 from tnn import _checks
+from tnn.data import features as _features
 
 __all__ = ["StudyConfig", "SETS_2D", "STUDY_MODELS", "PROFILES", "SECTIONS", "BASELINE_INPUTS", "HEADS", "profile", "run_tag",
            "split_tag"]
@@ -25,7 +26,7 @@ STUDY_MODELS = {
 #: what a baseline can read (docs/conventions.md, "Inputs"): the Hamiltonian, the eigenvector amplitudes
 #: |psi_n(i)|^2 ordered by energy, the few states nearest zero energy (the edge modes, when there are
 #: any), and the flattened projector sign(H) (chains: its chiral block)
-BASELINE_INPUTS = ("hamiltonian", "density", "edge_modes", "projector")
+BASELINE_INPUTS = _features.check_names(("hamiltonian", "density", "edge_modes", "projector"), "ssh", "BASELINE_INPUTS")
 #: output heads of the unseen-windings test: softmax over the training classes, or one real output rounded
 #: to the nearest integer (a head that can answer a class it never saw)
 HEADS = ("classify", "regress")
@@ -33,9 +34,12 @@ HEADS = ("classify", "regress")
 SECTIONS = ("generalization", "trainability", "proxies", "2d")
 #: features stored in the 1D datasets: topo reads the eigensystem, the baselines the Hamiltonian;
 #: the hoppings let the probes rebuild each chain (periodic, with an edge potential)
-FEATURES = ("wavefunctions", "hamiltonian", "hoppings", "density", "edge_modes", "projector")
+#: (the study's choices, checked against the registry of tnn.data.features: features of its ssh datasets)
+FEATURES = _features.check_names(("wavefunctions", "hamiltonian", "hoppings", "density", "edge_modes", "projector"), "ssh",
+                                 "FEATURES")
 #: features of the test sets at other sizes: the size-agnostic inputs only (topo, the cell encodings)
-TRANSFER_FEATURES = ("wavefunctions", "hamiltonian", "hoppings", "edge_modes")
+TRANSFER_FEATURES = _features.check_names(("wavefunctions", "hamiltonian", "hoppings", "edge_modes"), "ssh",
+                                          "TRANSFER_FEATURES")
 #: the 2D test sets, split name -> (dataset, split): the training size, a larger size, another lattice;
 #: clean samples, every one labelled by its k-space Chern number (a disordered 2D sample has a label only
 #: where its real-space value is certified: few at these sizes, and a biased few)
