@@ -214,8 +214,8 @@ def transition_part(Ls, n_seeds: int, ratios=(0.5, 1.0, 1.5), v=0.5, w=1.0) -> d
 
             def one(key, W, lat=lat, L=L, pbc=pbc):
                 H = _ssh_disordered(v, w, W, key, L, pbc)
-                raw_r, c_r = invariants.winding_number(H, lat, ranges=(0, 1), gap_tol=0.0, return_certificate=True)
-                raw_t, c_t = invariants.winding_number(H, lat, gap_tol=0.0, return_certificate=True)
+                raw_r, c_r = invariants.winding_number(H, lat, ranges=(0, 1), validity="raw", return_certificate=True)
+                raw_t, c_t = invariants.winding_number(H, lat, validity="raw", return_certificate=True)
                 return raw_r, c_r.reason, c_r.xi, c_t.reason, c_t.tail
 
             f = jax.jit(jax.vmap(one, in_axes=(0, None)))

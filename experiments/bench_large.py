@@ -10,7 +10,7 @@ Rows (targets from issue 22):
 
 * ``dense``: KPM against dense on the same samples, N <= 3200: open QWZ ``n x n`` (``m = -1``, Anderson
   ``W = 1``), ``tnn.kpm.chern_number`` (default moments and vectors) against the jitted
-  ``tnn.invariants.chern_number(method="marker", gap_tol=0.0, certificate="tail")`` (eigh + marker);
+  ``tnn.invariants.chern_number(method="marker", validity="raw", certificate="tail")`` (eigh + marker);
   the SSH chain (``v, w = 0.6, 1``, bond disorder 0.8) ``tnn.kpm.winding_number`` against the dense
   polar route. Value difference, the KPM's stated error, time ratio.
 * ``scaling``: ``tnn.kpm.chern_number`` on open QWZ from N = 10^4 to >= 2 10^5 orbitals at fixed moments
@@ -96,7 +96,7 @@ def bench_dense(sizes, chain_cells, repeats, M, k) -> list[dict]:
         lat, kw = _qwz(n)
         H = _block(hm.qwz(-1.0, lat, **kw))
         op = hm.operator("qwz", {"m": -1.0}, lat, **kw)
-        dense = jax.jit(lambda H: inv.chern_number(H, lat, gap_tol=0.0, certificate="tail"))
+        dense = jax.jit(lambda H: inv.chern_number(H, lat, validity="raw", certificate="tail"))
         rows.append(_versus_dense(f"qwz {n}x{n} open, W=1", lat, H, dense, op, kpm.chern_number, M, k, repeats))
     L = chain_cells
     lat = lattice.chain(L)
@@ -104,7 +104,7 @@ def bench_dense(sizes, chain_cells, repeats, M, k) -> list[dict]:
     kw = dict(bond_disorder=0.8, key=jax.random.key(1))
     H = _block(hm.ssh(t_, lat, **kw))
     op = hm.operator("ssh", {"t": t_}, lat, **kw)
-    dense = jax.jit(lambda H: inv.winding_number(H, lat, gap_tol=0.0))
+    dense = jax.jit(lambda H: inv.winding_number(H, lat, validity="raw"))
     rows.append(_versus_dense(f"ssh L={L} open, Wb=0.8", lat, H, dense, op, kpm.winding_number, M, k, repeats))
     return rows
 

@@ -19,8 +19,8 @@ Samples (targets from the project's issue) and rows:
   reads ``-C``; PyBott's period is ``max(x) - min(x)`` = ``n - 1`` cells, not ``n``.
 * ``open``: the same model, open ``n x n``: the sparse localizer against the marker (context).
 * ``chain``: the sparse localizer winding number against ``tnn.invariants.winding_number`` (context).
-* certificate, ``tnn.invariants`` (jitted): the certified call (``gap_tol=None``,
-  ``return_certificate=True``) against the same call with ``gap_tol=0.0`` returning the value only
+* certificate, ``tnn.invariants`` (jitted): the certified call (``validity="certificate"``,
+  ``return_certificate=True``) against the same call with ``validity="raw"`` returning the value only
   (under ``jit`` XLA drops the certificate's tail moment and participation numbers, which that value
   does not depend on; eagerly both calls compute the certificate). Marker on the open sample, Bott on
   the periodic one, winding number on a chain of ``N / 2`` cells (SSH ``(0.5, 1.5)``, bond disorder
@@ -29,7 +29,7 @@ Samples (targets from the project's issue) and rows:
 * ``marker_sizes``: the marker's two certificates on open clean QWZ ``n x n`` (``m = -1``, n = 8, 12, 20,
   40; quick 8, 12), jitted: ``certificate="localizer"`` (the default: the localizer's index through a
   host callback, with the tail as the error bound) and ``"tail"``, each over the raw value
-  (``gap_tol=0.0``). Target (localizer) <= 1.3.
+  (``validity="raw"``). Target (localizer) <= 1.3.
 """
 
 from __future__ import annotations
@@ -86,10 +86,10 @@ def timeit_rounds(fns: dict, rounds: dict, warm=(), seed: int = 0) -> dict:
 def _cert_fns(prefix, lat, H, call, call_from, decomp):
     """Certified / raw (value only) jitted calls, and the same from a precomputed decomposition."""
     cert = jax.jit(lambda H: call(H, lat, return_certificate=True))
-    raw = jax.jit(lambda H: call(H, lat, gap_tol=0.0))
+    raw = jax.jit(lambda H: call(H, lat, validity="raw"))
     D = _block(jax.jit(decomp)(H))
     cert_d = jax.jit(lambda *D: call_from(*D, lat, return_certificate=True))
-    raw_d = jax.jit(lambda *D: call_from(*D, lat, gap_tol=0.0))
+    raw_d = jax.jit(lambda *D: call_from(*D, lat, validity="raw"))
     fns = {f"{prefix}_certified": lambda: cert(H), f"{prefix}_raw": lambda: raw(H),
            f"{prefix}_certified_from_decomp": lambda: cert_d(*D), f"{prefix}_raw_from_decomp": lambda: raw_d(*D)}
     value, c = cert(H)  # compiles (and warms) all four: no warm-up call needed in the timing
@@ -201,7 +201,7 @@ def bench_marker_sizes(sizes, repeats: int) -> list[dict]:
         call = functools.partial(invariants.chern_number, lat=lat, method="marker")
         fns = {"localizer": jax.jit(lambda H: call(H, return_certificate=True)),
                "tail": jax.jit(lambda H: call(H, return_certificate=True, certificate="tail")),
-               "raw": jax.jit(lambda H: call(H, gap_tol=0.0))}
+               "raw": jax.jit(lambda H: call(H, validity="raw"))}
         t = timeit_rounds({k: functools.partial(f, H) for k, f in fns.items()}, {k: max(repeats, 5) for k in fns}, list(fns))
         v, c = fns["localizer"](H)
         rows.append({"lattice": f"{n}x{n}", "N": lat.n_sites, "seconds": t, "value": float(v), "reason": int(c.reason),

@@ -80,9 +80,9 @@ ax.legend(fontsize=8)
 n2 = 8 if SMOKE else 16
 sq = lattice.square(n2, n2)
 H = hamiltonians.qwz(-1.0, sq)
-# gap_tol=0: the map without the certificate (a small sample is often not certified; the map is still
+# validity="raw": the map without the certificate (a small sample is often not certified; the map is still
 # instructive); the Chern number below uses the certificate
-marker = np.asarray(invariants.local_chern_marker(H, sq, gap_tol=0.0))
+marker = np.asarray(invariants.local_chern_marker(H, sq, validity="raw"))
 print("marker in the centre:", marker[n2 // 2, n2 // 2].round(3), " k space:", kspace.chern_number("qwz", {"m": -1.0}))
 fig, ax = plt.subplots(figsize=(4, 3.5))
 im = ax.imshow(marker.T, origin="lower", cmap="RdBu_r", vmin=-2, vmax=2)

@@ -213,7 +213,8 @@ def test_labels_agree_with_invariants_and_kspace(ssh_dir):
     lat = SSH.lattice()
     for s in range(0, SSH.n, 7):
         H = d["hamiltonian"][s]
-        w, gap = invariants.winding_number(H, lat, return_gap=True, gap_tol=0.0)
+        w, cert = invariants.winding_number(H, lat, return_certificate=True, validity="raw")
+        gap = cert.gap
         # Both take U from an SVD of h (one inside the dataset's jit): ~1e-12.
         assert abs(float(w) - d["invariant"][s]) < 1e-7
         assert abs(float(gap) - d["gap"][s]) < 1e-10
@@ -317,7 +318,7 @@ def test_qwz_labels_agree_with_chern_marker(tmp_path):
     assert d["wavefunctions"].dtype == np.complex64 and d["hamiltonian"].shape == (QWZ.n, 72, 72)
     for s in range(QWZ.n):
         H = np.asarray(d["hamiltonian"][s], np.complex128)
-        c, gap = invariants.chern_number(H, lat, method="marker", return_gap=True, gap_tol=0.0)
+        c = invariants.chern_number(H, lat, method="marker", validity="raw")
         assert abs(float(c) - d["invariant"][s]) < 1e-4  # H stored as complex64
         m = float(d["params"][s, 0])
         try:
@@ -345,13 +346,13 @@ def test_periodic_labels_agree_with_invariants(spec):
     for s in range(spec.n):
         H = d["hamiltonian"][s]
         if spec.model == "ssh":
-            v, gap = invariants.winding_number(H, lat, return_gap=True, gap_tol=0.0)
+            v, cert = invariants.winding_number(H, lat, return_certificate=True, validity="raw")
             assert kspace.winding_number(d["params"][s], spec.ranges) == d["kspace_class"][s]
         else:
-            v, gap = invariants.bott_index(H, lat, return_gap=True, gap_tol=0.0)
+            v, cert = invariants.bott_index(H, lat, return_certificate=True, validity="raw")
             t1, t2, phi, M = d["params"][s]
             assert kspace.chern_number("haldane", dict(t1=t1, t2=t2, phi=phi, M=M)) == d["kspace_class"][s]
-        assert abs(float(v) - d["invariant"][s]) < 1e-8 and abs(float(gap) - d["gap"][s]) < 1e-8
+        assert abs(float(v) - d["invariant"][s]) < 1e-8 and abs(float(cert.gap) - d["gap"][s]) < 1e-8
 
 
 # ----------------------------------------------------------------------------- loader

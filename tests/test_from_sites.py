@@ -80,8 +80,8 @@ def test_shuffled_qwz_gives_the_builtin_chern_numbers():
         lat = lattice.from_sites(ref_lat.positions[perm] + 3.5, ref_lat.site_coords[perm] - 2,
                                  ref_lat.sublattice[perm], box=(lx, ly) if pbc else None)
         assert (lat.kind, lat.dims, lat.pbc) == ("square", (lx, ly), pbc)
-        mine = float(invariants.chern_number(Href[np.ix_(perm, perm)], lat, method=method, gap_tol=0.0))
-        assert mine == pytest.approx(float(invariants.chern_number(Href, ref_lat, method=method, gap_tol=0.0)), abs=1e-10)
+        mine = float(invariants.chern_number(Href[np.ix_(perm, perm)], lat, method=method, validity="raw"))
+        assert mine == pytest.approx(float(invariants.chern_number(Href, ref_lat, method=method, validity="raw")), abs=1e-10)
 
 
 def test_library_order_is_the_builtin_lattice_and_honeycomb_is_recognised():
@@ -171,19 +171,19 @@ def test_scipy_sparse_hamiltonians_in_any_order():
         lat = lattice.from_sites(ref_lat.positions[p], ref_lat.site_coords[p], ref_lat.sublattice[p],
                                  box=(lx, ly) if pbc else None)
         Hs = sparse.csr_matrix(Href[np.ix_(p, p)])
-        assert float(invariants.kitaev_chern_number(Hs, lat, gap_tol=0.0)) == pytest.approx(
-            float(invariants.kitaev_chern_number(Href, ref_lat, gap_tol=0.0)), abs=1e-10)
+        assert float(invariants.kitaev_chern_number(Hs, lat, validity="raw")) == pytest.approx(
+            float(invariants.kitaev_chern_number(Href, ref_lat, validity="raw")), abs=1e-10)
         if pbc:
-            assert float(invariants.bott_index(Hs, lat, gap_tol=0.0)) == pytest.approx(
-                float(invariants.bott_index(Href, ref_lat, gap_tol=0.0)), abs=1e-10)
+            assert float(invariants.bott_index(Hs, lat, validity="raw")) == pytest.approx(
+                float(invariants.bott_index(Href, ref_lat, validity="raw")), abs=1e-10)
             continue
-        np.testing.assert_allclose(np.asarray(invariants.local_chern_marker(Hs, lat, gap_tol=0.0)),
-                                   np.asarray(invariants.local_chern_marker(Href, ref_lat, gap_tol=0.0)), atol=1e-10)
-        assert float(invariants.chern_number(Hs, lat, gap_tol=0.0)) == pytest.approx(
-            float(invariants.chern_number(Href, ref_lat, gap_tol=0.0)), abs=1e-10)
+        np.testing.assert_allclose(np.asarray(invariants.local_chern_marker(Hs, lat, validity="raw")),
+                                   np.asarray(invariants.local_chern_marker(Href, ref_lat, validity="raw")), atol=1e-10)
+        assert float(invariants.chern_number(Hs, lat, validity="raw")) == pytest.approx(
+            float(invariants.chern_number(Href, ref_lat, validity="raw")), abs=1e-10)
     bad = sparse.csr_matrix(np.triu(Href))
     with pytest.raises(ValueError, match="Hermitian"):
-        invariants.bott_index(bad, ref_lat, gap_tol=0.0)
+        invariants.bott_index(bad, ref_lat, validity="raw")
 
 
 def test_data_routes_read_a_from_sites_order():
@@ -196,6 +196,6 @@ def test_data_routes_read_a_from_sites_order():
         assert float(v) == pytest.approx(float(rv), abs=1e-10) and float(cert.tail) == pytest.approx(float(rcert.tail), abs=1e-12)
         np.testing.assert_allclose(np.asarray(E), np.linalg.eigvalsh(H), atol=1e-12)
         X, s, Yh = jnp.linalg.svd(invariants.chiral_block(H, lat))
-        got = float(invariants.winding_number_from_svd(X, s, Yh, lat, gap_tol=0.0))
-        assert got == pytest.approx(float(invariants.winding_number(H, lat, gap_tol=0.0)), abs=1e-10)
+        got = float(invariants.winding_number_from_svd(X, s, Yh, lat, validity="raw"))
+        assert got == pytest.approx(float(invariants.winding_number(H, lat, validity="raw")), abs=1e-10)
         assert float(jax.jit(invariants.winding_polar_energies, static_argnames="lat")(jnp.asarray(H), lat)[0]) == pytest.approx(float(rv), abs=1e-10)

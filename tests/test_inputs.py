@@ -248,7 +248,7 @@ def test_symmetric_net_on_site_arrays_is_odd_under_the_mirror():
     params = m.init(jax.random.key(1), x)
     f0, f1 = float(m.apply(params, x)[0, 0]), float(m.apply(params, inputs.reflect_sites(x))[0, 0])
     assert abs(f0) > 1e-6 and abs(f1 + f0) < 1e-12
-    w = lambda h: float(invariants.winding_number(h, lat, gap_tol=0.0))  # noqa: E731
+    w = lambda h: float(invariants.winding_number(h, lat, validity="raw"))  # noqa: E731
     assert abs(w(Hm) + w(H)) < 1e-8
     # the 2D group on site arrays is translations only: |psi|^2 of H* equals that of H (C -> -C)
     sq = lattice.square(3, 3, pbc=True)

@@ -102,8 +102,9 @@ def test_winding_equals_kspace(t, ranges, pbc):
     lat = lattice.chain(60, pbc=pbc)
     H = ssh(t, lat, ranges)
     wk = kspace.winding_number(t, ranges)
-    w, gap = invariants.winding_number(H, lat, return_gap=True)
-    w2, gap2 = invariants.winding_number_from_eigh(*eigh(H), lat, return_gap=True)
+    w, cert = invariants.winding_number(H, lat, return_certificate=True)
+    w2, cert2 = invariants.winding_number_from_eigh(*eigh(H), lat, return_certificate=True)
+    gap, gap2 = cert.gap, cert2.gap
     w3 = invariants.winding_number(H, lat, method="eigh")
     assert w.dtype == jnp.float64 and gap.dtype == jnp.float64
     w, gap, w2, gap2, w3 = (float(x) for x in (w, gap, w2, gap2, w3))
@@ -149,15 +150,15 @@ def test_winding_gap_flag():
     for pbc in (False, True):
         lat = lattice.chain(40, pbc=pbc)
         Hc = ssh((1.0, 1.0), lat)
-        w, gap = invariants.winding_number(Hc, lat, return_gap=True)
-        assert np.isnan(float(w)) and float(gap) < invariants.default_gap_tol(lat, 2.0)
-        assert np.isfinite(float(invariants.winding_number(Hc, lat, gap_tol=0.0)))
+        w, cert = invariants.winding_number(Hc, lat, return_certificate=True)
+        assert np.isnan(float(w)) and float(cert.gap) < invariants.default_gap_tol(lat, 2.0)
+        assert np.isfinite(float(invariants.winding_number(Hc, lat, validity="raw")))
         assert np.isnan(float(invariants.winding_number_from_eigh(*eigh(Hc), lat)))
         for t in ((0.5, 1.5), (1.5, 0.5), (0.8, 1.0)):
-            w, gap = invariants.winding_number(ssh(t, lat), lat, return_gap=True)
-            assert np.isfinite(float(w)) and bool(invariants.is_gapped(float(gap), invariants.default_gap_tol(lat, 2.0)))
-    # An explicit tolerance overrides the default.
-    assert np.isnan(float(invariants.winding_number(ssh((0.5, 1.5), lat), lat, gap_tol=5.0)))
+            w, cert = invariants.winding_number(ssh(t, lat), lat, return_certificate=True)
+            assert np.isfinite(float(w)) and bool(invariants.is_gapped(float(cert.gap), invariants.default_gap_tol(lat, 2.0)))
+    # The spectral test with a tolerance above the gap refuses a certified value.
+    assert np.isnan(float(invariants.winding_number(ssh((0.5, 1.5), lat), lat, validity="spectral", gap_tol=5.0)))
 
 
 def _fd(f, x, h=1e-5):
@@ -183,14 +184,14 @@ def test_winding_gradients(pbc, t):
     i = L // 2 if pbc else L // 4
 
     def dens(t):
-        return invariants.winding_density(hamiltonians.ssh(t, lat), lat, gap_tol=0.0)[i]
+        return invariants.winding_density(hamiltonians.ssh(t, lat), lat, validity="raw")[i]
 
     def wind(t):
-        return invariants.winding_number(hamiltonians.ssh(t, lat), lat, gap_tol=0.0)
+        return invariants.winding_number(hamiltonians.ssh(t, lat), lat, validity="raw")
 
     def wind_eigh(t):
         E, V = invariants.eigh(hamiltonians.ssh(t, lat))
-        return invariants.winding_number_from_eigh(E, V, lat, gap_tol=0.0)
+        return invariants.winding_number_from_eigh(E, V, lat, validity="raw")
 
     @jax.jit
     def all3(t):
@@ -228,7 +229,8 @@ def test_qwz_marker_centre_and_sum(m):
     bulk-window average and the Kitaev sum within 1e-2 and 1e-3; eigensystem entry point agrees."""
     H, E, V = qwz_eigh(m, SQ20)
     c = qwz_chern(m)
-    cm, gap = invariants.local_chern_marker_from_eigh(E, V, SQ20, return_gap=True)
+    cm, cert = invariants.local_chern_marker_from_eigh(E, V, SQ20, return_certificate=True)
+    gap = cert.gap
     assert cm.shape == (20, 20) and cm.dtype == jnp.float64
     cm = A(cm)
     assert abs(cm[10, 10] - c) < 1e-3
@@ -248,10 +250,10 @@ def test_qwz_bott_integer_equals_kspace(m):
     c = kspace.chern_number("qwz", {"m": m}, nk=16)
     # 8 x 8 is at the edge of certifiability for |m| = 0.5, 1.5 (tail ~0.09, see test_certificate_*):
     # the formula's raw value is checked here.
-    b = float(invariants.bott_index(H, SQ8P, gap_tol=0.0))
+    b = float(invariants.bott_index(H, SQ8P, validity="raw"))
     assert abs(b - c) < 1e-8
-    assert abs(float(invariants.bott_index_from_eigh(E, V, SQ8P, gap_tol=0.0)) - b) < 1e-10
-    assert abs(float(invariants.chern_number(H, SQ8P, method="bott", gap_tol=0.0)) - b) < 1e-10
+    assert abs(float(invariants.bott_index_from_eigh(E, V, SQ8P, validity="raw")) - b) < 1e-10
+    assert abs(float(invariants.chern_number(H, SQ8P, method="bott", validity="raw")) - b) < 1e-10
 
 
 def test_qwz_anderson_disorder():
@@ -285,7 +287,7 @@ def test_haldane_marker_bott_kitaev(phi):
 def test_chern_gap_flag():
     """At QWZ m = 0, +-2 (open 20 x 20 marker; periodic 8 x 8 Bott, where the gap closes on the grid)
     no value is certified: the correlations decay as a power law (delocalized) or a state sits at the
-    Fermi level; with gap_tol=0 the raw numbers come back (the periodic ones are integers: the
+    Fermi level; with validity="raw" the raw numbers come back (the periodic ones are integers: the
     certificate is what tells). Deep in a phase at 20 x 20 the value is certified, with the bulk gap
     (the chiral edge modes are ignored)."""
     bad = (validity.DELOCALIZED, validity.FERMI_LEVEL_ON_STATE)
@@ -297,7 +299,7 @@ def test_chern_gap_flag():
         Hp, Ep, Vp = qwz_eigh(m, SQ8P)
         b, cb = invariants.bott_index_from_eigh(Ep, Vp, SQ8P, return_certificate=True)
         assert np.isnan(float(b)) and float(cb.gap) < 1e-12 and int(cb.reason) in bad
-        raw = float(invariants.bott_index_from_eigh(Ep, Vp, SQ8P, gap_tol=0.0))
+        raw = float(invariants.bott_index_from_eigh(Ep, Vp, SQ8P, validity="raw"))
         assert abs(raw - round(raw)) < 1e-8
         assert np.isnan(float(invariants.chern_number_from_eigh(Ep, Vp, SQ8P, method="kitaev")))
     for m in (-3.0, 3.0):  # deep trivial phase: certified even on 8 x 8
@@ -305,7 +307,8 @@ def test_chern_gap_flag():
         assert abs(float(invariants.bott_index_from_eigh(Ep, Vp, SQ8P))) < 1e-8
     for m in (-1.0, 1.0):
         H, E, V = qwz_eigh(m, SQ20)
-        c, gap = invariants.chern_number_from_eigh(E, V, SQ20, return_gap=True)
+        c, cert = invariants.chern_number_from_eigh(E, V, SQ20, return_certificate=True)
+        gap = cert.gap
         assert np.isfinite(float(c)) and float(gap) > 0.9
         # spectral_gap is the same number as the functions report.
         assert abs(float(invariants.spectral_gap(E, V, SQ20)) - float(gap)) < 1e-12
@@ -320,7 +323,7 @@ def test_marker_gradient_finite_differences():
 
     @jax.jit
     def marker(m):
-        cm = invariants.local_chern_marker(hamiltonians.qwz(m, lat), lat, gap_tol=0.0)
+        cm = invariants.local_chern_marker(hamiltonians.qwz(m, lat), lat, validity="raw")
         return jnp.stack([cm[0, 0], cm[4, 4]])
 
     g = A(jax.jit(jax.jacfwd(marker))(-1.2))
@@ -372,8 +375,8 @@ def test_gauge_invariance():
     _, E, V = qwz_eigh(-1.5, SQ8P)
     E2, V2, ng = _regauge(E, V, rng, SQ8P.n_sites // 2)
     assert ng > 5
-    for f in (functools.partial(invariants.bott_index_from_eigh, gap_tol=0.0),
-              functools.partial(invariants.chern_number_from_eigh, method="kitaev", radius=3.0, gap_tol=0.0)):
+    for f in (functools.partial(invariants.bott_index_from_eigh, validity="raw"),
+              functools.partial(invariants.chern_number_from_eigh, method="kitaev", radius=3.0, validity="raw")):
         assert abs(float(f(E2, V2, SQ8P)) - float(f(E, V, SQ8P))) < 1e-10
     _, E, V = qwz_eigh(0.5, SQ20)
     E2, V2, _ = _regauge(E, V, rng, SQ20.n_sites // 2)
@@ -400,13 +403,13 @@ def test_networks_ncon_einsum_and_fast_paths():
     M = tc.exact_mixing(2)
     a, b = _both(tc.winding_network, V, s, K, M)
     assert abs(a - b) < 1e-12
-    ref = float(invariants.winding_number_from_eigh(E, V, lat, gap_tol=0.0))
+    ref = float(invariants.winding_number_from_eigh(E, V, lat, validity="raw"))
     assert abs(a - ref) < 1e-12
     U = invariants.polar_factor(invariants.chiral_block(H))
     KK = np.stack([K, 2 * K])
     p, q = _both(tc.winding_from_polar, U, KK)
     assert p.shape == (2,) and np.max(np.abs(p - q)) < 1e-12
-    assert abs(p[0] - float(invariants.winding_number(H, lat, gap_tol=0.0))) < 1e-12
+    assert abs(p[0] - float(invariants.winding_number(H, lat, validity="raw"))) < 1e-12
     # The two routes differ only by how the edge zero modes enter (dropped / split): 1e-6 at xi = 1.4.
     assert abs(p[0] - ref) < 1e-5
     # Channels by vmap: two kernels, weights, mixings.
@@ -422,15 +425,15 @@ def test_networks_ncon_einsum_and_fast_paths():
     assert np.array_equal(A(tc.as_cell_orbital(V, 2)), psi)
     maps = _both(tc.marker_network, psi, f, x, y, tc.exact_marker_scale(lat))
     assert np.max(np.abs(maps[0] - maps[1])) < 1e-12
-    fast = A(invariants.local_chern_marker_from_eigh(E, V, lat, gap_tol=0.0)).reshape(-1)
+    fast = A(invariants.local_chern_marker_from_eigh(E, V, lat, validity="raw")).reshape(-1)
     assert np.max(np.abs(maps[0] - fast)) < 1e-10
     win = tc.bulk_window(lat).reshape(-1)
     avg = float(jax.jit(tc.window_average)(maps[0], win))
-    assert abs(avg - float(invariants.chern_number_from_eigh(E, V, lat, gap_tol=0.0))) < 1e-10
+    assert abs(avg - float(invariants.chern_number_from_eigh(E, V, lat, validity="raw"))) < 1e-10
     sec = tc.exact_kitaev_sectors(lat)
     ks = _both(tc.kitaev_network, V, f, *sec)
     assert abs(ks[0] - ks[1]) < 1e-12
-    assert abs(ks[0] - float(invariants.chern_number_from_eigh(E, V, lat, method="kitaev", gap_tol=0.0))) < 1e-10
+    assert abs(ks[0] - float(invariants.chern_number_from_eigh(E, V, lat, method="kitaev", validity="raw"))) < 1e-10
 
     lp = HON_P
     _, E, V = haldane_eigh(np.pi / 2, lp)
@@ -448,9 +451,11 @@ def test_winding_from_svd_equals_polar_route():
         for i, (t, ranges) in enumerate((((0.3, 1.0), (0, 1)), ((1.0, 0.3), (0, 1)), ((0.2, 1.0, 0.6), (0, 1, 2)),
                                          ((0.4, 0.2, 1.1), (-1, 0, 1)))):
             H = hamiltonians.ssh(jnp.asarray(t), lat, ranges, bond_disorder=0.5, key=jax.random.key(i))
-            ref = [float(v) for v in invariants.winding_number(H, lat, return_gap=True, gap_tol=0.0)]
+            w, c = invariants.winding_number(H, lat, return_certificate=True, validity="raw")
+            ref = [float(w), float(c.gap)]
             X, s, Yh = jnp.linalg.svd(invariants.chiral_block(H))
-            got = [float(v) for v in invariants.winding_number_from_svd(X, s, Yh, lat, return_gap=True, gap_tol=0.0)]
+            w, c = invariants.winding_number_from_svd(X, s, Yh, lat, return_certificate=True, validity="raw")
+            got = [float(w), float(c.gap)]
             # Both routes give exact zero modes (s <= ZERO_MODE_FLOOR s_max) sign 0: the open
             # topological chains here have s_min / s_max ~ 1e-16 and agree to rounding.
             np.testing.assert_allclose(got, ref, rtol=0, atol=1e-10)
@@ -464,11 +469,11 @@ def test_marker_chern_number_is_the_window_mean_of_the_map():
     for lat, H in ((SQ8, hamiltonians.qwz(-1.2, SQ8, onsite_disorder=2.0, key=jax.random.key(3))),
                    (HON_O, hamiltonians.haldane(1.0, 0.2, 0.9, 0.3, HON_O, onsite_disorder=1.0, key=jax.random.key(4)))):
         E, V = eigh(H)
-        cm = A(invariants.local_chern_marker_from_eigh(E, V, lat, gap_tol=0.0))
+        cm = A(invariants.local_chern_marker_from_eigh(E, V, lat, validity="raw"))
         for window in (None, 0, 1, (1, 2)):
             win = tc.bulk_window(lat, window)
             ref = float(np.sum(cm * win) / np.sum(win))
-            c = float(invariants.chern_number_from_eigh(E, V, lat, window=window, gap_tol=0.0))
+            c = float(invariants.chern_number_from_eigh(E, V, lat, window=window, validity="raw"))
             assert abs(c - ref) < 1e-11, (lat.kind, window, c, ref)
 
 
@@ -503,25 +508,26 @@ def test_vmap_equals_loop_and_no_recompile():
 
     @jax.jit
     def point(t, k):
-        return invariants.winding_number(hamiltonians.ssh(t, lat, bond_disorder=0.5, key=k), lat, return_gap=True)
+        return invariants.winding_number(hamiltonians.ssh(t, lat, bond_disorder=0.5, key=k), lat, return_certificate=True)
 
-    w, gap = jax.jit(jax.vmap(point))(ts, keys)
-    loop = [invariants.winding_number(ssh(t, lat, wb=0.5, key=keys[k]), lat, return_gap=True) for k, t in enumerate(ts)]
+    w, cert = jax.jit(jax.vmap(point))(ts, keys)
+    loop = [invariants.winding_number(ssh(t, lat, wb=0.5, key=keys[k]), lat, return_certificate=True)
+            for k, t in enumerate(ts)]
     np.testing.assert_allclose(A(w), [float(a) for a, _ in loop], atol=1e-12)
-    np.testing.assert_allclose(A(gap), [float(g) for _, g in loop], atol=1e-12)
+    np.testing.assert_allclose(A(cert.gap), [float(c.gap) for _, c in loop], atol=1e-12)
     # 2D: marker over a stack.
     lo = SQ8
     Hq = [hamiltonians.qwz(m, lo) for m in (-1.0, 1.0)]
-    vm = A(jax.jit(jax.vmap(lambda H: invariants.local_chern_marker(H, lo, gap_tol=0.0)))(np.stack(Hq)))
+    vm = A(jax.jit(jax.vmap(lambda H: invariants.local_chern_marker(H, lo, validity="raw")))(np.stack(Hq)))
     for k in range(2):
-        np.testing.assert_allclose(vm[k], A(invariants.local_chern_marker(Hq[k], lo, gap_tol=0.0)), atol=1e-12)
-    # New values (Hamiltonian, tolerance, default or not) do not recompile the cores.
+        np.testing.assert_allclose(vm[k], A(invariants.local_chern_marker(Hq[k], lo, validity="raw")), atol=1e-12)
+    # New values (Hamiltonian, tolerance) and another validity mode do not recompile the cores.
     # Counted through JAX's public monitoring events (one per backend compilation), after one call
     # of each kind.
     def calls(a):
         invariants.winding_number(ssh((0.4 + a, 1.2), lat), lat)
-        invariants.winding_number(ssh((0.5 + a, 1.1), lat), lat, gap_tol=0.1 + a)
-        invariants.winding_number(ssh((0.7 + a, 1.3), lat), lat, gap_tol=0.2 + a, return_gap=True)
+        invariants.winding_number(ssh((0.5 + a, 1.1), lat), lat, validity="spectral", gap_tol=0.1 + a)
+        invariants.winding_number(ssh((0.7 + a, 1.3), lat), lat, validity="raw", return_certificate=True)
 
     calls(0.0)
     compiled = []
@@ -544,13 +550,14 @@ def test_strict_promotion_and_float64():
         lat = lattice.chain(40)
         H = ssh((0.5, 1.5), lat)
         for m in ("polar", "eigh"):
-            w, g = invariants.winding_number(H, lat, return_gap=True, method=m)
-            assert w.dtype == jnp.float64 and g.dtype == jnp.float64
+            w, c = invariants.winding_number(H, lat, return_certificate=True, method=m)
+            assert w.dtype == jnp.float64 and c.gap.dtype == jnp.float64
         gw = jax.jit(jax.grad(lambda t: invariants.winding_number(hamiltonians.ssh(t, lat), lat)))(np.array([0.5, 1.5]))
         assert gw.dtype == jnp.float64
         for method, lt in (("marker", SQ8), ("bott", SQ8P), ("kitaev", SQ8)):
-            c, g = invariants.chern_number(hamiltonians.qwz(-1.0, lt), lt, method=method, return_gap=True, gap_tol=0.0)
-            assert c.dtype == jnp.float64 and g.dtype == jnp.float64
+            c, ct = invariants.chern_number(hamiltonians.qwz(-1.0, lt), lt, method=method, return_certificate=True,
+                                            validity="raw")
+            assert c.dtype == jnp.float64 and ct.gap.dtype == jnp.float64
 
 
 # ------------------------------------------------------------------ bad input
@@ -586,7 +593,7 @@ def test_bad_inputs_raise_naming_the_argument():
         ("`E`.*sorted", lambda: invariants.local_chern_marker_from_eigh(E[::-1], V, lo)),
         ("`E`.*shape", lambda: invariants.local_chern_marker_from_eigh(E[:4], V, lo)),
         ("`V`.*shape", lambda: invariants.local_chern_marker_from_eigh(E, V[:, :4], lo)),
-        ("`gap_tol`", lambda: invariants.winding_number(H, ch, gap_tol=-1.0)),
+        ("`gap_tol`", lambda: invariants.winding_number(H, ch, validity="spectral", gap_tol=-1.0)),
         ("`return_gap`", lambda: invariants.winding_number(H, ch, return_gap=1)),
         ("`V`", lambda: invariants.spectral_gap(E, None, lo)),
     ]
@@ -641,7 +648,7 @@ def test_certificate_odd_periodic_transition_is_invalid(L):
     lat = lattice.chain(L, pbc=True)
     w, c = _cert(invariants.winding_number, ssh((1.0, 1.0), lat), lat)
     assert np.isnan(w) and int(c.reason) == validity.DELOCALIZED and float(c.gap) > 0.05
-    raw = float(invariants.winding_number(ssh((1.0, 1.0), lat), lat, gap_tol=0.0))
+    raw = float(invariants.winding_number(ssh((1.0, 1.0), lat), lat, validity="raw"))
     assert 0.3 < raw < 0.7
 
 
@@ -698,8 +705,8 @@ def test_default_route_equals_eigh_route_on_disordered_open_chains():
     ranges = (0, 1, 2, 3)
     t = jnp.array([0.1, 0.15, -0.12, 1.2])
     H = hamiltonians.ssh(t, lat, ranges, bond_disorder=1.5, key=jax.random.key(505))
-    a = float(invariants.winding_number(H, lat, gap_tol=0.0))
-    b = float(invariants.winding_number(H, lat, method="eigh", gap_tol=0.0))
+    a = float(invariants.winding_number(H, lat, validity="raw"))
+    b = float(invariants.winding_number(H, lat, method="eigh", validity="raw"))
     assert abs(a - b) < 1e-7 and abs(a - 2.90285) < 1e-4
     keys = jax.random.split(jax.random.key(7), 24)
     Hs = jax.vmap(lambda k: hamiltonians.ssh(t, lat, ranges, bond_disorder=1.0, key=k))(keys)
@@ -713,7 +720,7 @@ def test_default_route_equals_eigh_route_on_disordered_open_chains():
             assert abs(wp - we) < 1e-8
     assert n_valid >= 8
     g = jax.grad(lambda tt: invariants.winding_density(
-        hamiltonians.ssh(tt, lat, ranges, bond_disorder=1.0, key=keys[0]), lat, gap_tol=0.0)[30])(t)
+        hamiltonians.ssh(tt, lat, ranges, bond_disorder=1.0, key=keys[0]), lat, validity="raw")[30])(t)
     assert np.all(np.isfinite(np.asarray(g)))
 
 
@@ -735,7 +742,7 @@ def test_nan_input_under_jit_is_reported():
 
 def test_tiny_samples_raise_or_flag():
     """Samples too small for a bulk window one cell from the boundary raise (never an integer-looking
-    0); gap_tol=0 still gives the raw number."""
+    0); validity="raw" still gives the raw number."""
     for lat, f in ((lattice.square(1, 1), invariants.local_chern_marker),
                    (lattice.square(1, 1, pbc=True), invariants.bott_index),
                    (lattice.square(1, 5, pbc=True), invariants.bott_index),
@@ -744,12 +751,12 @@ def test_tiny_samples_raise_or_flag():
         H = (hamiltonians.qwz(-1.0, lat) if lat.kind == "square" else ssh((0.5, 1.0), lat))
         with pytest.raises(ValueError, match="`lat`.*too small"):
             f(H, lat)
-        assert np.all(np.isfinite(np.asarray(f(H, lat, gap_tol=0.0))))
+        assert np.all(np.isfinite(np.asarray(f(H, lat, validity="raw"))))
 
 
 def test_bott_gradient_is_zero_and_polar_needs_square():
     lat = lattice.square(6, 6, pbc=True)
-    g = jax.grad(lambda m: invariants.bott_index(hamiltonians.qwz(m, lat), lat, gap_tol=0.0))(-1.0)
+    g = jax.grad(lambda m: invariants.bott_index(hamiltonians.qwz(m, lat), lat, validity="raw"))(-1.0)
     assert float(g) == 0.0
     with pytest.raises(ValueError, match="`h`.*square"):
         invariants.polar_factor(np.ones((3, 4)))

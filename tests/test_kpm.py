@@ -18,7 +18,7 @@ def qwz32():
     kw = dict(onsite_disorder=0.5, key=jax.random.key(11))
     H = hm.qwz(-1.0, lat, **kw)
     op = hm.operator("qwz", {"m": -1.0}, lat, **kw)
-    return lat, op, np.asarray(inv.local_chern_marker(H, lat, gap_tol=0.0, certificate="tail"))
+    return lat, op, np.asarray(inv.local_chern_marker(H, lat, validity="raw", certificate="tail"))
 
 
 def test_local_marker_matches_dense_at_n2048_with_default_moments(qwz32):
@@ -52,7 +52,7 @@ def test_honeycomb_marker_and_from_sites_order():
     # Haldane (C = -1 at phi = pi/2, t2 > 0), cell area sqrt(3)/2, in a user's own site order
     lat = lattice.honeycomb(14, 14)
     H = np.asarray(hm.haldane(1.0, 0.3, np.pi / 2, 0.2, lat))
-    cmap = np.asarray(inv.local_chern_marker(H, lat, gap_tol=0.0, certificate="tail"))
+    cmap = np.asarray(inv.local_chern_marker(H, lat, validity="raw", certificate="tail"))
     perm = np.random.default_rng(0).permutation(lat.n_sites)  # user index of library site i: perm[i]
     Hu = np.empty_like(H)
     Hu[np.ix_(perm, perm)] = H
@@ -73,7 +73,7 @@ def test_winding_number_open_chain_matches_dense():
     lat = lattice.chain(1000)  # N = 2000
     t = jnp.array([0.6, 1.0])
     kw = dict(bond_disorder=0.8, key=jax.random.key(2))
-    w_dense = float(inv.winding_number(hm.ssh(t, lat, **kw), lat, gap_tol=0.0))
+    w_dense = float(inv.winding_number(hm.ssh(t, lat, **kw), lat, validity="raw"))
     r = kpm.winding_number(hm.operator("ssh", {"t": t}, lat, **kw), lat, key=jax.random.key(0))
     assert abs(float(r.value) - w_dense) < 0.02, (float(r.value), w_dense, r)
     assert abs(float(r.value) - w_dense) <= float(r.error)
@@ -83,7 +83,7 @@ def test_winding_number_periodic_chain():
     lat = lattice.chain(120, pbc=True)
     t = jnp.array([0.5, 1.0])
     kw = dict(bond_disorder=0.6, key=jax.random.key(4))
-    w_dense = float(inv.winding_number(hm.ssh(t, lat, **kw), lat, gap_tol=0.0))
+    w_dense = float(inv.winding_number(hm.ssh(t, lat, **kw), lat, validity="raw"))
     r = kpm.winding_number(hm.operator("ssh", {"t": t}, lat, **kw), lat, key=jax.random.key(1))
     assert abs(float(r.value) - w_dense) <= float(r.error), (float(r.value), w_dense, r)
 
@@ -93,7 +93,7 @@ def test_winding_number_kitaev_chain():
     # W = sign(delta t) = -1 here, open chain, same convention as the dense route
     lat = lattice.chain(200)
     H = hm.kitaev_chain(0.3, 1.0, -0.8, lat)
-    w_dense = float(inv.winding_number(H, lat, gap_tol=0.0))
+    w_dense = float(inv.winding_number(H, lat, validity="raw"))
     r = kpm.winding_number(hm.operator("kitaev", {"mu": 0.3, "t": 1.0, "delta": -0.8}, lat), lat, key=jax.random.key(3))
     assert abs(w_dense + 1) < 1e-3
     assert abs(float(r.value) - w_dense) <= float(r.error), (float(r.value), w_dense, r)
@@ -111,14 +111,14 @@ def _coverage(n_samples, seed):
     for i in range(n_samples):
         key = jax.random.key(1000 + i)
         m, w = rng.uniform(-2.6, 2.6), rng.uniform(0.0, 3.0)
-        dense = float(inv.chern_number(hm.qwz(m, lat2, onsite_disorder=w, key=key), lat2, gap_tol=0.0, certificate="tail"))
+        dense = float(inv.chern_number(hm.qwz(m, lat2, onsite_disorder=w, key=key), lat2, validity="raw", certificate="tail"))
         r = kpm.chern_number(hm.operator("qwz", {"m": m}, lat2, onsite_disorder=w, key=key), lat2,
                              num_moments=128, key=jax.random.fold_in(key, 1))
         covered.append(abs(float(r.value) - dense) <= float(r.error))
         flagged.append(np.isinf(float(r.error)))
         t = jnp.array([rng.uniform(0.3, 1.5), 1.0])
         wb = rng.uniform(0.0, 2.0)
-        dense = float(inv.winding_number(hm.ssh(t, lat1, bond_disorder=wb, key=key), lat1, gap_tol=0.0))
+        dense = float(inv.winding_number(hm.ssh(t, lat1, bond_disorder=wb, key=key), lat1, validity="raw"))
         r = kpm.winding_number(hm.operator("ssh", {"t": t}, lat1, bond_disorder=wb, key=key), lat1,
                                num_moments=128, key=jax.random.fold_in(key, 1))
         covered.append(abs(float(r.value) - dense) <= float(r.error))

@@ -128,7 +128,7 @@ def test_lyapunov_label_is_the_winding_of_long_chains(name):
     @jax.jit
     def winding(theta, W, key):
         H = hamiltonians.assemble(system.dataset_terms(theta, lat, spec.ranges, spec.disorder, W, key))
-        return invariants.winding_number(H, lat, gap_tol=0.0)
+        return invariants.winding_number(H, lat, validity="raw")
 
     far = (d["transition_distance"] > 5 * d["transition_error"]) & (d["xi"] < L / 10)
     assert far.sum() >= 12 and np.all(d["label_source"][far] == exact.SOURCE_LYAPUNOV)

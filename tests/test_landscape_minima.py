@@ -99,7 +99,7 @@ def test_nearest_exact_point_computes_the_winding_number(pbc):
     p = make_model(cfg, lat).init(jax.random.key(5), {"energies": E, "eigenvectors": V})
     canon, exact = jax.jit(nearest_exact)(p)
     f = np.asarray(jax.jit(invariant_values, static_argnums=4)(exact, E, V, lat, cfg))
-    ref = np.array([float(tnn.invariants.winding_number(jnp.asarray(H), lat, gap_tol=0.0)) for H in Hs])
+    ref = np.array([float(tnn.invariants.winding_number(jnp.asarray(H), lat, validity="raw")) for H in Hs])
     assert np.max(np.abs(f - ref)) < 1e-10
     assert float(_dist(p)) > 0.1
     # the exact init keeps its exact tensors in canonical form, at distance 0, on its whole orbit

@@ -64,7 +64,7 @@ def test_certified_values_equal_kspace_on_clean_multirange_chains(L, pbc):
     lat = lattice.chain(L, pbc=pbc)
     T = jnp.asarray(np.random.default_rng(7).uniform(-1.0, 1.0, size=(300, 4)))
     f = jax.jit(jax.vmap(lambda t: invariants.winding_number(hamiltonians.ssh(t, lat, ranges), lat, ranges=ranges,
-                                                             gap_tol=0.0, return_certificate=True)))
+                                                             validity="raw", return_certificate=True)))
     g = jax.jit(jax.vmap(lambda t: invariants.winding_number(hamiltonians.ssh(t, lat, ranges), lat, ranges=ranges)))
     raw, cert = f(T)
     value = np.asarray(g(T))
@@ -135,7 +135,7 @@ def test_bott_index_certified_by_the_commutator_of_its_unitaries():
         assert float(cert.commutator) < validity.BOTT_COMMUTATOR_MAX
     small = lattice.square(7, 5, pbc=True)
     for m in (1.895, -0.085, 1.996):
-        raw = float(invariants.bott_index(hamiltonians.qwz(m, small), small, gap_tol=0.0))
+        raw = float(invariants.bott_index(hamiltonians.qwz(m, small), small, validity="raw"))
         assert round(raw) != kspace.chern_number("qwz", {"m": m})
         v, cert = invariants.bott_index(hamiltonians.qwz(m, small), small, return_certificate=True)
         assert np.isnan(float(v)) and int(cert.reason) == validity.DELOCALIZED

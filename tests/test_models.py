@@ -168,7 +168,7 @@ def test_topo_exact_equals_winding_number(L, pbc):
     params = model.init(jax.random.key(0), model.prepare(feats))
     f = np.asarray(model.apply(params, model.prepare(feats)))[:, 0]
     trim = topo.trim_cells(lat, cfg.trim)
-    ref = np.array([float(invariants.winding_number(h, lat, trim=trim, gap_tol=0.0)) for h in H])
+    ref = np.array([float(invariants.winding_number(h, lat, trim=trim, validity="raw")) for h in H])
     np.testing.assert_allclose(f, ref, atol=1e-8, rtol=0)
     ch = jax.vmap(lambda E, V: topo.channel_values(params, E, V, lat, cfg))(feats["energies"], feats["eigenvectors"])
     np.testing.assert_allclose(ch, np.repeat(ref[:, None], 3, axis=1), atol=1e-8, rtol=0)
@@ -190,7 +190,7 @@ def test_topo_exact_equals_local_chern_marker(kind, pbc, disorder):
     model = make_model(cfg, lat)
     params = model.init(jax.random.key(0), {"energies": E[None], "eigenvectors": V[None]})
     maps = topo.marker_maps(params, E, V, lat)
-    ref = np.asarray(invariants.local_chern_marker(H, lat, gap_tol=0.0)).reshape(-1)
+    ref = np.asarray(invariants.local_chern_marker(H, lat, validity="raw")).reshape(-1)
     for k in range(2):
         np.testing.assert_allclose(maps[k], ref, atol=1e-8, rtol=0)
 
@@ -263,7 +263,7 @@ def test_symmetric_chain_symmetries():
     # 4. mirror: W -> -W
     np.testing.assert_allclose(f(reflect_chain(H, lat)), -f0, atol=1e-12)
     # ... and the characters are the physics: the exact invariant transforms the same way
-    w = lambda h: np.array([float(invariants.winding_number(x, lat, gap_tol=0.0)) for x in h])  # noqa: E731
+    w = lambda h: np.array([float(invariants.winding_number(x, lat, validity="raw")) for x in h])  # noqa: E731
     W0 = w(H)
     np.testing.assert_allclose(w(-H), W0, atol=1e-8)
     np.testing.assert_allclose(w(reflect_chain(H, lat)), -W0, atol=1e-8)
@@ -290,7 +290,7 @@ def test_symmetric_plane_symmetries():
     # physics: the Chern marker of -H and of H* is minus that of H (open sample)
     ob = lattice.square(4, 4, pbc=False)
     Ho = hamiltonians.qwz(-1.0, ob, onsite_disorder=1.0, key=key)
-    c = lambda h: np.asarray(invariants.local_chern_marker(h, ob, gap_tol=0.0))  # noqa: E731
+    c = lambda h: np.asarray(invariants.local_chern_marker(h, ob, validity="raw"))  # noqa: E731
     np.testing.assert_allclose(c(-Ho), -c(Ho), atol=1e-8)
     np.testing.assert_allclose(c(jnp.conj(Ho)), -c(Ho), atol=1e-8)
 

@@ -47,7 +47,7 @@ def test_eigh_route_needs_hermiticity_only():
     """``method='eigh'`` is the control for non-chiral chains: onsite disorder keeps a value there; a
     non-Hermitian H does not."""
     H = _onsite(jax.random.key(4), w=0.3)
-    f = jax.jit(lambda H: invariants.winding_number(H, CHAIN, method="eigh", gap_tol=0.0, return_certificate=True))
+    f = jax.jit(lambda H: invariants.winding_number(H, CHAIN, method="eigh", validity="raw", return_certificate=True))
     v, c = f(H)
     assert np.isfinite(float(v)) and int(c.reason) != validity.SYMMETRY_BROKEN
     v, c = f(H.at[0, 7].add(0.2))
@@ -58,7 +58,7 @@ def test_eigh_route_needs_hermiticity_only():
 def test_non_hermitian_h_under_jit_is_nan_with_reason(method, pbc):
     lat = lattice.square(10, 10, pbc=pbc)
     H = hamiltonians.qwz(-1.0, lat)
-    f = jax.jit(lambda H: invariants.chern_number(H, lat, method=method, gap_tol=0.0, return_certificate=True))
+    f = jax.jit(lambda H: invariants.chern_number(H, lat, method=method, validity="raw", return_certificate=True))
     v, c = f(H)
     assert np.isfinite(float(v)) and int(c.reason) != validity.SYMMETRY_BROKEN
     Hb = H.at[3, 40].add(0.05)  # one entry without its conjugate partner
@@ -66,7 +66,7 @@ def test_non_hermitian_h_under_jit_is_nan_with_reason(method, pbc):
         invariants.chern_number(np.asarray(Hb), lat, method=method)
     v, c = f(Hb)
     assert np.isnan(float(v)) and int(c.reason) == validity.SYMMETRY_BROKEN
-    m = jax.jit(lambda H: invariants.local_chern_marker(H, lattice.square(10, 10), gap_tol=0.0))
+    m = jax.jit(lambda H: invariants.local_chern_marker(H, lattice.square(10, 10), validity="raw"))
     if not pbc:
         assert np.all(np.isnan(np.asarray(m(Hb))))
 

@@ -47,8 +47,8 @@ tau``). Reason codes, in order of precedence (:data:`REASONS`):
 ``fermi_level_on_state`` a bulk state sits at the Fermi level to within ``1e-10 E_max``, so
 ``sign(H)`` (the occupied projector) is not defined; ``delocalized`` the tail moment is above
 ``TAIL_MAX``; ``not_integer`` localized, but the value is farther than ``INTEGER_TOL`` from an
-integer; ``gapless`` the (bulk) spectral gap is below an explicit ``gap_tol`` (only when the caller
-asks for the spectral test); ``symmetry_broken`` a traced ``H`` (under ``jit``/``vmap``, where no
+integer; ``gapless`` the (bulk) spectral gap is below ``gap_tol`` (only when the caller asks for the
+spectral test, ``validity="spectral"``); ``symmetry_broken`` a traced ``H`` (under ``jit``/``vmap``, where no
 ``ValueError`` can be raised on a value) is not Hermitian, or not chiral for the polar winding route,
 beyond :data:`SYMMETRY_RTOL` of its largest entry (:func:`flag_symmetry`); the eager call raises;
 ``spin_gapless`` (spin Chern numbers) the projected spin operator ``P S_z P`` has no gap around 0, so the
@@ -224,7 +224,7 @@ def boundary_distance(lat: Lattice, trim: tuple[int, ...] | None) -> float:
         need = "at least 4 cells along every direction" if lat.pbc else "a bulk window at least 1 cell from every edge (trim >= 1, i.e. >= 4 cells with the default trim)"
         raise ValueError(
             f"Argument `lat` ({lat.kind}, dims {lat.dims}, pbc={lat.pbc}) is too small for a certified "
-            f"real-space invariant: it needs {need}. Pass gap_tol=0.0 for the raw value."
+            f"real-space invariant: it needs {need}. Pass validity='raw' for the raw value."
         )
     return D
 
@@ -320,9 +320,10 @@ def certify(value, *, tail, tail_max: float, gap, e_max, gap_tol, nan_input, int
       value: the raw value (any shape; a marker map is flagged as a whole).
       tail: the tail moment; ``tail_max`` its threshold (:data:`TAIL_MAX`).
       gap: the (bulk) spectral gap at the Fermi level; ``e_max`` the largest ``|E|``.
-      gap_tol: scalar array. ``< 0`` (the public ``gap_tol=None``): the certificate decides.
-        ``>= 0``: the spectral test of earlier versions decides (NaN below ``gap_tol``; 0 returns
-        raw values); the reason code still reports the certificate (or ``gapless``).
+      gap_tol: scalar array, the public ``validity`` of :mod:`tnn.invariants`.
+        ``< 0`` (``"certificate"``): the certificate decides. ``>= 0``: the spectral test of earlier
+        versions decides (``"spectral"``: NaN below ``gap_tol``; ``"raw"`` is ``0``: raw values); the
+        reason code still reports the certificate (or ``gapless``).
       nan_input: bool scalar, the input held a NaN.
       integer_value: the scalar whose distance to an integer is tested (default ``value``).
       mobility_gap, mobility_min: the gap between extended states at the Fermi level and its

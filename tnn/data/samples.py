@@ -211,16 +211,15 @@ def _finish(spec: DatasetSpec, lat, k_samples, i, theta, kinv, kgap, near, n_att
     # and energies from the polar route's own SVD, no eigensystem.
     polar = chiral and not _needs_eigenvectors(spec)
     H, (E, V, svd), feats = _sample_features(spec, _stored_features(spec), lat, k_samples, i, theta, w, not polar)
-    # Raw values (gap_tol=0) with their certificate; validity is decided below from the certificate
-    # (spec.gap_tol None) or the spectral gap (an explicit spec.gap_tol).
-    raw = jnp.asarray(0.0, jnp.float64)
+    # Raw values (validity="raw") with their certificate; validity is decided below from the
+    # certificate (spec.gap_tol None) or the spectral gap (an explicit spec.gap_tol).
     # Chiral chains with known hopping ranges: certified by their own zero-energy localization length.
     ranges = spec.ranges if (system.uses_ranges and len(set(spec.ranges)) >= 2) else None
     if polar:
         inv, cert, E = invariants.winding_polar_energies(H, lat, trim=spec.trim, ranges=ranges)
     elif chiral:
         # The SVD that gave the eigensystem gives the same polar-route labels.
-        inv, cert = invariants.winding_number_from_svd(*svd, lat, trim=spec.trim, return_certificate=True, gap_tol=raw,
+        inv, cert = invariants.winding_number_from_svd(*svd, lat, trim=spec.trim, return_certificate=True, validity="raw",
                                                        ranges=ranges)
     else:
         # The system's real-space invariant of the eigensystem (System.realspace), raw, with its certificate;

@@ -4,7 +4,8 @@ All functions are batchless and pure: one Hamiltonian ``H`` of shape ``(N, N)`` 
 site order of :mod:`tnn.lattice` or of a :func:`tnn.lattice.from_sites` lattice; a NumPy or JAX array,
 or a ``scipy.sparse`` matrix, made dense at the input check before any work), or one eigensystem ``(E, V)`` from ``eigh`` (``E`` ascending
 ``(N,)``, ``V`` columns ``(N, N)``), and a static lattice. They run under ``jit`` (lattice, ``trim``,
-``window``, ``radius``, ``method`` and ``return_gap`` static) and ``vmap`` (over stacks of ``H``, or over
+``window``, ``radius``, ``method``, ``certificate``, ``validity`` and ``return_certificate`` static;
+``gap_tol`` may be traced) and ``vmap`` (over stacks of ``H``, or over
 the parameters and keys that build them), in float64 when :func:`tnn.enable_x64` is on. Each is the
 fast path of a network of :mod:`tnn.contractions` evaluated with the exact tensors; the tests check
 that the two agree (to 1e-10). The fast paths are kept for the public functions because they are
@@ -39,7 +40,7 @@ Conventions (docs/conventions.md)
 
 Validity
 --------
-A value is returned only where it is the invariant: by default (``gap_tol=None``) each function
+A value is returned only where it is the invariant: by default (``validity="certificate"``) each function
 computes the certificate of :mod:`tnn.validity` from the same eigenvectors -- the share of the
 invariant's moment carried by ground-state correlations that reach farther than the window's
 distance to the boundary (``trim`` cells on an open sample, a quarter of the size on a periodic
@@ -51,13 +52,27 @@ measured rate of valid-but-wrong labels against k space is 0 over 10^4 samples p
 (``experiments/bench_labels.py``). Samples too small for a window one cell from the boundary raise
 ``ValueError``.
 
-The spectral (bulk) gap is still computed and reported: for periodic samples
+The spectral (bulk) gap is still computed and reported (the certificate's ``gap``): for periodic samples
 ``E[n_occ] - E[n_occ - 1]`` (the winding number: ``2 min s`` over the singular values of the chiral
 block); for open samples a **bulk** gap, restricted to states whose weight in the bulk window is at
 least half the window's share, ``sum_{i in window} |psi(i)|^2 >= 0.5 * N_window / N`` (this discards
-the edge modes of open topological samples). An explicit ``gap_tol`` selects the spectral test of
-earlier versions instead of the certificate (NaN below it; :func:`default_gap_tol` is its old
-size-aware default); ``gap_tol=0.0`` returns raw values.
+the edge modes of open topological samples).
+
+One keyword, ``validity`` (a static string), says how a value is judged; the result is the value, or
+``(value, Certificate)`` with ``return_certificate=True`` in every mode:
+
+* ``"certificate"`` (default): NaN where the certificate above fails.
+* ``"raw"``: the value as computed, never NaN-ed by a test (NaN only from NaN input, or from a
+  traced ``H`` that breaks the symmetry the route reads); the certificate is still computed.
+* ``"spectral"``: the spectral test of earlier versions, NaN where the (bulk) gap is below
+  ``gap_tol``, which must be given (``> 0``; it may be traced): there is no default, since the
+  tolerance of earlier versions, :func:`default_gap_tol`, depends on the spectrum.
+
+All three map onto one traced float inside (``-1``, ``0``, ``gap_tol``): switching modes or
+tolerances never recompiles. Deprecated for one version, with a ``DeprecationWarning`` that names the
+new spelling: ``gap_tol`` without ``validity="spectral"`` (``gap_tol=0.0`` is ``validity="raw"``,
+``gap_tol=x`` is ``validity="spectral", gap_tol=x``), and ``return_gap=True`` (``(value, gap)``; use
+``return_certificate=True`` and the certificate's ``.gap``).
 
 Differentiability
 -----------------

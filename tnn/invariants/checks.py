@@ -9,6 +9,8 @@ library's (docs/conventions.md). Every public entry point that takes ``H`` goes 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import jax
 import jax.numpy as jnp
@@ -87,28 +89,69 @@ def check_eigensystem(E, V, lat: Lattice):
     return E, lat.to_library_order(V=V)[1]  # eigenvector rows in the library's site order
 
 
-def check_gap_tol(gap_tol, lat: Lattice | None = None, trim=None):
-    """``gap_tol`` as a float array; None becomes the sentinel -1 ("the certificate decides"), so
-    switching between the certificate and explicit tolerances never recompiles. With None, a sample too
-    small for a certificate (:func:`tnn.validity.boundary_distance`) raises here, before any work."""
+#: the values of ``validity`` (docs/conventions.md, "Occupied states, gaps and NaN")
+VALIDITY = ("certificate", "raw", "spectral")
+
+
+def check_validity(mode, gap_tol, lat: Lattice | None = None, trim=None, *, stacklevel: int = 3):
+    """``(validity, gap_tol)`` of a public call as the tolerance array the cores read: ``-1``
+    (``"certificate"``: the certificate decides), ``0`` (``"raw"``: never NaN) or ``gap_tol``
+    (``"spectral"``: NaN where the bulk gap is below it). One traced float for all three, so switching
+    between them never recompiles. ``"certificate"``: a sample too small for a certificate
+    (:func:`tnn.validity.boundary_distance`) raises here, before any work.
+
+    ``gap_tol`` without ``validity="spectral"`` is the spelling of earlier versions (``0.0``: raw, a
+    number: the spectral test); it keeps that meaning with a ``DeprecationWarning`` (``stacklevel``:
+    the public function's caller)."""
+    if not isinstance(mode, str) or mode not in VALIDITY:
+        raise ValueError(f"Argument `validity` must be one of {VALIDITY}, got {mode!r}.")
     dtype = jnp.result_type(float)
-    if gap_tol is None:
-        if lat is not None:
-            validity.boundary_distance(lat, trim)
-        return jnp.asarray(-1.0, dtype=dtype)
-    arr = _checks.as_param("gap_tol", gap_tol, ())
-    val = _checks.concrete_value(gap_tol)
-    if val is not None and float(val) < 0:
-        raise ValueError(f"Argument `gap_tol` must be >= 0, got {float(val)}.")
-    return jnp.asarray(arr, dtype=dtype)
+    val = None
+    if gap_tol is not None:
+        arr = jnp.asarray(_checks.as_param("gap_tol", gap_tol, ()), dtype=dtype)
+        val = _checks.concrete_value(gap_tol)
+        if val is not None and float(val) < 0:
+            raise ValueError(f"Argument `gap_tol` must be >= 0, got {float(val)}.")
+    if mode == "spectral":
+        if gap_tol is None:
+            raise ValueError("Argument `gap_tol` must be given with validity='spectral' (a tolerance > 0, e.g. "
+                             "tnn.invariants.default_gap_tol(lat, e_max)), got None.")
+        if val is not None and float(val) == 0:
+            raise ValueError("Argument `gap_tol` must be > 0 with validity='spectral', got 0.0 "
+                             "(validity='raw' returns the raw value).")
+        return arr
+    if gap_tol is not None:
+        if mode == "raw":
+            raise ValueError(f"Argument `gap_tol` applies to validity='spectral' only, got gap_tol={gap_tol!r} "
+                             "with validity='raw'.")
+        if val is None:
+            new = "validity='spectral', gap_tol=... (validity='raw' for 0.0)"
+        elif float(val) == 0:
+            new = "validity='raw'"
+        else:
+            new = f"validity='spectral', gap_tol={float(val)!r}"
+        warnings.warn(f"gap_tol={'...' if val is None else repr(float(val))} without validity='spectral' is "
+                      f"deprecated; use {new}.", DeprecationWarning, stacklevel=stacklevel)
+        return arr
+    if mode == "raw":
+        return jnp.asarray(0.0, dtype=dtype)
+    if lat is not None:
+        validity.boundary_distance(lat, trim)
+    return jnp.asarray(-1.0, dtype=dtype)
 
 
-def return_mode(return_gap, return_certificate) -> str:
+def return_mode(return_gap, return_certificate, *, stacklevel: int = 3) -> str:
+    """``"value"``, ``"certificate"`` (``(value, Certificate)``) or, deprecated, ``"gap"``
+    (``return_gap=True``: ``(value, gap)``, with a ``DeprecationWarning``)."""
     rg = _checks.check_bool("return_gap", return_gap)
     rc = _checks.check_bool("return_certificate", return_certificate)
     if rg and rc:
         raise ValueError("Arguments `return_gap` and `return_certificate` are exclusive (the certificate holds the gap).")
-    return "gap" if rg else ("certificate" if rc else "value")
+    if rg:
+        warnings.warn("return_gap=True is deprecated; use return_certificate=True and the certificate's .gap.",
+                      DeprecationWarning, stacklevel=stacklevel)
+        return "gap"
+    return "certificate" if rc else "value"
 
 
 def returned(value, cert, mode: str):

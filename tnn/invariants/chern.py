@@ -14,11 +14,12 @@ import jax.numpy as jnp
 
 from tnn import validity
 from tnn import contractions as tc
-from tnn.invariants.checks import (check_eigensystem, check_gap_tol, check_H, check_pbc, return_mode, returned,
+from tnn.invariants.checks import (check_eigensystem, check_H, check_pbc, check_validity, return_mode, returned,
                                    symmetry_broken, window_trim)
 from tnn.invariants.localizer_index import chern_index
 from tnn.invariants.spectral import certify_eigh, eigh_jit, n_occ, projector_tail
 from tnn.lattice import PLANES, Lattice, check_lattice
+from tnn.validity import flag_symmetry
 
 CHERN_METHODS = ("marker", "bott", "kitaev")
 #: the certificates of the marker and the Kitaev formula (the first is the default; docs/conventions.md)
@@ -144,20 +145,22 @@ def _marker_args(lat, window, what="the local Chern marker"):
     return lat, _window_trim_2d(lat, window)
 
 
-_CERT_DOC = """Validity (default ``gap_tol=None``): the value is returned when the certificate of
+_CERT_DOC = """Validity (default ``validity="certificate"``): the value is returned when the certificate of
     :mod:`tnn.validity` holds, else NaN with the reason in the certificate. ``certificate="localizer"``
     (marker, Kitaev; default): the half signature of the spectral localizer of the sample is defined
     (its gap open), the share of the second moment carried by projector correlations longer than the
     window's distance to the boundary (the tail) is at most 0.06, and the value lies within the stated
     bound ``4 * tail`` of the localizer's index. ``"tail"``: the tail at most 0.03 and the value within
-    0.25 of an integer (no localizer: no host computation, cheaper). ``gap_tol`` a number: the spectral
-    test instead (NaN below it; ``0.0``: raw values)."""
+    0.25 of an integer (no localizer: no host computation, cheaper). ``validity="raw"``: the value
+    as computed, never NaN-ed by a test; ``validity="spectral"``: the spectral test instead (NaN where
+    the bulk gap is below ``gap_tol``)."""
 
 _CERTS_DOC = "the localizer index with the tail as its error bound, or the tail alone: see Validity"
 
 
 def local_chern_marker(H, lat: Lattice, return_gap: bool = False, gap_tol=None, window=None,
-                       return_certificate: bool = False, certificate: str = "localizer"):
+                       return_certificate: bool = False, certificate: str = "localizer", *,
+                       validity: str = "certificate"):
     r"""Local Chern marker of an open sample, per cell, shape ``lat.shape = (lx, ly)``.
 
     ``C(r) = (4 pi / A_cell) Im sum_{o in r} <r o|P X P Y P|r o>`` (Bianco & Resta, PRB 84, 241106
@@ -167,33 +170,35 @@ def local_chern_marker(H, lat: Lattice, return_gap: bool = False, gap_tol=None, 
 
     Args:
       H: ``(N, N)`` Hermitian. lat: open square or honeycomb lattice (static).
-      return_gap: also return the bulk gap (:func:`spectral_gap`).
-      gap_tol: None (default): the certificate decides, on the map's bulk-window mean (the whole map
-        is NaN when it fails). A number: the spectral test (NaN below it; 0.0: raw).
+      return_gap, gap_tol: as :func:`winding_number` (``return_gap`` deprecated; the gap: :func:`spectral_gap`).
       window: ``trim`` of the bulk window (int or ``(tx, ty)``; default ``(lx // 4, ly // 4)``).
       return_certificate: also return the :class:`tnn.validity.Certificate`.
       certificate: ``"localizer"`` (default) or ``"tail"`` ({certs}).
+      validity: ``"certificate"`` (default): the certificate decides, on the map's bulk-window mean
+        (the whole map is NaN when it fails); ``"raw"``: the map as computed; ``"spectral"``: NaN where
+        the bulk gap is below ``gap_tol``. As :func:`winding_number`.
 
     Returns:
-      ``(lx, ly)`` map, or ``(map, gap)`` / ``(map, certificate)``.
+      ``(lx, ly)`` map, or ``(map, certificate)`` with ``return_certificate=True``.
     """
     lat, win = _marker_args(lat, window)
-    mode = return_mode(return_gap, return_certificate)
     cert = _check_certificate(certificate)
     H = check_H(H, lat)
-    tol = check_gap_tol(gap_tol, lat, win)
+    tol = check_validity(validity, gap_tol, lat, win)
+    mode = return_mode(return_gap, return_certificate)
     E, V = eigh_jit(H)
-    return returned(*validity.flag_symmetry(*_marker_core(E, V, tol, lat, win, cert, H), symmetry_broken(H)), mode)
+    return returned(*flag_symmetry(*_marker_core(E, V, tol, lat, win, cert, H), symmetry_broken(H)), mode)
 
 
 def local_chern_marker_from_eigh(E, V, lat: Lattice, return_gap: bool = False, gap_tol=None, window=None,
-                                 return_certificate: bool = False, certificate: str = "localizer"):
+                                 return_certificate: bool = False, certificate: str = "localizer", *,
+                                 validity: str = "certificate"):
     """:func:`local_chern_marker` from an eigensystem: ``E`` ``(N,)`` ascending, ``V`` ``(N, N)``."""
     lat, win = _marker_args(lat, window)
-    mode = return_mode(return_gap, return_certificate)
     cert = _check_certificate(certificate)
     E, V = check_eigensystem(E, V, lat)
-    tol = check_gap_tol(gap_tol, lat, win)
+    tol = check_validity(validity, gap_tol, lat, win)
+    mode = return_mode(return_gap, return_certificate)
     return returned(*_marker_core(E, V, tol, lat, win, cert), mode)
 
 
@@ -256,7 +261,8 @@ def _bott_args(lat):
     return lat
 
 
-def bott_index(H, lat: Lattice, return_gap: bool = False, gap_tol=None, return_certificate: bool = False):
+def bott_index(H, lat: Lattice, return_gap: bool = False, gap_tol=None, return_certificate: bool = False, *,
+               validity: str = "certificate"):
     r"""Bott index of a periodic sample (Loring & Hastings, EPL 92, 67004 (2010)); equals ``C``.
 
     ``B = -(1/2 pi) Im Tr log(U_1 U_2 U_1^dag U_2^dag)``, ``U_d = W^dag exp(2 pi i X_d / L_d) W`` with
@@ -272,28 +278,29 @@ def bott_index(H, lat: Lattice, return_gap: bool = False, gap_tol=None, return_c
     Args:
       H: ``(N, N)`` Hermitian. lat: periodic square or honeycomb lattice (static), at least 4 cells
         along each direction for a certified value.
-      return_gap: also return ``E[N/2] - E[N/2 - 1]``.
-      gap_tol: None (default): the certificate decides. A number: the spectral test (0.0: raw).
+      return_gap, gap_tol: as :func:`winding_number` (``return_gap`` deprecated; the gap: ``E[N/2] - E[N/2 - 1]``).
       return_certificate: also return the :class:`tnn.validity.Certificate`.
+      validity: ``"certificate"`` (default), ``"raw"`` or ``"spectral"``, as :func:`winding_number`.
 
     Returns:
-      Scalar, or ``(B, gap)`` / ``(B, certificate)``. Its gradient is zero (``jax.grad`` returns 0: an
+      Scalar, or ``(B, certificate)`` with ``return_certificate=True``. Its gradient is zero (``jax.grad`` returns 0: an
       integer-valued function); use the marker for gradients.
     """
     lat = _bott_args(lat)
-    mode = return_mode(return_gap, return_certificate)
     H = check_H(H, lat)
-    tol = check_gap_tol(gap_tol, lat, None)
+    tol = check_validity(validity, gap_tol, lat, None)
+    mode = return_mode(return_gap, return_certificate)
     E, V = eigh_jit(H)
-    return returned(*validity.flag_symmetry(*_bott_core(E, V, tol, lat), symmetry_broken(H)), mode)
+    return returned(*flag_symmetry(*_bott_core(E, V, tol, lat), symmetry_broken(H)), mode)
 
 
-def bott_index_from_eigh(E, V, lat: Lattice, return_gap: bool = False, gap_tol=None, return_certificate: bool = False):
+def bott_index_from_eigh(E, V, lat: Lattice, return_gap: bool = False, gap_tol=None, return_certificate: bool = False,
+                         *, validity: str = "certificate"):
     """:func:`bott_index` from an eigensystem: ``E`` ``(N,)`` ascending, ``V`` ``(N, N)``."""
     lat = _bott_args(lat)
-    mode = return_mode(return_gap, return_certificate)
     E, V = check_eigensystem(E, V, lat)
-    tol = check_gap_tol(gap_tol, lat, None)
+    tol = check_validity(validity, gap_tol, lat, None)
+    mode = return_mode(return_gap, return_certificate)
     return returned(*_bott_core(E, V, tol, lat), mode)
 
 
@@ -321,23 +328,24 @@ def _kitaev_args(lat, radius, window):
 
 
 def kitaev_chern_number(H, lat: Lattice, radius=None, return_gap: bool = False, gap_tol=None, window=None,
-                        return_certificate: bool = False, certificate: str = "localizer"):
+                        return_certificate: bool = False, certificate: str = "localizer", *,
+                        validity: str = "certificate"):
     r"""Kitaev's real-space Chern number (Ann. Phys. 321, 2 (2006)), equal to ``C``.
 
     ``nu = -12 pi i sum_{j in A, k in B, l in C} (P_jk P_kl P_lj - P_jl P_lk P_kj) = 24 pi Im Tr(P_AB P_BC P_CA)``
     with ``A, B, C`` three 120-degree sectors, counter-clockwise, of the disc of radius ``radius``
     (default ``0.4 *`` the smallest linear extent) around the centre of the sample
     (:func:`tnn.contractions.exact_kitaev_sectors`). Open or periodic samples; the gap is the bulk gap
-    over the ``window`` for open ones; validity and ``certificate`` as :func:`chern_number`. Returns a
-    scalar, or ``(nu, gap)`` / ``(nu, certificate)``.
+    over the ``window`` for open ones; ``validity`` and ``certificate`` as :func:`chern_number`. Returns a
+    scalar, or ``(nu, certificate)`` with ``return_certificate=True``.
     """
     lat, r, win = _kitaev_args(lat, radius, window)
-    mode = return_mode(return_gap, return_certificate)
     cert = _check_certificate(certificate)
     H = check_H(H, lat)
-    tol = check_gap_tol(gap_tol, lat, win)
+    tol = check_validity(validity, gap_tol, lat, win)
+    mode = return_mode(return_gap, return_certificate)
     E, V = eigh_jit(H)
-    return returned(*validity.flag_symmetry(*_kitaev_core(E, V, tol, lat, r, win, cert, H), symmetry_broken(H)), mode)
+    return returned(*flag_symmetry(*_kitaev_core(E, V, tol, lat, r, win, cert, H), symmetry_broken(H)), mode)
 
 
 # ------------------------------------------------------------------------------ Chern number
@@ -369,7 +377,8 @@ def _chern_args(lat, method, window, radius):
 
 
 def chern_number(H, lat: Lattice, method: str = "marker", window=None, radius=None, return_gap: bool = False,
-                 gap_tol=None, return_certificate: bool = False, certificate: str = "localizer"):
+                 gap_tol=None, return_certificate: bool = False, certificate: str = "localizer", *,
+                 validity: str = "certificate"):
     r"""Real-space Chern number of a 2D sample, an integer when it is valid.
 
     Args:
@@ -381,36 +390,40 @@ def chern_number(H, lat: Lattice, method: str = "marker", window=None, radius=No
         * ``"bott"`` (periodic sample): :func:`bott_index`.
         * ``"kitaev"`` (open or periodic): :func:`kitaev_chern_number` on a disc of radius
           ``radius`` (default ``0.4 *`` the smallest linear extent).
-      return_gap, gap_tol, return_certificate: as :func:`winding_number` (bulk gap over ``window``
-        for open samples).
+      return_certificate: also return the :class:`tnn.validity.Certificate` (its gap: the bulk gap
+        over ``window`` for open samples).
       certificate: the marker and the Kitaev formula: ``"localizer"`` (default) or ``"tail"``
         ({certs}). The Bott index has its own (the commutator) and ignores it.
+      validity: ``"certificate"`` (default), ``"raw"`` or ``"spectral"`` (with ``gap_tol``), as
+        :func:`winding_number`.
+      return_gap, gap_tol: as :func:`winding_number` (``return_gap`` deprecated; ``gap_tol`` only with
+        ``validity="spectral"``).
 
     {cert}
 
     Returns:
-      Scalar (NaN when not valid), or ``(C, gap)`` / ``(C, certificate)``.
+      Scalar (NaN when not valid), or ``(C, certificate)`` with ``return_certificate=True``.
     """
     lat, win = _chern_args(lat, method, window, radius)
-    mode = return_mode(return_gap, return_certificate)
     cert = _check_certificate(certificate)
     H = check_H(H, lat)
-    tol = check_gap_tol(gap_tol, lat, win)
+    tol = check_validity(validity, gap_tol, lat, win)
+    mode = return_mode(return_gap, return_certificate)
     E, V = eigh_jit(H)
     value, c = _chern_dispatch(E, V, lat, method, window, radius, tol, cert, H)
-    return returned(*validity.flag_symmetry(value, c, symmetry_broken(H)), mode)
+    return returned(*flag_symmetry(value, c, symmetry_broken(H)), mode)
 
 
 def chern_number_from_eigh(E, V, lat: Lattice, method: str = "marker", window=None, radius=None,
                            return_gap: bool = False, gap_tol=None, return_certificate: bool = False,
-                           certificate: str = "localizer"):
+                           certificate: str = "localizer", *, validity: str = "certificate"):
     """:func:`chern_number` from an eigensystem ``(E, V)`` (``(N,)`` ascending, ``(N, N)``); the
     localizer certificate reads ``V diag(E) V^dag``."""
     lat, win = _chern_args(lat, method, window, radius)
-    mode = return_mode(return_gap, return_certificate)
     cert = _check_certificate(certificate)
     E, V = check_eigensystem(E, V, lat)
-    tol = check_gap_tol(gap_tol, lat, win)
+    tol = check_validity(validity, gap_tol, lat, win)
+    mode = return_mode(return_gap, return_certificate)
     return returned(*_chern_dispatch(E, V, lat, method, window, radius, tol, cert), mode)
 
 

@@ -66,7 +66,7 @@ def default_gap_tol(lat: Lattice, e_max):
     """Size-aware spectral gap tolerance ``c * e_max / min(lat.dims)``, ``e_max`` the largest ``|E|``;
     ``c = 2`` for open samples, ``c = 1`` for periodic ones. The default of earlier versions; today
     the validity certificate (:mod:`tnn.validity`) decides by default, and this is a value to pass
-    as an explicit ``gap_tol`` for the spectral test (which both misses near-critical samples with a
+    as ``gap_tol`` with ``validity="spectral"`` for the spectral test (which both misses near-critical samples with a
     finite-size gap and drops mobility-gapped disordered ones; ``experiments/bench_labels.py``).
 
     Open samples: the finite-size bulk gap at a transition is ``~ pi v_F / L`` (measured

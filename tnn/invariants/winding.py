@@ -13,11 +13,12 @@ import jax.numpy as jnp
 
 from tnn import _checks, validity
 from tnn import contractions as tc
-from tnn.invariants.checks import check_eigensystem, check_gap_tol, check_H, return_mode, returned, symmetry_broken
+from tnn.invariants.checks import check_eigensystem, check_H, check_validity, return_mode, returned, symmetry_broken
 from tnn.invariants.localization import XI_FACTOR, check_ranges, sample_xi, xi_boundary
 from tnn.invariants.polar import ZERO_MODE_FLOOR, chiral_block, polar_svd
 from tnn.invariants.spectral import BULK_WEIGHT_FRACTION, boundary, certify_eigh, eigh_jit, not_finite
 from tnn.lattice import CHAINS, Lattice, check_lattice
+from tnn.validity import flag_symmetry
 
 # ------------------------------------------------------------------------------ winding number
 def _winding_trim(lat: Lattice, trim):
@@ -93,7 +94,7 @@ def _winding_polar_core(H, gap_tol, lat: Lattice, trim, density: bool = False, r
 
 
 def winding_polar_energies(H, lat: Lattice, trim=None, ranges=None):
-    """The polar route's raw value (as ``gap_tol=0``), its :class:`tnn.validity.Certificate`, and the
+    """The polar route's raw value (as ``validity="raw"``), its :class:`tnn.validity.Certificate`, and the
     spectrum ``E = (-s, s)`` ``(2L,)`` ascending of a chiral chain ``H`` ``(2L, 2L)``, from one SVD of
     its chiral block: labels and energies of a chiral chain for :mod:`tnn.data` in one call.
 
@@ -106,7 +107,7 @@ def winding_polar_energies(H, lat: Lattice, trim=None, ranges=None):
     H = check_H(H, lat)
     _check_chiral(H, lat)
     value, cert, E = _polar_energies_core(H, lat, trim_t, check_ranges(ranges, lat))
-    return (*validity.flag_symmetry(value, cert, symmetry_broken(H, chiral=True)), E)
+    return (*flag_symmetry(value, cert, symmetry_broken(H, chiral=True)), E)
 
 
 @functools.partial(jax.jit, static_argnames=("lat", "trim", "ranges"))
@@ -128,7 +129,7 @@ def _winding_svd_core(X, s, Yh, gap_tol, lat: Lattice, trim, ranges=None):
 
 
 def winding_number_from_svd(X, s, Yh, lat: Lattice, trim=None, return_gap: bool = False, gap_tol=None,
-                            return_certificate: bool = False, ranges=None):
+                            return_certificate: bool = False, ranges=None, *, validity: str = "certificate"):
     r""":func:`winding_number` (polar route) from an SVD ``h = X diag(s) Yh`` of the chiral block
     ``h = H[0::2, 1::2]`` in the library's site order (``chiral_block(H, lat)`` for a
     :func:`tnn.lattice.from_sites` lattice), for callers who have it already (e.g. :func:`tnn.data.chiral_eigh`).
@@ -136,18 +137,17 @@ def winding_number_from_svd(X, s, Yh, lat: Lattice, trim=None, return_gap: bool 
     ``U = X Yh`` exactly as the polar route of :func:`winding_number` (the same decomposition), so the
     two agree to rounding. Args: ``X`` ``(L, L)``, ``s`` ``(L,)`` descending (as ``jnp.linalg.svd``
     returns it), ``Yh`` ``(L, L)``; the rest as :func:`winding_number` (``ranges`` only from the caller:
-    without them the tail certificate decides). Returns a scalar, or
-    ``(W, gap)`` / ``(W, certificate)``.
+    without them the tail certificate decides). Returns a scalar, or ``(W, certificate)``.
     """
     lat = check_lattice(lat, CHAINS, "the winding number", n_orb=2)
     trim_t = _winding_trim(lat, trim)
-    mode = return_mode(return_gap, return_certificate)
     L = lat.dims[0]
     X, s, Yh = jnp.asarray(X), jnp.asarray(s), jnp.asarray(Yh)
     if X.shape != (L, L) or Yh.shape != (L, L) or s.shape != (L,):
         raise ValueError(f"Arguments `X`, `s`, `Yh` must have shapes ({L}, {L}), ({L},), ({L}, {L}) for a chain of "
                          f"{L} cells, got {X.shape}, {s.shape}, {Yh.shape}.")
-    tol = check_gap_tol(gap_tol, lat, trim_t)
+    tol = check_validity(validity, gap_tol, lat, trim_t)
+    mode = return_mode(return_gap, return_certificate)
     return returned(*_winding_svd_core(X, s, Yh, tol, lat, trim_t, check_ranges(ranges, lat)), mode)
 
 
@@ -179,13 +179,13 @@ def _check_site_order(val, lat: Lattice, scale):
 
 
 def winding_number(H, lat: Lattice, trim=None, return_gap: bool = False, gap_tol=None, method: str = "polar",
-                   return_certificate: bool = False, ranges=None):
+                   return_certificate: bool = False, ranges=None, *, validity: str = "certificate"):
     r"""Real-space winding number of a chain (docs/conventions.md), an integer when it is valid.
 
     ``W = (1/L') sum_{i in A} sum_{j in B} (x_i - x_j) |U_ij|^2`` with ``U`` the A-B block of
     ``Q = sign(H)`` (Mondragon-Shem, Hughes, Song, Prodan, PRL 113, 046802 (2014)).
 
-    Validity (default, ``gap_tol=None``): the value is returned only when it is certified, else NaN with
+    Validity (default, ``validity="certificate"``): the value is returned only when it is certified, else NaN with
     the reason in the certificate (``return_certificate=True``). Polar route with the hopping ``ranges``
     given: the sample's own zero-energy localization length from its transfer matrices
     (:mod:`tnn.invariants.localization`) is at most a third of the window's distance to the boundary
@@ -201,9 +201,10 @@ def winding_number(H, lat: Lattice, trim=None, return_gap: bool = False, gap_tol
         minimum-image distances over all cells.
       trim: cells trimmed on each side of an open chain (static int; default ``L // 4``; at least 1
         for a certified value). Must be None or 0 for a periodic chain (at least 4 cells).
-      return_gap: also return the (bulk) gap ``2 min s`` of the chiral block's singular values.
-      gap_tol: None (default): the certificate decides. A number: the spectral test instead (NaN where
-        the bulk gap is below it; ``0.0`` returns raw values); see :func:`default_gap_tol`.
+      return_gap: deprecated (``DeprecationWarning``): ``(W, gap)``; use ``return_certificate=True``
+        and the certificate's ``.gap`` (the bulk gap ``2 min s`` of the chiral block's singular values).
+      gap_tol: the tolerance of ``validity="spectral"``. Deprecated without it: ``0.0`` meant
+        ``validity="raw"``, a number ``validity="spectral", gap_tol=x`` (kept, with a ``DeprecationWarning``).
       method: ``"polar"`` (default): ``U`` is the polar factor of the chiral block
         ``h = H[0::2, 1::2]``, from one SVD (``L x L``); requires chiral symmetry (checked for
         concrete ``H``). ``"eigh"``: ``Q = V sign(E) V^dag`` of the full ``H`` (``2L x 2L`` ``eigh``),
@@ -214,48 +215,53 @@ def winding_number(H, lat: Lattice, trim=None, return_gap: bool = False, gap_tol
       ranges: the chain's hopping ranges ``r`` (``H[A_{n+r}, B_n]``; static tuple, e.g. ``(0, 1)``; for a
         concrete ``H``: :func:`tnn.invariants.localization.chain_ranges`) for the localization-length
         certificate; None (default): the tail test. The same in eager and traced calls.
+      validity: how the value is judged (static; docs/conventions.md, "Occupied states, gaps and NaN"):
+        ``"certificate"`` (default): NaN where the certificate fails; ``"raw"``: the value as computed,
+        never NaN-ed by a test (the certificate is still computed); ``"spectral"``: the spectral test of
+        earlier versions, NaN where the bulk gap is below ``gap_tol`` (required, ``> 0``;
+        :func:`default_gap_tol` is its old size-aware value). Any other value raises ``ValueError``.
 
     Returns:
-      Scalar ``W`` (NaN when not valid), or ``(W, gap)`` / ``(W, certificate)``.
+      Scalar ``W`` (NaN when not valid), or ``(W, certificate)`` with ``return_certificate=True``.
     """
     lat = check_lattice(lat, CHAINS, "the winding number", n_orb=2)
     trim_t = _winding_trim(lat, trim)
-    mode = return_mode(return_gap, return_certificate)
     if method not in ("polar", "eigh"):
         raise ValueError(f"Argument `method` must be 'polar' or 'eigh', got {method!r}.")
     H = check_H(H, lat)
-    tol = check_gap_tol(gap_tol, lat, trim_t)
+    tol = check_validity(validity, gap_tol, lat, trim_t)
+    mode = return_mode(return_gap, return_certificate)
     if method == "eigh":
         val = _checks.concrete_value(H)
         if val is not None:
             _check_site_order(val, lat, float(np.max(np.abs(val))))
         E, V = eigh_jit(H)
-        out = validity.flag_symmetry(*_winding_eigh_core(E, V, tol, lat, trim_t), symmetry_broken(H))
+        out = flag_symmetry(*_winding_eigh_core(E, V, tol, lat, trim_t), symmetry_broken(H))
     else:
         _check_chiral(H, lat)
         out = _winding_polar_core(H, tol, lat, trim_t, ranges=check_ranges(ranges, lat))
-        out = validity.flag_symmetry(*out, symmetry_broken(H, chiral=True))
+        out = flag_symmetry(*out, symmetry_broken(H, chiral=True))
     return returned(*out, mode)
 
 
 def winding_density(H, lat: Lattice, trim=None, return_gap: bool = False, gap_tol=None,
-                    return_certificate: bool = False, ranges=None):
+                    return_certificate: bool = False, ranges=None, *, validity: str = "certificate"):
     r"""Per-cell contributions ``w_i = sum_j K_ij |U_ij|^2`` ``(L,)`` of :func:`winding_number`
     (polar route), ``sum_i w_i = W``; zero outside the bulk cells of an open chain.
 
     Unlike ``W`` it is not quantized, so its gradients with respect to Hamiltonian parameters are
     informative; they are finite also on open topological chains (zero modes) and for degenerate
     singular values. Arguments as :func:`winding_number`; NaN everywhere when ``W`` is not valid.
-    Returns ``(L,)``, or ``((L,), gap)`` / ``((L,), certificate)``.
+    Returns ``(L,)``, or ``((L,), certificate)`` with ``return_certificate=True``.
     """
     lat = check_lattice(lat, CHAINS, "the winding density", n_orb=2)
     trim_t = _winding_trim(lat, trim)
-    mode = return_mode(return_gap, return_certificate)
     H = check_H(H, lat)
-    tol = check_gap_tol(gap_tol, lat, trim_t)
+    tol = check_validity(validity, gap_tol, lat, trim_t)
+    mode = return_mode(return_gap, return_certificate)
     _check_chiral(H, lat)
     out = _winding_polar_core(H, tol, lat, trim_t, True, check_ranges(ranges, lat))
-    out = validity.flag_symmetry(*out, symmetry_broken(H, chiral=True))
+    out = flag_symmetry(*out, symmetry_broken(H, chiral=True))
     return returned(*out, mode)
 
 
@@ -281,7 +287,7 @@ def _winding_eigh_core(E, V, gap_tol, lat: Lattice, trim):
 
 
 def winding_number_from_eigh(E, V, lat: Lattice, trim=None, return_gap: bool = False, gap_tol=None,
-                             return_certificate: bool = False):
+                             return_certificate: bool = False, *, validity: str = "certificate"):
     r""":func:`winding_number` from an eigensystem ``(E, V)`` of ``H`` (no second diagonalization).
 
     ``U = V_A diag(s) V_B^dag`` with ``s_n = -1`` for the ``N/2`` lowest states and ``+1`` above
@@ -290,15 +296,15 @@ def winding_number_from_eigh(E, V, lat: Lattice, trim=None, return_gap: bool = F
 
     Args:
       E: ``(2L,)`` ascending eigenvalues. V: ``(2L, 2L)`` eigenvectors (columns).
-      lat, trim, return_gap, gap_tol, return_certificate: as :func:`winding_number` (the gap is the
-        bulk gap of ``E``).
+      lat, trim, return_gap, gap_tol, return_certificate, validity: as :func:`winding_number` (the
+        certificate's gap is the bulk gap of ``E``).
 
     Returns:
-      Scalar, or ``(W, gap)`` / ``(W, certificate)``.
+      Scalar, or ``(W, certificate)`` with ``return_certificate=True``.
     """
     lat = check_lattice(lat, CHAINS, "the winding number", n_orb=2)
     trim_t = _winding_trim(lat, trim)
-    mode = return_mode(return_gap, return_certificate)
     E, V = check_eigensystem(E, V, lat)
-    tol = check_gap_tol(gap_tol, lat, trim_t)
+    tol = check_validity(validity, gap_tol, lat, trim_t)
+    mode = return_mode(return_gap, return_certificate)
     return returned(*_winding_eigh_core(E, V, tol, lat, trim_t), mode)

@@ -74,7 +74,7 @@ class RealspaceFn(Protocol):
     """``(E (N,), V (N, N), lat, method: str, window) -> (raw value, certificate)``: a 2D system's own
     real-space invariant of a dataset sample from its eigensystem, jittable and vmappable. ``window``
     is the trim of an open sample's bulk window (None: the default; always None for ``"bott"``). The
-    value is raw (never NaN-ed, as ``gap_tol=0.0`` of :mod:`tnn.invariants`); the certificate has
+    value is raw (never NaN-ed, as ``validity="raw"`` of :mod:`tnn.invariants`); the certificate has
     ``gap``, ``reason`` (codes of :data:`tnn.validity.REASONS`) and ``tail``, which the dataset stores."""
 
     def __call__(self, E, V, lat, method: str, window) -> tuple[Any, Any]: ...
@@ -353,11 +353,11 @@ class System:
         :func:`tnn.invariants.chern_number_from_eigh` with ``method``). Jittable."""
         if self.realspace_from_eigh is not None:
             return self.realspace_from_eigh(E, V, lat, method, window)
-        raw = jnp.asarray(0.0, jnp.float64)  # gap_tol 0: the raw value, validity from the certificate
+        # the raw value; the dataset decides validity from the certificate
         if self.chiral_invariant:
-            return invariants.winding_number_from_eigh(E, V, lat, trim=window, return_certificate=True, gap_tol=raw)
+            return invariants.winding_number_from_eigh(E, V, lat, trim=window, return_certificate=True, validity="raw")
         return invariants.chern_number_from_eigh(E, V, lat, method=method, window=window, return_certificate=True,
-                                                 gap_tol=raw)
+                                                 validity="raw")
 
     def __repr__(self) -> str:
         return f"System({self.name!r}, lattice={self.lattice!r}, invariant={self.invariant!r})"

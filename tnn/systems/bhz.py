@@ -38,11 +38,12 @@ import numpy as np
 
 from tnn import _checks, bloch, contractions, invariants, lattice, localizer, validity
 from tnn.assembly import Terms, anderson_noise, block_family, build, complex_dtype, real_dtype
-from tnn.invariants.checks import check_eigensystem, check_H, check_pbc, symmetry_broken
+from tnn.invariants.checks import check_eigensystem, check_H, check_pbc, check_validity, symmetry_broken
 from tnn.invariants.chern import bott_from_states, marker_sites
 from tnn.bloch import as_real as _real
 from tnn.dists import choice, fixed, uniform
 from tnn.lattice import Lattice, check_lattice
+from tnn.validity import flag_symmetry
 from tnn.systems import _demo
 from tnn.systems.base import DemoPanel, System
 
@@ -314,7 +315,8 @@ def _spin_core(E, V, gap_tol, lat: Lattice, method: str, trim, certificate: str 
     first = jnp.where(certs[0].reason != validity.VALID, certs[0].reason, certs[1].reason)
     reason = jnp.where(nan_input, validity.NAN_INPUT,
                        jnp.where(~(spin_gap > SPIN_GAP_TOL), validity.SPIN_GAPLESS, first)).astype(jnp.int32)
-    explicit = jnp.asarray(gap_tol, gap.dtype) >= 0
+    gap_tol = jnp.asarray(gap_tol, gap.dtype)
+    explicit = gap_tol >= 0
     keep = jnp.where(explicit, gap >= gap_tol, reason == validity.VALID) & ~nan_input
     value = raw * jnp.where(keep, 1.0, jnp.nan).astype(raw.dtype)
     tail = jnp.fmax(certs[0].tail, certs[1].tail)
@@ -323,8 +325,8 @@ def _spin_core(E, V, gap_tol, lat: Lattice, method: str, trim, certificate: str 
     return value, cert
 
 
-def _spin_args(lat, method, window, gap_tol, certificate):
-    """Validated ``(lat, method, trim, gap_tol)`` of :func:`spin_chern_number`."""
+def _spin_args(lat, method, window, certificate):
+    """Validated ``(lat, method, trim)`` of :func:`spin_chern_number`."""
     lat = check_lattice(lat, ("square",), "the spin Chern number", n_orb=4)
     method = _checks.check_choice("method", method, SPIN_METHODS)
     _checks.check_choice("certificate", certificate, SPIN_CERTIFICATES)
@@ -337,12 +339,12 @@ def _spin_args(lat, method, window, gap_tol, certificate):
         check_pbc(lat, False, "the spin Chern number with method='marker'")
         trim = contractions.check_trim(lat, window)
     validity.boundary_distance(lat, trim)
-    tol = -1.0 if gap_tol is None else _checks.check_real("gap_tol", gap_tol, 0.0)
-    return lat, method, trim, tol
+    return lat, method, trim
 
 
 def spin_chern_number(H, lat: Lattice, method: str = "marker", window=None, gap_tol=None,
-                      return_certificate: bool = False, certificate: str = "localizer"):
+                      return_certificate: bool = False, certificate: str = "localizer", *,
+                      validity: str = "certificate"):
     r"""Real-space spin Chern number ``C_s = (C(P_+) - C(P_-)) / 2`` of a BHZ-like sample (Prodan).
 
     The occupied states (the ``N/2`` lowest) are split by the eigenvectors of ``P S_z P`` in the
@@ -361,36 +363,42 @@ def spin_chern_number(H, lat: Lattice, method: str = "marker", window=None, gap_
     Args:
       H: ``(N, N)`` Hermitian, ``lat``: a :func:`tnn.lattice.square` lattice with ``n_orb=4`` (static).
       method: ``"marker"`` or ``"bott"``. window: trim of the marker's bulk window.
-      gap_tol: None (default): the certificate decides (NaN with a reason where a sector fails, or
-        ``spin_gapless`` where ``P S_z P`` has no gap of at least :data:`SPIN_GAP_TOL` around 0).
-        A number: the spectral test instead (NaN where the gap is below it; 0.0: raw values).
+      gap_tol: the tolerance of ``validity="spectral"`` (deprecated without it, as
+        :func:`tnn.invariants.winding_number`).
       return_certificate: also return the :class:`SpinChernCertificate`.
       certificate: the marker's, ``"localizer"`` (default) or ``"tail"``; the Bott index ignores it.
+      validity: ``"certificate"`` (default): the certificate decides (NaN with a reason where a sector
+        fails, or ``spin_gapless`` where ``P S_z P`` has no gap of at least :data:`SPIN_GAP_TOL` around
+        0); ``"raw"``: the value as computed; ``"spectral"``: NaN where the gap is below ``gap_tol``
+        (docs/conventions.md, "Occupied states, gaps and NaN").
 
     Returns:
       Scalar (NaN when not valid), or ``(C_s, certificate)``. Runs under ``jit`` and ``vmap``.
     """
-    lat, method, trim, tol = _spin_args(lat, method, window, gap_tol, certificate)
+    lat, method, trim = _spin_args(lat, method, window, certificate)
     return_certificate = _checks.check_bool("return_certificate", return_certificate)
     H = check_H(H, lat)
+    tol = check_validity(validity, gap_tol)
     E, V = invariants.eigh(H)
-    value, cert = validity.flag_symmetry(*_spin_core(E, V, tol, lat, method, trim, certificate), symmetry_broken(H))
+    value, cert = flag_symmetry(*_spin_core(E, V, tol, lat, method, trim, certificate), symmetry_broken(H))
     return (value, cert) if return_certificate else value
 
 
 def spin_chern_number_from_eigh(E, V, lat: Lattice, method: str = "marker", window=None, gap_tol=None,
-                                return_certificate: bool = False, certificate: str = "localizer"):
+                                return_certificate: bool = False, certificate: str = "localizer", *,
+                                validity: str = "certificate"):
     """:func:`spin_chern_number` from an eigensystem ``(E, V)`` (``(N,)`` ascending, ``(N, N)``)."""
-    lat, method, trim, tol = _spin_args(lat, method, window, gap_tol, certificate)
+    lat, method, trim = _spin_args(lat, method, window, certificate)
     return_certificate = _checks.check_bool("return_certificate", return_certificate)
     E, V = check_eigensystem(E, V, lat)
+    tol = check_validity(validity, gap_tol)
     value, cert = _spin_core(E, V, tol, lat, method, trim, certificate)
     return (value, cert) if return_certificate else value
 
 
 def _realspace(E, V, lat, method, window):
-    # The dataset's raw value (gap_tol=0.0) with its certificate (tnn.data.samples).
-    return spin_chern_number_from_eigh(E, V, lat, method=method, window=window, gap_tol=0.0, return_certificate=True)
+    # The dataset's raw value with its certificate (tnn.data.samples).
+    return spin_chern_number_from_eigh(E, V, lat, method=method, window=window, validity="raw", return_certificate=True)
 
 
 def _factor_bloch(A, B, M, delta, k, sign: int):
