@@ -119,8 +119,8 @@ def test_bad_input_is_refused_naming_the_argument():
     # cells numbered against +x: a Bravais chain with a = -1, the same W as the library's chain
     rev = lattice.from_sites(-pos, cells, sub)
     assert rev.kind == "bravais" and rev.bravais.tolist() == [[-1.0]]
-    assert float(invariants.winding_number(H, rev, gap_tol=0.0)) == pytest.approx(
-        float(invariants.winding_number(H, lattice.chain(L), gap_tol=0.0)), abs=1e-12)
+    assert float(invariants.winding_number(H, rev, validity="raw")) == pytest.approx(
+        float(invariants.winding_number(H, lattice.chain(L), validity="raw")), abs=1e-12)
     with pytest.raises(ValueError, match="`box`"):
         lattice.from_sites(pos, cells, sub, box=(L + 1,))
     with pytest.raises(ValueError, match="exactly once"):
