@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import pytest
 
+import tnn
 from tnn import data, invariants, kspace
 from tnn.cli import main as cli_main
 from tnn.data import generation, spec as spec_mod, store
@@ -105,6 +106,16 @@ def test_invalid_request_writes_nothing(tmp_path):
     assert cli_main(["data", "generate", "--preset", "nope", "--out", str(out / "x"), "--quiet"]) == 2
     assert cli_main(["data", "generate", "--preset", "qwz", "--features", "hoppings", "--out", str(out / "y"), "--quiet"]) == 2
     assert not (out / "x").exists() and not (out / "y").exists()
+    # float32 session: refused before any work, with the one switch named (tnn.precision)
+    tnn.enable_x64(False)
+    try:
+        with pytest.raises(RuntimeError, match=r"tnn.enable_x64\(\)"):
+            data.generate(SSH, out / "z")
+        with pytest.raises(RuntimeError, match=r"tnn.enable_x64\(\)"):
+            data.compute_samples(SSH, 0, 8)
+    finally:
+        tnn.enable_x64()
+    assert not (out / "z").exists()
 
 
 def test_spec_roundtrip_digest_and_presets():

@@ -141,3 +141,20 @@ def test_argument_parsing_lives_in_the_cli_package():
                      and "argparse" in ([a.name for a in n.names] if isinstance(n, ast.Import) else [n.module or ""])
                      for n in ast.walk(ast.parse(f.read_text())))]
     assert not found, f"argparse imported outside tnn/cli: {found}"
+
+
+def test_float64_is_one_explicit_switch():
+    """No ``jax.enable_x64`` context and no other ``config.update("jax_enable_x64", ...)`` in the library:
+    the one switch is ``tnn.enable_x64()`` (tnn.precision); code that needs float64 asks with
+    ``require_x64`` (a context is thread-local: host callbacks under it ran in float32)."""
+    found = []
+    for f in sorted(PKG.rglob("*.py")):
+        if f == PKG / "precision.py":
+            continue
+        for n in ast.walk(ast.parse(f.read_text())):
+            if isinstance(n, ast.Attribute) and n.attr == "enable_x64" and ast.unparse(n.value) == "jax":
+                found.append(f"{f.relative_to(ROOT)}:{n.lineno} jax.enable_x64")
+            if (isinstance(n, ast.Call) and ast.unparse(n.func).endswith("config.update") and n.args
+                    and isinstance(n.args[0], ast.Constant) and n.args[0].value == "jax_enable_x64"):
+                found.append(f"{f.relative_to(ROOT)}:{n.lineno} config.update('jax_enable_x64')")
+    assert not found, f"float64 switched outside tnn.precision: {found}"

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from tnn.data import spec as spec_mod
+from tnn.precision import enable_x64
 from tnn.data import store
 from tnn.data.generation import generate
 from tnn.data.info import dataset_info, format_info, spec_difference
@@ -144,6 +145,7 @@ def _cmd_generate(args) -> int:
     out = Path(args.out) if args.out else Path("data") / f"{spec.name}-n{spec.n}-{spec.digest()[:8]}"
     if not args.overwrite:
         _check_existing(out, spec)
+    enable_x64()  # labels and features are computed in float64 (tnn.precision)
     ds = generate(spec, out, overwrite=args.overwrite, progress=not args.quiet, workers=args.workers)
     r = ds.report
     print(f"{out}: {ds.n} samples in {ds.spec.n_shards} shards ({len(r['written'])} written, "

@@ -32,7 +32,7 @@ import numpy as np
 import jax
 
 import tnn
-from tnn import _checks
+from tnn import _checks, precision
 from tnn import results as tres
 from tnn.data import store
 from tnn.data.eigensystem import chiral_eigh, fix_gauge, gauge_reference
@@ -130,6 +130,7 @@ _WORKER_XLA_FLAG = "--xla_cpu_multi_thread_eigen=false"
 
 
 def _worker_init(spec_dict: dict) -> None:
+    precision.enable_x64()  # a spawned worker of a parent that has it on (compute_samples requires it)
     spec = DatasetSpec.from_dict(spec_dict)
     compute_samples(spec, 0, spec.chunk_size)  # compile (and run) one chunk; results discarded
 
@@ -235,6 +236,7 @@ def generate(spec: DatasetSpec, out, *, overwrite: bool = False, progress: bool 
     if stop_after is not None:
         stop_after = _checks.check_int("stop_after", stop_after, 0)
     workers = _checks.check_int("workers", workers, 1)
+    precision.require_x64("tnn.data.generate")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise store.DatasetError(f"Argument `out`: {out} exists and is not a folder.")

@@ -48,6 +48,7 @@ from tnn import hamiltonians, invariants, systems
 from tnn.data import exact, features
 from tnn.data.eigensystem import chiral_eigensystem
 from tnn.data.spec import KSPACE_GAP_TOL, DatasetSpec, ParamDist
+from tnn.precision import require_x64
 from tnn.threads import blas_threads
 
 __all__ = [
@@ -334,13 +335,14 @@ def compute_samples(spec: DatasetSpec, start: int, stop: int, on_chunk: Callable
 
     Computed in whole chunks of ``spec.chunk_size`` starting at ``start`` (pass a multiple of
     ``chunk_size`` to reproduce the stored shards bit for bit). ``start``, ``stop`` are positions in the
-    dataset; sample ``j`` has PRNG index ``spec.index_offset + j`` (stored as ``index``). Runs with float64 enabled inside
-    (``jax.enable_x64``), whatever the global setting, and single-threaded LAPACK; features are cast
+    dataset; sample ``j`` has PRNG index ``spec.index_offset + j`` (stored as ``index``). Needs float64 on
+    (:func:`tnn.enable_x64`; else ``RuntimeError``) and runs single-threaded LAPACK; features are cast
     to ``spec.dtype`` after. ``on_chunk(count)`` is called as each chunk reaches the host.
     """
     if not (0 <= start < stop):
         raise ValueError(f"Arguments `start`, `stop` must satisfy 0 <= start < stop, got {start}, {stop}.")
-    with jax.enable_x64(True), blas_threads(1):
+    require_x64("tnn.data (labels and features)")
+    with blas_threads(1):
         fn = _chunk_fn(_compute_key(spec))
         root = jax.random.key(spec.seed or 0)
         parts = []
@@ -430,7 +432,8 @@ def rebuild_features(spec: DatasetSpec, arrays, names=None) -> dict[str, np.ndar
     c = spec.chunk_size
     pad = -n % c  # whole chunks (one compilation); the padding repeats the last sample
     theta, w, idx = (np.concatenate([a, np.repeat(a[-1:], pad, axis=0)]) for a in (theta, w, idx))
-    with jax.enable_x64(True), blas_threads(1):
+    require_x64("tnn.data (labels and features)")
+    with blas_threads(1):
         fn = _rebuild_fn(_compute_key(spec), tuple(names))
         root = jax.random.key(spec.seed or 0)
         parts = [fn(root, idx[s:s + c], theta[s:s + c], w[s:s + c]) for s in range(0, n + pad, c)]
@@ -440,11 +443,11 @@ def rebuild_features(spec: DatasetSpec, arrays, names=None) -> dict[str, np.ndar
 
 def feature_layout(spec: DatasetSpec) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     """``{feature: (per-sample shape, dtype)}`` of every feature of ``spec`` (traced, not computed)."""
-    with jax.enable_x64(True):
-        fn = _rebuild_fn(_compute_key(spec), tuple(spec.features))
-        c = spec.chunk_size
-        out = jax.eval_shape(fn, jax.random.key(0), jax.ShapeDtypeStruct((c,), jnp.int64),
-                             jax.ShapeDtypeStruct((c, len(spec.params)), jnp.float64), jax.ShapeDtypeStruct((c,), jnp.float64))
+    require_x64("tnn.data (labels and features)")
+    fn = _rebuild_fn(_compute_key(spec), tuple(spec.features))
+    c = spec.chunk_size
+    out = jax.eval_shape(fn, jax.random.key(0), jax.ShapeDtypeStruct((c,), jnp.int64),
+                         jax.ShapeDtypeStruct((c, len(spec.params)), jnp.float64), jax.ShapeDtypeStruct((c,), jnp.float64))
     return {f: (tuple(a.shape[1:]), np.dtype(a.dtype)) for f, a in out.items()}
 
 
@@ -454,11 +457,11 @@ def preflight(spec: DatasetSpec) -> dict[int, float]:
     :data:`MIN_CLASS_PROBABILITY`. Returns ``{class: probability}`` (empty without rejection)."""
     if not _needs_rejection(spec):
         return {}
-    with jax.enable_x64(True):
-        keys = jax.random.split(jax.random.fold_in(jax.random.key(spec.seed or 0), 0xFFFFFFFF), PREFLIGHT_DRAWS)
-        inv, gap = _candidates_fn(_compute_key(spec))(keys)
-        cls, defined = _kclass(inv, gap)
-        cls, defined, gap = np.asarray(cls), np.asarray(defined), np.asarray(gap)
+    require_x64("tnn.data (labels and features)")
+    keys = jax.random.split(jax.random.fold_in(jax.random.key(spec.seed or 0), 0xFFFFFFFF), PREFLIGHT_DRAWS)
+    inv, gap = _candidates_fn(_compute_key(spec))(keys)
+    cls, defined = _kclass(inv, gap)
+    cls, defined, gap = np.asarray(cls), np.asarray(defined), np.asarray(gap)
     classes = spec.classes if spec.classes is not None else tuple(sorted(set(cls[defined].tolist())))
     probs, problems = {}, []
     for c in classes:

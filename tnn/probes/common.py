@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from tnn import _checks
+from tnn.precision import require_x64
 from tnn.data import fix_gauge
 from tnn.data.exact import chain_root_rates
 from tnn.data import features as _features
@@ -79,8 +80,8 @@ def ssh_xi(t, ranges=(0, 1)):
     if t.shape[-1:] != (len(ranges),) or t.ndim not in (1, 2):
         raise ValueError(f"Argument `t` must have shape ({len(ranges)},) or (n, {len(ranges)}), but has shape {t.shape}.")
     # the same roots as the clean limit of the exact labels' Lyapunov exponents (tnn.data.exact)
-    with jax.enable_x64(True):
-        rates = np.asarray(jax.vmap(lambda c: chain_root_rates(c, ranges))(jnp.asarray(np.atleast_2d(t))))
+    require_x64("tnn.probes.ssh_xi")
+    rates = np.asarray(jax.vmap(lambda c: chain_root_rates(c, ranges))(jnp.asarray(np.atleast_2d(t))))
     m = np.min(np.abs(rates), axis=1)  # zero roots (ln|z| = -inf) never decide
     with np.errstate(divide="ignore"):
         out = np.where(m == 0, np.inf, 1.0 / m)

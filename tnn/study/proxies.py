@@ -32,8 +32,8 @@ def probe_test_set(st, n: int) -> dict:
     keep = ~arr["ill_defined"].astype(bool)
     t = arr["params"][keep][:n]
     lat = spec.lattice()
-    with jax.enable_x64(True):
-        H = np.asarray(jax.vmap(lambda ti: tnn.hamiltonians.ssh(ti, lat, ranges=spec.ranges))(jnp.asarray(t)))
+    tnn.precision.require_x64("the study's proxies")
+    H = np.asarray(jax.vmap(lambda ti: tnn.hamiltonians.ssh(ti, lat, ranges=spec.ranges))(jnp.asarray(t)))
     return {"H": H, "y": arr["label"][keep][:n].astype(np.float64), "xi": arr["xi"][keep][:n], "lat": lat,
             "ranges": spec.ranges, "t": t}
 
