@@ -24,7 +24,7 @@ LAYERS = (
     ("hamiltonians", "kspace", "__init__"),  # facades that keep the public names
     ("data", "models", "train"),
     ("landscape", "prune", "sweeps"),
-    ("study", "trainability", "probes", "demo", "sweep_presets"),
+    ("study", "trainability", "probes", "demo", "sweep_presets"),  # sweep_presets: deprecated name of sweeps.presets
     ("cli",),
 )
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
@@ -122,6 +122,19 @@ def _arrows_up(graph: dict[str, set[str]]) -> list[str]:
 def test_no_arrow_up():
     up = _arrows_up(_graph())
     assert not up, "imports that run up a layer:\n" + "\n".join(up)
+
+
+def test_sweeps_core_never_reaches_the_presets():
+    """``import tnn.sweeps`` loads no preset runner (systems, matplotlib): only the CLI and the old name reach it."""
+    graph = _graph()
+    seen, todo = set(), ["tnn.sweeps"]
+    while todo:
+        m = todo.pop()
+        if m not in seen:
+            seen.add(m)
+            todo.extend(graph[m])
+    assert "tnn.sweeps.presets" in graph and "tnn.sweeps.presets" not in seen
+    assert "tnn.sweeps.presets" in graph["tnn.cli.sweep"] and "tnn.sweeps.presets" in graph["tnn.sweep_presets"]
 
 
 def test_the_checker_sees_cycles_and_arrows_up():

@@ -3,7 +3,7 @@ r"""Physical systems as plug-ins (tnn.systems) and the fourth system, the Kitaev
 * The registry is the only place that knows system names: no ``== "ssh"``-style comparison in the
   library outside ``tnn/systems/`` (a source scan), and every registered system is reachable from
   hamiltonians, kspace, data presets, the demo and ``tnn sweep`` (each sweep preset is declared in
-  its system's module; the runner ``tnn.sweep_presets`` only asks the registry).
+  its system's module; the runner ``tnn.sweeps.presets`` only asks the registry).
 * Kitaev chain (Majorana basis, docs/conventions.md): ``H`` is Hermitian, purely imaginary
   (``H = iA``, ``A`` real antisymmetric) and chiral (no a-a or b-b entries); the spectrum of a
   periodic chain is ``+-|q(k)|`` with ``|q|^2 = (mu + 2t cos k)^2 + 4 delta^2 sin^2 k`` at
@@ -149,16 +149,31 @@ def test_kitaev_demo_panel(tmp_path):
 
 
 def test_sweep_presets_live_in_their_system_modules():
-    from tnn import sweep_presets
+    from tnn.sweeps import presets
 
     owners = {p.name: name for name, s in systems.SYSTEMS.items() for p in s.sweep_presets}
-    assert list(sweep_presets.PRESETS) == list(systems.sweep_presets()) == list(owners)
+    assert list(presets.PRESETS) == list(systems.sweep_presets()) == list(owners)
     assert owners == {"ssh-vw": "ssh", "ssh-disorder": "ssh", "qwz-disorder": "qwz", "haldane": "haldane",
                       "kitaev-mu-delta": "kitaev"}
     for preset, owner in owners.items():
-        p = sweep_presets.PRESETS[preset]
+        p = presets.PRESETS[preset]
         assert p.make.__module__ == p.boundaries.__module__ == systems.SYSTEMS[owner].dataset_terms.__module__
     assert systems.ssh.SSH_INTER_RATIO == 0.5
+
+
+def test_old_sweep_presets_name_warns_and_gives_the_same_objects(monkeypatch):
+    import importlib
+    import sys
+
+    import tnn
+    from tnn.sweeps import presets
+
+    monkeypatch.delitem(sys.modules, "tnn.sweep_presets", raising=False)
+    monkeypatch.delattr(tnn, "sweep_presets", raising=False)
+    with pytest.warns(DeprecationWarning, match="moved to tnn.sweeps.presets"):
+        old = importlib.import_module("tnn.sweep_presets")
+    assert old.__all__ == presets.__all__
+    assert all(getattr(old, name) is getattr(presets, name) for name in presets.__all__)
 
 
 def test_kitaev_sweep_preset_matches_kspace(tmp_path):

@@ -3,7 +3,7 @@
 Argument parsing lives in this package only: ``tnn.cli.demo``, ``tnn.cli.data``, ``tnn.cli.train``,
 ``tnn.cli.study``, ``tnn.cli.sweep``. Each defines ``register_cli(subparsers)``, which adds its
 parser(s) and sets ``func`` on them; the library modules they call (``tnn.demo``,
-``tnn.sweep_presets``, ``tnn.data``, ``tnn.train``, ``tnn.study``) hold no argparse.
+``tnn.sweeps.presets``, ``tnn.data``, ``tnn.train``, ``tnn.study``) hold no argparse.
 
 Every command runs BLAS/LAPACK single-threaded unless told otherwise (:mod:`tnn.threads`:
 ``--blas-threads``, ``TNN_BLAS_THREADS``, or a user-set ``OPENBLAS_NUM_THREADS``) and keeps its compiled

@@ -1,4 +1,4 @@
-"""``tnn sweep``: the command line of :func:`tnn.sweep_presets.run_preset`."""
+"""``tnn sweep``: the command line of :func:`tnn.sweeps.presets.run_preset`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tnn.sweep_presets import PRESETS, run_preset
+from tnn.sweeps.presets import PRESETS, run_preset
 
 __all__ = ["register_cli"]
 

@@ -97,6 +97,8 @@ Layout (one job per module; this package re-exports the public names)
   ``DataArray`` and its files (:func:`save`, :func:`load`).
 * :mod:`tnn.sweeps.run`: :func:`sweep` itself, the chunk loop with streaming and resuming.
 * :mod:`tnn.sweeps.stats`: :func:`disorder_stats`, :func:`seeds_needed`.
+* :mod:`tnn.sweeps.presets`: the ``tnn sweep`` presets of the systems, run and drawn. It sits on the
+  modules above and is not imported here (no system, no matplotlib with ``import tnn.sweeps``).
 """
 
 from tnn.sweeps.planning import MAX_CHUNK_PER_DEVICE, MEMORY_FRACTION, PointFn, ProgressFn, SweepPlan, plan

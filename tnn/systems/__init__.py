@@ -5,7 +5,7 @@ real-space builder, Bloch Hamiltonian and k-space invariant, which real-space in
 dataset presets and parameter sampler, the ``tnn demo`` panel, the ``tnn sweep`` phase diagrams
 with their known boundaries -- and describes it with a :class:`tnn.systems.base.System` named
 ``SYSTEM``. Adding a system is one new module and one line in :data:`SYSTEMS` below;
-``tnn.hamiltonians``, ``tnn.kspace``, ``tnn.data``, ``tnn.demo`` and ``tnn.sweep_presets`` pick it
+``tnn.hamiltonians``, ``tnn.kspace``, ``tnn.data``, ``tnn.demo`` and ``tnn.sweeps.presets`` pick it
 up from here.
 """
 

@@ -4,7 +4,7 @@ A system module (``tnn/systems/ssh.py``, ``qwz.py``, ``haldane.py``, ``kitaev.py
 specific to one family of Hamiltonians (its dataset presets, ``tnn demo`` panel and ``tnn sweep``
 phase diagrams included) and describes it with a :class:`System`; the registry
 (:mod:`tnn.systems`) maps names to these records. ``tnn.hamiltonians``, ``tnn.kspace``,
-``tnn.data``, ``tnn.demo`` and ``tnn.sweep_presets`` ask the registry and never compare system names.
+``tnn.data``, ``tnn.demo`` and ``tnn.sweeps.presets`` ask the registry and never compare system names.
 
 Conventions of the parameters:
 
@@ -206,7 +206,7 @@ class SweepAxis:
 
 @dataclasses.dataclass(frozen=True)
 class SweepPreset:
-    """A phase diagram of ``tnn sweep`` (:mod:`tnn.sweep_presets` runs and draws it).
+    """A phase diagram of ``tnn sweep`` (:mod:`tnn.sweeps.presets` runs and draws it).
 
     name: the preset's name on the command line (unique over the registry). help: one line for
       ``tnn sweep --help``. invariant: the colour bar's label.
