@@ -32,12 +32,9 @@ localizer against PyBott and the certificate's cost: ``experiments/bench_localiz
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import jax
@@ -45,7 +42,7 @@ import jax.numpy as jnp
 
 import tnn
 from tnn import contractions as tc
-from tnn import hamiltonians, invariants, lattice
+from tnn import hamiltonians, invariants, lattice, results as tres
 
 
 def _block(x):
@@ -383,17 +380,17 @@ def main(argv=None):
         _row(f"winding L={ws['L']}: tnn(eager, with checks) / bare SVD (jax)", f"{ws['ratio_eager_vs_svd_jax']:.2f}", ""),
         _row(f"winding batch {wb['batch']}x{wb['L']}: NumPy loop (eigh) / tnn(vmap)", f"{wb['speedup_vs_numpy_loop_textbook']:.2f}x", ">= 5x"),
         _row(f"winding batch {wb['batch']}x{wb['L']}: NumPy loop (SVD) / tnn(vmap)", f"{wb['speedup_vs_numpy_loop_svd']:.2f}x", ""),
-        _row(f"winding batch: tnn(vmap) / bare batched eigh(h^T h) (floor)", f"{wb['ratio_vs_bare_batched_eigh']:.2f}", ""),
+        _row("winding batch: tnn(vmap) / bare batched eigh(h^T h) (floor)", f"{wb['ratio_vs_bare_batched_eigh']:.2f}", ""),
         _row(f"marker {mb['lattice']} (N={mb['N']}): tnn / eigh", f"{mb['marker_ratio_vs_eigh']:.2f}", "<= 1.3"),
         _row(f"marker {mb['lattice']}: NumPy reference / eigh", f"{mb['marker_numpy_ratio_vs_eigh']:.2f}", ""),
         _row(f"Bott {mb['lattice']}: tnn / eigh", f"{mb['bott_ratio_vs_eigh']:.2f}", "<= 1.45"),
         _row(f"Bott {mb['lattice']}: NumPy reference / eigh", f"{mb['bott_numpy_ratio_vs_eigh']:.2f}", ""),
         _row(f"Bott {mb['lattice']}: tnn / NumPy reference", f"{mb['bott_vs_numpy_reference']:.2f}", "<= 1"),
-        _row(f"eigvals n_occ x n_occ / eigh", f"{mb['eigvals_nocc_ratio_vs_eigh']:.2f}", ""),
+        _row("eigvals n_occ x n_occ / eigh", f"{mb['eigvals_nocc_ratio_vs_eigh']:.2f}", ""),
         _row(f"winding network L={nw['winding_network']['L']}: ncon / einsum", f"{nw['winding_network']['ncon_over_einsum']:.2f}", "<= 1"),
-        _row(f"winding network: ncon / fast path", f"{nw['winding_network']['ncon_over_fast']:.2f}", ""),
+        _row("winding network: ncon / fast path", f"{nw['winding_network']['ncon_over_fast']:.2f}", ""),
         _row(f"marker network {nw['marker_network']['lattice']}: ncon / einsum", f"{nw['marker_network']['ncon_over_einsum']:.2f}", "<= 1"),
-        _row(f"marker network: ncon / fast path", f"{nw['marker_network']['ncon_over_fast']:.2f}", ""),
+        _row("marker network: ncon / fast path", f"{nw['marker_network']['ncon_over_fast']:.2f}", ""),
     ]
     if mem["marker"] is not None:
         lines.append(_row(f"memory marker {mem['lattice']} (N={mem['N']}), N x N complex units",
@@ -411,13 +408,8 @@ def main(argv=None):
           f"eigh {mb['seconds']['eigh_jax_open']:.3f}, marker {mb['seconds']['marker_tnn']:.3f}, "
           f"Bott {mb['seconds']['bott_tnn']:.3f}; total {res['seconds_total']:.0f} s)")
     res["table"] = lines
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # Atomic write: a killed run leaves no half-written JSON.
-    with tempfile.NamedTemporaryFile("w", dir=out.parent, delete=False, suffix=".tmp") as fh:
-        json.dump(res, fh, indent=2)
-        tmp = fh.name
-    os.replace(tmp, out)
+    # atomic (a killed run leaves no half-written JSON), with the umask's mode like every result
+    out = tres.write_json(args.out, res)
     print(f"wrote {out}")
     return res
 

@@ -22,15 +22,24 @@ def test_atomic_write_replaces_and_leaves_no_temporary(tmp_path):
 @pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
 def test_written_files_take_their_mode_from_the_umask(tmp_path, umask):
     """Results are readable by the group when the user's umask says so (a temporary file alone
-    would be 0600), for every writer built on the atomic rename."""
+    would be 0600), for every writer built on the atomic rename: text, JSON, CSV, arrays, the one
+    figure writer, and a foreign writer (as NetCDF's) that recreates the temporary file 0600 itself."""
+    plt = tres.pyplot()
     old = os.umask(umask)
     try:
         tres.atomic_write_text(tmp_path / "report.md", "x")
         tres.write_json(tmp_path / "config.json", {"a": 1})
         tres.write_csv(tmp_path / "metrics.csv", [{"a": 1}], columns=["a"])
+        tres.save_arrays(tmp_path / "arrays.npz", {"a": np.zeros(2)})
+        tres.save_figure(plt.figure(figsize=(1, 1)), tmp_path / "figure.png", dpi=10)
+        with tres.atomic_target(tmp_path / "sweep.nc", suffix=".nc") as tmp:
+            tmp.unlink()
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     finally:
         os.umask(old)
-    for name in ("report.md", "config.json", "metrics.csv"):
+    names = ("report.md", "config.json", "metrics.csv", "arrays.npz", "figure.png", "sweep.nc")
+    assert sorted(os.listdir(tmp_path)) == sorted(names)
+    for name in names:
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
 
 
