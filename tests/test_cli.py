@@ -83,6 +83,8 @@ def test_train_reports_the_test_split(small_dataset, tmp_path, capsys):
     assert cli.main(["train", "--model", "mlp", "--data", str(data), "--seeds", "0", "1", "--epochs", "1",
                      "--batch-size", "16", "--width", "4", "--no-progress", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
+    cfg = json.loads((out / "config.json").read_text())  # the dataset's description goes with the run
+    assert cfg["data"]["model"] == "ssh" and cfg["model"]["name"] == "mlp" and cfg["seeds"] == [0, 1]
     test = json.loads((out / "test.json").read_text())
     assert set(test["seeds"]) == {"0", "1"} and test["n"] > 0
     assert f"test split: {test['n']} gapped samples" in printed
@@ -164,6 +166,7 @@ def _with_func(parser, func):
     return parser
 
 
+@pytest.mark.slow  # 5 s (default nk); no CLI: test_kspace checks vmapped and jitted Chern numbers against concrete ones
 def test_kspace_under_vmap_matches_concrete_calls():
     import jax
     import jax.numpy as jnp

@@ -176,6 +176,7 @@ def test_old_sweep_presets_name_warns_and_gives_the_same_objects(monkeypatch):
     assert all(getattr(old, name) is getattr(presets, name) for name in presets.__all__)
 
 
+@pytest.mark.slow  # 3 s; physics: test_kitaev_winding_real_space_equals_k_space, runner: test_sweeps' tnn sweep tests
 def test_kitaev_sweep_preset_matches_kspace(tmp_path):
     from tnn import cli, sweeps
 

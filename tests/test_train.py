@@ -323,35 +323,47 @@ def test_bad_data_is_refused(ssh):
 
 
 # ------------------------------------------------------------------------------------ datasets, CLI
-def test_cli_trains_on_a_generated_dataset(tmp_path):
-    """`tnn train` on a tiny `tnn.data` dataset: the exact topo model is perfect on both splits."""
-    from tnn import cli, data
+def _ssh01(root):
+    from tnn import data
 
     spec = data.preset(
         "ssh01", size=8, n=48, seed=0, pbc=True, ranges=(0, 1),
         params=(data.uniform("t[0]", -1, 1), data.uniform("t[1]", -1, 1)), classes=(0, 1),
         features=("wavefunctions", "hoppings"), shard_size=48, chunk_size=16,
     )
-    data.generate(spec, tmp_path / "ds")
+    data.generate(spec, root / "ds")
+    return root / "ds"
+
+
+def test_fit_streams_a_generated_dataset(tmp_path):
+    """A `tnn.data` dataset streamed from disk (DatasetLoader) and read into memory (load_dataset) trains."""
+    from tnn.train import DatasetLoader, load_dataset
+
+    ds = _ssh01(tmp_path)
+    mcfg = ModelConfig("mlp", input="hoppings", width=4, depth=1).validate()
+    loader = DatasetLoader(ds, mcfg, "train", batch_size=8, seed=0)
+    ep0 = [y for _, y in loader.batches(0)]
+    assert len(ep0) == len(loader) and all(len(y) == 8 for y in ep0)
+    assert all(np.array_equal(a, b) for a, b in zip(ep0, [y for _, y in loader.batches(0)]))  # order = f(seed, epoch)
+    xv, yv, lat, info = load_dataset(ds, mcfg, "val")
+    res = fit(make_model(mcfg, loader.lattice), TrainConfig(seeds=(0,), epochs=2, batch_size=8), loader, (xv, yv))
+    assert info["n"] == len(yv) and np.isfinite(res.final()["train_loss"]) and "val_acc" in res.final()
+
+
+@pytest.mark.slow  # 11 s; `tnn train` end to end: tests/test_cli.py (config.json, test split), exact topo: test_study
+def test_cli_trains_on_a_generated_dataset(tmp_path):
+    """`tnn train` on a tiny `tnn.data` dataset: the exact topo model is perfect on both splits."""
+    from tnn import cli
+
+    ds = _ssh01(tmp_path)
     out = tmp_path / "run"
-    rc = cli.main(["train", "--model", "topo", "--init", "exact", "--data", str(tmp_path / "ds"), "--seeds", "0",
+    rc = cli.main(["train", "--model", "topo", "--init", "exact", "--data", str(ds), "--seeds", "0",
                    "--epochs", "1", "--batch-size", "8", "--out", str(out), "--no-progress"])
     assert rc == 0
     rows = tres.read_csv(out / "metrics.csv")
     assert rows[-1]["val_acc"] == 1.0 and rows[-1]["train_acc"] == 1.0
     cfg = tres.read_json(out / "config.json")
     assert cfg["data"]["model"] == "ssh" and cfg["model"]["classes"] == [0, 1] and cfg["seeds"] == [0]
-    # the same dataset streamed from disk (DatasetLoader) and read into memory (load_dataset)
-    from tnn.train import DatasetLoader, load_dataset
-
-    mcfg = ModelConfig("mlp", input="hoppings", width=4, depth=1).validate()
-    loader = DatasetLoader(tmp_path / "ds", mcfg, "train", batch_size=8, seed=0)
-    ep0 = [y for _, y in loader.batches(0)]
-    assert len(ep0) == len(loader) and all(len(y) == 8 for y in ep0)
-    assert all(np.array_equal(a, b) for a, b in zip(ep0, [y for _, y in loader.batches(0)]))  # order = f(seed, epoch)
-    xv, yv, lat, info = load_dataset(tmp_path / "ds", mcfg, "val")
-    res = fit(make_model(mcfg, loader.lattice), TrainConfig(seeds=(0,), epochs=2, batch_size=8), loader, (xv, yv))
-    assert info["n"] == len(yv) and np.isfinite(res.final()["train_loss"]) and "val_acc" in res.final()
     # a bad field is reported by name, exit status 2
-    assert cli.main(["train", "--model", "cnn", "--width", "0", "--data", str(tmp_path / "ds"), "--seeds", "0",
+    assert cli.main(["train", "--model", "cnn", "--width", "0", "--data", str(ds), "--seeds", "0",
                      "--out", str(tmp_path / "bad"), "--no-progress"]) == 2
