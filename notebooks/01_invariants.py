@@ -31,7 +31,7 @@ import jax.numpy as jnp
 
 import tnn
 from tnn import hamiltonians, invariants, kspace, lattice, validity
-from tnn._plots import pyplot
+from tnn.results import pyplot
 
 tnn.enable_x64()
 plt = pyplot()

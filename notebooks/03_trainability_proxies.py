@@ -30,7 +30,7 @@ from tnn import data, landscape, probes, prune
 from tnn.lattice import chain
 from tnn.models import ModelConfig, make_model
 from tnn.train import encode_labels, make_loss
-from tnn._plots import pyplot
+from tnn.results import pyplot
 
 tnn.enable_x64()
 plt = pyplot()
