@@ -7,8 +7,10 @@ number of orbitals per cell, read by every real-space invariant.
 * A cell of four orbitals at four places (two QWZ copies, weakly mixed) gives the sum of the copies'
   Chern numbers, through every route; shuffled and read back with from_sites, the same numbers.
 * The library's honeycomb written as a Bravais lattice gives the Haldane model's values exactly.
-* A chain of any cell length, A and B anywhere in the cell, gives the library chain's W; a 1D cell of
-  four orbitals is refused by the winding number with a message that says why.
+* A chain of any cell length, A and B anywhere in the cell, gives the library chain's W; swapping A and
+  B in the chiral operator gives -W. A cell of four orbitals with the user's chiral operator (two SSH
+  chains, mixed) gives the sum of the chains' k-space windings, by both routes and from its
+  eigensystem, shuffled through from_sites too; a cell without its operator is refused naming it.
 * Bad geometry is refused with a ValueError naming the argument; equal geometries are equal and
   hash-equal, pickle, and pass through jit as leafless pytrees.
 """
@@ -119,9 +121,10 @@ def test_a_bravais_chain_gives_the_library_chain_winding(pbc):
     assert mine.kind == "bravais" and mine.ndim == 1
     np.testing.assert_allclose(mine.positions[:4, 0], [0.0, 1.2, 2.5, 3.7])
     assert float(invariants.winding_number(H, mine)) == pytest.approx(float(invariants.winding_number(H, ref)), abs=1e-12)
-    four = lattice.bravais([1.0], np.zeros((4, 1)), (L,), pbc=pbc)
-    with pytest.raises(ValueError, match=r"`lat`.*2 orbitals per cell"):
-        invariants.winding_number(np.eye(4 * L), four)
+    # the user's chiral operator: B as orbital 0 is the mirror image, -W
+    # (the same chain read from B: -W; finite-size values differ in the 6th digit on a ring)
+    assert float(invariants.winding_number(H, mine, chiral=(-1, 1))) == pytest.approx(
+        -float(invariants.winding_number(H, ref)), abs=1e-5)
     with pytest.raises(ValueError, match=r"`lat` must be a square or honeycomb lattice \(or a 2D tnn.lattice.bravais"):
         invariants.chern_number(H, mine)
 
@@ -163,3 +166,54 @@ def test_bad_geometry_is_refused_naming_the_argument():
     # from_sites: a periodic box that is not dims x the fitted vectors
     with pytest.raises(ValueError, match="`box`"):
         lattice.from_sites(lat.positions, lat.site_coords, lat.sublattice, box=(4.0, 4.0))
+
+
+def ladder(L, chains, mix, pbc):
+    """Two SSH chains ``chains = ((v1, w1), (v2, w2))`` in a cell of four orbitals (A1, A2, B1, B2): the
+    chiral operator (+1, +1, -1, -1); ``mix`` an intracell A1-B2 hopping (keeps chirality)."""
+    lat2 = lattice.chain(L, pbc=pbc)
+    H = np.zeros((4 * L, 4 * L))
+    for c, (v, w) in enumerate(chains):
+        idx = (4 * np.arange(L)[:, None] + np.array([c, 2 + c])).ravel()
+        H[np.ix_(idx, idx)] = np.asarray(hamiltonians.ssh(np.array([v, w]), lat2))
+    H[4 * np.arange(L), 4 * np.arange(L) + 3] = H[4 * np.arange(L) + 3, 4 * np.arange(L)] = mix
+    return H
+
+
+@pytest.mark.parametrize("pbc", [False, True])
+@pytest.mark.parametrize("chains", [((0.5, 1.0), (0.4, 1.0)), ((0.5, 1.0), (1.0, 0.6)), ((1.0, 0.5), (1.0, 0.4))])
+def test_a_four_orbital_chain_with_its_chiral_operator_adds_the_chains_windings(pbc, chains):
+    L, chiral = 32, (1, 1, -1, -1)
+    lat = lattice.bravais([1.0], np.zeros((4, 1)), (L,), pbc=pbc)
+    want = sum(kspace.winding_number(np.array(t)) for t in chains)
+    H = ladder(L, chains, 0.2, pbc)
+    w, cert = invariants.winding_number(H, lat, chiral=chiral, return_certificate=True)
+    assert float(w) == pytest.approx(want, abs=1e-3) and int(cert.reason) == 0
+    raw = float(invariants.winding_number(H, lat, chiral=chiral, validity="raw"))
+    E, V = np.linalg.eigh(H)
+    assert float(invariants.winding_number(H, lat, chiral=chiral, method="eigh", validity="raw")) == pytest.approx(raw, abs=1e-10)
+    assert float(invariants.winding_number_from_eigh(E, V, lat, chiral=chiral, validity="raw")) == pytest.approx(raw, abs=1e-10)
+    dens = invariants.winding_density(H, lat, chiral=chiral, validity="raw")
+    assert dens.shape == (L,) and float(dens.sum()) == pytest.approx(raw, abs=1e-10)
+    assert float(jax.jit(lambda h: invariants.winding_number(h, lat, chiral=chiral, validity="raw"))(H)) == pytest.approx(raw, abs=1e-12)
+    if not pbc:
+        perm = np.random.default_rng(5).permutation(4 * L)
+        offsets = np.array([0.0, 0.25, 0.5, 0.75])[lat.sublattice]  # the four orbitals drawn apart
+        user = lattice.from_sites((lat.positions[:, 0] + offsets)[perm], lat.site_coords[perm], lat.sublattice[perm])
+        assert user.n_orb == 4 and user.kind == "bravais"
+        assert float(invariants.winding_number(H[np.ix_(perm, perm)], user, chiral=chiral, validity="raw")) == pytest.approx(raw, abs=1e-10)
+
+
+def test_the_chiral_operator_is_checked_naming_it():
+    L = 12
+    lat = lattice.bravais([1.0], np.zeros((4, 1)), (L,))
+    H = ladder(L, ((0.5, 1.0), (0.5, 1.0)), 0.0, False)
+    for bad in (None, (1, -1), (1, 1, 1, -1), (1, 2, -1, -2), "ab"):
+        with pytest.raises(ValueError, match="`chiral`"):
+            invariants.winding_number(H, lat, chiral=bad)
+    with pytest.raises(ValueError, match="`ranges`"):
+        invariants.winding_number(H, lat, chiral=(1, 1, -1, -1), ranges=(0, 1))
+    broken = H.copy()
+    broken[0, 1] = broken[1, 0] = 0.3  # an A1-A2 hopping
+    with pytest.raises(ValueError, match="breaks chiral symmetry"):
+        invariants.winding_number(broken, lat, chiral=(1, 1, -1, -1))

@@ -22,8 +22,8 @@ Index conventions (see ``docs/conventions.md``)
   number of orbitals per cell at any offsets (``basis``); site index ``n_orb * cell + orbital``, the
   cell index in C order as above. :func:`from_sites` finds these from a user's per-site arrays.
   The real-space Chern invariants (marker, Bott, Kitaev, localizer, KPM) read any 2D one; the winding
-  number reads a 1D one with two orbitals per cell, orbital 0 the A and orbital 1 the B sublattice
-  (the chiral operator ``diag(+1, -1)`` per cell).
+  number any 1D one: orbital 0 the A and orbital 1 the B sublattice for two orbitals per cell (the
+  chiral operator ``diag(+1, -1)`` per cell), the user's chiral operator (``chiral=``) for more.
 
 Shapes: ``N = n_sites = n_cells * n_orb``; ``d`` is the spatial dimension (1 or 2).
 """
@@ -391,8 +391,8 @@ def bravais(vectors, basis, dims, pbc: bool = False) -> Lattice:
     ``n_orb`` orbitals (any number, anywhere; several may sit at one point), ``dims`` the number of
     cells along each vector, ``pbc`` periodic along every vector. Site ``i = n_orb * cell + orbital``.
 
-    Its kind is ``"bravais"``: the real-space Chern invariants read any 2D one, the winding number a
-    1D one with two orbitals (A = orbital 0, B = orbital 1); the builders of :mod:`tnn.hamiltonians`
+    Its kind is ``"bravais"``: the real-space Chern invariants read any 2D one, the winding number any
+    1D one (A = orbital 0, B = orbital 1 for two orbitals; else its ``chiral`` argument); the builders of :mod:`tnn.hamiltonians`
     write the library's three kinds only. Equal arguments give equal, hash-equal lattices.
     """
     try:

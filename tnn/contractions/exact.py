@@ -88,8 +88,8 @@ def exact_winding_kernel(lat: Lattice, trim=None) -> np.ndarray:
     * periodic chain: minimum image ``d = ((x_i - x_j + L/2) mod L) - L/2``, every cell, ``L' = L``
       (``trim`` must be None or 0).
     """
-    if lat.ndim != 1 or lat.n_orb != 2:
-        raise ValueError(f"Argument `lat` must be a chain (1D, two orbitals per cell) for the winding number, got {lat!r}.")
+    if lat.ndim != 1:
+        raise ValueError(f"Argument `lat` must be a chain (1D) for the winding number, got {lat!r}.")
     if lat.pbc:
         if trim not in (None, 0):
             raise ValueError(f"Argument `trim` applies to open chains only (periodic chains use all cells), got {trim!r}.")
