@@ -233,8 +233,10 @@ def make_plan(fn, axes, n_keys, seed, chunk, devices, traced, *, measure: bool, 
     d = len(devices)
     per_point = budget = 0
     if measure or chunk is None:
-        per_point = _bytes_per_point(fn, axes, n_keys, seed, devices[0])
-        budget = int(MEMORY_FRACTION * min(_free_bytes(dev) for dev in devices[:1])) // (d if devices[0].platform == "cpu" else 1)
+        # Measured on this process' first device; on CPU its host's memory is shared by its devices.
+        mine = [dev for dev in devices if dev.process_index == jax.process_index()] or list(devices)
+        per_point = _bytes_per_point(fn, axes, n_keys, seed, mine[0])
+        budget = int(MEMORY_FRACTION * _free_bytes(mine[0])) // (len(mine) if mine[0].platform == "cpu" else 1)
     if chunk is None:
         per_device = min(MAX_CHUNK_PER_DEVICE, -(-n_items // d))
         if per_point > 0:

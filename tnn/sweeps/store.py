@@ -32,6 +32,7 @@ __all__ = [
     "check_same",
     "coords_of",
     "to_dataarray",
+    "labelled",
     "save",
     "load",
 ]
@@ -134,22 +135,27 @@ def _xr():
     return xarray
 
 
-def to_dataarray(values, axes, n_keys, out_dims, pl, seed, n_devices, fn):
+def to_dataarray(values, axes, n_keys, out_dims, pl, seed, n_devices, fn, n_processes: int = 1):
     """The labelled sweep: ``values`` with the grid (and ``seed``) as coordinates, the plan ``pl``
     (a :class:`tnn.sweeps.SweepPlan`) and the key derivation in ``attrs``."""
-    xr = _xr()
     dims = (*axes, *(("seed",) if n_keys else ()), *out_dims)
-    coords = {n: a for n, a in axes.items()}
-    if n_keys:
-        coords["seed"] = np.arange(n_keys)
     name = getattr(fn, "__name__", "value")
     attrs = {
         "grid_names": ",".join(axes), "n_keys": n_keys, "seed": seed,
         "key_derivation": "jax.random.fold_in(jax.random.key(seed), seed_index)",
-        "chunk": pl.chunk, "n_chunks": pl.n_chunks, "n_devices": n_devices,
+        "chunk": pl.chunk, "n_chunks": pl.n_chunks, "n_devices": n_devices, "n_processes": n_processes,
         "fingerprint": pl.fingerprint, "fn": str(name),
     }
-    return xr.DataArray(values, dims=dims, coords=coords, name=name if str(name).isidentifier() else "value", attrs=attrs)
+    return labelled(values, axes, n_keys, dims, name if str(name).isidentifier() else "value", attrs)
+
+
+def labelled(values, axes, n_keys, dims, name, attrs):
+    """``values`` as a ``DataArray`` with ``dims``, the grid ``axes`` (and ``seed = 0..n_keys-1``)
+    as coordinates, ``name`` and ``attrs``."""
+    coords = {n: a for n, a in axes.items()}
+    if n_keys:
+        coords["seed"] = np.arange(n_keys)
+    return _xr().DataArray(values, dims=tuple(dims), coords=coords, name=name, attrs=dict(attrs))
 
 
 def save(path, da) -> Path:
