@@ -167,3 +167,41 @@ def test_two_processes_equal_one_bit_for_bit_and_resume(tmp_path):
         assert "holds a different sweep" in info["error"] and "seed" in info["error"]  # raised on both
     assert json.loads((tmp_path / "ret0.json").read_text())["seen"] == [4, 8, 12]  # resumed after the stored chunk
     assert json.loads((tmp_path / "ret1.json").read_text())["seen"] == []  # progress on process 0 only
+
+
+# ---------------------------------------------------------------------------- tnn sweep --distributed
+def test_cli_distributed_without_env_is_one_error_line(monkeypatch, tmp_path, capsys):
+    from tnn import cli
+
+    _no_cluster_env(monkeypatch)
+    rc = cli.main(["sweep", "ssh-vw", "--quick", "--distributed", "--out", str(tmp_path / "s"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "tnn sweep: error:" in err and "TNN_COORDINATOR" in err and "Traceback" not in err
+    assert not (tmp_path / "s" / "sweep.nc").exists()
+
+
+@pytest.mark.slow
+def test_cli_two_processes_write_what_one_writes(tmp_path):
+    """``tnn sweep ssh-disorder --distributed`` in two local processes (about 30 s on 2 cores)."""
+    argv = ["sweep", "ssh-disorder", "--size", "16", "--points", "3", "--n-keys", "2", "--chunk", "4", "--no-progress"]
+    tnn_cmd = [sys.executable, "-m", "tnn.cli"]
+    one = subprocess.run([*tnn_cmd, *argv, "--out", str(tmp_path / "one")], capture_output=True, text=True, timeout=240)
+    assert one.returncode == 0, one.stderr
+    port = _free_port()
+    procs = [subprocess.Popen([*tnn_cmd, *argv, "--distributed", "--out", str(tmp_path / "two")],
+                              env=dict(os.environ, TNN_COORDINATOR=f"localhost:{port}", TNN_NUM_PROCESSES="2",
+                                       TNN_PROCESS_ID=str(pid), XLA_FLAGS="--xla_force_host_platform_device_count=1"),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for pid in range(2)]
+    try:
+        logs = [p.communicate(timeout=240)[0] for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    assert [p.returncode for p in procs] == [0, 0], "\n".join(logs)[-4000:]
+    assert "of 2 processes" in logs[0] and "points on" not in logs[1]  # process 0 reports
+    a, b = sweeps.load(tmp_path / "one" / "sweep.nc"), sweeps.load(tmp_path / "two" / "sweep.nc")
+    np.testing.assert_array_equal(b.values, a.values, strict=True)
+    assert b.attrs["n_processes"] == 2 and b.attrs["n_devices"] == 2
+    cfg = json.loads((tmp_path / "two" / "config.json").read_text())
+    assert cfg["n_processes"] == 2 and (tmp_path / "two" / "phase_diagram.png").exists()

@@ -34,6 +34,12 @@ def register_cli(sub) -> None:
     ap.add_argument("--host-devices", type=int, default=None,
                     help="on CPU, split the host into this many JAX devices (must come before JAX starts; "
                          "default: as JAX starts, usually 1)")
+    ap.add_argument("--distributed", action="store_true",
+                    help="one process of a multi-process job (jax.distributed): the grid is split over the devices "
+                         "of all processes, process 0 writes --out. The processes find each other through "
+                         "TNN_COORDINATOR (host:port of process 0), TNN_NUM_PROCESSES and TNN_PROCESS_ID, or "
+                         "JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES and JAX_PROCESS_ID, or SLURM (srun) / Open MPI "
+                         "(mpirun) as JAX detects them; e.g. srun -n 4 tnn sweep ssh-disorder --distributed")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     ap.set_defaults(func=_main)
 
@@ -59,7 +65,8 @@ def _parse(args: argparse.Namespace) -> dict:
     except OSError as err:
         raise ValueError(f"Argument `--out` ({out}) is not a writable folder: {err.strerror or err}.") from None
     return dict(preset=args.preset, out=out, quick=args.quick, size=args.size, points=args.points,
-                n_keys=args.n_keys, seed=args.seed, chunk=args.chunk, progress=not args.no_progress)
+                n_keys=args.n_keys, seed=args.seed, chunk=args.chunk, progress=not args.no_progress,
+                distributed=args.distributed)
 
 
 def _set_host_devices(n: int) -> None:
@@ -69,6 +76,12 @@ def _set_host_devices(n: int) -> None:
         jax.config.update("jax_num_cpu_devices", n)
     except RuntimeError as err:  # JAX already started in this process
         print(f"tnn sweep: warning: --host-devices {n} ignored ({err})", file=sys.stderr)
+
+
+def _process_index() -> int:
+    import jax
+
+    return jax.process_index()
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -82,8 +95,11 @@ def _main(args: argparse.Namespace) -> int:
     if args.host_devices is not None:
         _set_host_devices(args.host_devices)
     cfg = run_preset(**kw)
+    if _process_index() != 0:
+        return 0  # process 0 reports
     rate = cfg["items_per_second"]
-    print(f"{cfg['preset']}: {cfg['n_items']} points on {cfg['n_devices']} device(s) in {cfg['seconds']:.1f} s"
+    procs = f" of {cfg['n_processes']} processes" if cfg["n_processes"] > 1 else ""
+    print(f"{cfg['preset']}: {cfg['n_items']} points on {cfg['n_devices']} device(s){procs} in {cfg['seconds']:.1f} s"
           f" ({rate:.0f} points/s), {cfg['nan_cells']} ill-defined (NaN)"
           f" -> {kw['out']}/sweep.nc, {kw['out']}/phase_diagram.png")
     return 0

@@ -33,6 +33,7 @@ import numpy as np
 
 import tnn
 from tnn import results as tres, systems
+from tnn.sweeps import cluster
 from tnn.sweeps.run import sweep
 from tnn.sweeps.stats import disorder_stats
 from tnn.systems import SweepAxis, SweepPreset
@@ -53,8 +54,12 @@ def boundary_lines(preset: str, xs: np.ndarray, ys: np.ndarray) -> list[tuple[np
 # ------------------------------------------------------------------------------ run and plot
 def run_preset(preset: str, out: str | Path, *, quick: bool = False, size: int | None = None,
                points: int | None = None, n_keys: int | None = None, seed: int = 0, chunk: int | None = None,
-               progress: bool = True) -> dict:
-    """Run a preset sweep into ``out/`` (``sweep.nc``, ``phase_diagram.png``, ``config.json``)."""
+               progress: bool = True, distributed: bool = False) -> dict:
+    """Run a preset sweep into ``out/`` (``sweep.nc``, ``phase_diagram.png``, ``config.json``).
+
+    ``distributed=True``: one process of a multi-process job (:func:`tnn.sweeps.sweep`'s
+    ``distributed``); every process returns the config, process 0 alone writes the files and shows
+    the progress bar."""
     import jax
 
     if preset not in PRESETS:
@@ -69,10 +74,13 @@ def run_preset(preset: str, out: str | Path, *, quick: bool = False, size: int |
         raise ValueError(f"Argument `n_keys` must be >= 1 for the disordered preset {preset!r}, got {keys}.")
     grid = {a.name: np.linspace(a.lo, a.hi, points or (a.quick_n if quick else a.n)) for a in (p.x, p.y)}
     out = Path(out)
+    if distributed:
+        cluster.start()  # before anything below (the preset's builder, jax.process_index()) starts JAX
     fn = p.make(size)
+    lead = jax.process_index() == 0
 
     bar = None
-    if progress:
+    if progress and lead:
         from tqdm import tqdm
 
         bar = tqdm(unit="pt", desc=f"tnn sweep {preset}", dynamic_ncols=True, file=sys.stderr)
@@ -88,23 +96,24 @@ def run_preset(preset: str, out: str | Path, *, quick: bool = False, size: int |
     t0 = time.perf_counter()
     try:
         da = sweep(fn, grid, n_keys=keys, seed=seed, out=out / "sweep.nc", chunk=chunk,
-                          progress=report if bar is not None else None)
+                   progress=report if bar is not None else None, distributed=distributed)
     finally:
         if bar is not None:
             bar.close()
     seconds = time.perf_counter() - t0
     n_items = int(da.size)
-    field = disorder_stats(da) if keys else None
-    _plot(out / "phase_diagram.png", p, da, field, size)
     cfg = {
         "preset": preset, "description": p.help, "size": size, "quick": quick, "seed": seed, "n_keys": keys,
         "grid": grid, "chunk": da.attrs["chunk"], "n_devices": da.attrs["n_devices"],
-        "devices": [str(d) for d in jax.local_devices()], "seconds": seconds,
+        "n_processes": int(da.attrs.get("n_processes", 1)),
+        "devices": [str(d) for d in (jax.devices() if distributed else jax.local_devices())], "seconds": seconds,
         "items_per_second": n_items / seconds if seconds > 0 else None,
         "nan_cells": int(np.isnan(da.values).sum()), "n_items": n_items, "version": tnn.__version__,
         "files": {"sweep": "sweep.nc", "figure": "phase_diagram.png"},
     }
-    tres.write_json(out / "config.json", cfg)
+    if lead:
+        _plot(out / "phase_diagram.png", p, da, disorder_stats(da) if keys else None, size)
+        tres.write_json(out / "config.json", cfg)
     return cfg
 
 
