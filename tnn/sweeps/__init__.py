@@ -2,7 +2,8 @@ r"""Parameter sweeps: one jittable function over a product grid and disorder see
 
 Write the function for **one** point (STYLE: batchless, traced parameters, static geometry) and let
 :func:`sweep` evaluate it over the product of 1D grids, ``n_keys`` disorder keys per grid point,
-chunked to fit in memory, sharded over the local devices, streamed to disk and resumable::
+chunked to fit in memory, sharded over the local devices (or every process' devices,
+``distributed=True``), streamed to disk and resumable::
 
     import numpy as np
     import tnn
@@ -72,20 +73,37 @@ Semantics
 
 Across hosts (``jax.distributed``)
 ----------------------------------
-:func:`sweep` shards over the devices of **one** process. On a cluster, run the same script on
-every host and give each process its own slice of the first axis and its own output, then join::
+With ``distributed=True`` (``tnn sweep --distributed``) one sweep runs on the devices of every
+process of a job. Run the same script (or command) in every process, e.g. ``srun -n 4 python
+script.py`` under SLURM, or two local processes with ``TNN_COORDINATOR=localhost:12355
+TNN_NUM_PROCESSES=2 TNN_PROCESS_ID=0`` (and ``=1``)::
 
-    import jax, numpy as np, xarray as xr
-    jax.distributed.initialize()                 # coordinator address etc. from the environment
-    i, n = jax.process_index(), jax.process_count()
-    vs = np.linspace(0, 2, 101)
-    part = sweeps.sweep(fn, {"v": np.array_split(vs, n)[i], "w": ws}, n_keys=32, seed=0,
-                        out=f"results/ssh.part{i}.nc")   # this host's local devices, resumable
-    # afterwards, on any one host (shared file system):
-    da = xr.concat([sweeps.load(f"results/ssh.part{j}.nc") for j in range(n)], dim="v")
+    da = sweeps.sweep(fn, grid, n_keys=32, seed=0, out="results/ssh.nc", distributed=True)
 
-Every process uses the same ``seed``, so seed index ``s`` means the same disorder realization on
-every host and the joined array equals a one-host sweep. Only the single-host path is tested here.
+* **Joining.** :func:`tnn.sweeps.cluster.start` calls ``jax.distributed.initialize`` from the
+  environment (``TNN_COORDINATOR``, ``TNN_NUM_PROCESSES``, ``TNN_PROCESS_ID``; else JAX's
+  ``JAX_COORDINATOR_ADDRESS``, ``JAX_NUM_PROCESSES``, ``JAX_PROCESS_ID``; else SLURM or Open MPI as
+  JAX detects them), unless the script already did. None set is a ``ValueError`` naming them,
+  before any work. It must come before the process runs anything on JAX.
+* **Work.** Each chunk is split over ``jax.devices()`` (all processes' devices, a 1D mesh); every
+  process builds the same chunk columns and puts its devices' slices
+  (``jax.make_array_from_callback``), the values come back to every process by an all-gather
+  (``multihost_utils.process_allgather``). The program has no collective of its own.
+* **Files.** Process 0 alone reads and writes ``out`` and ``<out>.partial/`` (atomically, as above);
+  it decides what is done (a finished ``out``, the recorded chunk, the stored chunks) and sends that
+  decision, its values and any error (raised by every process alike) to the others
+  (``multihost_utils.broadcast_one_to_all`` of the bytes, so NaN and ``-0.0`` arrive unchanged).
+  ``out`` need not be on a shared file system. A killed job resumes when all processes run again.
+* **Result.** Every process returns the same ``DataArray`` (``attrs["n_processes"]``, and
+  ``n_devices`` counts all processes' devices); ``progress`` is called on process 0 only; when
+  :func:`sweep` returns anywhere, process 0 has written ``out``. On CPU the values equal a
+  one-process sweep bit for bit (each item is computed alone; tested with two local processes,
+  fresh and resumed). On accelerators (not tested here) the Devices rule above applies, with the
+  devices of all processes.
+
+Without ``distributed``, :func:`sweep` shards over the devices of its own process only, even after
+``jax.distributed.initialize``: each process then sweeps (and writes) on its own, e.g. its own
+slice of the first axis, to be joined with ``xarray.concat`` (same ``seed``: same keys).
 
 Layout (one job per module; this package re-exports the public names)
 ----------------------------------------------------------------------
@@ -96,6 +114,7 @@ Layout (one job per module; this package re-exports the public names)
 * :mod:`tnn.sweeps.store`: the output path, the ``.partial/`` store of finished chunks, the
   ``DataArray`` and its files (:func:`save`, :func:`load`).
 * :mod:`tnn.sweeps.run`: :func:`sweep` itself, the chunk loop with streaming and resuming.
+* :mod:`tnn.sweeps.cluster`: ``jax.distributed`` from the environment, and what process 0 shares.
 * :mod:`tnn.sweeps.stats`: :func:`disorder_stats`, :func:`seeds_needed`.
 * :mod:`tnn.sweeps.presets`: the ``tnn sweep`` presets of the systems, run and drawn. It sits on the
   modules above and is not imported here (no system, no matplotlib with ``import tnn.sweeps``).
