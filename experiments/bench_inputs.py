@@ -3,11 +3,11 @@
 On a small in-memory set of open SSH chains (nearest neighbour, ``t = (v, w)`` uniform in
 ``[0.1, 1.5]``, classes {0, 1} balanced, k-space labels, ``L = 32`` by default):
 
-1. the cost of building each input kind from the Hamiltonians (:func:`tnn.probes.input_features`:
+1. the cost of building each input kind from the Hamiltonians (:func:`tnn.study.probes.input_features`:
    one ``eigh`` per sample plus the feature), first call (with compilation) and steady state;
-2. the cost of each probe set (:mod:`tnn.probes.widths`, :mod:`tnn.probes.edges`) for every input;
+2. the cost of each probe set (:mod:`tnn.study.probes.widths`, :mod:`tnn.study.probes.edges`) for every input;
 3. a CNN trained quickly on ``edge_modes`` and on ``hamiltonian`` (``--train`` samples, a few epochs)
-   and its probe table (:func:`tnn.probes.probe_table`): paired drops, McNemar, verdicts. Only a
+   and its probe table (:func:`tnn.study.probes.probe_table`): paired drops, McNemar, verdicts. Only a
    smoke check of the pipeline: one seed, a small budget.
 
 Writes a table to stdout and JSON to ``results/bench_inputs.json``. Not a test: nothing asserts.
@@ -17,14 +17,14 @@ Run: ``OPENBLAS_NUM_THREADS=1 .venv/bin/python experiments/bench_inputs.py [--n 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 from pathlib import Path
 
 import numpy as np
 
 import tnn
-from tnn import data, probes, results as tio
+from tnn import data, results as tio
+from tnn.study import probes
 from tnn.data import spec as spec_mod
 from tnn.models import ModelConfig, make_model
 from tnn.train import TrainConfig, fit

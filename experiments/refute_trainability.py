@@ -21,7 +21,8 @@ import time
 import numpy as np
 
 import tnn
-from tnn import data, results, trainability as tr
+from tnn import data, results
+from tnn.study import trainability as tr
 from tnn.models import ModelConfig
 
 STEPS = (100, 300, 1000)

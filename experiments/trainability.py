@@ -4,12 +4,12 @@ Input: a study folder (``tnn study --out DIR``): ``config.json`` and ``data/ssh`
 as out-of-distribution sets ``data/ssh-L*`` (held-out chain lengths) and ``data/bond-W*`` (chiral bond
 disorder), test splits. For each model of ``--models`` (default: topo and the study's baselines):
 
-* :func:`tnn.trainability.init_sensitivity` -- topo from exact + noise sigma (``--sigmas``, default
+* :func:`tnn.study.trainability.init_sensitivity` -- topo from exact + noise sigma (``--sigmas``, default
   ``0, 1e-3 .. 1``) and from random inits; baselines from their default init; ``--seeds`` members
   per condition, trained together under ``vmap`` by :func:`tnn.train.fit` with the study's
   optimizer, batch size and epochs (``--epochs`` to override): fraction of members with accuracy
   >= 0.99 on both OOD sets, final loss, steps to 0.99 validation accuracy;
-* :func:`tnn.trainability.gradient_variance` -- the variance of the gradient at init against the
+* :func:`tnn.study.trainability.gradient_variance` -- the variance of the gradient at init against the
   chain length (``--lengths``) with the fitted exponent.
 
 Writes ``<study>/trainability/init_sensitivity.{json,png}`` and ``gradient_variance.{json,png}``.
@@ -28,9 +28,10 @@ import dataclasses  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import tnn  # noqa: E402
-from tnn import results as tres, trainability  # noqa: E402
+from tnn import results as tres  # noqa: E402
+from tnn.study import trainability  # noqa: E402
 from tnn.study import StudyConfig  # noqa: E402
-from tnn.train import TrainConfig, dataset_classes, load_dataset  # noqa: E402
+from tnn.train import dataset_classes, load_dataset  # noqa: E402
 
 
 def main() -> None:

@@ -16,7 +16,7 @@
 # Why topo is hard to train although it can express the invariant: the loss along the straight line
 # from a random initialization to the exact solution, the Hessian there (`tnn.landscape`), the drift
 # of the exact solution under training (it is not a stationary point at finite logit scale tau),
-# SVD pruning (`tnn.prune`) and an edge-potential probe (`tnn.probes`).
+# SVD pruning (`tnn.prune`) and an edge-potential probe (`tnn.study.probes`).
 
 # %%
 import dataclasses
@@ -26,7 +26,8 @@ import jax
 import jax.numpy as jnp
 
 import tnn
-from tnn import data, landscape, probes, prune
+from tnn import data, landscape, prune
+from tnn.study import probes
 from tnn.lattice import chain
 from tnn.models import ModelConfig, make_model
 from tnn.train import encode_labels, make_loss

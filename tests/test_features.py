@@ -34,7 +34,8 @@ import numpy as np
 import pytest
 
 import tnn
-from tnn import data, lattice, models, probes, systems
+from tnn import data, lattice, models, systems
+from tnn.study import probes
 from tnn.data import features
 from tnn.models import ModelConfig
 from tnn.models import base as model_base

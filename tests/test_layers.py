@@ -16,7 +16,7 @@ PKG = ROOT / "tnn"
 
 #: bottom first; a name is a top-level module (``lattice``) or subpackage (``data``) of ``tnn``
 LAYERS = (
-    ("_checks", "precision", "threads", "results", "compile_cache", "intervals", "lyapunov"),
+    ("_checks", "precision", "threads", "results", "compile_cache", "intervals", "lyapunov", "_moved"),
     ("lattice",),
     ("operators", "assembly", "bloch", "dists"),  # the operator engine and the parameter distributions
     ("contractions", "invariants", "validity", "localizer", "kpm"),
@@ -24,7 +24,9 @@ LAYERS = (
     ("hamiltonians", "kspace", "__init__"),  # facades that keep the public names
     ("data", "models", "train"),
     ("landscape", "prune", "sweeps"),
-    ("study", "trainability", "probes", "demo", "sweep_presets"),  # sweep_presets: deprecated name of sweeps.presets
+    # the study holds what trains and draws (its trainability, probes runs); trainability, probes and
+    # sweep_presets: deprecated names of study.trainability, study.probes and sweeps.presets
+    ("study", "trainability", "probes", "demo", "sweep_presets"),
     ("cli",),
 )
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}

@@ -1,4 +1,4 @@
-"""tnn.probes: the edge-potential construction and the proxy probe sets."""
+"""tnn.study.probes: the edge-potential construction and the proxy probe sets."""
 
 import numpy as np
 import jax
@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import pytest
 
 import tnn
-from tnn import probes
+from tnn.study import probes
 from tnn.models import ModelConfig, make_model
 
 

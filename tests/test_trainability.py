@@ -1,14 +1,14 @@
-"""tnn.trainability: init sensitivity (ensembles via tnn.train.fit) and gradient variance vs L."""
+"""tnn.study.trainability: init sensitivity (ensembles via tnn.train.fit) and gradient variance vs L."""
 
 import numpy as np
 import jax.numpy as jnp
 import pytest
 
 import tnn
-import tnn.probes
-from tnn import trainability
+import tnn.study.probes
+from tnn.study import trainability
 from tnn.models import ModelConfig
-from tnn.probes import chain_features
+from tnn.study.probes import chain_features
 
 
 def _set(L, n, seed, bond=0.0):
@@ -19,7 +19,7 @@ def _set(L, n, seed, bond=0.0):
     H = np.stack([np.asarray(tnn.hamiltonians.ssh(jnp.asarray(ti), lat, ranges=(0, 1), bond_disorder=bond,
                                                   key=None if bond == 0 else __import__("jax").random.key(i)))
                   for i, ti in enumerate(t)])
-    w = np.asarray(tnn.probes.winding_labels(H, lat))
+    w = np.asarray(tnn.study.probes.winding_labels(H, lat))
     ok = np.isfinite(w)  # drop the chains that are gapless at this size
     f = chain_features(H[ok])
     return {"energies": f["energies"], "wavefunctions": f["wavefunctions"]}, np.round(w[ok]), lat
@@ -64,7 +64,7 @@ def test_exact_init_ends_at_the_invariant_and_gradient_variance():
 def test_invariant_targets_relabel_and_select():
     """Ill-defined samples are already out of ``x``; a rounded value outside the classes (no finite
     value) is dropped; ``certified`` drops the uncertified ones; ``y`` is the rounded value."""
-    from tnn.trainability import invariant_targets
+    from tnn.study.trainability import invariant_targets
 
     d = {"class": np.array([1, 5, 0, -1, 2]), "ill_defined": np.array([0, 0, 1, 0, 0]),
          "invalid": np.array([0, 0, 0, 1, 0])}

@@ -1,4 +1,4 @@
-"""tnn.trainability: the vmap ensemble trainer, the phase diagram, the block-noise table, the regression head's trainer."""
+"""tnn.study.trainability: the vmap ensemble trainer, the phase diagram, the block-noise table, the regression head's trainer."""
 
 import dataclasses
 
@@ -9,11 +9,11 @@ import pytest
 from scipy.stats import binomtest
 
 import tnn
-import tnn.probes
-from tnn import trainability as tr
+import tnn.study.probes
+from tnn.study import trainability as tr
 from tnn.models import ModelConfig, make_model
-from tnn.probes import chain_features
-from tnn.trainability import ensemble, phase
+from tnn.study.probes import chain_features
+from tnn.study.trainability import ensemble, phase
 
 tnn.enable_x64()
 L = 12
@@ -32,7 +32,7 @@ def _set(n, seed, ranges=(0, 1), t_fixed=None):
     else:
         t = np.tile(np.asarray(t_fixed, float), (n, 1)) + rng.uniform(-0.05, 0.05, size=(n, len(t_fixed)))
     H = np.stack([np.asarray(tnn.hamiltonians.ssh(jnp.asarray(ti), lat, ranges=ranges)) for ti in t])
-    w = np.asarray(tnn.probes.winding_labels(H, lat))
+    w = np.asarray(tnn.study.probes.winding_labels(H, lat))
     ok = np.isfinite(w)
     f = chain_features(H[ok])
     return {"energies": f["energies"], "wavefunctions": f["wavefunctions"]}, np.round(w[ok]), lat

@@ -5,8 +5,8 @@ Importing ``tnn`` changes no JAX setting; call :func:`tnn.enable_x64` for float6
 The physics modules (``lattice``, ``hamiltonians``, ``kspace``, ``contractions``, ``invariants``,
 ``validity``) are imported with the package; ``data``, ``models``, ``train``, ``results``, the trainability
 instruments (Flax, optax, matfree), ``sweeps`` (xarray), ``localizer`` and ``kpm`` (linear-scaling invariants
-on matrix-free Hamiltonians, :mod:`tnn.operators`) on first access, e.g.
-``tnn.models.make_model``.
+on matrix-free Hamiltonians, :mod:`tnn.operators`) and ``study`` (with the instruments that train and
+draw: ``tnn.study.probes``, ``tnn.study.trainability``) on first access, e.g. ``tnn.models.make_model``.
 """
 
 import importlib
@@ -16,7 +16,9 @@ from tnn.precision import enable_x64, x64_enabled
 
 __version__ = "0.1.0"
 
-_LAZY = ("data", "models", "train", "results", "landscape", "prune", "probes", "trainability", "sweeps", "localizer", "kpm")
+_LAZY = ("data", "models", "train", "results", "landscape", "prune", "sweeps", "localizer", "kpm", "study")
+#: deprecated names (moved to tnn.study.probes, tnn.study.trainability): still reachable, not listed
+_OLD = ("probes", "trainability")
 
 __all__ = [
     "enable_x64", "x64_enabled", "lattice", "hamiltonians", "kspace", "contractions", "invariants",
@@ -26,7 +28,7 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    if name in _LAZY:
+    if name in _LAZY or name in _OLD:
         module = importlib.import_module(f"tnn.{name}")
         globals()[name] = module
         return module

@@ -19,7 +19,7 @@ full rank is the identity.
 :func:`input_site_weights` the weight that the top singular directions of the first layer put on
 each input cell -- for the MLP, whose first layer sees every site separately: are they the edge
 cells? (Convolutions share weights over cells, so there the question is answered by the saliency
-of :mod:`tnn.probes`; for them the weights are returned per kernel offset.)
+of :mod:`tnn.study.probes`; for them the weights are returned per kernel offset.)
 """
 
 from __future__ import annotations

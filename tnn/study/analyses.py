@@ -5,7 +5,7 @@
   clean k-space class where the invariant is not protected;
 * ``landscape``: Hessian spectra at init and at the end of training (:mod:`tnn.landscape`), and the
   straight line from topo's random init to the exact solution;
-* ``sensitivity``: topo's success rate against init noise sigma (:mod:`tnn.trainability`);
+* ``sensitivity``: topo's success rate against init noise sigma (:mod:`tnn.study.trainability`);
 * ``gradvar``: the variance of the gradient at init against the chain length;
 * ``pruning``: accuracy against SVD rank (:mod:`tnn.prune`);
 * ``probes``: every run probed at the edges (:mod:`tnn.study.proxies`).
@@ -234,7 +234,7 @@ def landscape(st, summary) -> dict:
 
 def sensitivity(st, summary) -> dict:
     """topo's success rate against init noise sigma around the exact solution (and random inits)."""
-    from tnn import trainability
+    from tnn.study import trainability
 
     c = st.c
     if not any(m.startswith("topo") for m in c.models):
@@ -255,7 +255,7 @@ def sensitivity(st, summary) -> dict:
 
 def gradvar(st, summary) -> dict:
     """Variance of the gradient at init against L (topo random init, and the baselines of ``landscape_models``)."""
-    from tnn import trainability
+    from tnn.study import trainability
 
     c = st.c
     classes = tuple(summary["classes"])
@@ -274,7 +274,7 @@ def _probe_set(st, n: int):
     import jax.numpy as jnp
 
     import tnn
-    from tnn import probes as pr
+    from tnn.study import probes as pr
 
     ds = st.sets["ssh"]
     spec = ds.spec

@@ -98,10 +98,10 @@ class StudyConfig:
       phase_size, phase_n: chain length and samples (half train, half test) of the ``phase`` dataset the
         trainability grid, the block noise and the minima train on (labels: the rounded real-space value).
       phase_optimizers, phase_losses, phase_taus, phase_lrs, phase_steps: the grid of
-        :func:`tnn.trainability.phase_diagram` (steps: checkpoints along one trajectory).
+        :func:`tnn.study.trainability.phase_diagram` (steps: checkpoints along one trajectory).
       phase_seeds: members per cell (one vmap ensemble). phase_batch: minibatch size of Adam/SGD.
       block_sigmas, block_lr, block_steps: noise scales, Adam learning rate and step checkpoints of
-        :func:`tnn.trainability.block_noise` (started next to the exact tensors: fewer steps than the grid).
+        :func:`tnn.study.trainability.block_noise` (started next to the exact tensors: fewer steps than the grid).
       minima_inits, minima_steps: random inits and Adam steps of :func:`tnn.landscape.minima_analysis`.
       size_2d, test_size_2d: QWZ training and larger-test lattice sides (open, Anderson disorder).
       n_2d, n_test_2d: samples of the QWZ training set and of each 2D test set.

@@ -1,5 +1,5 @@
 """The study's edge-proxy part: every trained 1D run (model x input) probed at the edges, pair by pair
-against the unprobed test chains (:func:`tnn.probes.probe_table`).
+against the unprobed test chains (:func:`tnn.study.probes.probe_table`).
 
 The probe chains are the main test split's first ``probe_n`` labelled chains, rebuilt from their
 hoppings; their exact labels and correlation lengths ``xi`` come from the dataset. Per run: masks and
@@ -41,7 +41,7 @@ def probe_test_set(st, n: int) -> dict:
 def probes(st, summary) -> dict:
     """``{"runs": {tag: probe_table result}, "verdicts": [...]}`` for every 1D run but the exact topo
     ones (which compute the bulk invariant by construction) on :func:`probe_test_set`."""
-    from tnn import probes as pr
+    from tnn.study import probes as pr
     from tnn.study import evidence as ev
     from tnn.study.claims import THRESHOLDS
     from tnn.study.config import split_tag

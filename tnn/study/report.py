@@ -241,13 +241,13 @@ def _trainability(summary) -> list[str]:
 
 def _phase_lines(summary) -> list[str]:
     """The phase diagram, the block noise and the minima of topo (:mod:`tnn.study.trainparts`)."""
-    from tnn.trainability import block_table
+    from tnn.study.trainability import block_table
 
     c, parts = summary["config"], summary["parts"]
     L = []
     ph = parts.get("phase")
     if ph:
-        L.append(f"**Trainability as a phase diagram** (`tnn.trainability.phase_diagram`): topo from a random init on "
+        L.append(f"**Trainability as a phase diagram** (`tnn.study.trainability.phase_diagram`): topo from a random init on "
                  f"{ph['n_train']} open chains of {c.phase_size} cells, labels = the rounded real-space invariant (the "
                  f"function the exact tensors compute), {ph['n_seeds']} seeds per cell as one vmap ensemble; success = "
                  f"test accuracy >= {ph['threshold']} on {ph['n_test']} held-out chains; `k/n [95% Clopper-Pearson]` "
@@ -267,7 +267,7 @@ def _phase_lines(summary) -> list[str]:
         L.append("")
     bl = parts.get("blocks")
     if bl:
-        L.append("**Noise on one parameter block at a time** (`tnn.trainability.block_noise`): the exact tensors plus "
+        L.append("**Noise on one parameter block at a time** (`tnn.study.trainability.block_noise`): the exact tensors plus "
                  "N(0, sigma^2) on one block, then trained; which block is ill-conditioned:\n")
         L.append("```\n" + block_table(bl) + "\n```\n")
     mi = parts.get("minima")
@@ -323,7 +323,7 @@ def _probe_lines(pp) -> list[str]:
     """The edge-proxy table: per run, the paired drop of each probe set with its 95% interval."""
     if not pp.get("runs"):
         return []
-    L = [f"Edge-proxy probes (`tnn.probes.probe_table`) on {pp['n']} test chains (median xi {pp['xi_median']:.2f} "
+    L = [f"Edge-proxy probes (`tnn.study.probes.probe_table`) on {pp['n']} test chains (median xi {pp['xi_median']:.2f} "
          "cells), every seed of every run. `mask`/`cut`: the end cells zeroed / removed over a width of f xi; "
          "`edge_potential`: a local potential of strength mu on the end cells moves the edge modes away from zero "
          "energy while the bulk winding (and the label) stays; `disagreeing`: chains whose number of zero modes "

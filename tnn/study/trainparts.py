@@ -1,6 +1,6 @@
 """The study's trainability parts: topo's success rate as a phase diagram over the training budget
-(:func:`tnn.trainability.phase_diagram`), noise on one parameter block at a time
-(:func:`tnn.trainability.block_noise`), and the minima of its loss modulo the network's symmetries
+(:func:`tnn.study.trainability.phase_diagram`), noise on one parameter block at a time
+(:func:`tnn.study.trainability.block_noise`), and the minima of its loss modulo the network's symmetries
 (:func:`tnn.landscape.minima_analysis`).
 
 All three train on the study's ``phase`` dataset (open chains of ``phase_size`` cells) and call a
@@ -35,8 +35,8 @@ def phase(st, summary) -> dict:
     ``phase_steps`` with ``phase_seeds`` members per cell, plus ``cells`` (:func:`phase_cells`)."""
     import dataclasses
 
-    from tnn import trainability as tr
-    from tnn.trainability.report import jsonable
+    from tnn.study import trainability as tr
+    from tnn.study.trainability.report import jsonable
 
     c = st.c
     mcfg, lat, train, test = _data(st, summary)
@@ -79,8 +79,8 @@ def blocks(st, summary) -> dict:
     """Success from the exact tensors with noise on one parameter block at a time (``block_sigmas``)."""
     import dataclasses
 
-    from tnn import trainability as tr
-    from tnn.trainability.report import jsonable
+    from tnn.study import trainability as tr
+    from tnn.study.trainability.report import jsonable
 
     c = st.c
     mcfg, lat, train, test = _data(st, summary)
@@ -95,7 +95,7 @@ def minima(st, summary) -> dict:
     """The endpoints of ``minima_inits`` random inits, clustered modulo topo's symmetries, their
     per-block Hessians, and the nudged-elastic-band barrier to the exact manifold."""
     from tnn import landscape as ls
-    from tnn.trainability.report import jsonable
+    from tnn.study.trainability.report import jsonable
 
     c = st.c
     mcfg, lat, train, test = _data(st, summary)

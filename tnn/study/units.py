@@ -173,9 +173,9 @@ class Study:
 
     def load_invariant(self, ds_name: str, split: str, mcfg, certified: bool = False):
         """``(x, y_rs, lat)``: like :meth:`load`, labelled by the rounded real-space invariant of each
-        sample (:func:`tnn.trainability.invariant_targets`: what the exact topo network computes at
+        sample (:func:`tnn.study.trainability.invariant_targets`: what the exact topo network computes at
         this size; ``certified``: only the values the certificate certifies)."""
-        from tnn.trainability import invariant_targets
+        from tnn.study.trainability import invariant_targets
 
         x, _, lat, _, _, _ = self.load(ds_name, split, mcfg)
         d = self.sets[ds_name].load(split, ("class", "ill_defined", "invalid"))
@@ -230,7 +230,7 @@ def score_member(model, mcfg, params, x, y, gap, kclass=None) -> dict:
 
 def member_fits(model, params, other, x_other) -> bool:
     """Whether ``params`` of ``model`` can run ``other`` (the same model on another lattice) on ``x_other``."""
-    from tnn.probes import params_fit
+    from tnn.study.probes import params_fit
 
     return other is model or params_fit(other, params, x_other)
 

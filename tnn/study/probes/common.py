@@ -80,7 +80,7 @@ def ssh_xi(t, ranges=(0, 1)):
     if t.shape[-1:] != (len(ranges),) or t.ndim not in (1, 2):
         raise ValueError(f"Argument `t` must have shape ({len(ranges)},) or (n, {len(ranges)}), but has shape {t.shape}.")
     # the same roots as the clean limit of the exact labels' Lyapunov exponents (tnn.data.exact)
-    require_x64("tnn.probes.ssh_xi")
+    require_x64("tnn.study.probes.ssh_xi")
     rates = np.asarray(jax.vmap(lambda c: chain_root_rates(c, ranges))(jnp.asarray(np.atleast_2d(t))))
     m = np.min(np.abs(rates), axis=1)  # zero roots (ln|z| = -inf) never decide
     with np.errstate(divide="ignore"):

@@ -5,7 +5,7 @@ set and scores every member on one test set. A member **succeeds** at a checkpoi
 accuracy is at least ``threshold`` (0.99). The grid:
 
 * ``optimizer``: ``"adam"``, ``"sgd"`` (momentum 0.9), ``"lbfgs"`` (full batch, zoom line search);
-  see :mod:`tnn.trainability.ensemble`.
+  see :mod:`tnn.study.trainability.ensemble`.
 * ``loss``: ``"ce"`` -- softmax cross-entropy of topo's class logits ``-tau (f - v_c)^2``; ``"mse"``
   -- the regression head (``task="regress"``): mean squared error of the invariant ``f`` to the
   label, a loss whose exact point is a true minimum (zero). Accuracy: the predicted class
@@ -60,7 +60,7 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from tnn import _checks
-from tnn.trainability.ensemble import (
+from tnn.study.trainability.ensemble import (
     MINIBATCH_OPTIMIZERS,
     OPTIMIZERS,
     cast_inputs,
@@ -218,7 +218,7 @@ def phase_diagram(model_config, lat, train, test, *, learning_rates: Sequence[fl
       momentum: SGD momentum.
 
     Returns:
-      A JSON-able dict (NumPy arrays inside; :func:`tnn.trainability.write_phase_diagram` writes it):
+      A JSON-able dict (NumPy arrays inside; :func:`tnn.study.trainability.write_phase_diagram` writes it):
       the axes ``optimizer``, ``loss``, ``tau``, ``lr``, ``step`` (``(n_opt, n_steps)``: the steps of
       each optimizer), ``seeds``; per cell (axes ``(opt, loss, tau, lr)`` then ``step``):
       ``success`` and ``rate`` ``(..., n_steps)``, ``ci_lo`` / ``ci_hi`` (95% Clopper-Pearson),

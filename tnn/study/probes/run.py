@@ -7,9 +7,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from tnn.probes.common import check_chain
-from tnn.probes.saliency import params_fit, saliency
-from tnn.probes.sets import cut_edges, mask_edges, periodic_versions, proxy_disagreeing
+from tnn.study.probes.common import check_chain
+from tnn.study.probes.saliency import params_fit, saliency
+from tnn.study.probes.sets import cut_edges, mask_edges, periodic_versions, proxy_disagreeing
 
 __all__ = ["run_probes", "write_probes"]
 

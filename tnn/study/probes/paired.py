@@ -12,7 +12,7 @@ edges only, with the same labels. Per set:
   whole interval is above it, ``contradicted`` when the whole interval is below, else
   ``inconclusive``.
 
-:func:`probe_table` runs every probe of :mod:`tnn.probes.widths` and :mod:`tnn.probes.edges` for one
+:func:`probe_table` runs every probe of :mod:`tnn.study.probes.widths` and :mod:`tnn.study.probes.edges` for one
 model and its input, and gives the verdict "relies on edge proxies" of the model x input: the
 verdict of the **disagreeing set** (the one set where an edge proxy and the label point different
 ways); the verdicts of the other sets are reported beside it.
@@ -27,10 +27,10 @@ from typing import Any, Mapping
 import numpy as np
 
 from tnn import _checks, intervals
-from tnn.probes.common import check_chain, correct, input_features
-from tnn.probes.edges import STRENGTHS, ZERO_TOL, disagreeing_set, edge_potential_sweep
-from tnn.probes.saliency import params_fit
-from tnn.probes.widths import FRACTIONS, cut_sweep, mask_sweep
+from tnn.study.probes.common import check_chain, correct, input_features
+from tnn.study.probes.edges import STRENGTHS, ZERO_TOL, disagreeing_set, edge_potential_sweep
+from tnn.study.probes.saliency import params_fit
+from tnn.study.probes.widths import FRACTIONS, cut_sweep, mask_sweep
 
 __all__ = ["THRESHOLD", "paired_comparison", "member_correct", "probe_table"]
 
@@ -101,8 +101,8 @@ def probe_table(model_config, members, test: Mapping[str, Any], *, fractions=FRA
       fractions: mask/cut widths in units of ``xi``. strengths: the edge-potential grid.
       mu, edge_cells: the potential of the disagreeing set (and the cells of the sweep).
       threshold: the drop that counts as reliance.
-      certify_cuts: :func:`tnn.probes.cut_sweep`'s ``certify`` (False saves a compilation per cut length).
-      cut_step: :func:`tnn.probes.cut_sweep`'s ``step`` (cut widths rounded up to a multiple of it).
+      certify_cuts: :func:`tnn.study.probes.cut_sweep`'s ``certify`` (False saves a compilation per cut length).
+      cut_step: :func:`tnn.study.probes.cut_sweep`'s ``step`` (cut widths rounded up to a multiple of it).
 
     Returns ``{"model", "input", "n", "acc", "rows", "verdict", "seconds"}``: ``rows`` one dict per probe
     set (``probe``, ``param`` (width in xi, or mu), :func:`paired_comparison` fields, and the set's

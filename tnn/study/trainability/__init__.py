@@ -2,23 +2,23 @@ r"""Trainability of the models, topo first: how often, how fast and from where t
 
 A package with one job per module:
 
-* :mod:`~tnn.trainability.sensitivity` -- :func:`init_sensitivity`: success rate of
+* :mod:`~tnn.study.trainability.sensitivity` -- :func:`init_sensitivity`: success rate of
   :func:`tnn.train.fit` ensembles against init noise around topo's exact solution.
-* :mod:`~tnn.trainability.gradvar` -- :func:`gradient_variance`: the variance of the loss gradient
+* :mod:`~tnn.study.trainability.gradvar` -- :func:`gradient_variance`: the variance of the loss gradient
   at initialization against the chain length (barren plateaus).
-* :mod:`~tnn.trainability.ensemble` -- :func:`train_ensemble`: one ``jit(vmap(scan))`` ensemble
+* :mod:`~tnn.study.trainability.ensemble` -- :func:`train_ensemble`: one ``jit(vmap(scan))`` ensemble
   (Adam, SGD with momentum, full-batch L-BFGS), parameters kept at requested step counts along one
   trajectory; :func:`fit_regression`, the regression head's trainer (real output, rounded).
-* :mod:`~tnn.trainability.phase` -- :func:`phase_diagram` (topo's success rate against learning rate
+* :mod:`~tnn.study.trainability.phase` -- :func:`phase_diagram` (topo's success rate against learning rate
   x steps x optimizer x initial tau x loss) and :func:`block_noise` (exact tensors with noise on one
   parameter block at a time).
-* :mod:`~tnn.trainability.targets` -- :func:`invariant_targets`, :func:`load_invariant_split`: the
+* :mod:`~tnn.study.trainability.targets` -- :func:`invariant_targets`, :func:`load_invariant_split`: the
   samples relabelled by their rounded real-space invariant (what the exact tensors compute).
-* :mod:`~tnn.trainability.report` -- :func:`write_phase_diagram`, :func:`phase_table`,
+* :mod:`~tnn.study.trainability.report` -- :func:`write_phase_diagram`, :func:`phase_table`,
   :func:`block_table`, :func:`to_xarray`: JSON, a text table, an ``xarray.Dataset`` and the figure.
 """
 
-from tnn.trainability.ensemble import (
+from tnn.study.trainability.ensemble import (
     MINIBATCH_OPTIMIZERS,
     OPTIMIZERS,
     fit_regression,
@@ -26,11 +26,11 @@ from tnn.trainability.ensemble import (
     score_ensemble,
     train_ensemble,
 )
-from tnn.trainability.gradvar import gradient_variance, write_gradient_variance
-from tnn.trainability.phase import DEFAULT_BLOCK_SIGMAS, LOSSES, block_noise, param_blocks, phase_diagram
-from tnn.trainability.report import block_table, phase_table, to_xarray, write_block_noise, write_phase_diagram
-from tnn.trainability.sensitivity import DEFAULT_SIGMAS, init_conditions, init_sensitivity, write_sensitivity
-from tnn.trainability.targets import invariant_targets, load_invariant_split
+from tnn.study.trainability.gradvar import gradient_variance, write_gradient_variance
+from tnn.study.trainability.phase import DEFAULT_BLOCK_SIGMAS, LOSSES, block_noise, param_blocks, phase_diagram
+from tnn.study.trainability.report import block_table, phase_table, to_xarray, write_block_noise, write_phase_diagram
+from tnn.study.trainability.sensitivity import DEFAULT_SIGMAS, init_conditions, init_sensitivity, write_sensitivity
+from tnn.study.trainability.targets import invariant_targets, load_invariant_split
 
 __all__ = [
     "DEFAULT_SIGMAS",

@@ -78,7 +78,7 @@ def init_sensitivity(model_config, lat, train_data, val_data, ood: Mapping[str, 
     from tqdm.auto import tqdm
 
     from tnn.models import make_model
-    from tnn.probes import params_fit
+    from tnn.study.probes import params_fit
     from tnn.train import evaluate, fit
 
     threshold = _checks.check_real("threshold", threshold, 0, 1, lo_open=True)

@@ -5,7 +5,7 @@ An open chiral chain with winding ``W`` has ``|W|`` zero modes at each end (``2|
 network that counts zero modes reproduces ``|W|`` on ordinary samples; it fails where the count and
 the winding disagree. Two local changes make them disagree without touching the bulk:
 
-* :func:`tnn.probes.edge_potential` (``+mu`` on the left ``edge_cells`` cells, ``-mu`` on the right
+* :func:`tnn.study.probes.edge_potential` (``+mu`` on the left ``edge_cells`` cells, ``-mu`` on the right
   ones) moves the zero modes of a topological chain to energies about ``+-mu`` times their weight on
   those cells (it breaks chiral symmetry there only); :func:`edge_potential_sweep` runs a grid of
   strengths and reports, per strength, the energy of the modes nearest zero and the certified bulk
@@ -27,9 +27,9 @@ import jax.numpy as jnp
 
 from tnn import _checks
 from tnn.lattice import Lattice
-from tnn.probes.common import check_chain, check_edge, input_features
-from tnn.probes.sets import edge_potential
-from tnn.probes.widths import certified_winding
+from tnn.study.probes.common import check_chain, check_edge, input_features
+from tnn.study.probes.sets import edge_potential
+from tnn.study.probes.widths import certified_winding
 from tnn.systems import nearest_class
 
 __all__ = ["STRENGTHS", "ZERO_TOL", "zero_modes", "dangling_edges", "edge_potential_sweep", "disagreeing_set"]

@@ -2,7 +2,7 @@ r"""Masks and cuts whose width is swept in units of the correlation length ``xi`
 
 A network that reads the bulk invariant keeps its accuracy when the edges are hidden or cut away;
 one that reads the edge modes loses it once the hidden width passes the modes' extent, a few ``xi``
-(the zero modes decay as ``exp(-n / xi)``; for a clean chain ``xi`` is :func:`tnn.probes.ssh_xi`).
+(the zero modes decay as ``exp(-n / xi)``; for a clean chain ``xi`` is :func:`tnn.study.probes.ssh_xi`).
 For each fraction ``f`` (default ``0, 0.5, 1, 2, 3``) sample ``i`` gets the width
 ``c_i = ceil(f * xi_i)`` cells at each end, capped so that ``min_cells`` cells stay:
 
@@ -10,13 +10,13 @@ For each fraction ``f`` (default ``0, 0.5, 1, 2, 3``) sample ``i`` gets the widt
   (:func:`mask_features`); the sample and its label are unchanged.
 * :func:`cut_sweep` -- those cells are cut away: the inner ``L - 2 c_i`` cells become a shorter open
   chain with new edges and the same bulk, and every input kind is recomputed from the cut
-  Hamiltonian (:func:`tnn.probes.common.input_features`). The label stays the sample's (a bulk
+  Hamiltonian (:func:`tnn.study.probes.common.input_features`). The label stays the sample's (a bulk
   property: the k-space or Lyapunov label does not depend on where the chain ends); the certified
   real-space winding of the cut chain is computed beside it and samples where it is certified and
   differs from the label are dropped (counted in ``changed``).
 
 Each returns, per fraction, a set whose ``index`` says which samples of the unprobed set it holds,
-so the comparison in :mod:`tnn.probes.paired` is paired sample by sample. Cut chains of different
+so the comparison in :mod:`tnn.study.probes.paired` is paired sample by sample. Cut chains of different
 lengths come in ``groups`` (one lattice each).
 """
 
@@ -31,7 +31,7 @@ import jax.numpy as jnp
 from tnn import _checks, invariants
 from tnn.data import features as _features
 from tnn.lattice import Lattice, chain
-from tnn.probes.common import check_chain, input_features
+from tnn.study.probes.common import check_chain, input_features
 from tnn.systems import nearest_class
 
 __all__ = ["FRACTIONS", "xi_cells", "mask_features", "mask_sweep", "cut_sweep", "certified_winding"]
@@ -122,7 +122,7 @@ def cut_sweep(H, y, lat: Lattice, xi, names, fractions=FRACTIONS, ranges=None, m
 
     Args:
       H: open chain Hamiltonians. y: labels ``(n,)``. lat: their open chain. xi: ``(n,)`` cells.
-      names: the inputs to recompute (:data:`tnn.probes.common.INPUT_KINDS`).
+      names: the inputs to recompute (:data:`tnn.study.probes.common.INPUT_KINDS`).
       fractions: widths in units of ``xi``. ranges: needed for ``hoppings``.
       min_cells: cells that stay at least.
       certify: compute the certified winding of the cut chains and drop those that changed (one

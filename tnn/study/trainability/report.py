@@ -4,7 +4,7 @@
 :func:`tnn.results.write_json`; NaN becomes ``null``) and a figure ``<folder>/<name>.png``
 (:func:`tnn.results.save_figure`). :func:`phase_table` and :func:`block_table` format the success
 rates with their Clopper-Pearson intervals as text; :func:`to_xarray` turns a
-:func:`~tnn.trainability.phase_diagram` result into an ``xarray.Dataset``.
+:func:`~tnn.study.trainability.phase_diagram` result into an ``xarray.Dataset``.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def phase_table(result: Mapping[str, Any]) -> str:
 
 
 def block_table(result: Mapping[str, Any]) -> str:
-    """Text table of :func:`~tnn.trainability.block_noise`: one row per block, one column per sigma
+    """Text table of :func:`~tnn.study.trainability.block_noise`: one row per block, one column per sigma
     (success at the first and the last checkpoint, CP interval of the last)."""
     S = len(result["seeds"])
     steps = result["step"]
@@ -86,7 +86,7 @@ def block_table(result: Mapping[str, Any]) -> str:
 
 
 def to_xarray(result: Mapping[str, Any]):
-    """An ``xarray.Dataset`` of a :func:`~tnn.trainability.phase_diagram` result: dims ``optimizer``,
+    """An ``xarray.Dataset`` of a :func:`~tnn.study.trainability.phase_diagram` result: dims ``optimizer``,
     ``loss``, ``tau``, ``lr``, ``checkpoint`` (coordinate ``step`` per optimizer) and ``seed``."""
     import xarray as xr
 

@@ -5,7 +5,7 @@ detecting them instead of computing the bulk winding number. The sets below chan
 leave the bulk (hence the label) alone, or the other way round:
 
 * :func:`mask_edges` -- the inputs of the ``edge_cells`` cells at each end are zeroed (every input
-  kind in its own layout, :func:`tnn.probes.widths.mask_features`);
+  kind in its own layout, :func:`tnn.study.probes.widths.mask_features`);
 * :func:`cut_edges` -- those cells are cut away: the inner ``L - 2 e`` cells as a shorter open chain
   (new edges, same bulk);
 * :func:`periodic_versions` -- the same hoppings on a periodic chain: no edge, no edge states;
@@ -21,7 +21,7 @@ Features follow :mod:`tnn.data`: ``hamiltonian`` ``(B, N, N)``, ``energies`` ``(
 :func:`tnn.data.fix_gauge`); site ``2n`` is ``A_n``, ``2n + 1`` is ``B_n``. Labels here are the rounded
 real-space winding numbers (:func:`tnn.invariants.winding_number`); samples whose value is NaN
 (gapless) or not within ``0.1`` of an integer are dropped and counted. The width-swept, paired
-versions are in :mod:`tnn.probes.widths`, :mod:`tnn.probes.edges` and :mod:`tnn.probes.paired`.
+versions are in :mod:`tnn.study.probes.widths`, :mod:`tnn.study.probes.edges` and :mod:`tnn.study.probes.paired`.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ import jax.numpy as jnp
 
 from tnn import hamiltonians, invariants
 from tnn.lattice import Lattice, chain
-from tnn.probes.common import check_chain, check_edge
-from tnn.probes.widths import mask_features
+from tnn.study.probes.common import check_chain, check_edge
+from tnn.study.probes.widths import mask_features
 from tnn.systems import nearest_class
 
 __all__ = [
@@ -153,7 +153,7 @@ def proxy_disagreeing(t, L: int, ranges, classes, mu: float = 1.0, edge_cells: i
 
 def mask_edges(features: Mapping[str, Any], lat: Lattice, edge_cells: int = 1) -> dict[str, np.ndarray]:
     """Zero the inputs on the ``edge_cells`` cells at each end (every input kind of
-    :data:`tnn.probes.common.INPUT_KINDS` in its own layout: rows and columns of ``hamiltonian``,
+    :data:`tnn.study.probes.common.INPUT_KINDS` in its own layout: rows and columns of ``hamiltonian``,
     rows of ``wavefunctions``/``density``/``edge_modes``, the edge cells' rows and columns of the
     chain ``projector`` block, columns of ``hoppings``); ``energies`` unchanged."""
     lat = check_chain(lat)

@@ -11,7 +11,7 @@ import numpy as np
 import jax
 import jax.numpy as jnp
 
-from tnn.probes.common import check_chain
+from tnn.study.probes.common import check_chain
 
 __all__ = ["saliency", "params_fit"]
 
