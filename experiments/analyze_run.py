@@ -9,11 +9,11 @@ hoppings to rebuild each chain periodic and with an edge potential).
 
 For the member of ``--seed`` (default: the first) it writes into ``<run>/analysis/``:
 
-* ``landscape.json/.png`` -- :func:`tnn.landscape.analyze` on ``--batch`` test samples: Lanczos
+* ``landscape.json/.png`` -- :func:`tnn.study.landscape_runs.analyze` on ``--batch`` test samples: Lanczos
   extremes, SLQ density, Hutchinson trace, curvature summary (exact eigenvalues when the model is
   small), filter-normalized 1D/2D slices; topo also the straight line to the exact solution;
-* ``pruning.json/.png`` -- :func:`tnn.prune.accuracy_vs_rank` and the first-layer cell weights;
-* ``probes.json/.png`` -- :func:`tnn.probes.run_probes`: edge-masked, edge-cut, periodic and
+* ``pruning.json/.png`` -- :func:`tnn.study.pruning.accuracy_vs_rank` and the first-layer cell weights;
+* ``probes.json/.png`` -- :func:`tnn.study.probes.run_probes`: edge-masked, edge-cut, periodic and
   edge-potential sets, per-cell saliency per class;
 * ``summary.json`` -- the headline numbers of the three.
 
@@ -36,7 +36,8 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
 import tnn  # noqa: E402
-from tnn import data, results as tres, landscape, probes, prune  # noqa: E402
+from tnn import data, results as tres, prune  # noqa: E402
+from tnn.study import landscape_runs, probes, pruning  # noqa: E402
 from tnn.models.topo import init_params  # noqa: E402
 from tnn.train import load_run  # noqa: E402
 
@@ -95,16 +96,16 @@ def main() -> None:
         end = init_params(jax.random.key(seed), exact_cfg, model.lattice)
     b = min(args.batch, len(test["y"]))
     xb = jax.tree_util.tree_map(lambda a: a[:b], x_all)
-    land = landscape.analyze(model, params, (xb, test["y"][:b]), jax.random.key(args.key), end=end, progress=progress)
+    land = landscape_runs.analyze(model, params, (xb, test["y"][:b]), jax.random.key(args.key), end=end, progress=progress)
     land["seed"] = seed
-    landscape.write_analysis(land, out_dir)
+    landscape_runs.write_analysis(land, out_dir)
 
-    curve = prune.accuracy_vs_rank(model, params, (x_all, test["y"]), progress=progress)
+    curve = pruning.accuracy_vs_rank(model, params, (x_all, test["y"]), progress=progress)
     try:
         sites = prune.input_site_weights(model, params, edge_cells=args.edge_cells)
     except ValueError:  # topo: no Flax kernel
         sites = {}
-    prune.write_pruning({model.name: curve}, {model.name: sites} if sites else {}, out_dir)
+    pruning.write_pruning({model.name: curve}, {model.name: sites} if sites else {}, out_dir)
 
     pr = probes.run_probes(model.config, params, {**test, "x": test["x"]}, edge_cells=args.edge_cells, mu=args.mu,
                            progress=progress)

@@ -16,8 +16,9 @@ import scipy.optimize as so
 import tnn
 from tnn import results as tres
 from tnn.landscape import (BLOCKS, block_hessian, block_masks, canonicalize, cluster_endpoints, exact_distance,
-                           invariant_values, minima_analysis, nearest_exact, neb, random_symmetry)
-from tnn.landscape.chain import outputs
+                           nearest_exact, neb, random_symmetry)
+from tnn.study.minima import minima_analysis
+from tnn.study.topo_chain import invariant_values, outputs
 from tnn.lattice import chain
 from tnn.models import ModelConfig, make_model
 
@@ -209,7 +210,7 @@ def test_neb_mueller_brown_finds_the_saddle():
 # ------------------------------------------------------------------------------------------- driver
 @pytest.mark.slow
 def test_minima_analysis_smoke_json_and_determinism(tmp_path):
-    from tnn.landscape import write_minima
+    from tnn.study.minima import write_minima
 
     lat, E, V, _ = _chains(12, 40, seed=3)
     y = np.array([tnn.kspace.winding_number(t, ranges=(0, 1, 2)) for t in np.random.default_rng(3).uniform(-1.5, 1.5, (40, 3))])

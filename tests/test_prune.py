@@ -7,6 +7,7 @@ import pytest
 
 import tnn
 from tnn import prune
+from tnn.study.pruning import accuracy_vs_rank
 from tnn.models import ModelConfig, make_model
 
 
@@ -65,7 +66,7 @@ def test_topo_stacks_are_pruned_per_channel():
 def test_accuracy_vs_rank_and_site_weights():
     model, params, H = _model("mlp")
     y = np.array([1, 0, 1, 0])
-    res = prune.accuracy_vs_rank(model, params, ({"hamiltonian": H}, y), ranks=[1, 2, 6])
+    res = accuracy_vs_rank(model, params, ({"hamiltonian": H}, y), ranks=[1, 2, 6])
     assert res["acc"].shape == (3,) and res["max_rank"] == 6
     assert res["acc"][-1] == res["full_acc"]  # rank 6 = full rank of every matrix
     assert prune.smallest_rank([1, 2, 6], [0.2, 0.96, 1.0], 1.0) == 2

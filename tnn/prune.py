@@ -14,26 +14,32 @@ r"""SVD pruning: how many directions does a trained network use, and which input
 A matrix whose smaller side is ``<= rank`` is returned unchanged (the same array), so pruning at
 full rank is the identity.
 
-:func:`accuracy_vs_rank` evaluates a model pruned at each rank (:func:`tnn.train.evaluate`),
-:func:`smallest_rank` the smallest rank keeping a fraction (95%) of the full accuracy, and
+:func:`smallest_rank` gives the smallest rank keeping a fraction (95%) of the full accuracy, and
 :func:`input_site_weights` the weight that the top singular directions of the first layer put on
 each input cell -- for the MLP, whose first layer sees every site separately: are they the edge
 cells? (Convolutions share weights over cells, so there the question is answered by the saliency
 of :mod:`tnn.study.probes`; for them the weights are returned per kernel offset.)
+
+Evaluating a model pruned at each rank (:func:`~tnn.study.pruning.accuracy_vs_rank`, through
+:func:`tnn.train.evaluate`) and writing the curves (:func:`~tnn.study.pruning.write_pruning`) moved to
+:mod:`tnn.study.pruning` (issue 21: they run a model and write files); the old names here still work
+for one version, with a ``DeprecationWarning``.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import jax
 import jax.numpy as jnp
 
 from tnn import _checks
+from tnn._moved import moved_names
 
-__all__ = ["svd_prune", "matrix_ranks", "accuracy_vs_rank", "smallest_rank", "input_site_weights", "write_pruning"]
+__all__ = ["svd_prune", "matrix_ranks", "smallest_rank", "input_site_weights"]
+
+__getattr__ = moved_names(__name__, dict.fromkeys(("accuracy_vs_rank", "write_pruning"), "tnn.study.pruning"))
 
 
 @jax.jit
@@ -89,38 +95,6 @@ def matrix_ranks(params) -> dict[str, int]:
         if view is not None:
             out[jax.tree_util.keystr(path)] = int(min(view[0][-2:]))
     return out
-
-
-def accuracy_vs_rank(model, params, data, ranks: Sequence[int] | None = None, *, progress: bool = False) -> dict[str, Any]:
-    """Accuracy of ``model`` with ``svd_prune(params, k)`` for each ``k`` of ``ranks``.
-
-    Args:
-      model: a :class:`tnn.models.Model`; params: one member.
-      data: ``(x, y)`` features and invariant values (:func:`tnn.train.evaluate`).
-      ranks: ranks to try (default ``1 .. max rank``).
-
-    Returns:
-      dict: ``ranks`` ``(R,)``, ``acc`` ``(R,)``, ``loss`` ``(R,)``, ``full_acc``, ``full_loss``,
-      ``max_rank``, ``smallest_rank_95`` (:func:`smallest_rank`).
-    """
-    from tqdm.auto import tqdm
-
-    from tnn.train import evaluate
-
-    max_rank = max(matrix_ranks(params).values(), default=0)
-    if ranks is None:
-        ranks = list(range(1, max_rank + 1))
-    ranks = [_checks.check_int("rank", r, 1) for r in ranks]
-    full = evaluate(model, params, data)
-    acc, loss = [], []
-    for k in tqdm(ranks, desc=f"prune {model.name}", disable=not progress):
-        m = evaluate(model, svd_prune(params, k), data)
-        acc.append(m["acc"])
-        loss.append(m["loss"])
-    acc_a = np.asarray(acc)
-    return {"ranks": np.asarray(ranks), "acc": acc_a, "loss": np.asarray(loss), "full_acc": full["acc"],
-            "full_loss": full["loss"], "max_rank": max_rank,
-            "smallest_rank_95": smallest_rank(ranks, acc_a, full["acc"], 0.95)}
 
 
 def smallest_rank(ranks, acc, full_acc: float, fraction: float = 0.95) -> int | None:
@@ -179,34 +153,3 @@ def input_site_weights(model, params, top: int = 1, edge_cells: int = 2) -> dict
     elif K.ndim >= 3:
         out["offset_weights"] = w.reshape(K.shape[:-1]).reshape(int(np.prod(K.shape[:-2])), -1).sum(axis=1)
     return out
-
-
-def write_pruning(curves: dict[str, dict], sites: dict[str, dict], folder: str | Path, name: str = "pruning") -> dict[str, Path]:
-    """Write ``<folder>/<name>.json`` and ``<folder>/<name>.png``: accuracy against rank per model
-    (``curves``: model -> :func:`accuracy_vs_rank`) and the first-layer cell weights
-    (``sites``: model -> :func:`input_site_weights`)."""
-    from tnn import results as tres
-    from tnn.results import pyplot, save_figure
-
-    plt = pyplot()
-    folder = Path(folder)
-    jpath = tres.write_json(folder / f"{name}.json", {"accuracy_vs_rank": curves, "input_site_weights": sites})
-    fig, ax = plt.subplots(1, 2, figsize=(11, 3.8))
-    for m, c in curves.items():
-        ax[0].plot(c["ranks"], c["acc"], "o-", ms=3, label=f"{m} (k95 = {c['smallest_rank_95']})")
-        ax[0].axhline(c["full_acc"], ls=":", lw=0.8, color=ax[0].lines[-1].get_color())
-    ax[0].set_xlabel("rank k")
-    ax[0].set_ylabel("accuracy")
-    ax[0].set_xscale("log")
-    ax[0].legend(fontsize=7)
-    for m, s in sites.items():
-        if "cell_weights" in s:
-            ax[1].plot(s["cell_weights"], "o-", ms=3, label=f"{m} (edge {s.get('edge_fraction', float('nan')):.2f})")
-        elif "offset_weights" in s:
-            ax[1].plot(s["offset_weights"], "s--", ms=3, label=f"{m} (per kernel offset)")
-    ax[1].set_xlabel("cell / kernel offset")
-    ax[1].set_ylabel("top singular direction weight")
-    if ax[1].lines:
-        ax[1].legend(fontsize=7)
-    fig.tight_layout()
-    return {"json": jpath, "figure": save_figure(fig, folder / f"{name}.png")}

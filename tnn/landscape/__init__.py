@@ -38,24 +38,30 @@ nets", NeurIPS 2018):
   the exact solution) and the barrier height on it.
 
 All functions are pure and traceable (argument checks look at shapes only), float64 whenever the
-parameters are float64, and run unchanged on CPU or GPU. :func:`analyze` runs them on a model and a
-batch and :func:`write_analysis` writes the JSON and figures.
+parameters are float64, and run unchanged on CPU or GPU. :func:`analyze_loss` runs them all on one
+loss around one point. The package imports no model, no trainer and no plotting library: what
+trains a network or draws a figure lives in the study (issue 21).
 
 Modules: :mod:`~tnn.landscape.curvature` (Hessian, HVP, Lanczos, SLQ, Hutchinson, summary),
 :mod:`~tnn.landscape.slices` (directions, slices, line barrier), :mod:`~tnn.landscape.analysis`
-(:func:`analyze`, :func:`write_analysis`), :mod:`~tnn.landscape.pytrees` (the shared checks and
-flat-vector view). Every name below is importable from ``tnn.landscape``.
+(:func:`analyze_loss`), :mod:`~tnn.landscape.pytrees` (the shared checks and flat-vector view). Every
+name below is importable from ``tnn.landscape``.
 
 The landscape of topo's 1D network modulo its symmetries (issue 19, item 5):
-:mod:`~tnn.landscape.chain` (the network as a function of its parameters, its blocks
-:data:`BLOCKS`), :mod:`~tnn.landscape.symmetry` (the exact symmetry group, :func:`canonicalize`,
+:mod:`~tnn.landscape.chain` (its parameter blocks :data:`BLOCKS`, :func:`block_masks`),
+:mod:`~tnn.landscape.symmetry` (the exact symmetry group, :func:`canonicalize`,
 :func:`nearest_exact`, :func:`exact_distance`), :mod:`~tnn.landscape.neb` (:func:`neb`: nudged
-elastic band with a climbing image), :mod:`~tnn.landscape.endpoints` (:func:`train_endpoints`,
-:func:`cluster_endpoints`) and :mod:`~tnn.landscape.minima` (:func:`block_hessian`,
-:func:`minima_analysis`, :func:`plot_neb`, :func:`write_minima`).
+elastic band with a climbing image), :mod:`~tnn.landscape.endpoints` (:func:`cluster_endpoints`) and
+:mod:`~tnn.landscape.minima` (:func:`block_hessian`, :func:`block_spectra`).
+
+Moved to the study (issue 21), the old names here kept for one version with a
+``DeprecationWarning``: ``analyze``, ``write_analysis`` (:mod:`tnn.study.landscape_runs`);
+``invariant_values``, ``make_chain_loss`` (:mod:`tnn.study.topo_chain`); ``train_endpoints``,
+``minima_analysis``, ``plot_neb``, ``write_minima`` (:mod:`tnn.study.minima`).
 """
 
-from tnn.landscape.analysis import analyze, write_analysis
+from tnn._moved import moved_names
+from tnn.landscape.analysis import analyze_loss
 from tnn.landscape.curvature import (
     BREAKDOWN_RTOL,
     curvature_summary,
@@ -66,9 +72,9 @@ from tnn.landscape.curvature import (
     slq,
     spectral_density,
 )
-from tnn.landscape.chain import BLOCKS, block_masks, invariant_values, make_chain_loss
-from tnn.landscape.endpoints import cluster_endpoints, train_endpoints
-from tnn.landscape.minima import block_hessian, block_spectra, minima_analysis, plot_neb, write_minima
+from tnn.landscape.chain import BLOCKS, block_masks
+from tnn.landscape.endpoints import cluster_endpoints
+from tnn.landscape.minima import block_hessian, block_spectra
 from tnn.landscape.neb import neb
 from tnn.landscape.pytrees import LossFn, Params
 from tnn.landscape.slices import line_barrier, random_direction, slice_1d, slice_2d
@@ -76,6 +82,8 @@ from tnn.landscape.symmetry import canonicalize, exact_distance, nearest_exact, 
 
 __all__ = [
     "LossFn",
+    "Params",
+    "BREAKDOWN_RTOL",
     "hessian",
     "hvp",
     "hessian_eigs",
@@ -87,22 +95,21 @@ __all__ = [
     "slice_1d",
     "slice_2d",
     "line_barrier",
-    "analyze",
-    "write_analysis",
+    "analyze_loss",
     "BLOCKS",
     "block_masks",
-    "invariant_values",
-    "make_chain_loss",
     "canonicalize",
     "random_symmetry",
     "nearest_exact",
     "exact_distance",
     "neb",
-    "train_endpoints",
     "cluster_endpoints",
     "block_hessian",
     "block_spectra",
-    "minima_analysis",
-    "plot_neb",
-    "write_minima",
 ]
+
+__getattr__ = moved_names(__name__, {
+    **dict.fromkeys(("analyze", "write_analysis"), "tnn.study.landscape_runs"),
+    **dict.fromkeys(("invariant_values", "make_chain_loss"), "tnn.study.topo_chain"),
+    **dict.fromkeys(("train_endpoints", "minima_analysis", "plot_neb", "write_minima"), "tnn.study.minima"),
+})

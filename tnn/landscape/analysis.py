@@ -1,27 +1,32 @@
-r"""Curvature and slices of one trained model on one batch (:func:`analyze`), and their JSON and
-figure (:func:`write_analysis`); the pieces are :mod:`tnn.landscape.curvature` and
-:mod:`tnn.landscape.slices`."""
+r"""Curvature and slices of a loss around one point, in one call (:func:`analyze_loss`); the pieces are
+:mod:`tnn.landscape.curvature` and :mod:`tnn.landscape.slices`.
+
+Running it on a trained model and a batch (:func:`~tnn.study.landscape_runs.analyze`) and writing the
+JSON and figure (:func:`~tnn.study.landscape_runs.write_analysis`) moved to
+:mod:`tnn.study.landscape_runs` (issue 21: they build the loss from the model and write files); the old
+names here still work for one version, with a ``DeprecationWarning``."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import jax
 import jax.numpy as jnp
 
+from tnn._moved import moved_names
 from tnn.landscape.curvature import curvature_summary, gaussian_density, hessian, hessian_eigs, hessian_trace, slq
-from tnn.landscape.pytrees import Params, flat_params
+from tnn.landscape.pytrees import LossFn, Params, flat_params
 from tnn.landscape.slices import line_barrier, random_direction, slice_1d, slice_2d
 
-__all__ = ["analyze", "write_analysis"]
+__all__ = ["analyze_loss"]
+
+__getattr__ = moved_names(__name__, dict.fromkeys(("analyze", "write_analysis"), "tnn.study.landscape_runs"))
 
 
-def analyze(
-    model,
+def analyze_loss(
+    loss: LossFn,
     params: Params,
-    data,
     key: jax.Array,
     *,
     k: int = 10,
@@ -34,13 +39,13 @@ def analyze(
     exact_max: int = 1500,
     end: Params | None = None,
     progress: bool = False,
+    desc: str = "landscape",
 ) -> dict[str, Any]:
-    """Curvature and slices of one trained member on one batch.
+    """Curvature and slices of ``loss`` around ``params``.
 
     Args:
-      model: a :class:`tnn.models.Model`; params: one member's parameters.
-      data: ``(x, y)``: features (or encoded input) and invariant values of the batch the loss is
-        evaluated on (the model's training loss, :func:`tnn.train.make_loss`).
+      loss: ``loss(params) -> ()`` (e.g. one trained member's training loss on one batch);
+        params: the point (any pytree of real arrays).
       key: PRNG key (Lanczos start, SLQ and Hutchinson probes, slice directions).
       k: extreme eigenvalues by Lanczos; num_steps: its steps (default as :func:`hessian_eigs`).
       num_probes, slq_steps: SLQ probes and steps (capped at ``P``).
@@ -48,6 +53,7 @@ def analyze(
       exact_max: models with at most this many parameters also get the full Hessian's exact
         eigenvalues (the summary then uses them, else the SLQ nodes).
       end: parameters to draw the straight line to (e.g. topo's exact solution); None: no line.
+      progress, desc: a progress bar (``tqdm``) and its label.
 
     Returns:
       dict of NumPy arrays and floats: ``n_params``, ``loss``, ``eigs_low``, ``eigs_high``,
@@ -56,21 +62,11 @@ def analyze(
     """
     from tqdm.auto import tqdm
 
-    from tnn.train import encode_labels, make_loss
-
-    x, y = data
-    xe = model.prepare(x)
-    t = jnp.asarray(encode_labels(model.config, np.asarray(y)))
-    base = make_loss(model)
-
-    def loss(p):
-        return base(p, xe, t)
-
     x0, _ = flat_params(params)
     P = int(x0.shape[0])
     keys = jax.random.split(key, 6)
     steps = ["eigs", "density", "trace", "slices"] + (["exact"] if P <= exact_max else []) + (["line"] if end is not None else [])
-    bar = tqdm(total=len(steps), desc=f"landscape {model.name}", disable=not progress)
+    bar = tqdm(total=len(steps), desc=desc, disable=not progress)
     out: dict[str, Any] = {"n_params": P, "loss": float(loss(params))}
     kk = min(k, P)
     lo, hi = jax.jit(lambda p, kq: hessian_eigs(loss, p, kk, kq, num_steps))(params, keys[0])
@@ -107,47 +103,3 @@ def analyze(
         bar.update(1)
     bar.close()
     return out
-
-
-def write_analysis(result: dict[str, Any], folder: str | Path, name: str = "landscape") -> dict[str, Path]:
-    """Write ``<folder>/<name>.json`` (every number of :func:`analyze`) and ``<folder>/<name>.png``
-    (Lanczos extremes and exact spectrum, SLQ density, 1D slice and line, 2D slice). Atomic writes
-    (:mod:`tnn.results`). Returns the paths."""
-    from tnn import results as tres
-    from tnn.results import pyplot, save_figure
-
-    plt = pyplot()
-
-    folder = Path(folder)
-    jpath = tres.write_json(folder / f"{name}.json", tres.to_jsonable(result))
-    fig, ax = plt.subplots(1, 4, figsize=(16, 3.6))
-    if "exact_eigs" in result:
-        ev = result["exact_eigs"]
-        ax[0].plot(np.arange(len(ev)), ev, ".", ms=3, label="exact (eigh)")
-    kl = len(result["eigs_low"])
-    ax[0].plot(np.arange(kl), result["eigs_low"], "x", label="Lanczos lowest")
-    P = result["n_params"]
-    ax[0].plot(np.arange(P - kl, P), result["eigs_high"], "x", label="Lanczos highest")
-    ax[0].set_yscale("symlog", linthresh=1e-4)
-    ax[0].set_xlabel("index")
-    ax[0].set_ylabel("Hessian eigenvalue")
-    ax[0].legend(fontsize=7)
-    ax[1].semilogy(result["density_grid"], np.maximum(result["density"], 1e-12))
-    ax[1].set_xlabel("eigenvalue")
-    ax[1].set_ylabel("SLQ density")
-    ax[2].plot(result["slice_alphas"], result["slice_1d"], label="filter-normalized")
-    if "line" in result:
-        ax[2].plot(result["line"]["alphas"], result["line"]["losses"], label=f"line to end (barrier {result['line']['barrier']:.3g})")
-    ax[2].set_xlabel("alpha")
-    ax[2].set_ylabel("loss")
-    ax[2].legend(fontsize=7)
-    g = result["slice_2d_grid"]
-    cs = ax[3].contourf(g, g, np.log10(np.maximum(result["slice_2d"].T, 1e-12)), levels=20)
-    fig.colorbar(cs, ax=ax[3], label="log10 loss")
-    ax[3].set_xlabel("alpha (d1)")
-    ax[3].set_ylabel("beta (d2)")
-    s = result["summary"]
-    fig.suptitle(f"top {s['top']:.3g}, condition {s['condition']:.3g}, negative fraction {s['negative_fraction']:.3g}")
-    fig.tight_layout()
-    ipath = save_figure(fig, folder / f"{name}.png")
-    return {"json": jpath, "figure": ipath}

@@ -42,7 +42,6 @@ depend on there (the other channels' tensors, the MLPs' first layers, the head M
 
 from __future__ import annotations
 
-import numpy as np
 import jax
 import jax.numpy as jnp
 

@@ -23,6 +23,16 @@ resumable unit), :mod:`~tnn.study.jobs` (a helper process), :mod:`~tnn.study.ana
 :mod:`~tnn.study.claims` (the findings and their thresholds), :mod:`~tnn.study.plots` (figures),
 :mod:`~tnn.study.stats` (values over seeds); ``tnn study``'s parser is :mod:`tnn.cli.study`.
 
+The instruments that train networks and draw (issue 21) live here too, above the pure
+:mod:`tnn.landscape` and :mod:`tnn.prune`: :mod:`~tnn.study.trainability` (ensembles, gradient
+variance, the phase diagram of training, init sensitivity), :mod:`~tnn.study.probes` (edge probes),
+:mod:`~tnn.study.minima` (topo's minima modulo its symmetries: endpoints trained, NEB, figure),
+:mod:`~tnn.study.topo_chain` (topo's chain network and its loss as functions of its parameters),
+:mod:`~tnn.study.landscape_runs` (a trained model's landscape, written) and
+:mod:`~tnn.study.pruning` (accuracy against SVD rank, written). The old names ``tnn.trainability``,
+``tnn.probes`` and the moved names of ``tnn.landscape`` and ``tnn.prune`` still work for one version,
+with a ``DeprecationWarning``.
+
 Results folder (``out``)::
 
     config.json        the StudyConfig, dataset specs, versions

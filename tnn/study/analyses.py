@@ -308,6 +308,7 @@ def pruning(st, summary) -> dict:
 def _pruning_curve(model, p, s, test) -> dict | None:
     """Accuracy of member ``p`` (seed ``s``) against SVD rank on ``test``; None without a matrix to prune."""
     from tnn import prune
+    from tnn.study.pruning import accuracy_vs_rank
     from tnn.train.loaders import feature_fields
 
     mr = max(prune.matrix_ranks(p).values(), default=0)
@@ -315,7 +316,7 @@ def _pruning_curve(model, p, s, test) -> dict | None:
     if not ranks:
         return None
     x = {k: test["x"][k] for k in feature_fields(model.config)}
-    curve = prune.accuracy_vs_rank(model, p, (x, test["y"]), ranks)
+    curve = accuracy_vs_rank(model, p, (x, test["y"]), ranks)
     try:
         sites = prune.input_site_weights(model, p)
         ef = sites.get("edge_fraction"), sites.get("edge_share")

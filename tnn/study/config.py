@@ -102,7 +102,7 @@ class StudyConfig:
       phase_seeds: members per cell (one vmap ensemble). phase_batch: minibatch size of Adam/SGD.
       block_sigmas, block_lr, block_steps: noise scales, Adam learning rate and step checkpoints of
         :func:`tnn.study.trainability.block_noise` (started next to the exact tensors: fewer steps than the grid).
-      minima_inits, minima_steps: random inits and Adam steps of :func:`tnn.landscape.minima_analysis`.
+      minima_inits, minima_steps: random inits and Adam steps of :func:`tnn.study.minima.minima_analysis`.
       size_2d, test_size_2d: QWZ training and larger-test lattice sides (open, Anderson disorder).
       n_2d, n_test_2d: samples of the QWZ training set and of each 2D test set.
       models_2d: 2D models, from ``topo-exact`` (the marker network), ``cnn``, ``resnet``.

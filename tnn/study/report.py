@@ -10,7 +10,7 @@ import numpy as np
 
 from tnn.study.claims import THRESHOLDS, findings
 from tnn.study.config import SETS_2D
-from tnn.study.stats import DISAGREE, cells, fmt, num
+from tnn.study.stats import cells, fmt, num
 from tnn.study.ceiling import ceiling_lines
 from tnn.study.tables import (
     accuracy_table,
@@ -272,7 +272,7 @@ def _phase_lines(summary) -> list[str]:
         L.append("```\n" + block_table(bl) + "\n```\n")
     mi = parts.get("minima")
     if mi:
-        L.append(f"**Minima modulo symmetries** (`tnn.landscape.minima_analysis`): {mi['config']['n_inits']} random "
+        L.append(f"**Minima modulo symmetries** (`tnn.study.minima.minima_analysis`): {mi['config']['n_inits']} random "
                  f"inits trained {mi['config']['steps']} Adam steps, endpoints canonicalized by topo's exact symmetries "
                  f"(channel permutations, signs, scales) and clustered in function space: {mi['n_clusters']} minima, "
                  f"{mi['n_reaching']} of them at the invariant ({mi['members_reaching']} members). Per cluster:\n")

@@ -1,7 +1,7 @@
 """The study's trainability parts: topo's success rate as a phase diagram over the training budget
 (:func:`tnn.study.trainability.phase_diagram`), noise on one parameter block at a time
 (:func:`tnn.study.trainability.block_noise`), and the minima of its loss modulo the network's symmetries
-(:func:`tnn.landscape.minima_analysis`).
+(:func:`tnn.study.minima.minima_analysis`).
 
 All three train on the study's ``phase`` dataset (open chains of ``phase_size`` cells) and call a
 member successful when it reaches the real-space invariant: the chains are those whose real-space
@@ -94,11 +94,11 @@ def blocks(st, summary) -> dict:
 def minima(st, summary) -> dict:
     """The endpoints of ``minima_inits`` random inits, clustered modulo topo's symmetries, their
     per-block Hessians, and the nudged-elastic-band barrier to the exact manifold."""
-    from tnn import landscape as ls
+    from tnn.study.minima import minima_analysis, plot_neb
     from tnn.study.trainability.report import jsonable
 
     c = st.c
     mcfg, lat, train, test = _data(st, summary)
-    res = ls.minima_analysis(mcfg, lat, train, test, n_inits=c.minima_inits, steps=c.minima_steps, seed=c.data_seed)
-    ls.plot_neb(res, st.out / "neb.png")
+    res = minima_analysis(mcfg, lat, train, test, n_inits=c.minima_inits, steps=c.minima_steps, seed=c.data_seed)
+    plot_neb(res, st.out / "neb.png")
     return jsonable(res)

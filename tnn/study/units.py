@@ -330,12 +330,13 @@ def train_and_score(st: Study, tag: str, mname: str, mcfg, train_ds: str, tests:
 
 def prune_stage(model, members, val):
     """The pruned shallow network: every member SVD-truncated to the smallest rank that keeps 95%
-    of its validation accuracy (:func:`tnn.prune.accuracy_vs_rank`)."""
+    of its validation accuracy (:func:`tnn.study.pruning.accuracy_vs_rank`)."""
     from tnn import prune
+    from tnn.study.pruning import accuracy_vs_rank
 
     out, ranks = [], []
     for p in members:
-        curve = prune.accuracy_vs_rank(model, p, val)
+        curve = accuracy_vs_rank(model, p, val)
         k = curve["smallest_rank_95"] or curve["max_rank"]
         ranks.append(int(k))
         out.append(prune.svd_prune(p, int(k)))
