@@ -23,8 +23,8 @@ LAYERS = (
     ("systems",),
     ("hamiltonians", "kspace", "__init__"),  # facades that keep the public names
     ("data", "models", "train"),
-    ("landscape", "prune", "sweeps"),
-    # the study holds what trains and draws (its trainability, probes runs); trainability, probes and
+    ("landscape", "prune", "sweeps"),  # pure instruments: functions of losses and parameter pytrees
+    # the study holds what trains and draws (its trainability, probes, minima runs); trainability, probes and
     # sweep_presets: deprecated names of study.trainability, study.probes and sweeps.presets
     ("study", "trainability", "probes", "demo", "sweep_presets"),
     ("cli",),
@@ -137,6 +137,53 @@ def test_sweeps_core_never_reaches_the_presets():
             todo.extend(graph[m])
     assert "tnn.sweeps.presets" in graph and "tnn.sweeps.presets" not in seen
     assert "tnn.sweeps.presets" in graph["tnn.cli.sweep"] and "tnn.sweeps.presets" in graph["tnn.sweep_presets"]
+
+
+def _reach(graph: dict[str, set[str]], start: list[str]) -> set[str]:
+    seen, todo = set(), list(start)
+    while todo:
+        m = todo.pop()
+        if m not in seen:
+            seen.add(m)
+            todo.extend(graph[m])
+    return seen
+
+
+#: what the pure instruments never load: models, training, the study, results writers, figures
+NOT_BELOW_STUDY = ("tnn.models", "tnn.train", "tnn.study", "tnn.results", "tnn.data")
+NOT_THIRD_PARTY = ("matplotlib", "optax", "flax")
+
+
+def test_landscape_and_prune_are_pure():
+    """``tnn.landscape`` and ``tnn.prune`` are functions of losses and parameter pytrees (issue 21): none
+    of their modules imports (imports inside functions counted) a model, the trainer, the study, the
+    results writers or a plotting library; what trains or draws moved to ``tnn.study``, and the old
+    names there (``moved_names``) find it by ``importlib`` only when asked for."""
+    graph = _graph()
+    mods = [m for m in graph if m == "tnn.prune" or m == "tnn.landscape" or m.startswith("tnn.landscape.")]
+    reached = _reach(graph, mods)
+    bad = sorted(m for m in reached if m.startswith(NOT_BELOW_STUDY))
+    assert not bad, f"tnn.landscape / tnn.prune reach {bad}"
+    third = []
+    for m in mods:
+        f = PKG.joinpath(*m.split(".")[1:])
+        f = f / "__init__.py" if f.is_dir() else f.with_suffix(".py")
+        for n in ast.walk(ast.parse(f.read_text())):
+            names = ([a.name for a in n.names] if isinstance(n, ast.Import)
+                     else [n.module or ""] if isinstance(n, ast.ImportFrom) else [])
+            third += [f"{m}: {x}" for x in names if x.split(".")[0] in NOT_THIRD_PARTY]
+    assert not third, f"tnn.landscape / tnn.prune import {third}"
+
+
+def test_importing_landscape_and_prune_loads_nothing_above_them():
+    """The same at run time, in a fresh interpreter (module ``__getattr__`` shims included)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, tnn.landscape, tnn.prune, tnn.landscape.minima, tnn.landscape.endpoints; "
+            f"print(sorted(m for m in sys.modules if m.startswith({NOT_BELOW_STUDY + NOT_THIRD_PARTY!r})))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]", out.stdout
 
 
 def test_the_checker_sees_cycles_and_arrows_up():
