@@ -1,32 +1,5 @@
-r"""Static lattice geometry: ``chain``, ``square``, ``honeycomb`` and any Bravais lattice a user brings.
+r"""The :class:`Lattice` and its builders (:mod:`tnn.lattice`; conventions in its docstring and docs/conventions.md)."""
 
-A :class:`Lattice` is a frozen, hashable description of a finite sample (kind, sizes, boundary
-condition). Everything derived from it -- cell coordinates, Cartesian site positions, sublattice
-labels, bond lists -- is plain NumPy, computed once and cached on the instance. Because equality and
-hashing depend only on ``(kind, dims, pbc, order, n_orb, vectors, offsets)``, a lattice can be passed as a static argument of
-``jax.jit`` and two equal lattices share one compilation. It is also registered as a JAX pytree
-with no leaves (the geometry is static aux data), so it can be passed to a jitted or vmapped
-function like any other argument, without ``static_argnames``: ``jax.jit(f)(H, lat)``.
-
-Index conventions (see ``docs/conventions.md``)
---------------------------------------
-* ``chain(L)``: cell ``n = 0..L-1`` holds sites A_n (index ``2n``) and B_n (index ``2n+1``).
-  Cell coordinate ``n``; Cartesian position of both sites ``n`` (the invariants use the cell
-  index, not the site index).
-* ``square(lx, ly, n_orb=2)``: ``n_orb`` orbitals per cell (two by default: QWZ; four: two spins of two), all at
-  the cell's position; site index ``n_orb*(x*ly + y) + s``; cell area 1.
-* ``honeycomb(lx, ly)``: Bravais vectors ``a1 = (1, 0)``, ``a2 = (1/2, sqrt(3)/2)``; sublattice
-  ``s = 0`` (A) at ``(0, 0)`` and ``s = 1`` (B) at ``(1/2, sqrt(3)/6)`` inside the cell; site index
-  ``2*(x*ly + y) + s`` with ``(x, y)`` the integer coordinates along ``a1, a2``.
-* ``bravais(vectors, basis, dims)`` (kind ``"bravais"``): any Bravais lattice in 1D or 2D with any
-  number of orbitals per cell at any offsets (``basis``); site index ``n_orb * cell + orbital``, the
-  cell index in C order as above. :func:`from_sites` finds these from a user's per-site arrays.
-  The real-space Chern invariants (marker, Bott, Kitaev, localizer, KPM) read any 2D one; the winding
-  number any 1D one: orbital 0 the A and orbital 1 the B sublattice for two orbitals per cell (the
-  chiral operator ``diag(+1, -1)`` per cell), the user's chiral operator (``chiral=``) for more.
-
-Shapes: ``N = n_sites = n_cells * n_orb``; ``d`` is the spatial dimension (1 or 2).
-"""
 
 from __future__ import annotations
 
@@ -38,18 +11,18 @@ import numpy as np
 
 from tnn import _checks
 
-__all__ = ["Lattice", "chain", "square", "honeycomb", "bravais", "from_sites", "check_lattice", "CHAINS", "PLANES",
-           "ANY_KIND"]
+__all__ = ["Lattice", "chain", "square", "honeycomb", "bravais", "check_lattice", "CHAINS", "PLANES", "ANY_KIND",
+           "BRAVAIS", "KIND_VECTORS", "KIND_BASIS", "float_rows"]
 
 _SQRT3 = float(np.sqrt(3.0))
 
-# Bravais vectors (rows) and orbital offsets inside the cell, per kind.
-_BRAVAIS = {
+#: Bravais vectors (rows) and orbital offsets inside the cell of the library's kinds.
+KIND_VECTORS = {
     "chain": np.array([[1.0]]),
     "square": np.eye(2),
     "honeycomb": np.array([[1.0, 0.0], [0.5, _SQRT3 / 2.0]]),
 }
-_BASIS = {
+KIND_BASIS = {
     "chain": np.zeros((2, 1)),
     "square": np.zeros((2, 2)),
     "honeycomb": np.array([[0.0, 0.0], [0.5, _SQRT3 / 6.0]]),
@@ -70,10 +43,10 @@ _DECIMALS = 12
 
 def _basis(kind: str, n_orb: int) -> np.ndarray:
     """Orbital offsets ``(n_orb, d)`` inside the cell."""
-    return _BASIS[kind] if n_orb == 2 else np.zeros((n_orb, _BRAVAIS[kind].shape[0]))
+    return KIND_BASIS[kind] if n_orb == 2 else np.zeros((n_orb, KIND_VECTORS[kind].shape[0]))
 
 
-def _as_rows(name: str, value, shape: tuple[int | None, int | None]) -> tuple[tuple[float, ...], ...]:
+def float_rows(name: str, value, shape: tuple[int | None, int | None]) -> tuple[tuple[float, ...], ...]:
     """``value`` as a tuple of rows of Python floats (rounded to ``_DECIMALS``), shape checked."""
     try:
         arr = np.asarray(value, dtype=np.float64)
@@ -124,8 +97,8 @@ class Lattice:
     def __post_init__(self):
         # Direct construction gets the same checks as the builders, and dims become a tuple of
         # Python ints so that equal samples hash equal however they were spelled.
-        if self.kind not in _BRAVAIS and self.kind != BRAVAIS:
-            raise ValueError(f"Argument `kind` must be one of {sorted(_BRAVAIS) + [BRAVAIS]}, got {self.kind!r}.")
+        if self.kind not in KIND_VECTORS and self.kind != BRAVAIS:
+            raise ValueError(f"Argument `kind` must be one of {sorted(KIND_VECTORS) + [BRAVAIS]}, got {self.kind!r}.")
         try:
             dims = tuple(self.dims)
         except TypeError as err:
@@ -158,11 +131,11 @@ class Lattice:
             raise ValueError(f"Argument `dims` must have length 1 or 2 for a {BRAVAIS!r} lattice, got {self.dims!r}.")
         if self.vectors is None or self.offsets is None:
             raise ValueError(f"Arguments `vectors` and `offsets` are required for a {BRAVAIS!r} lattice.")
-        vectors = _as_rows("vectors", self.vectors, (d, d))
+        vectors = float_rows("vectors", self.vectors, (d, d))
         if abs(np.linalg.det(np.asarray(vectors))) <= 1e-9 * max(1.0, float(np.max(np.abs(vectors))) ** d):
             raise ValueError(f"Argument `vectors` must be linearly independent Bravais vectors, got {vectors!r}.")
         object.__setattr__(self, "vectors", vectors)
-        object.__setattr__(self, "offsets", _as_rows("offsets", self.offsets, (None, d)))
+        object.__setattr__(self, "offsets", float_rows("offsets", self.offsets, (None, d)))
 
     # ----------------------------------------------------------------------------- sizes
     @property
@@ -191,7 +164,7 @@ class Lattice:
     @property
     def bravais(self) -> np.ndarray:
         """Bravais vectors ``(d, d)``, one per row."""
-        return np.array(self.vectors) if self.kind == BRAVAIS else _BRAVAIS[self.kind].copy()
+        return np.array(self.vectors) if self.kind == BRAVAIS else KIND_VECTORS[self.kind].copy()
 
     @property
     def basis(self) -> np.ndarray:
@@ -401,9 +374,9 @@ def bravais(vectors, basis, dims, pbc: bool = False) -> Lattice:
         raise ValueError(f"Argument `dims` must be a tuple of ints, got {dims!r}.") from err
     if d not in (1, 2):
         raise ValueError(f"Argument `dims` must have length 1 or 2, got {dims!r}.")
-    vec = _as_rows("vectors", np.reshape(np.asarray(vectors, dtype=np.float64), (1, 1)) if d == 1 and np.size(vectors) == 1
+    vec = float_rows("vectors", np.reshape(np.asarray(vectors, dtype=np.float64), (1, 1)) if d == 1 and np.size(vectors) == 1
                    else vectors, (d, d))
-    off = _as_rows("basis", basis, (None, d))
+    off = float_rows("basis", basis, (None, d))
     return Lattice(BRAVAIS, tuple(dims), _checks.check_bool("pbc", pbc), None, len(off), vec, off)
 
 
@@ -438,134 +411,3 @@ def check_lattice(lat, kinds: tuple[str, ...], what: str, builder: bool = False,
     if n_orb is not None and lat.n_orb != n_orb:
         raise ValueError(f"Argument `{name}` must have {n_orb} orbitals per cell for {what}, got n_orb={lat.n_orb}.")
     return lat
-
-
-def _chain_geometry(x: np.ndarray, cells: np.ndarray, sub: np.ndarray) -> tuple[str | None, float]:
-    """``("chain", a)`` when the sites sit at ``a * cell + offset[sublattice]`` with ``a > 0`` and one
-    offset per sublattice (any), else ``(None, 1.0)``."""
-    tol = 1e-6 * max(1.0, float(np.max(np.abs(x))))
-    span = int(cells.max() - cells.min())
-    a = 1.0
-    if span > 0:
-        s0 = sub == 0
-        lo, hi = np.argmin(np.where(s0, cells, np.inf)), np.argmax(np.where(s0, cells, -np.inf))
-        a = float(x[hi] - x[lo]) / float(cells[hi] - cells[lo])
-    if not a > tol:
-        return None, 1.0
-    for s in (0, 1):
-        off = x[sub == s] - a * cells[sub == s]
-        if off.size and np.ptp(off) > tol:
-            return None, 1.0
-    return "chain", a
-
-
-def _fit_bravais(pos: np.ndarray, cells: np.ndarray, sub: np.ndarray, n_orb: int, vectors) -> tuple[np.ndarray, np.ndarray]:
-    """Bravais vectors ``(d, d)`` and orbital offsets ``(n_orb, d)`` with ``pos = cells @ A + off[sub]``
-    (least squares; ``vectors`` given: only the offsets). ValueError where no lattice fits."""
-    n, d = pos.shape
-    onehot = np.eye(n_orb)[sub]
-    if vectors is None:
-        if np.any(np.ptp(cells, axis=0) == 0):
-            raise ValueError("Argument `cells` spans a single cell along a direction, so the Bravais vector along it "
-                             "cannot be read from the positions: give `vectors`.")
-        sol = np.linalg.lstsq(np.concatenate([cells, onehot], axis=1).astype(np.float64), pos, rcond=None)[0]
-        A, off = sol[:d], sol[d:]
-    else:
-        A = np.asarray(_as_rows("vectors", vectors, (d, d)))
-        off = np.linalg.lstsq(onehot, pos - cells @ A, rcond=None)[0]
-    tol = 1e-6 * max(1.0, float(np.max(np.abs(pos))))
-    if np.max(np.abs(cells @ A + off[sub] - pos)) > tol:
-        raise ValueError("Argument `positions` does not fit a Bravais lattice for the given `cells` and `sublattice`: "
-                         "every site must sit at cell @ vectors + an offset of its orbital, the same in every cell.")
-    if abs(np.linalg.det(A)) <= tol:
-        raise ValueError("Argument `positions` gives linearly dependent Bravais vectors for the given `cells`.")
-    return A, off - off[0]  # no global translation: orbital 0 at the cell's origin
-
-
-def from_sites(positions, cells, sublattice, box=None, vectors=None) -> Lattice:
-    r"""A :class:`Lattice` for a user's own Hamiltonian, from per-site arrays in any site order.
-
-    Args:
-      positions: Cartesian site positions ``(N,)`` or ``(N, d)``, ``d`` = 1 or 2.
-      cells: integer cell coordinates of each site ``(N,)`` or ``(N, d)`` (any offset) along the
-        Bravais vectors.
-      sublattice: ``(N,)`` the orbital index of each site in its cell, ``0 .. n_orb - 1``: every cell
-        holds each orbital once (a chain's 0 is A and 1 is B: the chiral operator of the winding number).
-      box: None for an open sample; for a periodic one the periodic supercell: ``(d,)`` its lengths
-        along the Bravais directions (``dims[i] * |a_i|``, e.g. ``(L,)`` for a chain) or ``(d, d)``
-        its vectors ``dims[i] * a_i`` (rows).
-      vectors: the Bravais vectors ``(d, d)``, only needed when ``cells`` spans a single cell along a
-        direction (else they are read from the positions).
-
-    Any Bravais lattice with any basis is welcome, up to a global translation: the sites must sit at
-    ``cells @ vectors + offset[sublattice]``, one offset per orbital. Where that geometry is one of the
-    library's (``docs/conventions.md``) the lattice is of that kind: a chain (``d = 1``, two orbitals:
-    any cell length ``a > 0``, cells numbered along ``+x``, each site anywhere in its cell -- B at
-    ``n + 1/2`` as usually drawn, or at ``n``; the winding number reads cell coordinates, so every such
-    drawing gives the same ``W``; a periodic chain's ``box`` is then ``(L a,)``), a square lattice
-    (``a = 1``, both orbitals at the cell's position) or a honeycomb lattice (``a1 = (1, 0)``,
-    ``a2 = (1/2, sqrt(3)/2)``, B at ``(1/2, sqrt(3)/6)`` from A). Any other is a ``"bravais"`` lattice
-    (:func:`bravais`) with the fitted vectors and offsets (orbital 0 at the cell's origin). Cells must
-    fill a full ``L`` or ``lx x ly`` block. The site order is free: the returned lattice carries it
-    (``order``), and every invariant reads its ``H`` (``(N, N)``, dense or ``scipy.sparse``) and
-    eigenvectors in that order, with the same checks as for a built-in lattice. The builders of
-    :mod:`tnn.hamiltonians` write the library's order and refuse such a lattice.
-
-    Raises ``ValueError`` naming the argument when shapes, labels, cells or positions do not fit.
-    """
-    pos = np.asarray(positions, dtype=np.float64)
-    if pos.ndim == 1:
-        pos = pos[:, None]
-    if pos.ndim != 2 or pos.shape[1] not in (1, 2) or pos.shape[0] == 0:
-        raise ValueError(f"Argument `positions` must have shape (N,) or (N, d) with d = 1 or 2, but has shape {np.shape(positions)}.")
-    n, d = pos.shape
-    _checks.check_finite("positions", pos)
-    cl = np.asarray(cells)
-    if cl.ndim == 1:
-        cl = cl[:, None]
-    if cl.shape != (n, d):
-        raise ValueError(f"Argument `cells` must have shape ({n}, {d}) to match `positions`, but has shape {np.shape(cells)}.")
-    if cl.size and not (np.issubdtype(cl.dtype, np.integer) or np.all(cl == np.rint(cl))):
-        raise ValueError("Argument `cells` must hold integer cell coordinates.")
-    cl = np.rint(cl).astype(np.int64)
-    sub = np.asarray(sublattice)
-    if sub.shape != (n,):
-        raise ValueError(f"Argument `sublattice` must have shape ({n},), but has shape {sub.shape}.")
-    if not (np.issubdtype(sub.dtype, np.integer) or np.all(sub == np.rint(sub))) or np.any(sub < 0):
-        raise ValueError("Argument `sublattice` must hold orbital indices 0, 1, ... (0 is A and 1 is B on a chain).")
-    sub = np.rint(sub).astype(np.int64)
-    n_orb = int(sub.max()) + 1
-    if len(np.unique(sub)) != n_orb:
-        raise ValueError(f"Argument `sublattice` must use every orbital index 0 .. {n_orb - 1}, got {sorted(set(sub.tolist()))}.")
-    cl = cl - cl.min(axis=0)
-    dims = tuple(int(x) + 1 for x in cl.max(axis=0))
-    if n != n_orb * int(np.prod(dims)):
-        raise ValueError(f"Argument `cells` must fill a full block of {dims} cells with each of the {n_orb} orbitals once "
-                         f"({n_orb * int(np.prod(dims))} sites), got {n} sites.")
-    kind, scale = None, 1.0
-    if n_orb == 2 and vectors is None:
-        if d == 1:
-            kind, scale = _chain_geometry(pos[:, 0], cl[:, 0], sub)
-        else:
-            for k in ("square", "honeycomb"):
-                expect = cl @ _BRAVAIS[k] + _BASIS[k][sub]
-                shift = pos[0] - expect[0]
-                if np.max(np.abs(pos - shift - expect)) <= 1e-6 * max(1.0, float(np.max(np.abs(pos)))):
-                    kind = k
-                    break
-    A, off = (_BRAVAIS[kind] * scale, None) if kind is not None else _fit_bravais(pos, cl, sub, n_orb, vectors)
-    pbc = box is not None
-    if pbc:
-        want = np.asarray(dims, dtype=np.float64)[:, None] * A
-        b = np.asarray(box, dtype=np.float64)
-        b = np.diag(b) @ (A / np.linalg.norm(A, axis=1, keepdims=True)) if b.ndim <= 1 else b
-        if b.shape != want.shape or not np.allclose(b, want, atol=1e-6):
-            raise ValueError(f"Argument `box` must be the supercell {want.tolist()} (dims x Bravais vectors) of these "
-                             f"sites, got {np.asarray(box).tolist()}.")
-    lat = Lattice(kind, dims, pbc) if kind is not None else bravais(A, off, dims, pbc)
-    lib = lat.site_index(cl, sub)
-    if len(np.unique(lib)) != n:
-        raise ValueError("Arguments `cells`, `sublattice` must give every (cell, sublattice) pair exactly once.")
-    order = np.empty(n, dtype=np.int64)
-    order[lib] = np.arange(n)
-    return dataclasses.replace(lat, order=tuple(int(i) for i in order))
