@@ -221,8 +221,12 @@ def winding_kernels(params, lat: Lattice, trim: float):
     function is ``kappa_k(d) = a_k d + mlp_k(d)``."""
     K, d, row = _chain_geometry(lat, trim)
     pk = params["kernel"]
-    learned = _fn_apply(pk["mlp"], d.reshape(-1, 1))[..., 0].reshape(-1, *d.shape)
-    return pk["a"][:, None, None] * jnp.asarray(K, pk["a"].dtype) + row[None, :, None] * learned
+    # JAX's standard promotion, made explicit (the distances are float64; float32 parameters meet them)
+    dt = np.promote_types(pk["a"].dtype, d.dtype)
+    mlp = jax.tree_util.tree_map(lambda x: jnp.asarray(x, np.promote_types(x.dtype, d.dtype)), pk["mlp"])
+    learned = _fn_apply(mlp, jnp.asarray(d.reshape(-1, 1), dt))[..., 0].reshape(-1, *d.shape)
+    exact = pk["a"][:, None, None] * jnp.asarray(K, pk["a"].dtype)
+    return exact.astype(dt) + jnp.asarray(row, dt)[None, :, None] * learned
 
 
 def _spectral_weights(params, E, config: ModelConfig):
