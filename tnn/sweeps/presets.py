@@ -38,7 +38,7 @@ from tnn.sweeps.run import sweep
 from tnn.sweeps.stats import disorder_stats
 from tnn.systems import SweepAxis, SweepPreset
 
-__all__ = ["SweepAxis", "SweepPreset", "PRESETS", "run_preset", "boundary_lines"]
+__all__ = ["SweepAxis", "SweepPreset", "PRESETS", "run_preset", "boundary_lines", "scaling_crossings"]
 
 #: every system's sweep presets by name (:func:`tnn.systems.sweep_presets`)
 PRESETS: dict[str, SweepPreset] = systems.sweep_presets()
@@ -66,6 +66,7 @@ def run_preset(preset: str, out: str | Path, *, quick: bool = False, size: int |
         raise ValueError(f"Argument `preset` must be one of {sorted(PRESETS)}, got {preset!r}.")
     p = PRESETS[preset]
     tnn.enable_x64()
+    sizes = None if not p.sizes else ((size,) if size is not None else (p.quick_sizes if quick else p.sizes))
     size = p.quick_size if size is None and quick else (p.size if size is None else size)
     keys = (p.quick_keys if quick else p.n_keys) if n_keys is None else n_keys
     if p.n_keys == 0 and keys:
@@ -74,8 +75,14 @@ def run_preset(preset: str, out: str | Path, *, quick: bool = False, size: int |
         raise ValueError(f"Argument `n_keys` must be >= 1 for the disordered preset {preset!r}, got {keys}.")
     grid = {a.name: np.linspace(a.lo, a.hi, points or (a.quick_n if quick else a.n)) for a in (p.x, p.y)}
     out = Path(out)
+    if distributed and p.sizes:
+        raise ValueError(f"Argument `distributed` applies to presets of one size; {preset!r} sweeps sizes "
+                         f"{p.sizes}: run it in one process.")
     if distributed:
         cluster.start()  # before anything below (the preset's builder, jax.process_index()) starts JAX
+    if p.sizes:
+        return _run_scaling(p, out, quick=quick, sizes=sizes, grid=grid, keys=keys, seed=seed, chunk=chunk,
+                            progress=progress)
     fn = p.make(size)
     lead = jax.process_index() == 0
 
@@ -147,5 +154,129 @@ def _plot(path: Path, p: SweepPreset, da, stats, size: int) -> None:
                title=f"{p.name}, size {size}" if k == 0 else title)
         if handles:
             ax.legend(handles=handles, fontsize=7, loc="upper right", framealpha=0.85)
+    fig.tight_layout()
+    tres.save_figure(fig, path)
+
+
+# ------------------------------------------------------------------------------ finite-size scaling
+def _run_scaling(p: SweepPreset, out: Path, *, quick, sizes, grid, keys, seed, chunk, progress) -> dict:
+    """A finite-size-scaling preset (``p.sizes``): one sweep per size (``sweep_L<size>.nc``, each
+    resumable), joined along a ``size`` dimension into ``sweep.nc``; ``phase_diagram.png`` draws the
+    mean over keys (band: std over keys) against ``x``, one curve per size, one panel per ``y``."""
+    import jax
+    import xarray as xr
+
+    from tnn.sweeps import store
+
+    das, seconds = [], {}
+    for L in sizes:
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(unit="pt", desc=f"tnn sweep {p.name} L={L}", dynamic_ncols=True, file=sys.stderr)
+
+        def report(done: int, total: int, bar=bar) -> None:
+            if bar.total is None:
+                bar.reset(total=total)
+                bar.initial = bar.n = done
+                bar.refresh()
+            else:
+                bar.update(done - bar.n)
+
+        t0 = time.perf_counter()
+        try:
+            das.append(sweep(p.make(L), grid, n_keys=keys, seed=seed, out=out / f"sweep_L{L}.nc", chunk=chunk,
+                             progress=report if bar is not None else None))
+        finally:
+            if bar is not None:
+                bar.close()
+        seconds[L] = time.perf_counter() - t0
+    da = xr.concat(das, dim="size", combine_attrs="override").assign_coords(size=list(sizes))
+    store.save(out / "sweep.nc", da)
+    stats = disorder_stats(da) if keys else None
+    crossings = scaling_crossings(da, p) if keys else {}
+    _plot_scaling(out / "phase_diagram.png", p, da, stats, crossings)
+    total = sum(seconds.values())
+    n_items = int(da.size)
+    cfg = {
+        "preset": p.name, "description": p.help, "sizes": list(sizes), "size": max(sizes), "quick": quick,
+        "seed": seed, "n_keys": keys, "grid": grid, "chunk": das[-1].attrs["chunk"],
+        "n_devices": das[-1].attrs["n_devices"], "devices": [str(d) for d in jax.local_devices()],
+        "seconds": total, "seconds_per_size": {str(k): v for k, v in seconds.items()},
+        "items_per_second": n_items / total if total > 0 else None, "nan_cells": int(np.isnan(da.values).sum()),
+        "n_items": n_items, "version": tnn.__version__, "crossings": crossings,
+        "files": {"sweep": "sweep.nc", "per_size": [f"sweep_L{L}.nc" for L in sizes], "figure": "phase_diagram.png"},
+    }
+    tres.write_json(out / "config.json", cfg)
+    return cfg
+
+
+def scaling_crossings(da, p: SweepPreset) -> dict:
+    """Where the key-averaged curves of successive sizes cross, per ``y`` value: ``{y: {"x": [...],
+    "pairs": [[L1, L2], ...], "known": x_c}}``. The difference ``d`` of the two means is interpolated
+    linearly between neighbouring grid points where it changes sign; of several such sign changes
+    the most significant one is kept (largest ``min(|d_i|, |d_{i+1}|) / sem``, the two means'
+    standard errors in quadrature), so noise on a plateau does not count. NaN where none. Also
+    ``"x_half"``, per size (``"sizes"``): the last ``x`` where ``|mean|`` falls through 1/2, the
+    midpoint between a unit invariant and 0 (a steadier estimate than the crossing when few keys
+    leave the curves within their errors of each other)."""
+    st = disorder_stats(da)
+    mean = st["mean"].transpose("size", p.x.name, p.y.name)
+    sem = st["sem"].transpose("size", p.x.name, p.y.name).values
+    xs = np.asarray(da.coords[p.x.name], float)
+    sizes = [int(s) for s in da.coords["size"].values]
+    out = {}
+    for j, y in enumerate(np.asarray(da.coords[p.y.name], float)):
+        xc, pairs = [], []
+        for a in range(len(sizes) - 1):
+            d = np.asarray(mean.values[a + 1, :, j] - mean.values[a, :, j], float)
+            e = np.hypot(sem[a + 1, :, j], sem[a, :, j])
+            e = np.where(np.isfinite(e) & (e > 0), e, 1e-12)
+            x_at, best = float("nan"), -1.0
+            for i in range(len(xs) - 1):
+                if np.isfinite(d[i]) and np.isfinite(d[i + 1]) and d[i] != 0 and np.sign(d[i]) != np.sign(d[i + 1]):
+                    score = min(abs(d[i]) / e[i], abs(d[i + 1]) / e[i + 1])
+                    if score > best:
+                        best = score
+                        x_at = float(xs[i] + (xs[i + 1] - xs[i]) * d[i] / (d[i] - d[i + 1]))
+            xc.append(x_at)
+            pairs.append([sizes[a], sizes[a + 1]])
+        half = []
+        for a in range(len(sizes)):
+            h = np.abs(np.asarray(mean.values[a, :, j], float)) - 0.5
+            x_at = float("nan")
+            for i in range(len(xs) - 1):
+                if h[i] > 0 >= h[i + 1]:
+                    x_at = float(xs[i] + (xs[i + 1] - xs[i]) * h[i] / (h[i] - h[i + 1]))
+            half.append(x_at)
+        known = float(p.critical(float(y))) if p.critical is not None else None
+        out[f"{y:g}"] = {"x": xc, "pairs": pairs, "x_half": half, "sizes": sizes, "known": known}
+    return out
+
+
+def _plot_scaling(path: Path, p: SweepPreset, da, stats, crossings: dict) -> None:
+    plt = tres.pyplot()
+    xs, ys = np.asarray(da.coords[p.x.name], float), np.asarray(da.coords[p.y.name], float)
+    sizes = [int(s) for s in da.coords["size"].values]
+    fig, axes = plt.subplots(1, len(ys), figsize=(5.6 * len(ys), 4.4), squeeze=False)
+    for j, (ax, y) in enumerate(zip(axes[0], ys)):
+        for L in sizes:
+            if stats is None:
+                ax.plot(xs, np.asarray(da.sel(size=L).values, float)[:, j], "o-", ms=3, label=f"L = {L}")
+                continue
+            m = np.asarray(stats["mean"].sel(size=L).transpose(p.x.name, p.y.name).values, float)[:, j]
+            s = np.asarray(stats["std"].sel(size=L).transpose(p.x.name, p.y.name).values, float)[:, j]
+            (line,) = ax.plot(xs, m, "o-", ms=3, label=f"L = {L}")
+            ax.fill_between(xs, m - s, m + s, color=line.get_color(), alpha=0.15, lw=0)
+        c = crossings.get(f"{y:g}", {})
+        if c.get("known") is not None and np.isfinite(c["known"]):
+            ax.axvline(c["known"], color="k", ls="--", lw=1.0, label=f"known {p.x.name}_c = {c['known']:.2f}")
+        for x_at in c.get("x", []):
+            if np.isfinite(x_at):
+                ax.axvline(x_at, color="grey", ls=":", lw=1.0)
+        ax.axhline(0.0, color="k", lw=0.5)
+        ax.set(xlabel=p.x.label, ylabel=p.invariant, title=f"{p.name}: {p.y.name} = {y:g}")
+        ax.legend(fontsize=7, framealpha=0.85)
     fig.tight_layout()
     tres.save_figure(fig, path)

@@ -217,6 +217,11 @@ class SweepPreset:
       :func:`tnn.sweeps.sweep` (NaN where not certified).
     boundaries: ``(x, ys) -> [(x, y, label), ...]``, the known phase boundaries to draw (``x``: 400
       points across the x axis, ``ys``: the y grid); an empty label keeps a line out of the legend.
+    sizes, quick_sizes: a finite-size-scaling preset (non-empty): the sweep runs once per size and
+      the figure draws, per value of ``y``, the mean over keys against ``x`` with one curve per
+      size (``--size`` runs one size; ``size``/``quick_size`` are then the largest of each).
+    critical: ``y -> x_c``, the known critical ``x`` at a ``y`` value drawn in the scaling figure
+      (NaN: none), or None.
     """
 
     name: str
@@ -230,6 +235,9 @@ class SweepPreset:
     quick_keys: int
     make: Callable[[int], Callable]
     boundaries: Callable[[np.ndarray, np.ndarray], list] = lambda x, ys: []
+    sizes: tuple[int, ...] = ()
+    quick_sizes: tuple[int, ...] = ()
+    critical: Callable[[float], float] | None = None
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
