@@ -4,7 +4,7 @@ Every ratio is two timings taken in the same run, with the same thread settings 
 JSON), minimum over interleaved repeats after a warm-up (compilation) call. Writes a table to stdout
 and JSON to ``results/bench_large.json`` (``--out``). ``--quick`` for smaller settings. Not a test:
 nothing here asserts. Run:
-``OPENBLAS_NUM_THREADS=1 .venv/bin/python experiments/bench_large.py [--quick] [--out PATH]``
+``OPENBLAS_NUM_THREADS=1 .venv/bin/python experiments/bench_large.py [--quick] [--only localizer] [--out PATH]``
 
 Rows (targets from issue 22):
 
@@ -21,6 +21,19 @@ Rows (targets from issue 22):
 * ``memory``: peak memory of ``tnn.kpm.chern_number`` at N = 2 10^5 in a fresh subprocess: XLA's
   compiled buffer sizes (arguments + temporaries + outputs) and the process's resident-set growth
   during the call, per ``N x vectors`` (target <= 64 bytes).
+* ``localizer``: the sparse spectral localizer index (``tnn.localizer`` on the ``scipy.sparse`` CSR
+  matrix: route ``"ldl"``, qdldl's sparse ``LDL^T`` inertia, gap by shift-invert Lanczos) against KPM
+  (``tnn.kpm.chern_number`` / ``winding_number``, default moments and vectors, on the stencil operator
+  of the same Terms) on the same samples, with the dense invariant (``validity="raw"``) as reference
+  where N is small: open QWZ ``m = 2.2`` with Anderson ``W = 4`` (topological Anderson window,
+  ``C = -1``) and ``W = 8`` (beyond, ``C = 0``), N = 1152 .. 51200 (quick: .. 4608); open SSH chains
+  (``v = 1``, ``w = 1.5``, intracell bond disorder ``W``, intercell ``W / 2`` as ``tnn sweep
+  ssh-disorder``) at ``W = 4`` (``W = 1``) and ``W = 10`` (beyond ``W_c = 5.87``, ``W = 0``),
+  N = 2000 .. 60000 (quick: .. 8000). Localizer: eager NumPy/SciPy, the better of two calls up to
+  N = 10^4, else one; KPM: the better of two warm calls (fresh vectors), plus the Lanczos bounds,
+  its first call (compilation) recorded apart. Table: N, method, value,
+  certificate (localizer gap) or stated error (KPM), seconds; the crossover N where KPM's warm time
+  drops below the localizer's, per family (None: no crossing in the range).
 * ``kwant``: Kwant + kpm-tools on the same Haldane flake, only when ``import kwant`` works (else the
   script says how to install them and skips the row).
 """
@@ -216,6 +229,133 @@ def bench_memory(n, M, k) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _csr(tm):
+    """``scipy.sparse`` CSR matrix of a :class:`tnn.hamiltonians.Terms` (hoppings, conjugates, diagonal)."""
+    import scipy.sparse
+
+    rows, cols, vals = [], [], []
+    for r, c, v, herm in zip(tm.rows, tm.cols, tm.vals, tm.hermitize):
+        v = np.asarray(v)
+        rows.append(r)
+        cols.append(c)
+        vals.append(v)
+        if herm:
+            rows.append(c)
+            cols.append(r)
+            vals.append(np.conj(v))
+    if tm.diag is not None:
+        idx = np.arange(tm.n)
+        rows.append(idx)
+        cols.append(idx)
+        vals.append(np.asarray(tm.diag))
+    return scipy.sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                                   shape=(tm.n, tm.n))
+
+
+def _localizer_vs_kpm_row(family, sample, lat, tm, kind, M, k, dense_max) -> list[dict]:
+    """Rows (localizer, kpm, [dense]) of one sample; ``kind`` ``"chern"`` or ``"winding"``."""
+    import warnings
+
+    from tnn import localizer as loc
+    from tnn import operators
+
+    N = lat.n_sites
+    H = _csr(tm)
+    op = _block(operators.from_terms(tm, lat))
+    out = []
+    t_loc = float("inf")
+    for _ in range(2 if N <= 10 ** 4 else 1):  # small N: the better of two calls (a loaded machine)
+        t0 = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            f = loc.chern_number if kind == "chern" else loc.winding_number
+            value, cert = f(H, lat, return_certificate=True)
+        t_loc = min(t_loc, time.perf_counter() - t0)
+    out.append({"family": family, "sample": sample, "N": N, "method": "localizer", "value": float(value),
+                "certificate_gap": cert.gap, "reason": cert.reason, "route": cert.method, "kappa": cert.kappa,
+                "kappa_rule": cert.kappa_rule, "warnings": [str(w.message)[:200] for w in caught],
+                "seconds": t_loc})
+    kfn = kpm.chern_number if kind == "chern" else kpm.winding_number
+    t0 = time.perf_counter()
+    bounds = kpm.spectral_bounds(op)
+    t_bounds = time.perf_counter() - t0
+    run = lambda s: _block(kfn(op, lat, num_moments=M, num_vectors=k, key=jax.random.key(s), bounds=bounds))
+    t0 = time.perf_counter()
+    run(0)
+    t_first = time.perf_counter() - t0
+    t_kpm = float("inf")
+    for s in (1, 2):  # the better of two warm calls (fresh vectors each)
+        t0 = time.perf_counter()
+        r = run(s)
+        t_kpm = min(t_kpm, time.perf_counter() - t0 + t_bounds)
+    out.append({"family": family, "sample": sample, "N": N, "method": "kpm", "value": float(r.value),
+                "error": float(r.error), "stat_error": float(r.stat_error), "trunc_error": float(r.trunc_error),
+                "fermi_weight": float(r.fermi_weight), "moments": M, "vectors": k, "seconds": t_kpm,
+                "seconds_first_call": t_first + t_bounds})
+    if N <= dense_max:
+        H_d = np.asarray(H.toarray())
+        t0 = time.perf_counter()
+        if kind == "chern":
+            d = inv.chern_number(jnp.asarray(H_d), lat, method="marker", validity="raw")
+        else:
+            d = inv.winding_number(jnp.asarray(H_d), lat, validity="raw")
+        d = float(d)
+        out.append({"family": family, "sample": sample, "N": N, "method": "dense", "value": d,
+                    "seconds": time.perf_counter() - t0})
+    return out
+
+
+def bench_localizer_vs_kpm(qwz_sides, chain_cells, M, k, dense_max=2500) -> dict:
+    """The ``localizer`` rows (module docstring)."""
+    from tnn.systems.qwz import qwz_terms
+    from tnn.systems.ssh import ssh_critical_disorder, ssh_disorder_terms
+
+    rows = []
+    for W, label in ((4.0, "TAI window"), (8.0, "beyond")):
+        for n in qwz_sides:
+            lat = lattice.square(n, n)
+            tm = qwz_terms(2.2, lat, onsite_disorder=W, key=jax.random.key(7))
+            fam = f"qwz m=2.2 W={W:g} ({label})"
+            new = _localizer_vs_kpm_row(fam, f"{n}x{n} open", lat, tm, "chern", M, k, dense_max)
+            _print_localizer_rows(new)
+            rows += new
+    for W, label in ((4.0, "topological"), (10.0, "beyond W_c")):
+        for L in chain_cells:
+            lat = lattice.chain(L)
+            tm = ssh_disorder_terms(1.5, W, lat, jax.random.key(7))
+            fam = f"ssh w=1.5 W={W:g} ({label})"
+            new = _localizer_vs_kpm_row(fam, f"L={L} open", lat, tm, "winding", M, k, dense_max)
+            _print_localizer_rows(new)
+            rows += new
+    crossover = {}
+    for fam in dict.fromkeys(r["family"] for r in rows):
+        t = {}
+        for r in rows:
+            if r["family"] == fam and r["method"] in ("localizer", "kpm"):
+                t.setdefault(r["N"], {})[r["method"]] = r["seconds"]
+        Ns = sorted(t)
+        faster = {N: ("kpm" if t[N]["kpm"] < t[N]["localizer"] else "localizer") for N in Ns}
+        cross = next((N for i, N in enumerate(Ns) if faster[N] == "kpm" and all(
+            faster[m] == "kpm" for m in Ns[i:])), None)
+        crossover[fam] = {"faster_by_N": faster, "kpm_faster_from_N": cross,
+                          "ratio_localizer_over_kpm": {N: t[N]["localizer"] / t[N]["kpm"] for N in Ns}}
+    return {"moments": M, "vectors": k, "ssh_critical_W": ssh_critical_disorder(1.5), "rows": rows,
+            "crossover": crossover}
+
+
+def _print_localizer_rows(rows):
+    for r in rows:
+        if r["method"] == "localizer":
+            gap = r["certificate_gap"]
+            cert = ("gap n/a" if gap is None else f"gap {gap:.3g}") + (f" ({r['reason']})" if r["reason"] else "")
+        elif r["method"] == "kpm":
+            cert = f"error {r['error']:.3g}" + (f" (first call {r['seconds_first_call']:.1f} s)")
+        else:
+            cert = "reference"
+        print(f"  {r['family']:30s} N={r['N']:>7d} {r['method']:9s} {r['value']:+8.3f}  {cert:38s} {r['seconds']:8.2f} s",
+              flush=True)
+
+
 def bench_kwant() -> dict:
     try:
         import kwant  # noqa: F401
@@ -228,6 +368,16 @@ def bench_kwant() -> dict:
 
 
 # ----------------------------------------------------------------------------- main
+def _localizer_section(res, q, M, k):
+    print("\nlocalizer (sparse LDL^T) vs KPM on the same samples: N, method, value, certificate/error, seconds")
+    res["localizer"] = bench_localizer_vs_kpm((24, 48) if q else (24, 48, 96, 160),
+                                              (1000, 4000) if q else (1000, 4000, 10000, 30000), M, k)
+    for fam, c in res["localizer"]["crossover"].items():
+        print(_row(f"    {fam}: KPM faster from N =", str(c["kpm_faster_from_N"]),
+                   "localizer/kpm time: " + ", ".join(f"{N}: {x:.2f}" for N, x in
+                                                      c["ratio_localizer_over_kpm"].items())))
+
+
 def _row(name, value, target=""):
     return f"{name:58s} {value:>14s}   {target}"
 
@@ -237,6 +387,8 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="smaller settings (a smoke run)")
     ap.add_argument("--out", default="results/bench_large.json", help="JSON output path")
     ap.add_argument("--repeats", type=int, default=None, help="timing rounds (default 3, quick 2)")
+    ap.add_argument("--only", choices=("localizer",), default=None,
+                    help="run one section only (localizer: the sparse localizer vs KPM rows)")
     ap.add_argument("--memory-child", nargs=3, type=int, metavar=("N_SIDE", "MOMENTS", "VECTORS"),
                     help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -254,6 +406,11 @@ def main(argv=None):
            "threads": {k_: os.environ.get(k_) for k_ in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "XLA_FLAGS")},
            "cpu_count": os.cpu_count(), "device": str(jax.devices()[0]), "quick": q}
     print(f"tnn bench_large (quick={q}); threads {res['threads']}; {res['device']}")
+    if args.only == "localizer":
+        _localizer_section(res, q, M, k)
+        path = tio.write_json(args.out, res)
+        print(f"\nwrote {path}")
+        return
     print("dense rows (minutes: N = 3200 dense takes ~1 min per call) ...", flush=True)
     res["dense"] = bench_dense((16, 24, 32, 40), 1600, reps, M, k)
     print("\nKPM vs dense (same samples; default moments %d, vectors %d)" % (M, k))
@@ -286,6 +443,7 @@ def main(argv=None):
                    "n/a" if mem["xla_temp_bytes_per_N_vector"] is None else f"{mem['xla_temp_bytes_per_N_vector']:.1f} B"))
         print(_row("    resident-set growth during the call / (N k)", f"{mem['rss_growth_per_N_vector']:.1f} B"))
         print(_row("    operator (amplitudes + diagonal)", f"{mem['operator_bytes'] / 1e6:.1f} MB"))
+    _localizer_section(res, q, M, k)
     res["kwant"] = bench_kwant()
     path = tio.write_json(args.out, res)
     print(f"\nwrote {path}")
