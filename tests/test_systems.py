@@ -154,7 +154,7 @@ def test_sweep_presets_live_in_their_system_modules():
     owners = {p.name: name for name, s in systems.SYSTEMS.items() for p in s.sweep_presets}
     assert list(presets.PRESETS) == list(systems.sweep_presets()) == list(owners)
     assert owners == {"ssh-vw": "ssh", "ssh-disorder": "ssh", "qwz-disorder": "qwz", "haldane": "haldane",
-                      "kitaev-mu-delta": "kitaev"}
+                      "kitaev-mu-delta": "kitaev", "ssh-kpm-scaling": "ssh", "qwz-kpm-tai": "qwz"}
     for preset, owner in owners.items():
         p = presets.PRESETS[preset]
         assert p.make.__module__ == p.boundaries.__module__ == systems.SYSTEMS[owner].dataset_terms.__module__

@@ -38,7 +38,7 @@ from tnn.sweeps.run import sweep
 from tnn.sweeps.stats import disorder_stats
 from tnn.systems import SweepAxis, SweepPreset
 
-__all__ = ["SweepAxis", "SweepPreset", "PRESETS", "run_preset", "boundary_lines", "scaling_crossings"]
+__all__ = ["SweepAxis", "SweepPreset", "PRESETS", "run_preset", "boundary_lines"]
 
 #: every system's sweep presets by name (:func:`tnn.systems.sweep_presets`)
 PRESETS: dict[str, SweepPreset] = systems.sweep_presets()

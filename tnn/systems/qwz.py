@@ -216,6 +216,10 @@ def _disorder_lines(x, ys):
     return [(np.full(2, m), y, "clean k-space boundary (exact at W = 0)" if m == -2 else "") for m in (-2.0, 0.0, 2.0)]
 
 
+def _kpm_tai_lines(x, ys):
+    return []  # no closed-form boundary of the disordered model (the clean ones, m = 0, +-2, are at W = 0 only)
+
+
 SWEEP_PRESETS = (
     SweepPreset("qwz-disorder", "QWZ Bott index over (m, W), Anderson disorder W, SIZE x SIZE periodic, mean over keys",
                 "mean Bott index",
@@ -227,7 +231,7 @@ SWEEP_PRESETS = (
                 "mean Chern number (KPM)",
                 SweepAxis("W", 0.0, 9.0, 19, 7, "W (Anderson disorder)"), SweepAxis("m", -1.0, 2.2, 2, 2, "m"),
                 size=200, quick_size=24, n_keys=16, quick_keys=3, make=_sweep_kpm_tai,
-                sizes=(50, 100, 200), quick_sizes=(16, 24)),
+                boundaries=_kpm_tai_lines, sizes=(50, 100, 200), quick_sizes=(16, 24)),
 )
 
 

@@ -360,6 +360,12 @@ def _disorder_lines(x, ys):
     return [(ssh_critical_w(Ws), Ws, "E ln|v_n| = E ln|w_n| (Mondragon-Shem 2014)")]
 
 
+def _kpm_scaling_lines(x, ys):
+    # the strong-disorder transition W_c(w) in the (W, w) plane (the scaling figure draws it per w)
+    return [(np.array([ssh_critical_disorder(float(w)) for w in ys]), np.asarray(ys, float),
+             "W_c(w): E ln|v_n| = E ln|w_n|")]
+
+
 SWEEP_PRESETS = (
     SweepPreset("ssh-vw", "SSH winding number over (v, w), periodic chain of SIZE cells", "winding number W",
                 SweepAxis("v", -2.0, 2.0, 41, 21, "v (intracell)"), SweepAxis("w", -2.0, 2.0, 41, 21, "w (intercell)"),
@@ -378,7 +384,7 @@ SWEEP_PRESETS = (
                 SweepAxis("w", 1.5, 2.0, 2, 1, "w (intercell)"),
                 size=100_000, quick_size=400, n_keys=32, quick_keys=8, make=_sweep_kpm_scaling,
                 sizes=(10_000, 30_000, 100_000), quick_sizes=(100, 200, 400),
-                critical=lambda w: ssh_critical_disorder(w)),
+                boundaries=_kpm_scaling_lines, critical=ssh_critical_disorder),
 )
 
 
