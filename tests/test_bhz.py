@@ -4,7 +4,10 @@ r"""The fifth system, the BHZ model (tnn/systems/bhz.py), and what it proves abo
   by entry and its spectrum the union of the Bloch spectra on the torus's k grid; disorder keeps
   Hermiticity (and time reversal) and is reproducible from its key.
 * k space: ``C_s = +1`` for ``0 < M/B < 4``, ``-1`` for ``4 < M/B < 8``, 0 outside, with and without
-  spin mixing; NaN where ``P S_z P`` has no gap (strong mixing near ``M = 0``).
+  spin mixing; NaN where ``P S_z P`` has no gap (strong mixing near ``M = 0``). The band gap and the spin
+  gap are exact minima over the zone (a fine grid refined by Nelder-Mead agrees): 0 on the off-grid rings
+  where mixing closes them (``m(k) = 0``, ``rho(k) = delta`` / ``< delta``), NaN there, and k space equals
+  the Bott index on either side.
 * Real space: the spin Chern number (marker on an open 12 x 12, Bott on a periodic 10 x 10) equals
   k space at M/B = 1, 2, 6, 9, -1 without and with spin mixing; without mixing each sector is the
   Chern number of its spin block on a two-orbital lattice.
@@ -95,6 +98,106 @@ def test_spin_gapless_is_flagged():
     v, cert = bhz.spin_chern_number(bhz.bhz(1.0, 1.0, 0.02, lat, spin_mixing=1.0), lat, method="bott", return_certificate=True)
     assert np.isnan(v) and int(cert.reason) == validity.SPIN_GAPLESS and float(cert.spin_gap) < bhz.SPIN_GAP_TOL
     assert validity.reason_names(cert.reason) == "spin_gapless"
+
+
+def _bloch_grid(A, B, M, delta, ks):
+    """Bloch matrices ``(..., 4, 4)`` at the momenta ``ks`` ``(..., 2)`` (numpy)."""
+    kx, ky = ks[..., 0], ks[..., 1]
+    m = M - 2 * B * (2 - np.cos(kx) - np.cos(ky))
+    return sum(c[..., None, None] * g for c, g in zip((A * np.sin(kx), A * np.sin(ky), m, np.full_like(m, delta)),
+                                                      (bhz._G1, bhz._G2, bhz._G3, bhz._G4)))
+
+
+def _gaps_at(A, B, M, delta, ks):
+    """Direct band gap ``E_3 - E_2`` and spin gap ``min(s_+, -s_-)`` of ``P s_z P`` (``eigh`` of the 4 x 4
+    Bloch matrix) at each of ``ks`` ``(..., 2)``."""
+    E, V = np.linalg.eigh(_bloch_grid(A, B, M, delta, ks))
+    W = V[..., :2]
+    s = np.linalg.eigvalsh(np.einsum("...ia,i,...ib->...ab", W.conj(), np.array([1.0, 1.0, -1.0, -1.0]), W))
+    return E[..., 2] - E[..., 1], np.minimum(s[..., 1], -s[..., 0])
+
+
+def _reference_gaps(A, B, M, delta, n=120, starts=4):
+    """``min_k`` of :func:`_gaps_at` (band gap, spin gap): an ``n x n`` grid (with the TRIM), each minimum
+    refined by Nelder-Mead on the 4 x 4 Bloch matrix from the ``starts`` best grid points."""
+    from scipy.optimize import minimize  # noqa: PLC0415
+
+    ks = 2 * np.pi * np.arange(n) / n
+    K = np.stack(np.meshgrid(ks, ks, indexing="ij"), -1).reshape(-1, 2)
+    out = []
+    for which, values in enumerate(_gaps_at(A, B, M, delta, K)):
+        best = values.min()
+        for j in np.argsort(values)[:starts]:
+            r = minimize(lambda k: _gaps_at(A, B, M, delta, np.asarray(k))[which], K[j], method="Nelder-Mead",
+                         options=dict(xatol=1e-12, fatol=1e-15, maxiter=4000))
+            best = min(best, r.fun)
+        out.append(best)
+    return out
+
+
+def _closing_interval(A, B, delta):
+    """The ``M`` over which the band gap is closed, near ``M = 0`` (``0 < delta < A``, ``B > 0``): ``m(k) = 0``
+    on the ring ``cos kx + cos ky = 2 - M/2B`` and ``rho = A |(sin kx, sin ky)|`` on it spans ``delta``."""
+    q = (delta / A) ** 2
+    return 2 * B * (2 - np.sqrt(4 - 2 * q)), 2 * B * (1 - np.sqrt(1 - q))
+
+
+def test_kspace_gaps_are_exact_off_the_grid():
+    # With mixing the band gap closes where m(k) = 0 and rho(k) = delta: a ring of k near Gamma (no grid
+    # holds it) for M in [0.0225636, 0.0226284] at A = 2, B = 1, delta = 0.3. The nk = 48 grid gave the gap
+    # 0.0787 there, and C_s = 1 at M = 0.0226.
+    m_lo, m_hi = _closing_interval(2.0, 1.0, 0.3)
+    assert 0.02256 < m_lo < 0.02257 and 0.02262 < m_hi < 0.02263
+    ms = jnp.asarray(np.concatenate([np.linspace(m_lo, m_hi, 7)[1:-1], [0.0226]]))
+    for nk in (48, 8):  # exact, whatever the grid
+        c, gap, spin_gap = jax.jit(jax.vmap(lambda m: bhz.bhz_kspace(2.0, 1.0, m, 0.3, nk=nk)))(ms)
+        assert np.all(np.isnan(np.asarray(c))) and np.all(np.asarray(gap) == 0) and np.all(np.asarray(spin_gap) == 0)
+    for M in (m_lo, m_hi):
+        assert float(bhz.bhz_kspace(2.0, 1.0, M, 0.3)[1]) <= 1e-12
+    # The spin gap (P S_z P) closes where m(k) = 0 and rho(k) < delta: for 0 <= M < m_hi (the ring shrinks
+    # to Gamma at M = 0). The grid gave C_s = 1 from M ~ 0.021 on (spin gap 0.053 there, 0.074 at m_lo).
+    for M in (0.0, 0.001, 0.01, 0.021, 0.0225):
+        c, gap, spin_gap = bhz.bhz_kspace(2.0, 1.0, M, 0.3)
+        assert np.isnan(c) and float(gap) > 0 and float(spin_gap) == 0, M
+    # both gaps equal the minimum over k of those of the 4 x 4 Bloch matrix (a fine grid refined by
+    # Nelder-Mead): beside the closings, inside the spin-gapless range, and elsewhere (off-TRIM minima
+    # without mixing too: A = B = 1, M = 1.9 at kx = 0, cos ky = 1/15, 0.012 below the nk = 48 grid;
+    # B < 0; small A and delta)
+    cases = [(2.0, 1.0, m_lo - 1e-4, 0.3), (2.0, 1.0, m_hi + 1e-4, 0.3), (2.0, 1.0, 0.0225, 0.3),
+             (2.0, 1.0, 1.0, 0.3), (1.0, 1.0, 1.9, 0.0), (1.0, 1.0, 0.05, 0.3), (1.0, 1.0, 3.7, 1.0),
+             (-0.46, 0.36, -9.5, 0.69), (0.07, -1.15, -4.0, 0.024), (2.54, -0.112, -0.4506, -0.0165)]
+    for p in cases:
+        gap, spin_gap = (float(x) for x in bhz.bhz_kspace(*p)[1:])
+        ref_gap, ref_spin = _reference_gaps(*p)
+        assert gap <= ref_gap + 1e-12 and gap == pytest.approx(ref_gap, abs=1e-8), (p, gap, ref_gap)
+        assert spin_gap <= ref_spin + 1e-12 and spin_gap == pytest.approx(ref_spin, abs=1e-8), (p, spin_gap, ref_spin)
+    assert float(bhz.bhz_kspace(2.0, 1.0, m_hi + 1e-4, 0.3)[1]) > 1e-5  # open again: C_s = 1 beyond
+    ks = 2 * np.pi * np.stack(np.meshgrid(np.arange(48), np.arange(48), indexing="ij"), -1) / 48
+    assert _gaps_at(1.0, 1.0, 1.9, 0.0, ks)[0].min() - float(bhz.bhz_kspace(1.0, 1.0, 1.9)[1]) > 0.01
+    # Without mixing and A = 2B (the tests' and the preset's model) the minimum lies at a TRIM: the gap
+    # is the grid's (over the grid and the TRIM), the spin gap 1 (S_z conserved)
+    ms = np.array([-1.0, 0.5, 1.0, 2.0, 3.5, 4.0, 4.5, 6.0, 8.0, 9.0])
+    _, gap, spin_gap = jax.jit(jax.vmap(lambda m: bhz.bhz_kspace(2.0, 1.0, m)))(jnp.asarray(ms))
+    np.testing.assert_allclose(np.asarray(gap), [_gaps_at(2.0, 1.0, M, 0.0, ks)[0].min() for M in ms], atol=1e-12)
+    assert np.all(np.asarray(spin_gap) == 1.0)
+
+
+def test_kspace_beside_the_mixed_closing_equals_real_space():
+    # delta = 0.3: C_s = 0 below the closings (spin gap from M = 0, band gap at M ~ 0.0226), 1 above.
+    # Bott on a periodic 10 x 10: certified at M = -0.3, -0.1 and 1 (the projector decays slowly near the
+    # closing: delocalized at M = 0.3, where the raw value is k space's); spin_gapless inside.
+    lp = lattice.square(10, 10, pbc=True, n_orb=4)
+    bott = jax.jit(lambda m: bhz.spin_chern_number(bhz.bhz(2.0, 1.0, m, lp, spin_mixing=0.3), lp, method="bott",
+                                                   return_certificate=True))
+    raw = jax.jit(lambda m: bhz.spin_chern_number(bhz.bhz(2.0, 1.0, m, lp, spin_mixing=0.3), lp, method="bott",
+                                                  gap_tol=0.0))
+    for M, want in ((-0.3, 0.0), (-0.1, 0.0), (1.0, 1.0)):
+        ck = float(bhz.bhz_kspace(2.0, 1.0, M, 0.3)[0])
+        v, cert = bott(M)
+        assert ck == pytest.approx(want, abs=1e-9) and cert.valid and abs(float(v) - ck) < 1e-6, M
+    assert float(bhz.bhz_kspace(2.0, 1.0, 0.3, 0.3)[0]) == pytest.approx(1.0, abs=1e-9) and abs(float(raw(0.3)) - 1) < 1e-6
+    v, cert = bott(0.01)
+    assert np.isnan(v) and validity.reason_names(cert.reason) == "spin_gapless" and np.isnan(bhz.bhz_kspace(2.0, 1.0, 0.01, 0.3)[0])
 
 
 MS = (1.0, 2.0, 6.0, 9.0, -1.0)
