@@ -341,6 +341,7 @@ def test_xi_grows_toward_the_gap_closings(delta):
         assert _xi(2.0, 1.0, delta**2 / 2.0**2, delta) > 1e3  # B delta^2 / A^2
 
 
+@pytest.mark.slow  # the tnn demo / tnn sweep runs of the slow suite cover it end to end
 def test_demo_panel_runs(tmp_path):
     import matplotlib  # noqa: PLC0415
 

@@ -64,6 +64,7 @@ def _check_against_dense(da, seed, sample, dense):
     return finite
 
 
+@pytest.mark.slow  # ~12 s; the presets' registration, figure and crossings stay in the default run
 def test_ssh_kpm_scaling_tiny_run_matches_dense(tmp_path):
     tnn.enable_x64()
     L, seed = 48, 3
