@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import platform
 import shutil
@@ -52,8 +51,7 @@ import numpy as np
 import jax
 
 import tnn
-from tnn import data, hamiltonians, invariants, kspace, lattice
-from tnn.data import generation
+from tnn import data, hamiltonians, invariants, kspace
 from tnn.threads import blas_threads
 
 
@@ -354,7 +352,7 @@ def main(argv=None) -> int:
     meta = {"machine": platform.platform(), "cpus": os.cpu_count(), "python": sys.version.split()[0],
             "jax": jax.__version__, "numpy": np.__version__, "tnn": tnn.__version__, "quick": q,
             "load_average_at_end": os.getloadavg()}
-    out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+    tnn.results.write_json(out, {"meta": meta, "rows": rows})
     print(f"\nwrote {out}")
     return 0
 

@@ -320,7 +320,11 @@ def _spin_args(lat, method, window, certificate):
     else:
         check_pbc(lat, False, "the spin Chern number with method='marker'")
         trim = contractions.check_trim(lat, window)
-    validity.boundary_distance(lat, trim)
+    try:
+        validity.boundary_distance(lat, trim)
+    except ValueError as err:  # the spin sectors need the window even for a raw value
+        raise ValueError(str(err).replace("Pass validity='raw' for the raw value.",
+                                          "The spin Chern number needs it for raw values too.")) from None
     return lat, method, trim
 
 
