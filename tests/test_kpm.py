@@ -204,3 +204,20 @@ def test_bad_input_raises_naming_the_argument():
         kpm.winding_number(hm.operator("ssh", {"t": jnp.array([0.5, 1.0])}, chain), chain, num_moments=0, key=key)
     with pytest.raises(ValueError, match="`trim`"):
         kpm.winding_number(hm.operator("ssh", {"t": jnp.array([0.5, 1.0])}, chain), chain, trim=5, key=key)
+
+
+def test_spectral_bounds_trace_inside_a_sharded_sweep():
+    """Lanczos bounds of an operator that varies per point, inside tnn.sweeps.sweep (shard_map over the
+    points: the scan's carries must vary like the operator), equal the vmapped ones."""
+    from tnn import sweeps
+
+    lat = lattice.chain(48)
+
+    def width(w):
+        lo, hi = kpm.spectral_bounds(hm.operator("ssh", {"t": jnp.stack([0.5 + 0.0 * w, w])}, lat))
+        return hi - lo
+
+    ws = np.linspace(0.5, 1.5, 4)
+    swept = sweeps.sweep(width, {"w": ws}, n_keys=0)
+    np.testing.assert_allclose(swept.values, np.asarray(jax.vmap(width)(jnp.asarray(ws))), rtol=1e-12)
+    assert np.all(swept.values >= 2 * (0.5 + ws) - 1e-9)  # the bounds enclose the band edges +-(v + w)

@@ -289,6 +289,11 @@ def lanczos_bounds(op: Operator, num_steps: int, margin, key):
     v0 = jax.random.normal(key, (n,), rdt).astype(cdt)
     v0 = v0 / jnp.linalg.norm(v0).astype(cdt)
     tiny = jnp.finfo(rdt).tiny ** 0.5
+    # The carries take the operator's type: under shard_map an operator that varies over a mesh axis
+    # makes every step's output vary, and scan needs the initial carry to vary alike ("scan-vma").
+    # Adding an exact zero computed from the operator does that on any JAX version; same numbers.
+    zero = jnp.zeros((), rdt) * jnp.real(jnp.vdot(v0, (op @ v0[:, None])[:, 0]))
+    v0 = v0 + zero.astype(cdt)
 
     def step(carry, _):
         vp, v, beta = carry
@@ -300,7 +305,7 @@ def lanczos_bounds(op: Operator, num_steps: int, margin, key):
         vn = jnp.where(ok, w / jnp.where(ok, b, 1.0).astype(cdt), 0.0)
         return (v, vn, jnp.where(ok, b, 0.0)), (alpha, jnp.where(ok, b, 0.0))
 
-    _, (alphas, betas) = jax.lax.scan(step, (jnp.zeros_like(v0), v0, jnp.zeros((), rdt)), None, length=num_steps)
+    _, (alphas, betas) = jax.lax.scan(step, (jnp.zeros_like(v0), v0, zero), None, length=num_steps)
     T = jnp.diag(alphas) + jnp.diag(betas[:-1], 1) + jnp.diag(betas[:-1], -1)
     theta, Y = jnp.linalg.eigh(T)
     # Ritz residuals |beta_m y_m| of the extreme Ritz values: an eigenvalue lies within each.

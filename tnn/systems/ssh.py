@@ -292,8 +292,8 @@ def ssh_disorder_terms(w, W, lat, key, v=1.0):
 
 def _sweep_kpm_scaling(size: int):
     r"""``ssh-kpm-scaling``: the KPM winding number (:func:`tnn.kpm.winding_number`, stencil operator,
-    :data:`SSH_KPM_MOMENTS` moments, :data:`SSH_KPM_VECTORS` vectors, bulk window ``L/4 <= n < 3L/4``, Gershgorin bounds: the Lanczos of
-    :func:`tnn.kpm.spectral_bounds` does not trace inside the sweep's ``shard_map``, jax 0.10)
+    :data:`SSH_KPM_MOMENTS` moments, :data:`SSH_KPM_VECTORS` vectors, bulk window ``L/4 <= n < 3L/4``, Gershgorin bounds,
+    as measured in docs/conventions.md)
     of an open chain of ``size`` cells with the disorder of ``ssh-disorder`` (:func:`ssh_disorder_terms`),
     over ``(W, w)``. The value is the raw estimate: KPM's ``error`` is infinite for most samples near
     and beyond ``W_c`` (the Dyson singularity puts spectral weight at ``E = 0``, above
