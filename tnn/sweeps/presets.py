@@ -52,6 +52,24 @@ def boundary_lines(preset: str, xs: np.ndarray, ys: np.ndarray) -> list[tuple[np
 
 
 # ------------------------------------------------------------------------------ run and plot
+def _progress_bar(desc: str):
+    """A tqdm bar on stderr and the sweep's ``progress(done, total)`` callback that drives it (its first
+    call sets the total and the items a resumed run already has)."""
+    from tqdm import tqdm
+
+    bar = tqdm(unit="pt", desc=desc, dynamic_ncols=True, file=sys.stderr)
+
+    def report(done: int, total: int) -> None:
+        if bar.total is None:
+            bar.reset(total=total)
+            bar.initial = bar.n = done
+            bar.refresh()
+        else:
+            bar.update(done - bar.n)
+
+    return bar, report
+
+
 def run_preset(preset: str, out: str | Path, *, quick: bool = False, size: int | None = None,
                points: int | None = None, n_keys: int | None = None, seed: int = 0, chunk: int | None = None,
                progress: bool = True, distributed: bool = False) -> dict:
@@ -86,24 +104,11 @@ def run_preset(preset: str, out: str | Path, *, quick: bool = False, size: int |
     fn = p.make(size)
     lead = jax.process_index() == 0
 
-    bar = None
-    if progress and lead:
-        from tqdm import tqdm
-
-        bar = tqdm(unit="pt", desc=f"tnn sweep {preset}", dynamic_ncols=True, file=sys.stderr)
-
-    def report(done: int, total: int) -> None:
-        if bar.total is None:  # first call: the total, and the items a resumed run already has
-            bar.reset(total=total)
-            bar.initial = bar.n = done
-            bar.refresh()
-        else:
-            bar.update(done - bar.n)
-
+    bar, report = _progress_bar(f"tnn sweep {preset}") if progress and lead else (None, None)
     t0 = time.perf_counter()
     try:
         da = sweep(fn, grid, n_keys=keys, seed=seed, out=out / "sweep.nc", chunk=chunk,
-                   progress=report if bar is not None else None, distributed=distributed)
+                   progress=report, distributed=distributed)
     finally:
         if bar is not None:
             bar.close()
@@ -170,24 +175,11 @@ def _run_scaling(p: SweepPreset, out: Path, *, quick, sizes, grid, keys, seed, c
 
     das, seconds = [], {}
     for L in sizes:
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(unit="pt", desc=f"tnn sweep {p.name} L={L}", dynamic_ncols=True, file=sys.stderr)
-
-        def report(done: int, total: int, bar=bar) -> None:
-            if bar.total is None:
-                bar.reset(total=total)
-                bar.initial = bar.n = done
-                bar.refresh()
-            else:
-                bar.update(done - bar.n)
-
+        bar, report = _progress_bar(f"tnn sweep {p.name} L={L}") if progress else (None, None)
         t0 = time.perf_counter()
         try:
             das.append(sweep(p.make(L), grid, n_keys=keys, seed=seed, out=out / f"sweep_L{L}.nc", chunk=chunk,
-                             progress=report if bar is not None else None))
+                             progress=report))
         finally:
             if bar is not None:
                 bar.close()
