@@ -276,6 +276,37 @@ def test_dense_and_sparse_routes_agree():
         assert f(H, lat, method="ldl", kappa=cd.kappa) == vd
 
 
+@needs_qdldl
+def test_ldl_backward_error_bound_holds_and_does_not_grow_with_chain_length():
+    """The certificate's factor_error bounds the true backward error of the factors (residual of
+    P (I + L) D (I + L)^T P^T against the matrix, in extended precision) on a disordered chain and a
+    disordered QWZ sample (real embedding); on chains it no longer grows with N (bidiagonal factor)."""
+    import qdldl
+
+    def residual(S):
+        Lf, d, p = qdldl.Solver(S).factors()
+        Lx = Lf.toarray().astype(np.longdouble) + np.eye(S.shape[0], dtype=np.longdouble)
+        R = (Lx * d.astype(np.longdouble)) @ Lx.T - S.toarray().astype(np.longdouble)[np.ix_(p, p)]
+        return float(np.max(np.sum(np.abs(R), axis=1)))
+
+    H, lat = ssh((1.0, 1.5), (0, 1), 150, False, 2.0, 3)
+    w, cert = lz.winding_number(sp.csr_matrix(H), lat, return_certificate=True)
+    assert cert.method == "ldl" and w == 1.0
+    S = lz.localizer_matrix(sp.csr_matrix(H), lat, cert.kappa).tocsc()
+    S.eliminate_zeros()
+    assert 0 < residual(S) <= cert.factor_error
+    H, lat = qwz(-1.0, 6, False, 1.0, 2)
+    c, cert = lz.chern_number(sp.csr_matrix(H), lat, return_certificate=True)
+    assert cert.method == "ldl" and c == 1.0
+    Lc = lz.localizer_matrix(sp.csr_matrix(H), lat, cert.kappa)
+    S = sp.bmat([[Lc.real, -Lc.imag], [Lc.imag, Lc.real]], format="csc")
+    S.eliminate_zeros()
+    assert 0 < residual(S) <= cert.factor_error
+    errs = [lz.winding_number(sp.csr_matrix(ssh((0.5, 1.0), (0, 1), L, False)[0]), ssh((0.5, 1.0), (0, 1), L, False)[1],
+                              return_certificate=True)[1].factor_error for L in (250, 2000)]
+    assert errs[1] < 2.0 * errs[0], errs  # with Higham's n in place of the row count: 8x
+
+
 def test_sparse_route_falls_back_to_dense(monkeypatch):
     """Without qdldl, or when the factorization is rejected (here: a pivot threshold no factorization
     meets), the sparse input takes the dense route with a LocalizerWarning and says so in the note."""
