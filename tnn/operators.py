@@ -250,11 +250,17 @@ def _apply_stencil(s: _Structure, values, v):
         for a, term in src.items():
             add(a, _roll(term, g.shift))
         if g.hermitize:
-            # conjugate: out[R, b] += conj(t(R)) v[R + d, a]
+            # conjugate: out[R, b] += conj(t(R)) v[R + d, a] = roll(sum_a conj(t(R' - d)) v[R', a], -d)[R]:
+            # the amplitudes rolled forward (loop-invariant, hoisted out of a Chebyshev loop), then one
+            # roll per b of a product, like the forward terms. Rolling v itself (shared by the pairs)
+            # made XLA materialize each rolled copy (2 vectors of temporaries and traffic per product).
             back = tuple(-sh for sh in g.shift)
-            moved = {a: _roll(orb[a], back) for a in {a for a, _ in g.pairs}}
+            dst = {}
             for (a, b), t in zip(g.pairs, amps):
-                add(b, jnp.conj(t)[..., None] * moved[a])
+                term = jnp.conj(_roll(t, g.shift))[..., None] * orb[a]
+                dst[b] = term if b not in dst else dst[b] + term
+            for b, term in dst.items():
+                add(b, _roll(term, back))
     for a in range(s.n_orb):
         if out[a] is None:
             out[a] = jnp.zeros_like(orb[a], dtype=jnp.result_type(v, *values) if values else v.dtype)
