@@ -126,31 +126,56 @@ def _barrier(t):
     return jax.lax.optimization_barrier(t)
 
 
-def _series(op2: Operator, coef, v):
-    """``sum_n coef_n T_n(Ht) v`` (``op2 = 2 Ht``), ``v`` ``(N, k)``. Two steps per loop iteration,
-    each overwriting the older iterate, so no loop buffer rotates (no copies)."""
+def _dot(y, t):
+    """``sum_i conj(y_i) t_i`` per column, ``(k,)``. Summed over blocks of rows first, behind a barrier:
+    XLA's CPU backend splits one long sum into a tree of windows and materializes ``conj(y) t``, an
+    ``(N, k)`` temporary written and read once more per Chebyshev step; a short sum fuses the product."""
+    n = t.shape[0]
+    b = next((d for d in (32, 16, 8, 4, 2) if n % d == 0 and n > d), 1)
+    p = jnp.conj(y) * t
+    if b == 1:
+        return jnp.sum(p, axis=0)
+    return jnp.sum(_barrier(jnp.sum(p.reshape(n // b, b, -1), axis=1)), axis=0)
+
+
+def _series(op2: Operator, coef, v, n_dos: int = 0):
+    """``sum_n coef_n T_n(Ht) v`` (``op2 = 2 Ht``), ``v`` ``(N, k)``; with ``n_dos > 0`` also the moments
+    ``v_j^dag T_n v_j`` of the first ``n_dos`` columns, ``(M, n_dos)`` (else None), from the same steps.
+    Two steps per loop iteration, each overwriting the older iterate, so no loop buffer rotates (no
+    copies); alive: the two iterates and the sum (``v`` only as the first iterate, and its first
+    ``n_dos`` columns)."""
     M = coef.shape[0]
     coef = _as(coef, v)
+    n_dos = min(n_dos, v.shape[1])
+    vd = v[:, :n_dos]
+
+    def dos(t):
+        return _dot(vd, t[:, :n_dos])
+
     t0, t1 = v, op2 @ v / 2
     acc = coef[0] * t0 + coef[1] * t1
+    first = [jnp.stack([dos(t0), dos(t1)])] if n_dos else []
 
     def body(carry, c):
         t0, t1, acc = carry
         t0 = _barrier(op2 @ t1 - t0)
         t1 = _barrier(op2 @ t0 - t1)
-        return (t0, t1, acc + c[0] * t0 + c[1] * t1), None
+        return (t0, t1, acc + c[0] * t0 + c[1] * t1), (jnp.stack([dos(t0), dos(t1)]) if n_dos else None)
 
     pairs = (M - 2) // 2
-    (t0, t1, acc), _ = jax.lax.scan(body, (t0, t1, acc), coef[2:2 + 2 * pairs].reshape(pairs, 2))
+    (t0, t1, acc), mus = jax.lax.scan(body, (t0, t1, acc), coef[2:2 + 2 * pairs].reshape(pairs, 2))
+    mu = first + ([mus.reshape(-1, n_dos)] if n_dos else [])
     if (M - 2) % 2:
-        acc = acc + coef[-1] * (op2 @ t1 - t0)
-    return acc
+        t0 = op2 @ t1 - t0
+        acc = acc + coef[-1] * t0
+        mu += [dos(t0)[None]] if n_dos else []
+    return acc, (jnp.concatenate(mu) if n_dos else None)
 
 
-def _fermi_weight(op2: Operator, v, xf, num_moments: int):
-    """Share of the probes' spectral weight within one kernel width ``pi / M`` of ``x_F`` per column of
-    ``v``: the Jackson series of the box ``[x_F - pi/M, x_F + pi/M]`` on the moments ``v^dag T_n v``."""
-    d = jnp.real(_moments(op2, v, v, num_moments))
+def _fermi_weight(d, xf, num_moments: int):
+    """Share of the probes' spectral weight within one kernel width ``pi / M`` of ``x_F`` per column:
+    the Jackson series of the box ``[x_F - pi/M, x_F + pi/M]`` on the moments ``d_n = v^dag T_n v``
+    ``(M, n)`` (real parts)."""
     w = np.pi / num_moments
     box = _kernel_coef(num_moments, xf + w, d.dtype) - _kernel_coef(num_moments, xf - w, d.dtype)
     return jnp.sum(box[:, None] * d, axis=0) / d[0]
@@ -158,21 +183,18 @@ def _fermi_weight(op2: Operator, v, xf, num_moments: int):
 
 def _moments(op2: Operator, y, x, num_moments: int):
     """``mu_n = sum_i conj(y_i) (T_n(Ht) x)_i`` per column, ``(M, k)`` (two steps per iteration)."""
-    def dot(t):
-        return jnp.sum(jnp.conj(y) * t, axis=0)
-
     def body(carry, _):
         t0, t1 = carry
         t0 = _barrier(op2 @ t1 - t0)
         t1 = _barrier(op2 @ t0 - t1)
-        return (t0, t1), jnp.stack([dot(t0), dot(t1)])
+        return (t0, t1), jnp.stack([_dot(y, t0), _dot(y, t1)])
 
     t0, t1 = x, op2 @ x / 2
-    first = jnp.stack([dot(t0), dot(t1)])
+    first = jnp.stack([_dot(y, t0), _dot(y, t1)])
     (t0, t1), mus = jax.lax.scan(body, (t0, t1), None, length=(num_moments - 2) // 2)
     out = [first, mus.reshape(-1, y.shape[1])]
     if (num_moments - 2) % 2:
-        out.append(dot(op2 @ t1 - t0)[None])
+        out.append(_dot(y, op2 @ t1 - t0)[None])
     return jnp.concatenate(out)
 
 
@@ -187,7 +209,7 @@ def _x_fermi(emin, emax, fermi_energy):
 @functools.partial(jax.jit, static_argnames=("num_moments",))
 def _projector_core(op, v, emin, emax, fermi_energy, num_moments):
     xf = _x_fermi(emin, emax, fermi_energy)
-    return _series(_doubled(op, emin, emax), _kernel_coef(num_moments, xf, jnp.real(v).dtype), v)
+    return _series(_doubled(op, emin, emax), _kernel_coef(num_moments, xf, jnp.real(v).dtype), v)[0]
 
 
 def fermi_projector(op, v, *, num_moments: int = DEFAULT_MOMENTS, fermi_energy=0.0, bounds=None):
@@ -282,7 +304,7 @@ def _stated(stat, trunc, fw, k):
 def _result(out, out_half, scale, factor, num_moments, num_vectors, lo, hi, ef):
     """Mean, standard error and truncation estimate of per-vector samples (stacked along axis 0):
     ``out = (values at M, values with the middle projector at M // 2, Fermi weights)``, ``out_half``
-    the same run at ``M // 2`` moments on the same vectors."""
+    the values of the same run at ``M // 2`` moments on the same vectors."""
     per_vec, per_vec_half, fw = out
     k = per_vec.shape[0]
     value = scale * jnp.mean(per_vec, axis=0)
@@ -291,7 +313,7 @@ def _result(out, out_half, scale, factor, num_moments, num_vectors, lo, hi, ef):
     else:
         stat = jnp.full_like(value, jnp.inf)
     trunc = jnp.maximum(factor * jnp.abs(scale * jnp.mean(per_vec - per_vec_half, axis=0)),
-                        jnp.abs(scale * jnp.mean(per_vec - out_half[0], axis=0)))
+                        jnp.abs(scale * jnp.mean(per_vec - out_half, axis=0)))
     fw = jnp.mean(fw, axis=0)
     return KPMResult(value, _stated(stat, trunc, fw, k), stat, trunc, fw, num_moments, num_vectors, (lo, hi), ef)
 
@@ -304,13 +326,15 @@ def _random_phases(key, mask, k, rdt):
 
 
 def _marker_columns(op, v, x, y, cx, cy, emin, emax, ef, num_moments, n_dos):
-    """Per column ``Im <a|(X - cx) P (Y - cy)|a>``, ``a = P v``, at ``M`` and (middle) ``M // 2``."""
+    """Per column ``Im <a|(X - cx) P (Y - cy)|a>``, ``a = P v``, at ``M`` and (middle) ``M // 2``, and
+    the Fermi weights of the first ``n_dos`` columns (None for 0). Alive at once: three ``(N, k)``
+    arrays (the series' two iterates and sum, then ``(X - cx) a`` and the moments' two iterates)."""
     rdt = jnp.real(v).dtype
     op2 = _doubled(op, emin, emax)
     xf = _x_fermi(emin, emax, ef)
     coef = _kernel_coef(num_moments, xf, rdt)
-    fw = _fermi_weight(op2, v[:, :n_dos], xf, num_moments)
-    a = _series(op2, coef, v)
+    a, d = _series(op2, coef, v, n_dos)
+    fw = None if d is None else _fermi_weight(jnp.real(d), xf, num_moments)
     mu = _moments(op2, _as(x[:, None] - cx, a) * a, _as(y[:, None] - cy, a) * a, num_moments)
     half = num_moments // 2
     coef_h = _kernel_coef(half, xf, rdt)
@@ -319,19 +343,39 @@ def _marker_columns(op, v, x, y, cx, cy, emin, emax, ef, num_moments, n_dos):
     return val, val_h, fw
 
 
+def _after(done, *args):
+    """``args`` unchanged, but computed by XLA only once ``done`` is: the second run of a core (at
+    ``M // 2`` moments) rebuilds its vectors after the first instead of keeping them alive through it."""
+    return _barrier((done, args))
+
+
 @functools.partial(jax.jit, static_argnames=("num_moments",))
 def _local_marker_core(op, sites, x, y, emin, emax, ef, num_moments):
+    """``((values, values with the middle projector at M // 2, Fermi weights) at M, values at M // 2)``."""
     rdt = x.dtype
     cdt = np.result_type(op.dtype, rdt, np.complex64)
     k = sites.shape[0]
-    v = jnp.zeros((op.n, k), cdt).at[sites, jnp.arange(k)].set(1.0)
-    return _marker_columns(op, v, x, y, x[sites], y[sites], emin, emax, ef, num_moments, k)
+
+    def run(sites, M, n_dos):
+        v = jnp.zeros((op.n, k), cdt).at[sites, jnp.arange(k)].set(1.0)
+        return _marker_columns(op, v, x, y, x[sites], y[sites], emin, emax, ef, M, n_dos)
+
+    out = run(sites, num_moments, k)
+    out, (sites,) = _after(out, sites)
+    return out, run(sites, max(num_moments // 2, 2), 0)[0]
 
 
 @functools.partial(jax.jit, static_argnames=("num_moments", "num_vectors"))
 def _marker_trace_core(op, key, mask, x, y, cx, cy, emin, emax, ef, num_moments, num_vectors):
-    v = _random_phases(key, mask, num_vectors, x.dtype)
-    return _marker_columns(op, v, x, y, cx, cy, emin, emax, ef, num_moments, DOS_VECTORS)
+    """``((per-vector values, values with the middle projector at M // 2, Fermi weights) at M,
+    per-vector values at M // 2)`` on the same vectors."""
+    def run(key, mask, M, n_dos):
+        v = _random_phases(key, mask, num_vectors, x.dtype)
+        return _marker_columns(op, v, x, y, cx, cy, emin, emax, ef, M, n_dos)
+
+    out = run(key, mask, num_moments, DOS_VECTORS)
+    out, (key, mask) = _after(out, key, mask)
+    return out, run(key, mask, max(num_moments // 2, 2), 0)[0]
 
 
 def _marker_lattice(lat, what):
@@ -386,8 +430,7 @@ def local_chern_marker(op, lat: Lattice, sites, *, num_moments: int = DEFAULT_MO
         site_idx = np.asarray(lat.order)[site_idx]
     rdt = jnp.real(jnp.zeros((), np.result_type(op.dtype, np.float32))).dtype
     x, y = (jnp.asarray(pos[:, d], rdt) for d in range(2))
-    (val, val_h, fw), (val_2, _, _) = (_local_marker_core(op, jnp.asarray(site_idx, np.int32), x, y, emin, emax, ef,
-                                                          Mi) for Mi in (M, max(M // 2, 2)))
+    (val, val_h, fw), val_2 = _local_marker_core(op, jnp.asarray(site_idx, np.int32), x, y, emin, emax, ef, M)
     val, val_h, val_2 = (tc.exact_marker_scale(lat) * a.reshape(len(cells), lat.n_orb).sum(axis=1)
                          for a in (val, val_h, val_2))
     fw = fw.reshape(len(cells), lat.n_orb).mean(axis=1)
@@ -428,29 +471,43 @@ def chern_number(op, lat: Lattice, *, num_moments: int = DEFAULT_MOMENTS, num_ve
     centre = np.asarray(lat.positions)[mask_lib].mean(axis=0)
     rdt = jnp.real(jnp.zeros((), np.result_type(op.dtype, np.float32))).dtype
     x, y = (jnp.asarray(pos[:, d], rdt) for d in range(2))
-    out = [_marker_trace_core(op, key, jnp.asarray(mask, rdt), x, y, centre[0], centre[1], emin, emax, ef, Mi, k)
-           for Mi in (M, max(M // 2, 2))]
+    out = _marker_trace_core(op, key, jnp.asarray(mask, rdt), x, y, centre[0], centre[1], emin, emax, ef, M, k)
     return _result(*out, tc.exact_marker_scale(lat) / float(cells.sum()), 3.0, M, k, emin, emax, ef)
 
 
 # ------------------------------------------------------------------------------ winding number
-@functools.partial(jax.jit, static_argnames=("num_moments", "num_vectors"))
-def _winding_core(op, key, mask_a, is_b, xc, emin, emax, ef, num_moments, num_vectors):
+def _winding_columns(op, key, mask_a, is_b, xc, emin, emax, ef, num_moments, num_vectors, n_dos):
+    """Per column ``Re (X v)^dag U^dag v - <b|X|b>``, ``b = U^dag v``, at ``M`` and (middle) ``M // 2``,
+    and the Fermi weights of the first ``n_dos`` columns (None for 0). ``v`` is built twice from
+    ``key``: after the series it is needed again for ``X v``, and rebuilding it is cheaper than
+    keeping it alive through the series (three ``(N, k)`` arrays at once instead of four)."""
     rdt = xc.dtype
-    v = _random_phases(key, mask_a, num_vectors, rdt)
     op2 = _doubled(op, emin, emax)
     xf = _x_fermi(emin, emax, ef)
     # Q = sign(H - E_F) = 1 - 2P
     coef = (-2.0 * _kernel_coef(num_moments, xf, rdt)).at[0].add(1.0)
-    fw = _fermi_weight(op2, v[:, :DOS_VECTORS], xf, num_moments)
-    b = _series(op2, coef, v) * _as(is_b, v)[:, None]  # U^dag v = P_B Q P_A v
+    v = _random_phases(key, mask_a, num_vectors, rdt)
+    b, d = _series(op2, coef, v, n_dos)
+    fw = None if d is None else _fermi_weight(jnp.real(d), xf, num_moments)
+    b = b * _as(is_b, b)[:, None]  # U^dag v = P_B Q P_A v
     bxb = jnp.sum(_as(xc, jnp.real(b))[:, None] * jnp.abs(b) ** 2, axis=0)
+    (b, bxb), (key, mask_a) = _after((b, bxb), key, mask_a)
+    v = _random_phases(key, mask_a, num_vectors, rdt)
     mu = _moments(op2, _as(xc, v)[:, None] * v, b, num_moments)  # (X v)^dag T_n b
     half = num_moments // 2
     coef_h = (-2.0 * _kernel_coef(half, xf, rdt)).at[0].add(1.0)
     val = jnp.real(jnp.sum(_as(coef, mu)[:, None] * mu, axis=0)) - bxb
     val_h = jnp.real(jnp.sum(_as(coef_h, mu)[:, None] * mu[:half], axis=0)) - bxb
     return val, val_h, fw
+
+
+@functools.partial(jax.jit, static_argnames=("num_moments", "num_vectors"))
+def _winding_core(op, key, mask_a, is_b, xc, emin, emax, ef, num_moments, num_vectors):
+    """As :func:`_marker_trace_core`, for the winding number."""
+    out = _winding_columns(op, key, mask_a, is_b, xc, emin, emax, ef, num_moments, num_vectors, DOS_VECTORS)
+    out, (key, mask_a) = _after(out, key, mask_a)
+    half = _winding_columns(op, key, mask_a, is_b, xc, emin, emax, ef, max(num_moments // 2, 2), num_vectors, 0)
+    return out, half[0]
 
 
 def _winding_blocks(lat: Lattice, trim):
@@ -500,8 +557,8 @@ def winding_number(op, lat: Lattice, *, num_moments: int = DEFAULT_MOMENTS, num_
         mask_a = _in_user_order(lat, (mask[lat.site_cell] & (lat.sublattice == 0)).astype(float))
         xc = _in_user_order(lat, xcell[lat.site_cell])
         kb = jax.random.fold_in(key, i) if len(blocks) > 1 else key
-        out = [_winding_core(op, kb, jnp.asarray(mask_a, rdt), jnp.asarray(is_b, rdt), jnp.asarray(xc, rdt),
-                             emin, emax, ef, Mi, k) for Mi in (M, max(M // 2, 2))]
+        out = _winding_core(op, kb, jnp.asarray(mask_a, rdt), jnp.asarray(is_b, rdt), jnp.asarray(xc, rdt),
+                            emin, emax, ef, M, k)
         r = _result(*out, 1.0 / n_cells, 2.0, M, k, emin, emax, ef)
         for acc, x in zip((values, stats, truncs, fws), (r.value, r.stat_error, r.trunc_error, r.fermi_weight)):
             acc.append(x)
