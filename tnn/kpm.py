@@ -5,7 +5,8 @@ Every function takes a matrix-free Hamiltonian -- a :class:`tnn.operators.Operat
 (:func:`tnn.hamiltonians.operator`), or a ``scipy.sparse`` matrix, a ``BCOO`` or a dense array
 (:func:`tnn.operators.as_operator`) -- in the site order of ``lat`` (a :func:`tnn.lattice.from_sites`
 lattice's own order is read from it). Cost ``O(num_moments x nnz x vectors)``, memory
-``O(N x vectors)``; jitted, batched over vectors (``(N, k)`` products), ``jit``/``vmap``-able.
+``O(N x vectors)``; jitted, batched over vectors (``(N, k)`` products, ``k`` up to :data:`VECTOR_BLOCK`
+at once, more in blocks one after the other), ``jit``/``vmap``-able.
 
 Formulas, kernel, error estimates and defaults: docs/conventions.md, "Kernel polynomial method".
 In short: bounds ``[E_min, E_max]`` (given, or :func:`spectral_bounds`) map ``H`` into ``[-1, 1]``;
@@ -43,7 +44,7 @@ from tnn.operators import Operator, as_operator, lanczos_bounds
 __all__ = [
     "KPMResult", "local_chern_marker", "chern_number", "winding_number", "spectral_bounds", "fermi_projector",
     "jackson_kernel", "step_coefficients", "DEFAULT_MOMENTS", "DEFAULT_VECTORS", "LANCZOS_STEPS", "BOUNDS_MARGIN",
-    "FERMI_WEIGHT_MAX", "DOS_VECTORS",
+    "FERMI_WEIGHT_MAX", "DOS_VECTORS", "VECTOR_BLOCK",
 ]
 
 #: default number of Chebyshev moments ``M`` (resolution ``~ pi (E_max - E_min) / (2 M)``)
@@ -54,6 +55,9 @@ DEFAULT_VECTORS = 16
 FERMI_WEIGHT_MAX = 0.01
 #: random vectors (of the trace's) whose moments give the Fermi weight of a stochastic trace
 DOS_VECTORS = 2
+#: vectors run through the Chebyshev loops at once; more run in blocks of this many, one after the
+#: other (``lax.map``): memory ``O(N x VECTOR_BLOCK)`` for the loops plus ``O(N x vectors)`` for the vectors
+VECTOR_BLOCK = 4
 #: Lanczos steps of :func:`spectral_bounds`
 LANCZOS_STEPS = 40
 #: widening of the Lanczos bounds, as a fraction of the half width, on each side
@@ -349,33 +353,72 @@ def _after(done, *args):
     return _barrier((done, args))
 
 
+def _blocks(k: int):
+    """``(block size, number of blocks)`` for ``k`` vectors (the last block padded)."""
+    kb = min(k, VECTOR_BLOCK)
+    return kb, -(-k // kb)
+
+
+def _padded(v, width):
+    return v if v.shape[1] == width else jnp.pad(v, ((0, 0), (0, width - v.shape[1])))
+
+
 @functools.partial(jax.jit, static_argnames=("num_moments",))
 def _local_marker_core(op, sites, x, y, emin, emax, ef, num_moments):
-    """``((values, values with the middle projector at M // 2, Fermi weights) at M, values at M // 2)``."""
+    """``((values, values with the middle projector at M // 2, Fermi weights) at M, values at M // 2)``;
+    the unit vectors of ``sites`` in blocks of :data:`VECTOR_BLOCK`."""
     rdt = x.dtype
     cdt = np.result_type(op.dtype, rdt, np.complex64)
     k = sites.shape[0]
+    kb, nb = _blocks(k)
+    sites = jnp.pad(sites, (0, nb * kb - k))  # padding: copies of site 0, cut from the output
 
-    def run(sites, M, n_dos):
-        v = jnp.zeros((op.n, k), cdt).at[sites, jnp.arange(k)].set(1.0)
-        return _marker_columns(op, v, x, y, x[sites], y[sites], emin, emax, ef, M, n_dos)
+    def block(s):
+        def run(s, M, n_dos):
+            v = jnp.zeros((op.n, kb), cdt).at[s, jnp.arange(kb)].set(1.0)
+            return _marker_columns(op, v, x, y, x[s], y[s], emin, emax, ef, M, n_dos)
 
-    out = run(sites, num_moments, k)
-    out, (sites,) = _after(out, sites)
-    return out, run(sites, max(num_moments // 2, 2), 0)[0]
+        out = run(s, num_moments, kb)
+        out, (s,) = _after(out, s)
+        return out, run(s, max(num_moments // 2, 2), 0)[0]
+
+    if nb == 1:
+        return jax.tree_util.tree_map(lambda o: o[:k], block(sites))
+    outs = jax.lax.map(block, sites.reshape(nb, kb))
+    return jax.tree_util.tree_map(lambda o: o.reshape(nb * kb)[:k], outs)
 
 
 @functools.partial(jax.jit, static_argnames=("num_moments", "num_vectors"))
 def _marker_trace_core(op, key, mask, x, y, cx, cy, emin, emax, ef, num_moments, num_vectors):
-    """``((per-vector values, values with the middle projector at M // 2, Fermi weights) at M,
-    per-vector values at M // 2)`` on the same vectors."""
-    def run(key, mask, M, n_dos):
-        v = _random_phases(key, mask, num_vectors, x.dtype)
+    """``((per-vector values, values with the middle projector at M // 2, Fermi weights of the first
+    :data:`DOS_VECTORS`) at M, per-vector values at M // 2)`` on the same vectors, in blocks of
+    :data:`VECTOR_BLOCK` vectors."""
+    k = num_vectors
+    kb, nb = _blocks(k)
+    M2 = max(num_moments // 2, 2)
+
+    def vectors(key, mask):
+        return _padded(_random_phases(key, mask, k, x.dtype), nb * kb)
+
+    def columns(v, M, n_dos):
         return _marker_columns(op, v, x, y, cx, cy, emin, emax, ef, M, n_dos)
 
-    out = run(key, mask, num_moments, DOS_VECTORS)
-    out, (key, mask) = _after(out, key, mask)
-    return out, run(key, mask, max(num_moments // 2, 2), 0)[0]
+    if nb == 1:  # one block: the vectors rebuilt for the M // 2 run rather than kept alive through the first
+        out = columns(vectors(key, mask), num_moments, DOS_VECTORS)
+        out, (key, mask) = _after(out, key, mask)
+        (val, val_h, fw), val_2 = out, columns(vectors(key, mask), M2, 0)[0]
+        return (val[:k], val_h[:k], fw), val_2[:k]
+
+    def block(i):
+        # the block's vectors sliced again for the M // 2 run: not kept alive through the first
+        out = columns(jax.lax.dynamic_slice_in_dim(v, i * kb, kb, axis=1), num_moments, DOS_VECTORS)
+        out, (i,) = _after(out, i)
+        return out, columns(jax.lax.dynamic_slice_in_dim(v, i * kb, kb, axis=1), M2, 0)[0]
+
+    v = vectors(key, mask)
+    outs = jax.lax.map(block, jnp.arange(nb))
+    (val, val_h, fw), val_2 = outs
+    return (val.reshape(-1)[:k], val_h.reshape(-1)[:k], fw[0]), val_2.reshape(-1)[:k]
 
 
 def _marker_lattice(lat, what):
@@ -450,8 +493,9 @@ def chern_number(op, lat: Lattice, *, num_moments: int = DEFAULT_MOMENTS, num_ve
     Args:
       op: the Hamiltonian of ``lat`` (as :func:`local_chern_marker`).
       lat: open square or honeycomb lattice.
-      num_moments: ``M >= 2``. num_vectors: ``k >= 1`` random vectors, applied together
-        (memory ``O(N k)``). key: PRNG key of the vectors (required).
+      num_moments: ``M >= 2``. num_vectors: ``k >= 1`` random vectors, applied in
+        blocks of :data:`VECTOR_BLOCK` (memory ``O(N k)``: measured 54 bytes per ``N x k`` at
+        ``N = 204800``, ``k = 16``, ``M = 256``). key: PRNG key of the vectors (required).
       window: cells trimmed on each side (int or ``(tx, ty)``; default ``(lx // 4, ly // 4)``).
       fermi_energy, bounds: as :func:`local_chern_marker`.
 
@@ -476,23 +520,22 @@ def chern_number(op, lat: Lattice, *, num_moments: int = DEFAULT_MOMENTS, num_ve
 
 
 # ------------------------------------------------------------------------------ winding number
-def _winding_columns(op, key, mask_a, is_b, xc, emin, emax, ef, num_moments, num_vectors, n_dos):
-    """Per column ``Re (X v)^dag U^dag v - <b|X|b>``, ``b = U^dag v``, at ``M`` and (middle) ``M // 2``,
-    and the Fermi weights of the first ``n_dos`` columns (None for 0). ``v`` is built twice from
-    ``key``: after the series it is needed again for ``X v``, and rebuilding it is cheaper than
+def _winding_columns(op, vectors, token, is_b, xc, emin, emax, ef, num_moments, n_dos):
+    """Per column ``Re (X v)^dag U^dag v - <b|X|b>``, ``b = U^dag v``, ``v = vectors(token)``, at ``M`` and
+    (middle) ``M // 2``, and the Fermi weights of the first ``n_dos`` columns (None for 0). ``v`` is
+    built twice: after the series it is needed again for ``X v``, and rebuilding it is cheaper than
     keeping it alive through the series (three ``(N, k)`` arrays at once instead of four)."""
     rdt = xc.dtype
     op2 = _doubled(op, emin, emax)
     xf = _x_fermi(emin, emax, ef)
     # Q = sign(H - E_F) = 1 - 2P
     coef = (-2.0 * _kernel_coef(num_moments, xf, rdt)).at[0].add(1.0)
-    v = _random_phases(key, mask_a, num_vectors, rdt)
-    b, d = _series(op2, coef, v, n_dos)
+    b, d = _series(op2, coef, vectors(token), n_dos)
     fw = None if d is None else _fermi_weight(jnp.real(d), xf, num_moments)
     b = b * _as(is_b, b)[:, None]  # U^dag v = P_B Q P_A v
     bxb = jnp.sum(_as(xc, jnp.real(b))[:, None] * jnp.abs(b) ** 2, axis=0)
-    (b, bxb), (key, mask_a) = _after((b, bxb), key, mask_a)
-    v = _random_phases(key, mask_a, num_vectors, rdt)
+    (b, bxb), (token,) = _after((b, bxb), token)
+    v = vectors(token)
     mu = _moments(op2, _as(xc, v)[:, None] * v, b, num_moments)  # (X v)^dag T_n b
     half = num_moments // 2
     coef_h = (-2.0 * _kernel_coef(half, xf, rdt)).at[0].add(1.0)
@@ -504,10 +547,24 @@ def _winding_columns(op, key, mask_a, is_b, xc, emin, emax, ef, num_moments, num
 @functools.partial(jax.jit, static_argnames=("num_moments", "num_vectors"))
 def _winding_core(op, key, mask_a, is_b, xc, emin, emax, ef, num_moments, num_vectors):
     """As :func:`_marker_trace_core`, for the winding number."""
-    out = _winding_columns(op, key, mask_a, is_b, xc, emin, emax, ef, num_moments, num_vectors, DOS_VECTORS)
-    out, (key, mask_a) = _after(out, key, mask_a)
-    half = _winding_columns(op, key, mask_a, is_b, xc, emin, emax, ef, max(num_moments // 2, 2), num_vectors, 0)
-    return out, half[0]
+    k = num_vectors
+    kb, nb = _blocks(k)
+    M2 = max(num_moments // 2, 2)
+
+    def columns(vectors, token, M, n_dos):
+        return _winding_columns(op, vectors, token, is_b, xc, emin, emax, ef, M, n_dos)
+
+    def block(token, vectors):
+        out = columns(vectors, token, num_moments, DOS_VECTORS)
+        out, (token,) = _after(out, token)
+        return out, columns(vectors, token, M2, 0)[0]
+
+    if nb == 1:  # the vectors rebuilt from the key whenever needed
+        return block((key, mask_a), lambda t: _random_phases(t[0], t[1], k, xc.dtype))
+    v = _padded(_random_phases(key, mask_a, k, xc.dtype), nb * kb)
+    (val, val_h, fw), val_2 = jax.lax.map(
+        lambda i: block((i,), lambda t: jax.lax.dynamic_slice_in_dim(v, t[0] * kb, kb, axis=1)), jnp.arange(nb))
+    return (val.reshape(-1)[:k], val_h.reshape(-1)[:k], fw[0]), val_2.reshape(-1)[:k]
 
 
 def _winding_blocks(lat: Lattice, trim):
