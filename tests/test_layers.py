@@ -18,7 +18,7 @@ PKG = ROOT / "tnn"
 LAYERS = (
     ("_checks", "precision", "threads", "results", "compile_cache", "intervals", "lyapunov", "_moved"),
     ("lattice",),
-    ("operators", "assembly", "bloch", "dists"),  # the operator engine and the parameter distributions
+    ("operators", "assembly", "bloch", "dists", "chebyshev", "localizer_linalg"),  # the operator engine (Chebyshev loops, the localizer's linear algebra) and the parameter distributions
     ("contractions", "invariants", "validity", "localizer", "kpm"),
     ("systems",),
     ("hamiltonians", "kspace", "__init__"),  # facades that keep the public names

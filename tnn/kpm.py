@@ -39,6 +39,8 @@ from tnn import _checks
 from tnn import contractions as tc
 from tnn.invariants.checks import check_pbc
 from tnn.lattice import CHAINS, PLANES, Lattice, check_lattice
+from tnn import chebyshev as cheb
+from tnn.chebyshev import jackson_kernel, step_coefficients
 from tnn.operators import Operator, as_operator, lanczos_bounds
 
 __all__ = [
@@ -96,124 +98,11 @@ class KPMResult(NamedTuple):
         return float(self.value)
 
 
-# ------------------------------------------------------------------------------ series
-def jackson_kernel(num_moments: int) -> np.ndarray:
-    r"""Jackson damping factors ``g_n``, ``n = 0..M-1`` (``g_0 = 1``; RMP 78, 275, Eq. 71)."""
-    M = _checks.check_int("num_moments", num_moments, 1)
-    n = np.arange(M)
-    q = np.pi / (M + 1)
-    return ((M - n + 1) * np.cos(q * n) + np.sin(q * n) / np.tan(q)) / (M + 1)
-
-
-def step_coefficients(num_moments: int, x_fermi):
-    r"""Chebyshev coefficients ``c_n`` (``n < M``) of ``theta(x_F - x)`` on ``[-1, 1]`` (no kernel):
-    ``c_0 = 1 - arccos(x_F)/pi``, ``c_n = -2 sin(n arccos x_F) / (n pi)``. ``x_fermi`` may be traced."""
-    x = jnp.asarray(x_fermi)
-    th = jnp.arccos(jnp.clip(x, -1.0, 1.0))
-    n = jnp.arange(1, num_moments, dtype=th.dtype)
-    return jnp.concatenate([(1.0 - th / np.pi)[None], -2.0 * jnp.sin(n * th) / (n * np.pi)])
-
-
-def _doubled(op: Operator, emin, emax) -> Operator:
-    """``2 Ht = 2 (H - c) / a``: a Chebyshev step ``T_{n+1} = (2 Ht) T_n - T_{n-1}`` is one product."""
-    return op.scaled(4.0 / (emax - emin), -2.0 * (emax + emin) / (emax - emin))
-
-
-def _as(a, like):
-    """``a`` in the common dtype of ``a`` and ``like`` (the promotion JAX's standard rule does
-    implicitly, made explicit: the same numbers, and ``jax_numpy_dtype_promotion="strict"`` runs it)."""
-    return a.astype(np.result_type(a.dtype, like.dtype))
-
-
-def _barrier(t):
-    # XLA would otherwise fuse one stencil product into the next and recompute it per output entry.
-    return jax.lax.optimization_barrier(t)
-
-
-def _dot(y, t):
-    """``sum_i conj(y_i) t_i`` per column, ``(k,)``. Summed over blocks of rows first, behind a barrier:
-    XLA's CPU backend splits one long sum into a tree of windows and materializes ``conj(y) t``, an
-    ``(N, k)`` temporary written and read once more per Chebyshev step; a short sum fuses the product."""
-    n = t.shape[0]
-    b = next((d for d in (32, 16, 8, 4, 2) if n % d == 0 and n > d), 1)
-    p = jnp.conj(y) * t
-    if b == 1:
-        return jnp.sum(p, axis=0)
-    return jnp.sum(_barrier(jnp.sum(p.reshape(n // b, b, -1), axis=1)), axis=0)
-
-
-def _series(op2: Operator, coef, v, n_dos: int = 0):
-    """``sum_n coef_n T_n(Ht) v`` (``op2 = 2 Ht``), ``v`` ``(N, k)``; with ``n_dos > 0`` also the moments
-    ``v_j^dag T_n v_j`` of the first ``n_dos`` columns, ``(M, n_dos)`` (else None), from the same steps.
-    Two steps per loop iteration, each overwriting the older iterate, so no loop buffer rotates (no
-    copies); alive: the two iterates and the sum (``v`` only as the first iterate, and its first
-    ``n_dos`` columns)."""
-    M = coef.shape[0]
-    coef = _as(coef, v)
-    n_dos = min(n_dos, v.shape[1])
-    vd = v[:, :n_dos]
-
-    def dos(t):
-        return _dot(vd, t[:, :n_dos])
-
-    t0, t1 = v, op2 @ v / 2
-    acc = coef[0] * t0 + coef[1] * t1
-    first = [jnp.stack([dos(t0), dos(t1)])] if n_dos else []
-
-    def body(carry, c):
-        t0, t1, acc = carry
-        t0 = _barrier(op2 @ t1 - t0)
-        t1 = _barrier(op2 @ t0 - t1)
-        return (t0, t1, acc + c[0] * t0 + c[1] * t1), (jnp.stack([dos(t0), dos(t1)]) if n_dos else None)
-
-    pairs = (M - 2) // 2
-    (t0, t1, acc), mus = jax.lax.scan(body, (t0, t1, acc), coef[2:2 + 2 * pairs].reshape(pairs, 2))
-    mu = first + ([mus.reshape(-1, n_dos)] if n_dos else [])
-    if (M - 2) % 2:
-        t0 = op2 @ t1 - t0
-        acc = acc + coef[-1] * t0
-        mu += [dos(t0)[None]] if n_dos else []
-    return acc, (jnp.concatenate(mu) if n_dos else None)
-
-
-def _fermi_weight(d, xf, num_moments: int):
-    """Share of the probes' spectral weight within one kernel width ``pi / M`` of ``x_F`` per column:
-    the Jackson series of the box ``[x_F - pi/M, x_F + pi/M]`` on the moments ``d_n = v^dag T_n v``
-    ``(M, n)`` (real parts)."""
-    w = np.pi / num_moments
-    box = _kernel_coef(num_moments, xf + w, d.dtype) - _kernel_coef(num_moments, xf - w, d.dtype)
-    return jnp.sum(box[:, None] * d, axis=0) / d[0]
-
-
-def _moments(op2: Operator, y, x, num_moments: int):
-    """``mu_n = sum_i conj(y_i) (T_n(Ht) x)_i`` per column, ``(M, k)`` (two steps per iteration)."""
-    def body(carry, _):
-        t0, t1 = carry
-        t0 = _barrier(op2 @ t1 - t0)
-        t1 = _barrier(op2 @ t0 - t1)
-        return (t0, t1), jnp.stack([_dot(y, t0), _dot(y, t1)])
-
-    t0, t1 = x, op2 @ x / 2
-    first = jnp.stack([_dot(y, t0), _dot(y, t1)])
-    (t0, t1), mus = jax.lax.scan(body, (t0, t1), None, length=(num_moments - 2) // 2)
-    out = [first, mus.reshape(-1, y.shape[1])]
-    if (num_moments - 2) % 2:
-        out.append(_dot(y, op2 @ t1 - t0)[None])
-    return jnp.concatenate(out)
-
-
-def _kernel_coef(num_moments: int, x_fermi, dtype):
-    return jnp.asarray(jackson_kernel(num_moments), dtype) * step_coefficients(num_moments, x_fermi).astype(dtype)
-
-
-def _x_fermi(emin, emax, fermi_energy):
-    return (fermi_energy - (emax + emin) / 2) / ((emax - emin) / 2)
-
-
+# ------------------------------------------------------------------------------ series (tnn.chebyshev)
 @functools.partial(jax.jit, static_argnames=("num_moments",))
 def _projector_core(op, v, emin, emax, fermi_energy, num_moments):
-    xf = _x_fermi(emin, emax, fermi_energy)
-    return _series(_doubled(op, emin, emax), _kernel_coef(num_moments, xf, jnp.real(v).dtype), v)[0]
+    xf = cheb.x_fermi(emin, emax, fermi_energy)
+    return cheb.series(cheb.doubled(op, emin, emax), cheb.kernel_coef(num_moments, xf, jnp.real(v).dtype), v)[0]
 
 
 def fermi_projector(op, v, *, num_moments: int = DEFAULT_MOMENTS, fermi_energy=0.0, bounds=None):
@@ -334,23 +223,23 @@ def _marker_columns(op, v, x, y, cx, cy, emin, emax, ef, num_moments, n_dos):
     the Fermi weights of the first ``n_dos`` columns (None for 0). Alive at once: three ``(N, k)``
     arrays (the series' two iterates and sum, then ``(X - cx) a`` and the moments' two iterates)."""
     rdt = jnp.real(v).dtype
-    op2 = _doubled(op, emin, emax)
-    xf = _x_fermi(emin, emax, ef)
-    coef = _kernel_coef(num_moments, xf, rdt)
-    a, d = _series(op2, coef, v, n_dos)
-    fw = None if d is None else _fermi_weight(jnp.real(d), xf, num_moments)
-    mu = _moments(op2, _as(x[:, None] - cx, a) * a, _as(y[:, None] - cy, a) * a, num_moments)
+    op2 = cheb.doubled(op, emin, emax)
+    xf = cheb.x_fermi(emin, emax, ef)
+    coef = cheb.kernel_coef(num_moments, xf, rdt)
+    a, d = cheb.series(op2, coef, v, n_dos)
+    fw = None if d is None else cheb.fermi_weight(jnp.real(d), xf, num_moments)
+    mu = cheb.moments(op2, cheb.as_dtype(x[:, None] - cx, a) * a, cheb.as_dtype(y[:, None] - cy, a) * a, num_moments)
     half = num_moments // 2
-    coef_h = _kernel_coef(half, xf, rdt)
-    val = jnp.imag(jnp.sum(_as(coef, mu)[:, None] * mu, axis=0))
-    val_h = jnp.imag(jnp.sum(_as(coef_h, mu)[:, None] * mu[:half], axis=0))
+    coef_h = cheb.kernel_coef(half, xf, rdt)
+    val = jnp.imag(jnp.sum(cheb.as_dtype(coef, mu)[:, None] * mu, axis=0))
+    val_h = jnp.imag(jnp.sum(cheb.as_dtype(coef_h, mu)[:, None] * mu[:half], axis=0))
     return val, val_h, fw
 
 
 def _after(done, *args):
     """``args`` unchanged, but computed by XLA only once ``done`` is: the second run of a core (at
     ``M // 2`` moments) rebuilds its vectors after the first instead of keeping them alive through it."""
-    return _barrier((done, args))
+    return cheb.barrier((done, args))
 
 
 def _blocks(k: int):
@@ -526,21 +415,21 @@ def _winding_columns(op, vectors, token, is_b, xc, emin, emax, ef, num_moments, 
     built twice: after the series it is needed again for ``X v``, and rebuilding it is cheaper than
     keeping it alive through the series (three ``(N, k)`` arrays at once instead of four)."""
     rdt = xc.dtype
-    op2 = _doubled(op, emin, emax)
-    xf = _x_fermi(emin, emax, ef)
+    op2 = cheb.doubled(op, emin, emax)
+    xf = cheb.x_fermi(emin, emax, ef)
     # Q = sign(H - E_F) = 1 - 2P
-    coef = (-2.0 * _kernel_coef(num_moments, xf, rdt)).at[0].add(1.0)
-    b, d = _series(op2, coef, vectors(token), n_dos)
-    fw = None if d is None else _fermi_weight(jnp.real(d), xf, num_moments)
-    b = b * _as(is_b, b)[:, None]  # U^dag v = P_B Q P_A v
-    bxb = jnp.sum(_as(xc, jnp.real(b))[:, None] * jnp.abs(b) ** 2, axis=0)
+    coef = (-2.0 * cheb.kernel_coef(num_moments, xf, rdt)).at[0].add(1.0)
+    b, d = cheb.series(op2, coef, vectors(token), n_dos)
+    fw = None if d is None else cheb.fermi_weight(jnp.real(d), xf, num_moments)
+    b = b * cheb.as_dtype(is_b, b)[:, None]  # U^dag v = P_B Q P_A v
+    bxb = jnp.sum(cheb.as_dtype(xc, jnp.real(b))[:, None] * jnp.abs(b) ** 2, axis=0)
     (b, bxb), (token,) = _after((b, bxb), token)
     v = vectors(token)
-    mu = _moments(op2, _as(xc, v)[:, None] * v, b, num_moments)  # (X v)^dag T_n b
+    mu = cheb.moments(op2, cheb.as_dtype(xc, v)[:, None] * v, b, num_moments)  # (X v)^dag T_n b
     half = num_moments // 2
-    coef_h = (-2.0 * _kernel_coef(half, xf, rdt)).at[0].add(1.0)
-    val = jnp.real(jnp.sum(_as(coef, mu)[:, None] * mu, axis=0)) - bxb
-    val_h = jnp.real(jnp.sum(_as(coef_h, mu)[:, None] * mu[:half], axis=0)) - bxb
+    coef_h = (-2.0 * cheb.kernel_coef(half, xf, rdt)).at[0].add(1.0)
+    val = jnp.real(jnp.sum(cheb.as_dtype(coef, mu)[:, None] * mu, axis=0)) - bxb
+    val_h = jnp.real(jnp.sum(cheb.as_dtype(coef_h, mu)[:, None] * mu[:half], axis=0)) - bxb
     return val, val_h, fw
 
 

@@ -60,6 +60,7 @@ import scipy.sparse
 import scipy.sparse.linalg
 
 from tnn import _checks
+from tnn import localizer_linalg as la
 from tnn.lattice import ANY_KIND, CHAINS, PLANES, Lattice, check_lattice
 
 try:  # optional: the sparse route (the dense route needs nothing beyond NumPy)
@@ -90,11 +91,6 @@ REASONS = {
     "ldl_unstable": "sparse route: tiny pivot or backward error above half the gap, and the dense fallback is too large",
     "no_sparse_solver": "qdldl is not installed and the dense fallback is too large",
 }
-_SMALL = 600  # eigen-solves up to this size are dense (ARPACK needs k < n; LAPACK is faster there)
-# Lanczos restarts for a norm before the row-sum bound replaces it: a clean chain's clustered band
-# edges took ARPACK ~10^5 products (33 s at L = 2000); 2D samples converge in a few restarts.
-_NORM_RESTARTS = 50
-_SMALL_NORM = 160  # the norms of H and [X_d, H]: one stacked eigvalsh up to here, Lanczos above (2x faster at n = 128, 1.1-1.4x slower at 288)
 
 
 class LocalizerWarning(RuntimeWarning):
@@ -244,13 +240,6 @@ def _entries(kind: str, H):
     return rows, cols, H[rows, cols]
 
 
-def _row_sum_bound(n: int, rows, vals) -> float:
-    """``max_i sum_j |M_ij|``: an upper bound of ``||M||_2`` for a Hermitian or anti-Hermitian ``M``."""
-    if len(vals) == 0:
-        return 0.0
-    return float(np.max(np.bincount(rows, weights=np.abs(vals), minlength=n)))
-
-
 def _displacements(lat: Lattice, pos, rows, cols):
     """``pos[rows] - pos[cols]`` ``(nnz, d)``; minimum image on a periodic sample."""
     delta = pos[rows] - pos[cols]
@@ -260,35 +249,20 @@ def _displacements(lat: Lattice, pos, rows, cols):
     return (f - dims * np.round(f / dims)) @ lat.bravais
 
 
-def _nearest_eigenvalue(M, sigma: float) -> float:
-    """``min |spec(M) - sigma|`` of a Hermitian ``M`` (dense ``eigvalsh``, or shift-invert Lanczos when
-    sparse and large); 0 when ``M - sigma`` is exactly singular."""
-    n = M.shape[0]
-    if not scipy.sparse.issparse(M) or n <= _SMALL:
-        A = M.toarray() if scipy.sparse.issparse(M) else M
-        return float(np.min(np.abs(np.linalg.eigvalsh(A) - sigma))) if n else 0.0
-    v0 = np.random.default_rng(0).standard_normal(n).astype(M.dtype)
-    try:
-        ev = scipy.sparse.linalg.eigsh(M.tocsc(), k=1, sigma=sigma, which="LM", v0=v0, return_eigenvectors=False)
-    except (RuntimeError, scipy.sparse.linalg.ArpackError):  # exactly singular: no gap
-        return 0.0
-    return float(np.min(np.abs(ev - sigma)))
-
-
 def _h_gap(kind: str, H, energy: float, pos, point, rho: float, pbc: bool) -> float:
     """``g``: periodic: ``min |spec(H) - E|``; open: the smallest singular value of ``(H - E)[:, ball]``,
     ball = sites within ``LOCAL_GAP_FRACTION * rho`` of the point (module docstring). A dense ``H``
     sparse in content (tight binding) is handled as a sparse one (cheap next to the localizer)."""
     n = H.shape[0]
-    if kind == "dense" and n > _SMALL and np.count_nonzero(H) <= 0.05 * n * n:
+    if kind == "dense" and n > la.SMALL and np.count_nonzero(H) <= 0.05 * n * n:
         kind, H = "sparse", scipy.sparse.csr_matrix(H)
     if pbc:
-        return _nearest_eigenvalue(H, energy)
+        return la.nearest_eigenvalue(H, energy)
     cols = np.flatnonzero(np.linalg.norm(pos - point[None, :], axis=1) <= LOCAL_GAP_FRACTION * rho)
     eye = scipy.sparse.identity(n, dtype=H.dtype, format="csr") if kind == "sparse" else np.eye(n, dtype=H.dtype)
     M = (H - energy * eye)[:, cols]
     G = M.conj().T @ M  # its smallest eigenvalue is sigma_min(M)^2
-    return float(np.sqrt(max(_nearest_eigenvalue(G, 0.0), 0.0))) if len(cols) else 0.0
+    return float(np.sqrt(max(la.nearest_eigenvalue(G, 0.0), 0.0))) if len(cols) else 0.0
 
 
 # ------------------------------------------------------------------------------ the localizer
@@ -363,98 +337,13 @@ def localizer_matrix(H, lat: Lattice, kappa, *, point=None, energy=0.0):
 
 
 # ------------------------------------------------------------------------------ signatures
-def _signature_dense(L):
-    """``(signature, gap, ||L||)`` from ``eigvalsh``."""
-    ev = np.linalg.eigvalsh(L)
-    return int(np.sum(ev > 0) - np.sum(ev < 0)), float(np.min(np.abs(ev))), float(np.max(np.abs(ev)))
-
-
-def _real_embedding(L):
-    """``[[Re L, -Im L], [Im L, Re L]]``: real symmetric, spectrum of ``L`` twice."""
-    R, J = L.real, L.imag
-    return scipy.sparse.bmat([[R, -J], [J, R]], format="csc")
-
-
-def _signature_ldl(L):
-    """Sparse ``LDL^T`` (qdldl) of ``L`` (csc). Returns ``(signature, gap, norm, factor_error,
-    pivot_min)``; ``signature`` is None when the factorization broke down (a zero pivot), ``gap``
-    None when Lanczos did not converge."""
-    complex_L = np.iscomplexobj(L.data)
-    S = _real_embedding(L) if complex_L else scipy.sparse.csc_matrix(L)
-    S.eliminate_zeros()
-    n = S.shape[0]
-    norm = float(np.max(np.asarray(abs(S).sum(axis=1)).ravel())) if S.nnz else 0.0
-    try:
-        solver = qdldl.Solver(S)
-    except (RuntimeError, ValueError):  # a zero pivot: no factorization without pivoting
-        return None, None, norm, None, 0.0
-    Lf, d, _ = solver.factors()
-    pivot_min = float(np.min(np.abs(d))) if n else 0.0
-    sig = int(np.sum(d > 0) - np.sum(d < 0))
-    if complex_L:
-        sig //= 2
-    # A-priori backward error: the computed factors are exact for S + dS with
-    # |dS| <= gamma_c |L||D||L|^T (entrywise); its 2-norm is at most the largest row sum. Entry (i, j)
-    # of L D L^T sums l_ik d_k l_jk over the k where row i of L (unit diagonal included) is nonzero: a
-    # product of three factors (two roundings) per term, the additions and one division. Structural zeros
-    # are exact (0 * x = 0, s - 0 = s) and add no rounding, so c = (largest row count of L) + 3 replaces
-    # Higham's n (Thm. 9.3 counts every term of a dense inner product); any c at least the true count is
-    # a valid bound. On chains the factor is bidiagonal (c = 4): the bound no longer grows with N.
-    u = np.finfo(np.float64).eps / 2
-    c = int(np.max(np.diff(Lf.tocsr().indptr))) + 4 if n else 1  # + 1 for the unit diagonal, + 3 roundings
-    gamma = c * u / (1 - c * u)
-    Labs = abs(Lf)
-    w = np.ones(n) + Labs.T @ np.ones(n)
-    w = np.abs(d) * w
-    w = w + Labs @ w
-    factor_error = float(gamma * np.max(w)) if n else 0.0
-    gap = None
-    if n <= _SMALL:
-        gap = float(np.min(np.abs(np.linalg.eigvalsh(S.toarray()))))
-    else:
-        op = scipy.sparse.linalg.LinearOperator((n, n), matvec=solver.solve, dtype=np.float64)
-        v0 = np.random.default_rng(0).standard_normal(n)
-        try:
-            ev = scipy.sparse.linalg.eigsh(S, k=1, sigma=0.0, which="LM", OPinv=op, v0=v0, return_eigenvectors=False)
-            gap = float(np.min(np.abs(ev)))
-        except scipy.sparse.linalg.ArpackError:
-            gap = None
-    return sig, gap, norm, factor_error, pivot_min
-
-
-def _hermitian_norms(n: int, rows, cols, vals_list) -> list[float]:
-    """``||M||_2`` of each Hermitian ``M`` with these entries (one value array per matrix, same pattern):
-    up to ``_SMALL_NORM`` one stacked dense ``eigvalsh`` (exact); above, Lanczos per matrix, or the row-sum
-    bound (an upper bound: ``kappa_lsb`` only smaller) where Lanczos fails or takes more than
-    ``_NORM_RESTARTS`` restarts."""
-    if len(rows) == 0:
-        return [0.0 for _ in vals_list]
-    if n <= _SMALL_NORM:
-        dtype = np.result_type(*[v.dtype for v in vals_list])
-        A = np.zeros((len(vals_list), n, n), dtype=dtype)
-        for k, v in enumerate(vals_list):
-            A[k, rows, cols] = v
-        return [float(v) for v in np.max(np.abs(np.linalg.eigvalsh(A)), axis=1)]
-    out = []
-    for vals in vals_list:
-        M = scipy.sparse.csr_matrix((vals, (rows, cols)), shape=(n, n))
-        try:
-            v0 = np.random.default_rng(0).standard_normal(n).astype(M.dtype)
-            ev = scipy.sparse.linalg.eigsh(M, k=1, which="LM", v0=v0, tol=1e-8, maxiter=_NORM_RESTARTS,
-                                           return_eigenvectors=False)
-            out.append(float(np.max(np.abs(ev))))
-        except scipy.sparse.linalg.ArpackError:  # ArpackNoConvergence included: the (upper) row-sum bound
-            out.append(_row_sum_bound(n, rows, vals))
-    return out
-
-
 def _kappa_rule(kind: str, M, lat: Lattice, pos, point, rho: float, energy: float, kappa):
     """The fields of the certificate that describe ``kappa`` (module docstring, "Choice of kappa")."""
     n = lat.n_sites
     rows, cols, vals = _entries(kind, M)
     delta = _displacements(lat, pos, rows, cols)
     # ||[X_d, H]||: i [X_d, H] is Hermitian, with entries i (x_i - x_j) H_ij (minimum image if periodic).
-    norms = _hermitian_norms(n, rows, cols, [vals] + [1j * delta[:, k] * vals for k in range(lat.ndim)])
+    norms = la.hermitian_norms(n, rows, cols, [vals] + [1j * delta[:, k] * vals for k in range(lat.ndim)])
     norm_h, norm_dx = norms[0] + abs(energy), norms[1:]
     norm_dh = sum(norm_dx)
     velocity = max(norm_dx)
@@ -503,13 +392,13 @@ def _index(H, lat: Lattice, ndim: int, what: str, sign: int, kappa, point, energ
     if kappa is None:
         return finish(None, None, None, None, reason="h_gapless")
     if method == "eigvalsh" and kind == "dense":
-        return finish(*_signature_dense(_blocks_dense(M, lat, pos, sub, p, energy, kappa)), "eigvalsh")
+        return finish(*la.signature_dense(_blocks_dense(M, lat, pos, sub, p, energy, kappa)), "eigvalsh")
     L, note = _blocks(M, lat, pos, sub, p, energy, kappa), None
     if method == "ldl":
         if qdldl is None:
             note = "qdldl is not installed"
         else:
-            sig, gap, norm, ferr, pmin = _signature_ldl(L)
+            sig, gap, norm, ferr, pmin = la.signature_ldl(L, qdldl.Solver)
             if sig is not None and pmin > PIVOT_RTOL * norm and (gap is None or ferr < 0.5 * gap):
                 return finish(sig, gap, norm, "ldl", factor_error=ferr)
             note = (f"sparse LDL^T rejected (smallest pivot {pmin:.3g}, backward-error bound {ferr}, localizer gap "
@@ -520,7 +409,7 @@ def _index(H, lat: Lattice, ndim: int, what: str, sign: int, kappa, point, energ
         warnings.warn(f"tnn.localizer: {note}; using the dense eigvalsh route ({n2} x {n2}).", LocalizerWarning,
                       stacklevel=3)
         note += "; dense eigvalsh fallback"
-    return finish(*_signature_dense(L.toarray()), "eigvalsh", note=note)
+    return finish(*la.signature_dense(L.toarray()), "eigvalsh", note=note)
 
 
 def chern_number(H, lat: Lattice, *, kappa=None, point=None, energy=0.0, method=None, return_certificate=False):
