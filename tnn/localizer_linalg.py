@@ -105,7 +105,8 @@ def signature_ldl(L, solver_cls):
     # Higham's n (Thm. 9.3 counts every term of a dense inner product); any c at least the true count is
     # a valid bound. On chains the factor is bidiagonal (c = 4): the bound no longer grows with N.
     u = np.finfo(np.float64).eps / 2
-    c = int(np.max(np.diff(Lf.tocsr().indptr))) + 4 if n else 1  # + 1 for the unit diagonal, + 3 roundings
+    # row counts from the CSC factor's row indices (no CSR copy of a factor of up to 10^7 entries)
+    c = int(np.max(np.bincount(Lf.indices, minlength=n))) + 4 if n else 1  # + 1 unit diagonal, + 3 roundings
     gamma = c * u / (1 - c * u)
     Labs = abs(Lf)
     w = np.ones(n) + Labs.T @ np.ones(n)
